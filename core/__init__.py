@@ -1,0 +1,1 @@
+"""Voice Screening Console core: everything except the UI and the HTTP views."""

@@ -1,0 +1,186 @@
+"""Settings from the environment and `.env`, validated once per process."""
+
+from __future__ import annotations
+
+import functools
+import os
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Fixed sandbox credentials: the sandbox accepts exactly these when the real ones are unset.
+# They are not secrets: they only open a local simulator.
+SANDBOX_ULTRAVOX_API_KEY = "sandbox0.sandboxsandboxsandboxsandboxsandbox0"
+SANDBOX_TWILIO_ACCOUNT_SID = "AC" + "0" * 32
+SANDBOX_TWILIO_AUTH_TOKEN = "sandbox-twilio-auth-token-000000"
+SANDBOX_TWILIO_FROM_NUMBER = "+15005550006"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message says which and how to fix it."""
+
+
+class Settings(BaseSettings):
+    """Every variable of the Contract plus a few tuning knobs, all with safe defaults."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    provider_mode: Literal["live", "sandbox"] | None = None
+    mongodb_uri: str | None = None
+    mongodb_db: str = "voice_screening"
+
+    ultravox_api_key: SecretStr | None = None
+    ultravox_base_url: str = "https://api.ultravox.ai"
+    ultravox_webhook_secret: SecretStr | None = None
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from_number: str | None = None
+
+    public_base_url: str | None = None
+    data_encryption_key: SecretStr | None = None
+
+    admin_username: str | None = None
+    admin_password: SecretStr | None = None
+    auth_cookie_key: SecretStr | None = None
+
+    dashboard_port: int = Field(8501, ge=1, le=65535)
+    webhook_port: int = Field(8001, ge=1, le=65535)
+    sandbox_port: int = Field(8002, ge=1, le=65535)
+    embedded_db_port: int = Field(27018, ge=1, le=65535)
+
+    # Tuning knobs (documented in .env.example).
+    default_phone_region: str = Field("US", min_length=2, max_length=2)
+    sandbox_speed: float = Field(1.0, gt=0, le=1000)
+    webhook_max_age_seconds: int = Field(300, ge=10, le=3600)
+    http_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    ring_timeout_seconds: int = Field(45, ge=5, le=600)
+    ultravox_rate_per_minute: Decimal = Field(Decimal("0.05"), ge=0)
+    telephony_rate_per_minute: Decimal = Field(Decimal("0.014"), ge=0)
+    retention_days: int = Field(180, ge=1, le=3650)
+    worker_interval_seconds: float = Field(2.0, gt=0, le=300)
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.provider_mode is None:
+            self.provider_mode = "live" if self.live_credentials_complete else "sandbox"
+        if self.provider_mode == "live":
+            missing = [
+                name.upper()
+                for name in (
+                    "ultravox_api_key",
+                    "ultravox_webhook_secret",
+                    "twilio_account_sid",
+                    "twilio_auth_token",
+                    "twilio_from_number",
+                    "public_base_url",
+                )
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ConfigError(f"PROVIDER_MODE=live needs {', '.join(missing)} to be set.")
+            if not str(self.public_base_url).startswith("https://"):
+                raise ConfigError(
+                    "PUBLIC_BASE_URL must be an https:// URL in live mode "
+                    "(Twilio and Ultravox only deliver webhooks to public HTTPS addresses)."
+                )
+        if self.public_base_url:
+            self.public_base_url = self.public_base_url.rstrip("/")
+        return self
+
+    @property
+    def live_credentials_complete(self) -> bool:
+        """True when every Ultravox and Twilio credential is set."""
+        return all(
+            (
+                self.ultravox_api_key,
+                self.twilio_account_sid,
+                self.twilio_auth_token,
+                self.twilio_from_number,
+            )
+        )
+
+    @property
+    def is_sandbox(self) -> bool:
+        """True when calls go to the local simulator instead of real providers."""
+        return self.provider_mode == "sandbox"
+
+    @property
+    def effective_mongodb_uri(self) -> str:
+        """The URI to connect to: the configured one or the embedded local server."""
+        return self.mongodb_uri or f"mongodb://127.0.0.1:{self.embedded_db_port}"
+
+    @property
+    def uses_embedded_db(self) -> bool:
+        """True when no MONGODB_URI is set and the embedded server is used."""
+        return not self.mongodb_uri
+
+    @property
+    def sandbox_base_url(self) -> str:
+        """Where the sandbox providers listen."""
+        return f"http://127.0.0.1:{self.sandbox_port}"
+
+    @property
+    def webhook_base_url(self) -> str:
+        """The base URL providers send webhooks to (public URL, else the local sidecar)."""
+        return self.public_base_url or f"http://127.0.0.1:{self.webhook_port}"
+
+    @property
+    def ultravox_url(self) -> str:
+        """Ultravox API root: the sandbox in sandbox mode, else the configured base."""
+        base = self.sandbox_base_url if self.is_sandbox else self.ultravox_base_url
+        return base.rstrip("/")
+
+    @property
+    def ultravox_key(self) -> str:
+        """The Ultravox API key in force (the fixed sandbox key when unset in sandbox mode)."""
+        if self.ultravox_api_key:
+            return self.ultravox_api_key.get_secret_value()
+        return SANDBOX_ULTRAVOX_API_KEY
+
+    @property
+    def ultravox_secret(self) -> str:
+        """The secret webhooks from Ultravox are signed with."""
+        if self.ultravox_webhook_secret:
+            return self.ultravox_webhook_secret.get_secret_value()
+        return "sandbox-ultravox-webhook-secret"
+
+    @property
+    def twilio_sid(self) -> str:
+        """Twilio account SID in force."""
+        return self.twilio_account_sid or SANDBOX_TWILIO_ACCOUNT_SID
+
+    @property
+    def twilio_token(self) -> str:
+        """Twilio auth token in force (signs Twilio webhooks too)."""
+        if self.twilio_auth_token:
+            return self.twilio_auth_token.get_secret_value()
+        return SANDBOX_TWILIO_AUTH_TOKEN
+
+    @property
+    def twilio_from(self) -> str:
+        """Caller ID for outbound calls."""
+        return self.twilio_from_number or SANDBOX_TWILIO_FROM_NUMBER
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests call `get_settings.cache_clear()` after changing env)."""
+    # ENV_FILE="" disables reading `.env` (the test suite does, so a developer's file is ignored).
+    env_file = os.environ.get("ENV_FILE", ".env") or None
+    return Settings(_env_file=env_file)
+
+
+def describe_error(exc: Exception) -> str:
+    """Turn a settings validation error into one readable line per problem."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        lines = []
+        for err in errors():
+            loc = ".".join(str(p) for p in err.get("loc", ())) or "settings"
+            lines.append(f"{loc.upper()}: {err.get('msg')}")
+        return "; ".join(lines)
+    return str(exc)

@@ -1,0 +1,116 @@
+"""The MongoDB client, the collections and their indexes."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+from datetime import UTC, datetime
+
+from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient
+from pymongo.database import Database
+from pymongo.errors import PyMongoError
+
+from core.config import get_settings
+
+log = logging.getLogger(__name__)
+
+# Collection names of the Contract.
+GLOBAL_VOICE_CONFIG = "global_voice_config"
+JOB_VOICE_CONFIGS = "job_voice_configs"
+JOBS = "jobs"
+CANDIDATES = "candidates"
+CALLS = "calls"
+CALL_EVENTS = "call_events"
+USERS = "users"
+AUDIT_LOG = "audit_log"
+# Our own additions.
+TRANSCRIPTS = "call_transcripts"  # one document per call, _id = call id
+CONFIG_VERSIONS = "config_versions"  # history of global/job config changes
+PROVIDER_CACHE = "provider_cache"  # voices/models lists with fetch time
+APP_STATE = "app_state"  # generated cookie key, worker heartbeats
+BATCHES = "batches"
+ROLLUPS = "usage_rollups"  # per-day/per-job counters for the usage page
+MEDIA_CACHE = "media_cache"  # recordings and voice previews fetched server-side
+
+_INDEXES: dict[str, list[IndexModel]] = {
+    USERS: [IndexModel([("username", ASCENDING)], unique=True, name="username_unique")],
+    JOBS: [IndexModel([("status", ASCENDING), ("created_at", DESCENDING)], name="status_created")],
+    JOB_VOICE_CONFIGS: [IndexModel([("job_id", ASCENDING)], unique=True, name="job_unique")],
+    CANDIDATES: [
+        IndexModel([("job_ids", ASCENDING)], name="job_ids"),
+        IndexModel([("phone_hash", ASCENDING)], name="phone_hash"),
+        IndexModel([("name_lower", ASCENDING)], name="name_lower"),
+    ],
+    CALLS: [
+        # One open screening per candidate per job: `open_key` is set while a call is
+        # queued or live and removed when it ends (a sparse unique index, which both real
+        # MongoDB and the embedded server enforce).
+        IndexModel([("open_key", ASCENDING)], unique=True, sparse=True, name="open_key_unique"),
+        IndexModel([("ultravox_call_id", ASCENDING)], sparse=True, name="ultravox_call_id"),
+        IndexModel([("twilio_call_sid", ASCENDING)], sparse=True, name="twilio_call_sid"),
+        IndexModel([("job_id", ASCENDING), ("created_at", DESCENDING)], name="job_created"),
+        IndexModel([("candidate_id", ASCENDING), ("created_at", DESCENDING)], name="cand_created"),
+        IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="status_next"),
+        IndexModel([("created_at", DESCENDING)], name="created"),
+    ],
+    CALL_EVENTS: [
+        IndexModel([("dedupe_key", ASCENDING)], unique=True, name="dedupe_unique"),
+        IndexModel([("call_id", ASCENDING), ("received_at", ASCENDING)], name="call_received"),
+    ],
+    AUDIT_LOG: [
+        IndexModel([("at", DESCENDING)], name="at"),
+        IndexModel([("entity", ASCENDING), ("entity_id", ASCENDING), ("at", DESCENDING)], name="entity"),
+    ],
+    CONFIG_VERSIONS: [
+        IndexModel([("scope", ASCENDING), ("version", DESCENDING)], unique=True, name="scope_version")
+    ],
+    BATCHES: [IndexModel([("job_id", ASCENDING), ("created_at", DESCENDING)], name="job_created")],
+    ROLLUPS: [IndexModel([("day", ASCENDING), ("job_id", ASCENDING)], name="day_job")],
+    MEDIA_CACHE: [IndexModel([("expires_at", ASCENDING)], name="expires")],
+}
+
+
+@functools.lru_cache(maxsize=1)
+def get_client() -> MongoClient:
+    """The one MongoClient of this process; lazy so pre-fork servers stay safe."""
+    settings = get_settings()
+    return MongoClient(
+        settings.effective_mongodb_uri,
+        connect=False,
+        tz_aware=True,
+        serverSelectionTimeoutMS=3000,
+        connectTimeoutMS=3000,
+        socketTimeoutMS=20000,
+        appname="voice-screening-console",
+    )
+
+
+def get_db() -> Database:
+    """The application database."""
+    return get_client()[get_settings().mongodb_db]
+
+
+def ensure_indexes(db: Database) -> None:
+    """Create every index the app relies on; safe to run at each start."""
+    for name, indexes in _INDEXES.items():
+        db[name].create_indexes(indexes)
+
+
+def ping(db: Database) -> tuple[bool, str]:
+    """Check the database answers; returns (ok, human-readable reason)."""
+    try:
+        db.client.admin.command("ping")
+        return True, "database reachable"
+    except PyMongoError as exc:
+        return False, f"database unreachable: {type(exc).__name__}"
+
+
+def new_id() -> str:
+    """A fresh string id for our documents (safe in URLs and provider metadata)."""
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware in UTC (the only time the database stores)."""
+    return datetime.now(UTC)
