@@ -65,3 +65,30 @@ def statuses_before(new: CallStatus | str) -> list[str]:
     """Statuses from which `new` is a forward move (for conditional updates)."""
     rank = status_rank(new)
     return [s.value for s in CallStatus if _RANK[s] < rank]
+
+
+# ---------------------------------------------------------------------------------------
+# Document shapes shared by the launcher, the sidecar, the worker and the review pages.
+#
+# calls (one screening attempt):
+#   _id (str id), candidate_id, job_id, batch_id|None, attempt (1..), status (CallStatus),
+#   open_key "<candidate_id>:<job_id>" while status is open, removed ($unset) when terminal,
+#   created_at, updated_at, next_attempt_at (queued calls: earliest dial time),
+#   dialed_at, ringing_at, answered_at, ended_at (UTC datetimes),
+#   ultravox_call_id, twilio_call_sid, twilio_status, answered_by, duration_seconds,
+#   end_reason (Ultravox endReason), failure_reason (our human-readable text),
+#   summary, short_summary, transcript_status ("pending" | "stored" | "unavailable"),
+#   message_count, billed_duration_seconds, billing_status, telephony_price (str Decimal,
+#   positive), price_unit, recording_available (bool), config_snapshot (dict),
+#   rendered_prompt (str), request_body (dict, no secrets), calling_window (dict: zone,
+#   local_time, allowed, reason), opt_out (bool), review (dict: decision, ratings, notes,
+#   by, at), costs (dict, see core/costs.py).
+# call_transcripts: _id = call id, messages [{role, text, medium, start_s, end_s}], fetched_at.
+# call_events: _id, dedupe_key (unique), provider ("ultravox" | "twilio"), kind, call_id (ours
+#   or None for an orphan), provider_call_id, payload (sanitised: no phone numbers),
+#   received_at, applied (bool).
+# jobs: _id, title, company, description, owner, status ("open" | "archived"), created_at.
+# candidates: _id, name, name_lower, phone (E.164, encrypted when DATA_ENCRYPTION_KEY is set),
+#   phone_hash, email, timezone, consent (bool), do_not_call (bool), do_not_call_at,
+#   do_not_call_call_id, job_ids [..], notes, created_at.
+# ---------------------------------------------------------------------------------------

@@ -1,0 +1,51 @@
+# Voice Screening Console — `make run` starts everything, `make test` runs the whole suite.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+JARS := .tools/mongo-java-server
+LAUNCHER := .tools/launcher/EmbeddedMongo.class
+
+.PHONY: run test venv tools chromium lint bench clean
+
+run: venv tools
+	$(BIN)/python -m core.stack
+
+test: venv tools chromium
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# The embedded MongoDB (mongo-java-server) jars, fetched once with Maven, and its launcher.
+tools: $(LAUNCHER)
+
+$(JARS)/.fetched: tools/embedded_db/pom.xml
+	@command -v mvn >/dev/null || { echo "Maven (mvn) is needed to fetch the embedded database"; exit 1; }
+	mvn -q -f tools/embedded_db/pom.xml dependency:copy-dependencies -DoutputDirectory=$(CURDIR)/$(JARS)
+	touch $@
+
+$(LAUNCHER): tools/embedded_db/EmbeddedMongo.java $(JARS)/.fetched
+	@command -v javac >/dev/null || { echo "Java 17 (javac) is needed for the embedded database"; exit 1; }
+	mkdir -p .tools/launcher
+	javac -d .tools/launcher -cp '$(JARS)/*' tools/embedded_db/EmbeddedMongo.java
+
+# Debian's Chromium for the browser tests (Playwright's own browser download is not used).
+chromium:
+	@if ! command -v chromium >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium espeak-ng >/dev/null; \
+		else echo "chromium is missing: install Debian's chromium package (browser tests will be skipped)"; fi; \
+	fi
+
+lint: venv
+	$(BIN)/ruff check .
+
+bench: venv tools
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .tools tests/artifacts

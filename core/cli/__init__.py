@@ -1,0 +1,1 @@
+"""CLI command modules: each registers commands with `core.manage.command`."""

@@ -1,0 +1,1 @@
+"""Streamlit dashboard, webhook sidecar and worker entry points."""

@@ -1,0 +1,96 @@
+"""Dashboard entry point: log-in gate, role-filtered navigation, sandbox banner."""
+
+from __future__ import annotations
+
+import copy
+
+import sys
+from pathlib import Path
+
+# `streamlit run dashboard/app.py` puts only dashboard/ on sys.path; the packages live one up.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import streamlit as st  # noqa: E402
+import streamlit_authenticator as stauth  # noqa: E402
+
+from core import auth, health  # noqa: E402
+from core import db as dbmod  # noqa: E402
+from core.config import describe_error  # noqa: E402
+from dashboard.ui import PAGES_DIR, database, settings  # noqa: E402
+
+_TITLES = {
+    "home": ("Home", ":material/home:"),
+    "global_settings": ("Global settings", ":material/tune:"),
+    "job_settings": ("Job settings", ":material/work:"),
+    "voices": ("Voices", ":material/record_voice_over:"),
+    "jobs_candidates": ("Jobs & candidates", ":material/groups:"),
+    "launch_calls": ("Launch calls", ":material/call:"),
+    "transcripts": ("Calls & transcripts", ":material/forum:"),
+    "usage": ("Usage & cost", ":material/monitoring:"),
+    "users": ("Users", ":material/manage_accounts:"),
+}
+
+st.set_page_config(page_title="Voice Screening Console", page_icon=":telephone_receiver:", layout="wide")
+
+try:
+    cfg = settings()
+except Exception as exc:  # noqa: BLE001 - show any configuration problem instead of a traceback
+    st.error(f"The configuration is invalid: {describe_error(exc)}")
+    st.stop()
+
+if cfg.is_sandbox:
+    st.warning(
+        "**Sandbox mode** — calls go to a local simulator, nobody is dialled. "
+        "Set the Ultravox and Twilio credentials to call for real.",
+        icon=":material/science:",
+    )
+
+db = database()
+db_ok, db_reason = dbmod.ping(db)
+if not db_ok:
+    st.error(
+        f"The database cannot be reached ({db_reason}). Check MONGODB_URI or that `make run` "
+        "started the embedded database; this page retries when you reload it."
+    )
+    st.stop()
+
+authenticator = stauth.Authenticate(
+    copy.deepcopy(auth.credentials_for_login(db)),
+    cookie_name="vsc_auth",
+    cookie_key=auth.cookie_key(db, cfg.auth_cookie_key.get_secret_value() if cfg.auth_cookie_key else None),
+    cookie_expiry_days=1,
+    auto_hash=False,
+)
+try:
+    authenticator.login(location="main", key="auth_login", fields={"Form name": "Voice Screening Console — log in"})
+except Exception as exc:  # noqa: BLE001 - the library raises on e.g. a stale cookie for a removed user
+    st.error(f"Log-in failed: {exc}")
+
+status = st.session_state.get("authentication_status")
+if status is False:
+    st.error("Username or password is incorrect, or the account is disabled.")
+if status is not True:
+    st.stop()
+
+user = auth.get_user(db, st.session_state.get("username") or "")
+if user is None or user.disabled:
+    st.error("This account is disabled or no longer exists. Ask an admin.")
+    authenticator.logout(location="unrendered", key="auth_logout_forced")
+    st.stop()
+
+with st.sidebar:
+    st.markdown(f"**{user.name}** · {user.role.value}")
+    authenticator.logout("Log out", location="sidebar", key="auth_logout")
+    st.caption(health.sidebar_summary(db))
+
+pages = [
+    st.Page(
+        PAGES_DIR / f"{stem}.py",
+        title=_TITLES[stem][0],
+        icon=_TITLES[stem][1],
+        url_path=stem,
+        default=stem == "home",
+    )
+    for stem in auth.pages_for(user.role)
+]
+st.navigation(pages).run()

@@ -1,0 +1,75 @@
+"""Small helpers every page uses: the database, the signed-in user, friendly errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+from pymongo.database import Database
+
+from core import auth
+from core import db as dbmod
+from core.config import Settings, get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES_DIR = ROOT / "pages"
+
+
+@st.cache_resource(show_spinner=False)
+def _database(uri: str, name: str) -> Database:
+    # Keyed by URI and name so a settings change (tests) gets its own handle.
+    return dbmod.get_client()[name]
+
+
+def settings() -> Settings:
+    """The process settings."""
+    return get_settings()
+
+
+def database() -> Database:
+    """The application database (one client per process)."""
+    s = get_settings()
+    return _database(s.effective_mongodb_uri, s.mongodb_db)
+
+
+def current_user() -> auth.User | None:
+    """The signed-in, enabled user of this session, read fresh from the database."""
+    if st.session_state.get("authentication_status") is not True:
+        return None
+    username = st.session_state.get("username")
+    if not username:
+        return None
+    user = auth.get_user(database(), username)
+    if user is None or user.disabled:
+        return None
+    return user
+
+
+def require_user(page: str) -> auth.User:
+    """Stop the page unless a user is signed in and their role may open it."""
+    user = current_user()
+    if user is None:
+        st.warning("Please log in to use the Voice Screening Console.")
+        st.stop()
+    if user.role not in auth.PAGE_ROLES.get(page, frozenset()):
+        st.error("Your role does not give access to this page.")
+        st.stop()
+    return user
+
+
+def require_database() -> Database:
+    """The database, or a clear message and a stopped page when it cannot be reached."""
+    database_ = database()
+    ok, reason = dbmod.ping(database_)
+    if not ok:
+        st.error(
+            f"The database cannot be reached right now ({reason}). "
+            "Nothing was changed; try again in a moment."
+        )
+        st.stop()
+    return database_
+
+
+def not_built_yet(feature: str, issue: int) -> None:
+    """Say plainly that a page's feature is planned and not available yet."""
+    st.info(f"{feature} is not available yet: it is being built under issue #{issue}.")

@@ -1,0 +1,80 @@
+"""Users (admin): list, add, change role, disable, reset password."""
+
+import pandas as pd
+import streamlit as st
+
+from core import auth
+from core.models import Role
+from dashboard import ui
+
+user = ui.require_user("users")
+db = ui.require_database()
+
+st.title("Users")
+
+users = auth.list_users(db)
+st.dataframe(
+    pd.DataFrame(
+        [
+            {"Username": u.username, "Name": u.name, "Email": u.email, "Role": u.role.value,
+             "Status": "disabled" if u.disabled else "active"}
+            for u in users
+        ]
+    ),
+    hide_index=True,
+    width="stretch",
+)
+
+roles = [r.value for r in Role]
+
+with st.expander("Add a user", expanded=not users):
+    with st.form("users.add", clear_on_submit=True):
+        username = st.text_input("Username", key="users.add_username")
+        name = st.text_input("Full name", key="users.add_name")
+        email = st.text_input("Email", key="users.add_email")
+        role = st.selectbox("Role", roles, index=roles.index("recruiter"), key="users.add_role")
+        password = st.text_input(
+            "Password", type="password", key="users.add_password",
+            help=f"At least {auth.MIN_PASSWORD_LENGTH} characters.",
+        )
+        if st.form_submit_button("Add user", type="primary"):
+            try:
+                auth.require(user, auth.Action.MANAGE_USERS)
+                created = auth.create_user(db, username, password, role, name=name, email=email,
+                                           actor=user.username)
+                st.toast(f"User {created.username} added.")
+            except (auth.AuthError, auth.PermissionDenied) as exc:
+                st.error(str(exc))
+
+if users:
+    st.subheader("Change a user")
+    target = st.selectbox("User", [u.username for u in users], key="users.target")
+    selected = next(u for u in users if u.username == target)
+    col_role, col_state, col_pw = st.columns(3)
+    with col_role, st.form("users.role"):
+        new_role = st.selectbox("Role", roles, index=roles.index(selected.role.value), key="users.new_role")
+        if st.form_submit_button("Change role"):
+            try:
+                auth.set_role(db, user, target, new_role)
+                st.toast(f"{target} is now {new_role}.")
+                st.rerun()
+            except (auth.AuthError, auth.PermissionDenied) as exc:
+                st.error(str(exc))
+    with col_state:
+        label = "Enable account" if selected.disabled else "Disable account"
+        confirm = st.checkbox(f"Yes, {label.lower()} of {target}", key="users.confirm_state")
+        if st.button(label, disabled=not confirm, key="users.toggle_state"):
+            try:
+                auth.set_disabled(db, user, target, not selected.disabled)
+                st.toast(f"{target}: {'enabled' if selected.disabled else 'disabled'}.")
+                st.rerun()
+            except (auth.AuthError, auth.PermissionDenied) as exc:
+                st.error(str(exc))
+    with col_pw, st.form("users.password", clear_on_submit=True):
+        new_password = st.text_input("New password", type="password", key="users.new_password")
+        if st.form_submit_button("Reset password"):
+            try:
+                auth.reset_password(db, user, target, new_password)
+                st.toast(f"Password of {target} reset.")
+            except (auth.AuthError, auth.PermissionDenied) as exc:
+                st.error(str(exc))
