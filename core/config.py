@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     retention_days: int = Field(180, ge=1, le=3650)
     worker_interval_seconds: float = Field(2.0, gt=0, le=300)
     log_level: str = "INFO"
+    # Provider resilience (core/resilience.py): attempts include the first try; the breaker
+    # opens after `threshold` consecutive failed attempts and probes again after the reset time.
+    provider_retry_attempts: int = Field(4, ge=1, le=10)
+    provider_retry_max_wait_seconds: float = Field(8.0, gt=0, le=120)
+    provider_breaker_threshold: int = Field(5, ge=1, le=100)
+    provider_breaker_reset_seconds: float = Field(30.0, gt=0, le=3600)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
