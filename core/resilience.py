@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
@@ -97,7 +97,7 @@ class RetryPolicy:
 
 
 class CircuitBreaker:
-    """Opens after `threshold` consecutive failed attempts; lets one probe through after `reset_seconds`."""
+    """Opens after `threshold` consecutive failed attempts; probes again after `reset_seconds`."""
 
     def __init__(self, name: str, threshold: int = 5, reset_seconds: float = 30.0) -> None:
         self.name = name
@@ -138,7 +138,7 @@ class CircuitBreaker:
             self._opened_at = None
 
     def record_failure(self, reason: str) -> None:
-        """A request failed transiently; open the breaker at the threshold (or on a failed probe)."""
+        """A transient failure: open at the threshold, or again after a failed probe."""
         with self._lock:
             self._last_reason = reason
             self._failures += 1

@@ -263,7 +263,7 @@ class UltravoxClient:
         return [Call.model_validate(c) for c in self._all_pages("/api/calls", params)[:max_items]]
 
     def create_call(self, body: dict[str, Any], params: dict[str, Any] | None = None) -> Call:
-        """Create a call; after an ambiguous failure, find it by `metadata.screeningId` instead of re-creating.
+        """Create a call; after an ambiguous failure, look it up by `metadata.screeningId` first.
 
         Without a `screeningId` in the metadata only failures the server certainly did not
         process (429, refused connection) are retried.
