@@ -37,12 +37,12 @@ def record(
 def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Field-by-field changes between two flat dicts, in the audit log's shape."""
     keys = sorted(set(old) | set(new))
-    return {
-        k: {"old": old.get(k), "new": new.get(k)} for k in keys if old.get(k) != new.get(k)
-    }
+    return {k: {"old": old.get(k), "new": new.get(k)} for k in keys if old.get(k) != new.get(k)}
 
 
-def recent(db: Database, *, entity: str | None = None, entity_id: str | None = None, limit: int = 50) -> list[dict]:
+def recent(
+    db: Database, *, entity: str | None = None, entity_id: str | None = None, limit: int = 50
+) -> list[dict]:
     """The latest audit entries, newest first (bounded)."""
     query: dict[str, Any] = {}
     if entity:

@@ -162,8 +162,14 @@ def create_user(
         db[USERS].insert_one(doc)
     except DuplicateKeyError:
         raise AuthError(f"A user named '{username}' already exists.") from None
-    audit.record(db, actor=actor, action="user.create", entity="user", entity_id=username,
-                 changes={"role": {"old": None, "new": role_value.value}})
+    audit.record(
+        db,
+        actor=actor,
+        action="user.create",
+        entity="user",
+        entity_id=username,
+        changes={"role": {"old": None, "new": role_value.value}},
+    )
     return _to_user(doc)
 
 
@@ -193,7 +199,12 @@ def _admin_count(db: Database) -> int:
 
 def _guard_last_admin(db: Database, username: str) -> None:
     doc = db[USERS].find_one({"_id": username})
-    if doc and doc["role"] == Role.ADMIN.value and not doc.get("disabled") and _admin_count(db) <= 1:
+    if (
+        doc
+        and doc["role"] == Role.ADMIN.value
+        and not doc.get("disabled")
+        and _admin_count(db) <= 1
+    ):
         raise AuthError("This is the last active admin; make another admin first.")
 
 
@@ -209,8 +220,14 @@ def set_role(db: Database, actor: User, username: str, role: str) -> None:
     if new_role != Role.ADMIN:
         _guard_last_admin(db, username)
     db[USERS].update_one({"_id": username}, {"$set": {"role": new_role.value}})
-    audit.record(db, actor=actor.username, action="user.role", entity="user", entity_id=username,
-                 changes={"role": {"old": doc["role"], "new": new_role.value}})
+    audit.record(
+        db,
+        actor=actor.username,
+        action="user.role",
+        entity="user",
+        entity_id=username,
+        changes={"role": {"old": doc["role"], "new": new_role.value}},
+    )
 
 
 def set_disabled(db: Database, actor: User, username: str, disabled: bool) -> None:
@@ -223,8 +240,13 @@ def set_disabled(db: Database, actor: User, username: str, disabled: bool) -> No
     result = db[USERS].update_one({"_id": username}, {"$set": {"disabled": bool(disabled)}})
     if result.matched_count == 0:
         raise AuthError(f"No user named '{username}'.")
-    audit.record(db, actor=actor.username, action="user.disable" if disabled else "user.enable",
-                 entity="user", entity_id=username)
+    audit.record(
+        db,
+        actor=actor.username,
+        action="user.disable" if disabled else "user.enable",
+        entity="user",
+        entity_id=username,
+    )
 
 
 def reset_password(db: Database, actor: User, username: str, new_password: str) -> None:
@@ -236,8 +258,9 @@ def reset_password(db: Database, actor: User, username: str, new_password: str) 
     )
     if result.matched_count == 0:
         raise AuthError(f"No user named '{username}'.")
-    audit.record(db, actor=actor.username, action="user.password_reset", entity="user",
-                 entity_id=username)
+    audit.record(
+        db, actor=actor.username, action="user.password_reset", entity="user", entity_id=username
+    )
 
 
 def ensure_first_admin(db: Database, username: str, password: str | None) -> tuple[str, str | None]:

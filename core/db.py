@@ -60,10 +60,14 @@ _INDEXES: dict[str, list[IndexModel]] = {
     ],
     AUDIT_LOG: [
         IndexModel([("at", DESCENDING)], name="at"),
-        IndexModel([("entity", ASCENDING), ("entity_id", ASCENDING), ("at", DESCENDING)], name="entity"),
+        IndexModel(
+            [("entity", ASCENDING), ("entity_id", ASCENDING), ("at", DESCENDING)], name="entity"
+        ),
     ],
     CONFIG_VERSIONS: [
-        IndexModel([("scope", ASCENDING), ("version", DESCENDING)], unique=True, name="scope_version")
+        IndexModel(
+            [("scope", ASCENDING), ("version", DESCENDING)], unique=True, name="scope_version"
+        )
     ],
     BATCHES: [IndexModel([("job_id", ASCENDING), ("created_at", DESCENDING)], name="job_created")],
     ROLLUPS: [IndexModel([("day", ASCENDING), ("job_id", ASCENDING)], name="day_job")],

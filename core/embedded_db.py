@@ -69,9 +69,19 @@ def _java_command(port: int, data_file: Path | None) -> tuple[list[str], str]:
     if mongod and data_file is not None:
         data_dir = data_file.parent / "mongod"
         data_dir.mkdir(parents=True, exist_ok=True)
-        return [mongod, "--bind_ip", "127.0.0.1", "--port", str(port), "--dbpath", str(data_dir)], "mongod"
+        return [
+            mongod,
+            "--bind_ip",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dbpath",
+            str(data_dir),
+        ], "mongod"
     if not shutil.which("java"):
-        raise EmbeddedDbError("Java 17 is needed for the embedded database but `java` is not on PATH.")
+        raise EmbeddedDbError(
+            "Java 17 is needed for the embedded database but `java` is not on PATH."
+        )
     if not JARS.is_dir() or not any(JARS.glob("mongo-java-server-*.jar")):
         raise EmbeddedDbError(
             f"The embedded database jars are missing from {JARS}. Run `make tools` (needs Maven)."
@@ -103,19 +113,25 @@ def wait_ready(uri: str, timeout: float, process: subprocess.Popen | None = None
     try:
         while True:
             if process is not None and process.poll() is not None:
-                raise EmbeddedDbError(f"The embedded database exited with code {process.returncode}.")
+                raise EmbeddedDbError(
+                    f"The embedded database exited with code {process.returncode}."
+                )
             try:
                 client.admin.command("ping")
                 return
             except PyMongoError:
                 if time.monotonic() > deadline:
-                    raise EmbeddedDbError(f"The database at {uri} did not answer within {timeout:.0f} s.") from None
+                    raise EmbeddedDbError(
+                        f"The database at {uri} did not answer within {timeout:.0f} s."
+                    ) from None
                 time.sleep(0.2)
     finally:
         client.close()
 
 
-def start(port: int, data_file: Path | None, *, timeout: float = 60, log_file: Path | None = None) -> EmbeddedDb:
+def start(
+    port: int, data_file: Path | None, *, timeout: float = 60, log_file: Path | None = None
+) -> EmbeddedDb:
     """Start a server on 127.0.0.1:port (file-backed if data_file, else in memory) and wait for it."""
     if port_in_use(port):
         raise EmbeddedDbError(

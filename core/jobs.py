@@ -29,16 +29,36 @@ def _clean(fields: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def create_job(db: Database, actor: User, *, title: str, company: str, description: str = "",
-               owner: str = "", job_id: str | None = None) -> dict:
+def create_job(
+    db: Database,
+    actor: User,
+    *,
+    title: str,
+    company: str,
+    description: str = "",
+    owner: str = "",
+    job_id: str | None = None,
+) -> dict:
     """Create an open job and return it."""
     require(actor, Action.MANAGE_JOBS)
-    fields = _clean({"title": title, "company": company, "description": description,
-                     "owner": owner or actor.username})
+    fields = _clean(
+        {
+            "title": title,
+            "company": company,
+            "description": description,
+            "owner": owner or actor.username,
+        }
+    )
     doc = {"_id": job_id or new_id(), **fields, "status": "open", "created_at": utcnow()}
     db[JOBS].insert_one(doc)
-    audit.record(db, actor=actor.username, action="job.create", entity="job", entity_id=doc["_id"],
-                 changes={k: {"old": None, "new": v} for k, v in fields.items()})
+    audit.record(
+        db,
+        actor=actor.username,
+        action="job.create",
+        entity="job",
+        entity_id=doc["_id"],
+        changes={k: {"old": None, "new": v} for k, v in fields.items()},
+    )
     return doc
 
 
@@ -52,8 +72,14 @@ def update_job(db: Database, actor: User, job_id: str, **fields: Any) -> dict:
     changes = audit.diff({k: old.get(k) for k in new}, new)
     if changes:
         db[JOBS].update_one({"_id": job_id}, {"$set": {**new, "updated_at": utcnow()}})
-        audit.record(db, actor=actor.username, action="job.update", entity="job", entity_id=job_id,
-                     changes=changes)
+        audit.record(
+            db,
+            actor=actor.username,
+            action="job.update",
+            entity="job",
+            entity_id=job_id,
+            changes=changes,
+        )
     return get_job(db, job_id) or old
 
 
@@ -61,7 +87,9 @@ def set_archived(db: Database, actor: User, job_id: str, archived: bool) -> None
     """Archive a job (no new calls) or reopen it."""
     require(actor, Action.MANAGE_JOBS)
     status = "archived" if archived else "open"
-    result = db[JOBS].update_one({"_id": job_id}, {"$set": {"status": status, "updated_at": utcnow()}})
+    result = db[JOBS].update_one(
+        {"_id": job_id}, {"$set": {"status": status, "updated_at": utcnow()}}
+    )
     if result.matched_count == 0:
         raise JobError("That job does not exist.")
     audit.record(db, actor=actor.username, action=f"job.{status}", entity="job", entity_id=job_id)

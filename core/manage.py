@@ -24,7 +24,9 @@ Command = Callable[[argparse.Namespace], dict[str, Any]]
 _COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None], str]] = {}
 
 
-def command(name: str, help_text: str, add_args: Callable[[argparse.ArgumentParser], None] = lambda p: None):
+def command(
+    name: str, help_text: str, add_args: Callable[[argparse.ArgumentParser], None] = lambda p: None
+):
     """Register a CLI command (other modules add theirs with this decorator)."""
 
     def wrap(func: Command) -> Command:
@@ -57,8 +59,15 @@ def create_user(args: argparse.Namespace) -> dict[str, Any]:
     """Create a user; prints the generated password when none was given."""
     password = args.password or auth.generate_password()
     try:
-        user = auth.create_user(database(), args.username, password, args.role,
-                                name=args.name, email=args.email, actor="cli")
+        user = auth.create_user(
+            database(),
+            args.username,
+            password,
+            args.role,
+            name=args.name,
+            email=args.email,
+            actor="cli",
+        )
     except auth.AuthError as exc:
         raise CliError(str(exc)) from None
     result: dict[str, Any] = {"username": user.username, "role": user.role.value}
@@ -86,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (_func, add_args, help_text) in sorted(_COMMANDS.items()):
         p = sub.add_parser(name, help=help_text)
-        p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
+        p.add_argument(
+            "--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object"
+        )
         add_args(p)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)

@@ -13,7 +13,9 @@ def counts(db: Database) -> dict[str, int]:
     return {
         "jobs": db[JOBS].count_documents({"status": {"$ne": "archived"}}),
         "candidates": db[CANDIDATES].estimated_document_count(),
-        "calls_open": db[CALLS].count_documents({"status": {"$in": [s.value for s in OPEN_STATUSES]}}),
+        "calls_open": db[CALLS].count_documents(
+            {"status": {"$in": [s.value for s in OPEN_STATUSES]}}
+        ),
         "calls_done": db[CALLS].count_documents(
             {"status": {"$in": [s.value for s in TERMINAL_STATUSES]}}
         ),

@@ -73,27 +73,55 @@ def main() -> int:
         if not ok:
             return _fail(f"MongoDB is not reachable: {reason}")
         dbmod.ensure_indexes(db)
-        admin_password = settings.admin_password.get_secret_value() if settings.admin_password else None
-        if not settings.is_sandbox and not admin_password and db[dbmod.USERS].estimated_document_count() == 0:
-            return _fail("Live mode with no users: set ADMIN_USERNAME and ADMIN_PASSWORD for the first admin.")
-        username, generated = auth.ensure_first_admin(db, settings.admin_username or "admin", admin_password)
+        admin_password = (
+            settings.admin_password.get_secret_value() if settings.admin_password else None
+        )
+        if (
+            not settings.is_sandbox
+            and not admin_password
+            and db[dbmod.USERS].estimated_document_count() == 0
+        ):
+            return _fail(
+                "Live mode with no users: set ADMIN_USERNAME and ADMIN_PASSWORD for the first admin."
+            )
+        username, generated = auth.ensure_first_admin(
+            db, settings.admin_username or "admin", admin_password
+        )
 
         env = _prepare_env()
-        processes = ["sidecar", "worker", "dashboard"] + (["sandbox"] if settings.is_sandbox else [])
+        processes = ["sidecar", "worker", "dashboard"] + (
+            ["sandbox"] if settings.is_sandbox else []
+        )
         print()
         print(f"  Voice Screening Console ({settings.provider_mode} mode)")
         print(f"  Dashboard:  http://127.0.0.1:{settings.dashboard_port}")
-        print(f"  Webhooks:   http://127.0.0.1:{settings.webhook_port}  (health: /healthz, /readyz)")
+        print(
+            f"  Webhooks:   http://127.0.0.1:{settings.webhook_port}  (health: /healthz, /readyz)"
+        )
         if settings.is_sandbox:
-            print(f"  Sandbox:    http://127.0.0.1:{settings.sandbox_port}  (simulated Ultravox + Twilio)")
+            print(
+                f"  Sandbox:    http://127.0.0.1:{settings.sandbox_port}  (simulated Ultravox + Twilio)"
+            )
         if generated:
-            print(f"  Log in as:  {username} / {generated}   (generated now, shown once; change it in Users)")
+            print(
+                f"  Log in as:  {username} / {generated}   (generated now, shown once; change it in Users)"
+            )
         else:
             print(f"  Log in as:  an existing user (first admin: {username})")
         print("  Ctrl-C stops everything.\n")
         sys.stdout.flush()
 
-        honcho = [sys.executable, "-m", "honcho", "-f", str(ROOT / "Procfile"), "-d", str(ROOT), "start", *processes]
+        honcho = [
+            sys.executable,
+            "-m",
+            "honcho",
+            "-f",
+            str(ROOT / "Procfile"),
+            "-d",
+            str(ROOT),
+            "start",
+            *processes,
+        ]
         child = subprocess.Popen(honcho, env=env, cwd=ROOT)
         # Ctrl-C reaches honcho through the terminal's process group; SIGTERM we forward.
         signal.signal(signal.SIGTERM, lambda *_: child.terminate())

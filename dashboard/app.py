@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-
 import sys
 from pathlib import Path
 
@@ -30,7 +29,9 @@ _TITLES = {
     "users": ("Users", ":material/manage_accounts:"),
 }
 
-st.set_page_config(page_title="Voice Screening Console", page_icon=":telephone_receiver:", layout="wide")
+st.set_page_config(
+    page_title="Voice Screening Console", page_icon=":telephone_receiver:", layout="wide"
+)
 
 try:
     cfg = settings()
@@ -57,12 +58,16 @@ if not db_ok:
 authenticator = stauth.Authenticate(
     copy.deepcopy(auth.credentials_for_login(db)),
     cookie_name="vsc_auth",
-    cookie_key=auth.cookie_key(db, cfg.auth_cookie_key.get_secret_value() if cfg.auth_cookie_key else None),
+    cookie_key=auth.cookie_key(
+        db, cfg.auth_cookie_key.get_secret_value() if cfg.auth_cookie_key else None
+    ),
     cookie_expiry_days=1,
     auto_hash=False,
 )
 try:
-    authenticator.login(location="main", key="auth_login", fields={"Form name": "Voice Screening Console — log in"})
+    authenticator.login(
+        location="main", key="auth_login", fields={"Form name": "Voice Screening Console — log in"}
+    )
 except Exception as exc:  # noqa: BLE001 - the library raises on e.g. a stale cookie for a removed user
     st.error(f"Log-in failed: {exc}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import signal
@@ -83,16 +84,16 @@ def run(stop: threading.Event, db: Database | None = None, tick: float | None = 
             except Exception:
                 log.exception("%s failed; will retry", task.name)
         stop.wait(tick)
-    try:
+    with contextlib.suppress(PyMongoError):  # a dead database just leaves a stale heartbeat
         health.forget(db, "worker")
-    except PyMongoError:
-        pass
     log.info("worker stopped")
 
 
 def main() -> None:
     """Entry point: `python -m dashboard.worker`."""
-    logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=get_settings().log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
     stop = threading.Event()
 
     def _stop(signum, _frame) -> None:

@@ -16,8 +16,13 @@ users = auth.list_users(db)
 st.dataframe(
     pd.DataFrame(
         [
-            {"Username": u.username, "Name": u.name, "Email": u.email, "Role": u.role.value,
-             "Status": "disabled" if u.disabled else "active"}
+            {
+                "Username": u.username,
+                "Name": u.name,
+                "Email": u.email,
+                "Role": u.role.value,
+                "Status": "disabled" if u.disabled else "active",
+            }
             for u in users
         ]
     ),
@@ -27,24 +32,26 @@ st.dataframe(
 
 roles = [r.value for r in Role]
 
-with st.expander("Add a user", expanded=not users):
-    with st.form("users.add", clear_on_submit=True):
-        username = st.text_input("Username", key="users.add_username")
-        name = st.text_input("Full name", key="users.add_name")
-        email = st.text_input("Email", key="users.add_email")
-        role = st.selectbox("Role", roles, index=roles.index("recruiter"), key="users.add_role")
-        password = st.text_input(
-            "Password", type="password", key="users.add_password",
-            help=f"At least {auth.MIN_PASSWORD_LENGTH} characters.",
-        )
-        if st.form_submit_button("Add user", type="primary"):
-            try:
-                auth.require(user, auth.Action.MANAGE_USERS)
-                created = auth.create_user(db, username, password, role, name=name, email=email,
-                                           actor=user.username)
-                st.toast(f"User {created.username} added.")
-            except (auth.AuthError, auth.PermissionDenied) as exc:
-                st.error(str(exc))
+with st.expander("Add a user", expanded=not users), st.form("users.add", clear_on_submit=True):
+    username = st.text_input("Username", key="users.add_username")
+    name = st.text_input("Full name", key="users.add_name")
+    email = st.text_input("Email", key="users.add_email")
+    role = st.selectbox("Role", roles, index=roles.index("recruiter"), key="users.add_role")
+    password = st.text_input(
+        "Password",
+        type="password",
+        key="users.add_password",
+        help=f"At least {auth.MIN_PASSWORD_LENGTH} characters.",
+    )
+    if st.form_submit_button("Add user", type="primary"):
+        try:
+            auth.require(user, auth.Action.MANAGE_USERS)
+            created = auth.create_user(
+                db, username, password, role, name=name, email=email, actor=user.username
+            )
+            st.toast(f"User {created.username} added.")
+        except (auth.AuthError, auth.PermissionDenied) as exc:
+            st.error(str(exc))
 
 if users:
     st.subheader("Change a user")
@@ -52,7 +59,9 @@ if users:
     selected = next(u for u in users if u.username == target)
     col_role, col_state, col_pw = st.columns(3)
     with col_role, st.form("users.role"):
-        new_role = st.selectbox("Role", roles, index=roles.index(selected.role.value), key="users.new_role")
+        new_role = st.selectbox(
+            "Role", roles, index=roles.index(selected.role.value), key="users.new_role"
+        )
         if st.form_submit_button("Change role"):
             try:
                 auth.set_role(db, user, target, new_role)

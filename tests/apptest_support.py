@@ -36,7 +36,17 @@ def make_user(db, role: str, username: str | None = None) -> auth.User:
 def texts(at: AppTest) -> str:
     """All visible text elements of a run, joined (for 'shows X' assertions)."""
     parts = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error",
-                 "success", "text"):
+    for kind in (
+        "title",
+        "header",
+        "subheader",
+        "markdown",
+        "caption",
+        "info",
+        "warning",
+        "error",
+        "success",
+        "text",
+    ):
         parts.extend(str(el.value) for el in getattr(at, kind))
     return "\n".join(parts)

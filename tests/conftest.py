@@ -55,9 +55,16 @@ def test_env(monkeypatch: pytest.MonkeyPatch, mongo_server: str) -> Iterator[dic
         "ENV_FILE": "",
     }
     for key in (
-        "ULTRAVOX_API_KEY", "ULTRAVOX_WEBHOOK_SECRET", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
-        "TWILIO_FROM_NUMBER", "PUBLIC_BASE_URL", "DATA_ENCRYPTION_KEY", "AUTH_COOKIE_KEY",
-        "ADMIN_USERNAME", "ADMIN_PASSWORD",
+        "ULTRAVOX_API_KEY",
+        "ULTRAVOX_WEBHOOK_SECRET",
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_FROM_NUMBER",
+        "PUBLIC_BASE_URL",
+        "DATA_ENCRYPTION_KEY",
+        "AUTH_COOKIE_KEY",
+        "ADMIN_USERNAME",
+        "ADMIN_PASSWORD",
     ):
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():

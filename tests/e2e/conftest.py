@@ -23,8 +23,12 @@ from core.embedded_db import free_port
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 ADMIN_PASSWORD = "e2e-admin-password-1"
 
@@ -91,8 +95,22 @@ def stack(mongo_server: str, tmp_path_factory, artifacts_dir: Path) -> Iterator[
     log = artifacts_dir / "e2e-stack.log"
     out = log.open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "honcho", "-f", str(ROOT / "Procfile"), "-d", str(ROOT), "start", *processes],
-        cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "honcho",
+            "-f",
+            str(ROOT / "Procfile"),
+            "-d",
+            str(ROOT),
+            "start",
+            *processes,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         _wait_http(f"http://127.0.0.1:{ports['WEBHOOK_PORT']}/healthz", 60, proc, log)

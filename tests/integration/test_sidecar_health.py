@@ -14,7 +14,9 @@ def test_healthz_and_readyz_with_database_up(db):
 
 
 def test_readyz_is_503_with_a_reason_when_database_is_down():
-    dead = MongoClient(f"mongodb://127.0.0.1:{free_port()}", serverSelectionTimeoutMS=300, connect=False)
+    dead = MongoClient(
+        f"mongodb://127.0.0.1:{free_port()}", serverSelectionTimeoutMS=300, connect=False
+    )
     client = create_app(dead["x"]).test_client()
     assert client.get("/healthz").status_code == 200  # alive even without a database
     ready = client.get("/readyz")

@@ -26,7 +26,11 @@ def test_loop_beats_runs_tasks_survives_a_failing_one_and_stops(db, monkeypatch)
         ran.append("bad")
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(worker, "load_tasks", lambda: [worker.Task("bad", bad, 0.05), worker.Task("good", good, 0.05)])
+    monkeypatch.setattr(
+        worker,
+        "load_tasks",
+        lambda: [worker.Task("bad", bad, 0.05), worker.Task("good", good, 0.05)],
+    )
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop, db, 0.05))
     thread.start()
@@ -35,14 +39,20 @@ def test_loop_beats_runs_tasks_survives_a_failing_one_and_stops(db, monkeypatch)
     stop.set()
     thread.join(5)
     assert not thread.is_alive()
-    assert ran.count("good") >= 3 and ran.count("bad") >= 3  # the failing task never stopped the loop
+    assert (
+        ran.count("good") >= 3 and ran.count("bad") >= 3
+    )  # the failing task never stopped the loop
     assert db[APP_STATE].count_documents({"kind": "heartbeat"}) == 0  # removed on clean stop
 
 
 def test_sigterm_stops_the_worker_process_cleanly(db, test_env):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dashboard.worker"], cwd=ROOT,
-        env={**os.environ, **test_env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "-m", "dashboard.worker"],
+        cwd=ROOT,
+        env={**os.environ, **test_env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     deadline = time.monotonic() + 30
     while health.last_heartbeat(db) is None and time.monotonic() < deadline:
