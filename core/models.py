@@ -143,10 +143,13 @@ class VoiceLanguage(StrEnum):
     EN_AU = "en-AU"
     EN_IN = "en-IN"
     ES = "es"
+    ES_ES = "es-ES"
     ES_MX = "es-MX"
     FR = "fr"
+    FR_FR = "fr-FR"
     FR_CA = "fr-CA"
     DE = "de"
+    DE_DE = "de-DE"
     IT = "it"
     PT_BR = "pt-BR"
     PT_PT = "pt-PT"
@@ -172,10 +175,13 @@ _LANGUAGE_LABELS: dict[VoiceLanguage, str] = {
     VoiceLanguage.EN_AU: "English (Australia)",
     VoiceLanguage.EN_IN: "English (India)",
     VoiceLanguage.ES: "Spanish",
+    VoiceLanguage.ES_ES: "Spanish (Spain)",
     VoiceLanguage.ES_MX: "Spanish (Mexico)",
     VoiceLanguage.FR: "French",
+    VoiceLanguage.FR_FR: "French (France)",
     VoiceLanguage.FR_CA: "French (Canada)",
     VoiceLanguage.DE: "German",
+    VoiceLanguage.DE_DE: "German (Germany)",
     VoiceLanguage.IT: "Italian",
     VoiceLanguage.PT_BR: "Portuguese (Brazil)",
     VoiceLanguage.PT_PT: "Portuguese (Portugal)",
@@ -362,8 +368,11 @@ class GlobalVoiceConfig(_Strict):
 
     @model_validator(mode="after")
     def _disclosure(self) -> GlobalVoiceConfig:
-        if self.recording_enabled and not self.recording_disclosure:
-            raise ValueError("recording_disclosure_required")
+        # Kept even with recording off: a job may turn recording on and inherits this sentence,
+        # so no combination of global and job settings records a call without a disclosure.
+        if not self.recording_disclosure:
+            raise ValueError("recording_disclosure_required" if self.recording_enabled
+                             else "recording_disclosure_kept")
         return self
 
 

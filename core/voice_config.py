@@ -287,6 +287,11 @@ _DISCLOSURE_MESSAGE = (
     "assistant and that the call is recorded. Write one, or turn recording off."
 )
 
+_DISCLOSURE_KEPT_MESSAGE = (
+    "Keep a recording disclosure sentence even with recording off: a job can turn recording "
+    "on, and its calls then say this sentence."
+)
+
 
 class ConfigValidationError(ValueError):
     """The configuration cannot be saved; `messages` lists each problem in plain words."""
@@ -320,6 +325,8 @@ def _message(err: dict[str, Any]) -> str:
     label, kind, ctx = _label(tuple(err.get("loc", ()))), err.get("type", ""), err.get("ctx") or {}
     if kind == "value_error" and "recording_disclosure_required" in str(ctx.get("error", "")):
         return _DISCLOSURE_MESSAGE
+    if kind == "value_error" and "recording_disclosure_kept" in str(ctx.get("error", "")):
+        return _DISCLOSURE_KEPT_MESSAGE
     if kind == "value_error":
         return f"{label}: {str(ctx.get('error', err.get('msg', '')))}."
     messages = {
@@ -397,8 +404,9 @@ def _validate(model: type[BaseModel], data: BaseModel | dict[str, Any]) -> BaseM
     except ValidationError as exc:
         problems += _friendly(exc).messages
         # A field error stops pydantic before the cross-field rule; report that one too.
-        if raw.get("recording_enabled") is True and not str(raw.get("recording_disclosure") or "").strip():
-            problems.append(_DISCLOSURE_MESSAGE)
+        if model is GlobalVoiceConfig and not str(raw.get("recording_disclosure") or "").strip():
+            problems.append(_DISCLOSURE_MESSAGE if raw.get("recording_enabled") is not False
+                            else _DISCLOSURE_KEPT_MESSAGE)
     problems += _rule_problems(raw)
     if problems or cfg is None:
         raise ConfigValidationError(problems)
