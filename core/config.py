@@ -68,6 +68,16 @@ class Settings(BaseSettings):
     provider_retry_max_wait_seconds: float = Field(8.0, gt=0, le=120)
     provider_breaker_threshold: int = Field(5, ge=1, le=100)
     provider_breaker_reset_seconds: float = Field(30.0, gt=0, le=3600)
+    # Batch dispatch (core/dispatch.py). A worker's run keeps dialling for at most
+    # `dispatch_run_seconds`; a picked-but-unclaimed call is leased for `dispatch_lease_seconds`
+    # (a killed worker's lease simply expires); a call claimed for dialling that never got an
+    # Ultravox id after `dispatch_stale_seconds` is failed, never re-dialled. The rate margin
+    # spaces dials slightly wider than 1/calls-per-second so network jitter cannot exceed it.
+    dispatch_run_seconds: float = Field(1.0, gt=0, le=60)
+    dispatch_lease_seconds: float = Field(30.0, ge=1, le=3600)
+    dispatch_stale_seconds: float = Field(120.0, ge=1, le=86400)
+    dispatch_failure_window: int = Field(10, ge=2, le=1000)
+    dispatch_rate_margin: float = Field(0.02, ge=0, le=1)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
