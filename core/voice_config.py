@@ -40,6 +40,7 @@ from core.models import (
     OpeningMode,
     ScreeningQuestion,
     VoiceInfo,
+    VoiceModel,
 )
 
 log = logging.getLogger(__name__)
@@ -633,30 +634,43 @@ class VoiceLibrary:
         return bool(self.voices)
 
 
-def voice_library(db: Database) -> VoiceLibrary:
-    """The cached voice and model lists from core.catalog; empty with an error when unknown."""
+def voice_library(db: Database, *, refresh: bool = False, with_models: bool = True) -> VoiceLibrary:
+    """Voices and models from core.catalog (cached; the last good list when Ultravox is down)."""
     try:
-        from core import catalog  # noqa: PLC0415 - built in parallel; absent in early checkouts
+        from core import catalog  # noqa: PLC0415 - imported late: it pulls in the HTTP client
     except ImportError:
         return VoiceLibrary(error="The voice library is not connected yet.")
-    return catalog_library(catalog, db)
-
-
-def catalog_library(catalog: Any, db: Database) -> VoiceLibrary:
-    """Adapt core.catalog's answer to a VoiceLibrary (kept apart so it can follow catalog's API)."""
     try:
-        result = catalog.voices(db)
-    except Exception as exc:  # noqa: BLE001 - any provider/cache failure is a page state, not a crash
+        voices = catalog.get_voices(db, force=refresh)
+    except Exception as exc:  # noqa: BLE001 - no list at all: an error state, never a crash
         log.warning("voice library unavailable: %s", type(exc).__name__)
-        return VoiceLibrary(error=str(exc) or "The voice library is unavailable.")
-    items = getattr(result, "items", result)
-    voices = [v if isinstance(v, VoiceInfo) else VoiceInfo.model_validate(
-        v if isinstance(v, dict) else v.model_dump()) for v in items or []]
+        return VoiceLibrary(error=str(exc) or "Ultravox is unavailable and no voice list is cached.")
+    models: list[str] = []
+    try:
+        if with_models:
+            models = [m.get("name") for m in catalog.get_models(db).items if m.get("name")]
+    except Exception:  # noqa: BLE001 - models are optional; the default is always offered
+        log.warning("model list unavailable")
     return VoiceLibrary(
-        voices=voices,
-        stale=bool(getattr(result, "stale", False)),
-        fetched_at=getattr(result, "fetched_at", None),
-        error=getattr(result, "error", None),
+        voices=[voice_info(item) for item in voices.items],
+        models=[m.name for m in VoiceModel.ordered(models)],
+        stale=voices.stale,
+        fetched_at=voices.fetched_at,
+        error=getattr(voices, "notice", None) or voices.error,
+    )
+
+
+def voice_info(item: dict[str, Any]) -> VoiceInfo:
+    """A VoiceInfo from one cached catalog item."""
+    return VoiceInfo(
+        voice_id=str(item.get("voice_id") or item.get("voiceId") or ""),
+        name=str(item.get("name") or ""),
+        description=item.get("description") or "",
+        primary_language=item.get("language") or item.get("primary_language"),
+        language_label=item.get("language_label"),
+        provider=item.get("provider"),
+        preview_url=item.get("preview_url"),
+        billing_style=item.get("billing_style"),
     )
 
 
@@ -664,14 +678,15 @@ def voice_preview(db: Database, voice_id: str) -> bytes | None:
     """A voice's preview audio (WAV bytes), fetched server-side; None when unavailable."""
     try:
         from core import catalog  # noqa: PLC0415
-        return catalog.voice_preview(db, voice_id)
+        fetch = getattr(catalog, "voice_preview", None)
+        return fetch(db, voice_id) if fetch else None
     except Exception as exc:  # noqa: BLE001 - a missing preview is shown as such
         log.warning("voice preview unavailable: %s", type(exc).__name__)
         return None
 
 
 def _known_voices(db: Database) -> list[VoiceInfo] | None:
-    library = voice_library(db)
+    library = voice_library(db, with_models=False)
     return library.voices if library.available else None
 
 
