@@ -47,13 +47,16 @@ class TransientError(Exception):
     """One failed attempt worth retrying: a timeout, a connection error, a 429 or a 5xx.
 
     `ambiguous` is True when the request may have been processed (read timeout, 5xx), so a
-    non-idempotent request must not simply be sent again.
+    non-idempotent request must not simply be sent again. `answered` is True when the
+    server did answer (a 5xx): it has finished with the request, whatever it did.
     """
 
-    def __init__(self, reason: str, *, retry_after: float | None = None, ambiguous: bool) -> None:
+    def __init__(self, reason: str, *, retry_after: float | None = None, ambiguous: bool,
+                 answered: bool = False) -> None:
         self.reason = reason
         self.retry_after = retry_after
         self.ambiguous = ambiguous
+        self.answered = answered
         super().__init__(reason)
 
 

@@ -202,6 +202,7 @@ class UltravoxClient:
                 f"HTTP {resp.status_code}",
                 retry_after=parse_retry_after(resp.headers.get("Retry-After")),
                 ambiguous=True,
+                answered=True,
             )
         if resp.status_code in (401, 403):
             raise ProviderError(PROVIDER, resp.status_code,
@@ -265,23 +266,32 @@ class UltravoxClient:
     def create_call(self, body: dict[str, Any], params: dict[str, Any] | None = None) -> Call:
         """Create a call; after an ambiguous failure, look it up by `metadata.screeningId` first.
 
-        Without a `screeningId` in the metadata only failures the server certainly did not
-        process (429, refused connection) are retried.
+        After a 5xx the call is looked up and re-sent only if absent; after a timeout it is
+        only looked up (the server may still be working), never re-sent. Without a
+        `screeningId` only failures the server certainly did not process (429, refused
+        connection) are retried. ProviderUnavailable then means "not confirmed": the
+        caller finds the call later by its screening id.
         """
         screening_id = (body.get("metadata") or {}).get("screeningId")
-        state = {"ambiguous_failure": False}
+        state = {"failed_5xx": False, "unanswered": False}
 
         def attempt() -> Call:
-            if state["ambiguous_failure"] and screening_id:
-                # The last attempt may have created the call: look before sending again.
+            if screening_id and (state["failed_5xx"] or state["unanswered"]):
+                # An earlier attempt may have created the call: look before anything else.
                 found = self._find_by_screening_id(screening_id)
                 if found is not None:
                     log.info("Ultravox create: found the call from an earlier attempt")
                     return found
+                if state["unanswered"]:
+                    # The server never answered, so it may still be creating the call: keep
+                    # looking (with backoff) but never send a second create in this operation.
+                    raise TransientError("the call was requested but not confirmed",
+                                         ambiguous=True)
             try:
                 resp = self._send("POST", "/api/calls", params=params, json=body)
             except TransientError as exc:
-                state["ambiguous_failure"] = state["ambiguous_failure"] or exc.ambiguous
+                if exc.ambiguous:
+                    state["failed_5xx" if exc.answered else "unanswered"] = True
                 raise
             return Call.model_validate(self._json(resp))
 

@@ -276,6 +276,9 @@ def public_voice_preview(voice_id: str) -> Any:
 
 @media.get("/_media/recordings/<call_id>.wav")
 def recording_file(call_id: str) -> Any:
+    # Recorded so tests can check that our API key never travels to the storage URL.
+    _state().record({"service": "media", "op": "recording", "method": "GET",
+                     "path": request.path, "had_api_key": "X-API-Key" in request.headers})
     if not hmac.compare_digest(request.args.get("token", ""), _media_token("recording", call_id)):
         return Response("<Error><Code>AccessDenied</Code></Error>", status=403,
                         mimetype="application/xml")
