@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, Flask, Request, current_app, jsonify, request
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from core import db as dbmod
 from core import events, lifecycle
@@ -38,6 +38,9 @@ def require_signature(check: SignatureCheck, provider: str, status: int) -> Call
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            # Size first: an oversized body is refused before anything reads it.
+            if (request.content_length or 0) > current_app.config["MAX_CONTENT_LENGTH"]:
+                raise RequestEntityTooLarge()
             reason = check(request)
             if reason is not None:
                 # Never the body, headers or phone numbers: only who and why.
