@@ -123,12 +123,19 @@ def main() -> int:
             *processes,
         ]
         child = subprocess.Popen(honcho, env=env, cwd=ROOT)
-        # Ctrl-C reaches honcho through the terminal's process group; SIGTERM we forward.
-        signal.signal(signal.SIGTERM, lambda *_: child.terminate())
-        try:
-            return child.wait()
-        except KeyboardInterrupt:
-            return child.wait()
+
+        stopping = []
+
+        def _forward(signum: int, _frame: object) -> None:
+            # Ctrl-C in a terminal reaches honcho too; a signal sent to us alone must as well.
+            stopping.append(signum)
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+        signal.signal(signal.SIGTERM, _forward)
+        signal.signal(signal.SIGINT, _forward)
+        code = child.wait()
+        return 0 if stopping else code
     finally:
         if server is not None:
             print("  • Stopping the embedded database …")
