@@ -927,3 +927,65 @@ def snapshot_for_call(
         "spoken": spoken,
         "ultravox": call_request_fields(cfg, prompt, spoken),
     }
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers for the settings pages (validate + diff before the confirmation step)
+# ---------------------------------------------------------------------------------------
+
+
+def preview_global_save(db: Database, data: GlobalVoiceConfig | dict[str, Any]) -> dict[str, Any]:
+    """The field changes a global save would make; raises ConfigValidationError if invalid."""
+    cfg = validate_global(data)
+    stored = load_global(db)
+    if cfg.voice != stored.config.voice:
+        problems = voice_problems(cfg.voice, _known_voices(db))
+        if problems:
+            raise ConfigValidationError(problems)
+    return field_diff(as_plain(stored.config), as_plain(cfg))
+
+
+def preview_job_save(db: Database, job_id: str, data: BaseModel | dict[str, Any]) -> dict[str, Any]:
+    """The override changes a job save would make; raises ConfigValidationError if invalid."""
+    overrides = validate_job(data)
+    effective = effective_config(get_global_config(db), overrides)
+    old, new = overrides_of(load_job(db, job_id).overrides), overrides_of(overrides)
+    if "voice" in new and new.get("voice") != old.get("voice"):
+        problems = voice_problems(effective.voice, _known_voices(db))
+        if problems:
+            raise ConfigValidationError(problems)
+    return field_diff(old, new)
+
+
+def voice_ref(voice: VoiceInfo, library: list[VoiceInfo]) -> str:
+    """How a config names a voice: its name when unique (readable history), else its id."""
+    same = [v for v in library if v.name.casefold() == voice.name.casefold()]
+    return voice.name if len(same) <= 1 else voice.voice_id
+
+
+def use_voice_globally(db: Database, actor: User, voice: str) -> SaveResult:
+    """Make `voice` the global voice (admins only)."""
+    stored = load_global(db)
+    return save_global_config(db, actor, {**as_plain(stored.config), "voice": voice},
+                              base_version=stored.version)
+
+
+def use_voice_for_job(db: Database, actor: User, job_id: str, voice: str) -> SaveResult:
+    """Override a job's voice with `voice` (admins, recruiters)."""
+    stored = load_job(db, job_id)
+    return save_job_config(db, actor, job_id, {**overrides_of(stored.overrides), "voice": voice},
+                           base_version=stored.version)
+
+
+class TestCallUnavailable(RuntimeError):
+    """Test calls need the launching feature (issue #5)."""
+
+
+def place_test_call(db: Database, actor: User, job_id: str, phone: str) -> str:
+    """Hook for issue #5: call `phone` with the job's effective config; returns the call id."""
+    require(actor, Action.LAUNCH_CALLS)
+    # Issue #5 replaces this body with its launch path (snapshot_for_call + create call).
+    raise TestCallUnavailable(
+        "Test calls go through the launching feature (issue #5), which is not built yet. "
+        "Once it is, this button calls your number with this job's effective settings."
+    )

@@ -1,0 +1,210 @@
+"""Input widgets for the voice-agent settings, shared by the global and the job settings pages."""
+
+from __future__ import annotations
+
+from datetime import time
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core import voice_config as vc
+from core.models import EndBehavior, OpeningMode, VoiceLanguage, Weekday
+
+# Sections of the form, in the order the settings are shown.
+SECTIONS: list[tuple[str, list[str]]] = [
+    ("Voice and model", ["voice", "model", "language_hint", "temperature"]),
+    ("What the agent says", ["company_name", "system_prompt", "opening", "screening_questions"]),
+    ("Recording and endings", ["recording_enabled", "recording_disclosure", "voicemail_message",
+                               "max_duration_minutes", "time_exceeded_message", "inactivity_messages"]),
+    ("Consent and pacing", ["require_consent", "calling_hours", "retry_policy",
+                            "max_concurrent_calls", "calls_per_second", "monthly_budget"]),
+]
+_OPENING_LABELS = {
+    OpeningMode.USER_FIRST.value: "Wait for the candidate to speak, greet if silent",
+    OpeningMode.AGENT_TEXT.value: "Agent speaks first: fixed greeting",
+    OpeningMode.AGENT_PROMPT.value: "Agent speaks first: generated greeting",
+}
+_OPENING_TEXT = {
+    OpeningMode.USER_FIRST.value: "Fallback greeting (said if the candidate stays silent)",
+    OpeningMode.AGENT_TEXT.value: "Greeting",
+    OpeningMode.AGENT_PROMPT.value: "Instruction for the greeting",
+}
+_END_LABELS = {
+    EndBehavior.KEEP_WAITING.value: "keep waiting",
+    EndBehavior.HANG_UP_SOFT.value: "hang up unless they speak",
+    EndBehavior.HANG_UP_STRICT.value: "hang up",
+}
+_DAYS = {"mon": "Mon", "tue": "Tue", "wed": "Wed", "thu": "Thu", "fri": "Fri", "sat": "Sat", "sun": "Sun"}
+
+
+def sync(key: str, version: int) -> None:
+    """Forget the widgets' typed values when the stored settings changed (saved or restored)."""
+    marker = f"{key}.__version"
+    if st.session_state.get(marker) != version:
+        for name in [k for k in st.session_state if str(k).startswith(f"{key}.")]:
+            del st.session_state[name]
+        st.session_state[marker] = version
+
+
+def _language_label(code: str) -> str:
+    return f"{VoiceLanguage(code).label} ({code})"
+
+
+def _opening_label(mode: str) -> str:
+    return _OPENING_LABELS[mode]
+
+
+def _options(current: str, choices: list[str]) -> list[str]:
+    return list(dict.fromkeys([*choices, current])) if current else choices
+
+
+def field_input(key: str, name: str, value: Any, *, disabled: bool = False,
+                voices: list[str] | None = None, models: list[str] | None = None) -> Any:
+    """Render the widget(s) of one setting, pre-filled with `value` (plain); return the plain value."""
+    label = vc.FIELD_LABELS[name]
+    k = f"{key}.{name}"
+    if name == "voice":
+        if voices:
+            opts = _options(value, voices)
+            return st.selectbox(label, opts, index=opts.index(value), key=k, disabled=disabled,
+                                help="Listen to the voices on the Voices page.")
+        return st.text_input(label, value, key=k, disabled=disabled, help="Voice name or id.")
+    if name == "model":
+        opts = _options(value, models or [])
+        return st.selectbox(label, opts, index=opts.index(value), key=k, disabled=disabled)
+    if name == "language_hint":
+        opts = [lang.value for lang in VoiceLanguage]
+        return st.selectbox(label, opts, index=opts.index(value) if value in opts else 0, key=k,
+                            disabled=disabled, format_func=_language_label)
+    if name == "temperature":
+        return st.slider(label, 0.0, 1.0, float(value), 0.05, key=k, disabled=disabled,
+                         help="Lower is more predictable; 0.2–0.4 suits screening.")
+    if name == "company_name":
+        return st.text_input(label, value, key=k, disabled=disabled,
+                             help="Used when a job does not name its company.")
+    if name in ("system_prompt", "recording_disclosure", "voicemail_message", "time_exceeded_message"):
+        return st.text_area(label, value, key=k, disabled=disabled,
+                            height=420 if name == "system_prompt" else 80)
+    if name in ("recording_enabled", "require_consent"):
+        return st.toggle(label, bool(value), key=k, disabled=disabled)
+    if name in ("max_duration_minutes", "max_concurrent_calls"):
+        bounds = (1, 60) if name == "max_duration_minutes" else (1, 100)
+        return int(st.number_input(label, *bounds, int(value), 1, key=k, disabled=disabled))
+    if name == "calls_per_second":
+        return float(st.number_input(label, 0.1, 50.0, float(value), 0.1, key=k, disabled=disabled,
+                                     help="Twilio accounts start at 1 call per second."))
+    if name == "monthly_budget":
+        amount = st.number_input(label, 0.0, 1_000_000.0, float(Decimal(str(value))), 10.0,
+                                 format="%.2f", key=k, disabled=disabled)
+        return str(Decimal(str(amount)).quantize(Decimal("0.01")))
+    if name == "opening":
+        return _opening(k, label, value, disabled)
+    if name == "screening_questions":
+        return _table(k, label, value, ["text", "guidance"], disabled)
+    if name == "inactivity_messages":
+        return _table(k, label, value, ["duration_seconds", "message", "end_behavior"], disabled)
+    if name == "calling_hours":
+        return _hours(k, label, value, disabled)
+    if name == "retry_policy":
+        return _retry(k, label, value, disabled)
+    raise ValueError(f"no widget for {name}")
+
+
+def _opening(k: str, label: str, value: dict, disabled: bool) -> dict:
+    modes = list(_OPENING_LABELS)
+    mode = st.radio(label, modes, index=modes.index(value["mode"]), key=f"{k}.mode",
+                    format_func=_opening_label, disabled=disabled, horizontal=True)
+    text = st.text_area(_OPENING_TEXT[mode], value["text"], key=f"{k}.text", disabled=disabled, height=80)
+    c1, c2 = st.columns(2)
+    delay = c1.number_input("Seconds of silence before the fallback greeting", 1, 30,
+                            int(value["fallback_delay_seconds"]), key=f"{k}.delay", disabled=disabled)
+    uninterruptible = c2.checkbox("Agent's greeting cannot be interrupted", bool(value["uninterruptible"]),
+                                  key=f"{k}.uninterruptible", disabled=disabled)
+    return {"mode": mode, "text": text, "fallback_delay_seconds": int(delay),
+            "uninterruptible": bool(uninterruptible)}
+
+
+def _table(k: str, label: str, rows: list[dict], columns: list[str], disabled: bool) -> list[dict]:
+    st.markdown(f"**{label}**")
+    frame = pd.DataFrame(rows or [], columns=columns)
+    config = {
+        "text": st.column_config.TextColumn("Question", required=True, width="large"),
+        "guidance": st.column_config.TextColumn("What a good answer contains", width="large"),
+        "duration_seconds": st.column_config.NumberColumn("Silence (s)", min_value=2, max_value=300,
+                                                          step=1, required=True),
+        "message": st.column_config.TextColumn("Message", required=True, width="large"),
+        "end_behavior": st.column_config.SelectboxColumn("Then", options=list(_END_LABELS),
+                                                         required=True),
+    }
+    edited = st.data_editor(frame, key=k, num_rows="dynamic", disabled=disabled, hide_index=True,
+                            width="stretch", column_config={c: config[c] for c in columns})
+    out = []
+    for row in edited.to_dict("records"):
+        clean = {c: ("" if pd.isna(v) else v) for c, v in row.items()}
+        if not any(str(v).strip() for v in clean.values()):
+            continue  # an empty new row the user did not fill
+        if "duration_seconds" in clean and clean["duration_seconds"] != "":
+            clean["duration_seconds"] = int(clean["duration_seconds"])
+        out.append(clean)
+    return out
+
+
+def _hours(k: str, label: str, value: dict, disabled: bool) -> dict:
+    st.markdown(f"**{label}** (the candidate's local time)")
+    windows: dict[str, list[dict]] = {}
+    cols = st.columns(7)
+    for col, day in zip(cols, [d.value for d in Weekday], strict=True):
+        current = (value.get("windows") or {}).get(day) or []
+        first = current[0] if current else {"start": "09:00:00", "end": "18:00:00"}
+        with col:
+            on = st.checkbox(_DAYS[day], bool(current), key=f"{k}.{day}.on", disabled=disabled)
+            start = st.time_input("From", time.fromisoformat(first["start"]), key=f"{k}.{day}.start",
+                                  disabled=disabled or not on, step=900)
+            end = st.time_input("To", time.fromisoformat(first["end"]), key=f"{k}.{day}.end",
+                                disabled=disabled or not on, step=900)
+        if on:
+            # Extra windows stored by other means are kept as they are.
+            windows[day] = [{"start": start.isoformat(), "end": end.isoformat()}, *current[1:]]
+    return {"windows": windows}
+
+
+def _retry(k: str, label: str, value: dict, disabled: bool) -> dict:
+    st.markdown(f"**{label}**")
+    c1, c2, c3 = st.columns(3)
+    attempts = c1.number_input("Attempts (first call included)", 1, 10, int(value["max_attempts"]),
+                               key=f"{k}.attempts", disabled=disabled)
+    spacing = c2.number_input("Minutes between attempts", 5, 10_080, int(value["spacing_minutes"]),
+                              key=f"{k}.spacing", disabled=disabled)
+    after_vm = c3.checkbox("Retry after leaving a voicemail", bool(value["retry_after_voicemail"]),
+                           key=f"{k}.after_vm", disabled=disabled)
+    return {"max_attempts": int(attempts), "spacing_minutes": int(spacing),
+            "retry_after_voicemail": bool(after_vm)}
+
+
+def show(key: str, values: dict[str, Any], *, disabled: bool = False, voices: list[str] | None = None,
+         models: list[str] | None = None) -> dict[str, Any]:
+    """Every setting, grouped in sections, pre-filled with `values`; returns the entered values."""
+    out: dict[str, Any] = {}
+    for title, names in SECTIONS:
+        st.subheader(title)
+        for name in names:
+            out[name] = field_input(key, name, values[name], disabled=disabled, voices=voices,
+                                    models=models)
+    return out
+
+
+def placeholders_help() -> None:
+    """The placeholders templates may use, as a compact list."""
+    with st.expander("Placeholders you can use in the texts"):
+        st.markdown("\n".join(f"- `{{{{{n}}}}}` — {d}" for n, d in vc.PLACEHOLDERS.items()))
+
+
+def changes_table(changes: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """A readable table of field changes (old → new)."""
+    return pd.DataFrame(
+        [{"Setting": vc.FIELD_LABELS.get(f, f), "Before": vc.describe_value(c.get("old")),
+          "After": vc.describe_value(c.get("new"))} for f, c in changes.items()],
+        columns=["Setting", "Before", "After"],
+    )

@@ -1,0 +1,42 @@
+"""History of a settings scope with diffs, and restore with confirmation (global and job pages)."""
+
+from __future__ import annotations
+
+import streamlit as st
+from pymongo.database import Database
+
+from core import voice_config as vc
+from core.auth import PermissionDenied, User
+from dashboard.components.config_fields import changes_table
+
+
+def show(key: str, db: Database, user: User, scope: str, *, can_restore: bool) -> None:
+    """List the saved versions of `scope`, newest first, each with its changes; offer restore."""
+    history = vc.list_history(db, scope, limit=50)
+    if not history:
+        st.caption("No changes saved yet: the settings are the shipped defaults."
+                   if scope == vc.GLOBAL_SCOPE else "No overrides saved for this job yet.")
+        return
+    for doc in history:
+        when = doc["at"].strftime("%Y-%m-%d %H:%M UTC")
+        note = f" · restored version {doc['restored_from']}" if doc.get("restored_from") else ""
+        fields = ", ".join(vc.FIELD_LABELS.get(f, f) for f in doc.get("changes", {})) or "no field changes"
+        with st.expander(f"Version {doc['version']} · {when} · {doc['actor']}{note} — {fields}"):
+            st.dataframe(changes_table(doc.get("changes", {})), hide_index=True, width="stretch")
+    if not can_restore:
+        st.caption("Your role cannot restore versions.")
+        return
+    versions = [d["version"] for d in history[1:]]
+    if not versions:
+        return
+    c1, c2 = st.columns([2, 3])
+    chosen = c1.selectbox("Restore version", versions, key=f"{key}.version")
+    confirm = c2.checkbox(f"Yes, make version {chosen} the current settings (saved as a new version)",
+                          key=f"{key}.confirm")
+    if st.button("Restore", key=f"{key}.restore", disabled=not confirm):
+        try:
+            result = vc.restore_version(db, user, scope, int(chosen))
+            st.toast(f"Version {chosen} restored as version {result.version}.")
+            st.rerun()
+        except (vc.ConfigValidationError, vc.ConfigConflict, PermissionDenied) as exc:
+            st.error(str(exc))
