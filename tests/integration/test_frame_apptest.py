@@ -105,3 +105,13 @@ def test_users_page_adds_a_user(db):
     assert auth.get_user(db, "newbie").role is Role.VIEWER
     table = at.dataframe[0].value
     assert "$2" not in table.to_csv()  # never shows a hash
+
+
+def test_unreachable_database_shows_a_clear_message(test_env, monkeypatch):
+    from core.embedded_db import free_port
+
+    monkeypatch.setenv("MONGODB_URI", f"mongodb://127.0.0.1:{free_port()}")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert "database cannot be reached" in texts(at)
+    assert not at.text_input  # no log-in form without a database
