@@ -1,9 +1,204 @@
-"""Jobs & candidates."""
+"""Jobs & candidates: jobs, candidates, CSV import and the candidate view (`?candidate=`)."""
+
+import re
 
 import streamlit as st
 
+from core import auth, candidates, jobs
 from dashboard import ui
+from dashboard.components import candidate_detail
 
-ui.require_user("jobs_candidates")
+user = ui.require_user("jobs_candidates")
+db = ui.require_database()
+can_edit = auth.can(user, auth.Action.MANAGE_JOBS)
+
 st.title("Jobs & candidates")
-ui.not_built_yet("Managing jobs and candidates", 5)
+
+wanted = st.query_params.get("candidate", "")
+if wanted:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", wanted):
+        st.warning("That candidate link is not valid.")
+    else:
+        candidate_detail.show(db, wanted, key="jobs_candidates.detail")
+        if can_edit and (cand := candidates.get_candidate(db, wanted)):
+            with st.form("jobs_candidates.dnc_form"):
+                dnc = st.checkbox("Do not call this candidate", value=bool(cand["do_not_call"]),
+                                  key="jobs_candidates.dnc")
+                why = st.text_input("Reason", key="jobs_candidates.dnc_reason")
+                if st.form_submit_button("Save do-not-call state"):
+                    try:
+                        candidates.set_do_not_call(db, user, wanted, dnc, why)
+                        st.toast("Do-not-call state saved.")
+                        st.rerun()
+                    except (candidates.CandidateError, auth.PermissionDenied) as exc:
+                        st.error(str(exc))
+    if st.button("Back to the lists", key="jobs_candidates.back"):
+        st.query_params.clear()
+        st.rerun()
+    st.stop()
+
+all_jobs = jobs.list_jobs(db, include_archived=True)
+job_label = {j["_id"]: f"{j['title']} — {j['company']}" + (" (archived)" if j["status"] == "archived" else "")
+             for j in all_jobs}
+open_jobs = [j["_id"] for j in all_jobs if j["status"] == "open"]
+
+tab_jobs, tab_cands, tab_import = st.tabs(["Jobs", "Candidates", "Import CSV"])
+
+with tab_jobs:
+    st.dataframe([{"Id": j["_id"], "Title": j["title"], "Company": j["company"],
+                   "Owner": j.get("owner", ""), "Status": j["status"]} for j in all_jobs],
+                 hide_index=True, width="stretch")
+    if can_edit:
+        with st.expander("Create a job", expanded=not all_jobs), \
+                st.form("jobs_candidates.new_job", clear_on_submit=True):
+            title = st.text_input("Title", key="jobs_candidates.new_title")
+            company = st.text_input("Company", key="jobs_candidates.new_company")
+            description = st.text_area("Description", key="jobs_candidates.new_description")
+            if st.form_submit_button("Create job", type="primary"):
+                try:
+                    jobs.create_job(db, user, title=title, company=company, description=description)
+                    st.toast(f"Job {title} created.")
+                    st.rerun()
+                except (jobs.JobError, auth.PermissionDenied) as exc:
+                    st.error(str(exc))
+        if all_jobs:
+            edit_id = st.selectbox("Edit a job", list(job_label), format_func=job_label.get,
+                                   key="jobs_candidates.edit_job")
+            job = next(j for j in all_jobs if j["_id"] == edit_id)
+            with st.form("jobs_candidates.edit_job_form"):
+                e_title = st.text_input("Title", job["title"], key=f"jobs_candidates.e_title_{edit_id}")
+                e_company = st.text_input("Company", job["company"],
+                                          key=f"jobs_candidates.e_company_{edit_id}")
+                e_desc = st.text_area("Description", job.get("description", ""),
+                                      key=f"jobs_candidates.e_desc_{edit_id}")
+                e_owner = st.text_input("Owner", job.get("owner", ""),
+                                        key=f"jobs_candidates.e_owner_{edit_id}")
+                if st.form_submit_button("Save job"):
+                    try:
+                        jobs.update_job(db, user, edit_id, title=e_title, company=e_company,
+                                        description=e_desc, owner=e_owner)
+                        st.toast("Job saved.")
+                        st.rerun()
+                    except (jobs.JobError, auth.PermissionDenied) as exc:
+                        st.error(str(exc))
+
+            archived = job["status"] == "archived"
+
+            @st.dialog("Archive or reopen the job")
+            def _confirm_archive() -> None:
+                verb = "Reopen" if archived else "Archive"
+                st.write(f"{verb} **{job['title']}**? "
+                         + ("" if archived else "No new calls will be placed for it."))
+                if st.button(f"Yes, {verb.lower()}", key="jobs_candidates.archive_yes"):
+                    jobs.set_archived(db, user, edit_id, not archived)
+                    st.toast(f"{job['title']}: {'reopened' if archived else 'archived'}.")
+                    st.rerun()
+
+            if st.button("Reopen job" if archived else "Archive job…", key="jobs_candidates.archive"):
+                _confirm_archive()
+
+with tab_cands:
+    filter_job = st.selectbox("Job", ["", *job_label], format_func=lambda j: job_label.get(j, "All jobs"),
+                              key="jobs_candidates.filter_job")
+    search = st.text_input("Name starts with", key="jobs_candidates.search")
+    rows = candidates.list_candidates(db, job_id=filter_job or None, search=search, limit=500)
+    st.dataframe([{"Id": c["id"], "Name": c["name"], "Phone": c["phone"],
+                   "Time zone": c.get("timezone") or "(from number)",
+                   "Consent": c["consent"], "Do not call": c["do_not_call"],
+                   "Jobs": len(c["job_ids"])} for c in rows], hide_index=True, width="stretch")
+    st.caption(f"{len(rows)} shown (at most 500; narrow with the filters).")
+    if rows:
+        pick = st.selectbox("Open a candidate", [c["id"] for c in rows],
+                            format_func=lambda i: next(c["name"] for c in rows if c["id"] == i),
+                            key="jobs_candidates.pick")
+        if st.button("Open", key="jobs_candidates.open"):
+            st.query_params["candidate"] = pick
+            st.rerun()
+    if can_edit:
+        with st.expander("Add a candidate"), st.form("jobs_candidates.add", clear_on_submit=True):
+            a_name = st.text_input("Name", key="jobs_candidates.a_name")
+            a_phone = st.text_input("Phone", key="jobs_candidates.a_phone",
+                                    help="Any format; without +country code it is read as a US number.")
+            a_email = st.text_input("Email", key="jobs_candidates.a_email")
+            a_tz = st.text_input("Time zone (IANA, optional)", key="jobs_candidates.a_tz",
+                                 help="Empty: taken from the number.")
+            a_consent = st.checkbox("Consented to be called", key="jobs_candidates.a_consent")
+            a_jobs = st.multiselect("Jobs", open_jobs, format_func=job_label.get,
+                                    key="jobs_candidates.a_jobs")
+            a_notes = st.text_area("Notes", key="jobs_candidates.a_notes")
+            if st.form_submit_button("Add candidate", type="primary"):
+                try:
+                    new = candidates.add_candidate(db, user, name=a_name, phone=a_phone, email=a_email,
+                                                   timezone=a_tz, consent=a_consent, notes=a_notes,
+                                                   job_ids=a_jobs)
+                    st.toast(f"{new['name']} added.")
+                except (candidates.CandidateError, auth.PermissionDenied) as exc:
+                    st.error(str(exc))
+        if rows:
+            edit = next(c for c in rows if c["id"] == pick)
+            with st.expander(f"Edit {edit['name']}"), st.form("jobs_candidates.edit_cand"):
+                k = f"jobs_candidates.ed_{edit['id']}"
+                ed_name = st.text_input("Name", edit["name"], key=f"{k}_name")
+                ed_phone = st.text_input("Phone", edit["phone"], key=f"{k}_phone")
+                ed_email = st.text_input("Email", edit.get("email", ""), key=f"{k}_email")
+                ed_tz = st.text_input("Time zone", edit.get("timezone", ""), key=f"{k}_tz")
+                ed_consent = st.checkbox("Consented", bool(edit["consent"]), key=f"{k}_consent")
+                ed_jobs = st.multiselect("Jobs", list(job_label),
+                                         default=[j for j in edit["job_ids"] if j in job_label],
+                                         format_func=job_label.get, key=f"{k}_jobs")
+                ed_notes = st.text_area("Notes", edit.get("notes", ""), key=f"{k}_notes")
+                if st.form_submit_button("Save candidate"):
+                    try:
+                        candidates.update_candidate(db, user, edit["id"], name=ed_name, phone=ed_phone,
+                                                    email=ed_email, timezone=ed_tz, consent=ed_consent,
+                                                    job_ids=ed_jobs, notes=ed_notes)
+                        st.toast("Candidate saved.")
+                        st.rerun()
+                    except (candidates.CandidateError, auth.PermissionDenied) as exc:
+                        st.error(str(exc))
+
+with tab_import:
+    if not can_edit:
+        st.info("Your role may not import candidates.")
+    elif not open_jobs:
+        st.info("Create a job first.")
+    else:
+        imp_job = st.selectbox("Import into job", open_jobs, format_func=job_label.get,
+                               key="jobs_candidates.import_job")
+        upload = st.file_uploader("CSV file (name, phone, email, timezone, consent, notes)",
+                                  type=["csv", "txt"], key="jobs_candidates.upload")
+        if upload is not None and st.button("Check file", key="jobs_candidates.check"):
+            try:
+                st.session_state["jobs_candidates.report"] = candidates.preview_import(
+                    db, imp_job, upload.getvalue())
+            except candidates.ImportFileError as exc:
+                st.session_state.pop("jobs_candidates.report", None)
+                st.error(str(exc))
+        report = st.session_state.get("jobs_candidates.report")
+        if report and upload is not None and report["job_id"] == imp_job:
+            st.write(f"**{report['total']}** rows: **{report['accepted']}** accepted, "
+                     f"**{report['duplicate']}** duplicate, **{report['rejected']}** rejected.")
+            if report["ignored_columns"]:
+                st.caption("Ignored columns: " + ", ".join(report["ignored_columns"]))
+            st.dataframe([{"Line": r["line"], "Result": r["status"], "Name": r["name"],
+                           "Phone": r.get("phone") or r.get("input_phone", ""),
+                           "Time zone used": r.get("zone", ""),
+                           "Note": r.get("reason") or r.get("note", "")} for r in report["rows"]],
+                         hide_index=True, width="stretch")
+
+            @st.dialog("Save the accepted candidates")
+            def _confirm_import() -> None:
+                st.write(f"Save {report['accepted']} candidate(s) into "
+                         f"**{job_label.get(imp_job)}**? Rejected and duplicate rows are skipped.")
+                if st.button("Yes, save", type="primary", key="jobs_candidates.import_yes"):
+                    try:
+                        done = candidates.commit_import(db, user, imp_job, upload.getvalue())
+                        st.session_state.pop("jobs_candidates.report", None)
+                        st.toast(f"{done['created']} new, {done['attached']} added to the job.")
+                        st.rerun()
+                    except (candidates.ImportFileError, auth.PermissionDenied) as exc:
+                        st.error(str(exc))
+
+            if st.button(f"Save {report['accepted']} candidates…", disabled=not report["accepted"],
+                         type="primary", key="jobs_candidates.save"):
+                _confirm_import()

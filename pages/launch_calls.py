@@ -1,9 +1,148 @@
-"""Launch calls."""
+"""Launch calls: one call now, or a batch the worker dispatches; live status and progress."""
 
 import streamlit as st
 
+from core import auth, calls, candidates, dispatch, jobs
 from dashboard import ui
+from dashboard.components import candidate_detail
 
-ui.require_user("launch_calls")
+user = ui.require_user("launch_calls")
+db = ui.require_database()
+
 st.title("Launch calls")
-ui.not_built_yet("Launching screening calls", 5)
+if ui.settings().is_sandbox:
+    st.caption("Sandbox: numbers +1 NPA 555-01XX pick the outcome (50 no answer, 51 busy, "
+               "52 voicemail, 53 rejected, 54 dropped, 55 opt-out).")
+
+open_jobs = jobs.list_jobs(db)
+if not open_jobs:
+    st.info("There is no open job. Create one under Jobs & candidates.")
+    st.stop()
+job_label = {j["_id"]: f"{j['title']} — {j['company']}" for j in open_jobs}
+job_id = st.selectbox("Job", list(job_label), format_func=job_label.get, key="launch_calls.job")
+people = candidates.list_candidates(db, job_id=job_id, limit=2000)
+person_label = {c["id"]: f"{c['name']} (…{c['phone'][-4:]})"
+                + (" · do not call" if c["do_not_call"] else "")
+                + ("" if c["consent"] else " · no consent") for c in people}
+
+st.subheader("One call now")
+if not people:
+    st.info("This job has no candidates yet.")
+else:
+    with st.form("launch_calls.one"):
+        who = st.selectbox("Candidate", list(person_label), format_func=person_label.get,
+                           key="launch_calls.candidate")
+        if st.form_submit_button("Call now", type="primary"):
+            try:
+                result = calls.launch_call(db, user, who, job_id)
+                st.session_state["launch_calls.call_id"] = result.call["id"]
+                if result.created:
+                    st.toast("Call placed." if result.call["status"] != "failed" else "Call failed.")
+                else:
+                    st.info("This candidate already has an open call for this job; showing it "
+                            "(nothing was dialled again).")
+            except (calls.LaunchRefused, auth.PermissionDenied) as exc:
+                st.error(f"Not called: {exc}")
+
+
+@st.fragment(run_every=2)
+def _live_call() -> None:
+    call_id = st.session_state.get("launch_calls.call_id")
+    if not call_id:
+        return
+    call = calls.get_call(db, call_id)
+    if call is None:
+        return
+    st.markdown(f"**Call {call['id']}** — status **{call['status'].replace('_', ' ')}** · "
+                f"{candidates.outcome_text(call)}")
+    if call.get("calling_window"):
+        st.caption(call["calling_window"].get("reason", ""))
+
+
+_live_call()
+
+if people:
+    with st.expander("Candidate details"):
+        candidate_detail.show(db, st.session_state.get("launch_calls.candidate") or people[0]["id"],
+                              key="launch_calls.detail")
+
+st.divider()
+st.subheader("Batch")
+mode = st.radio("Who", ["All not yet screened", "Selected candidates"], horizontal=True,
+                key="launch_calls.mode")
+chosen = None
+if mode == "Selected candidates":
+    chosen = st.multiselect("Candidates", list(person_label), format_func=person_label.get,
+                            key="launch_calls.chosen")
+
+
+@st.dialog("Queue a batch of calls")
+def _confirm_batch() -> None:
+    count = "all candidates not yet screened" if chosen is None else f"{len(chosen)} candidate(s)"
+    st.write(f"Queue calls to {count} for **{job_label[job_id]}**? The worker dials them within "
+             "calling hours, the rate limits and the budget.")
+    if st.button("Yes, queue them", type="primary", key="launch_calls.batch_yes"):
+        try:
+            batch = dispatch.create_batch(db, user, job_id, chosen)
+            st.session_state["launch_calls.batch_id"] = batch["id"]
+            st.toast(f"{batch['queued']} call(s) queued, {batch.get('skipped_count', 0)} skipped.")
+            st.rerun()
+        except (dispatch.BatchError, auth.PermissionDenied) as exc:
+            st.error(str(exc))
+
+
+if st.button("Queue batch…", disabled=chosen is not None and not chosen, key="launch_calls.queue"):
+    _confirm_batch()
+
+batches = dispatch.list_batches(db, job_id=job_id)
+if batches:
+    ids = [b["id"] for b in batches]
+    current = st.session_state.get("launch_calls.batch_id")
+    batch_id = st.selectbox("Batch", ids, index=ids.index(current) if current in ids else 0,
+                            format_func=lambda i: next(f"{b['name']} ({b['status']})"
+                                                       for b in batches if b["id"] == i),
+                            key="launch_calls.batch")
+
+    @st.dialog("Cancel the batch")
+    def _confirm_cancel() -> None:
+        st.write("Cancel every call of this batch that has not been dialled yet? Live calls finish.")
+        if st.button("Yes, cancel", type="primary", key="launch_calls.cancel_yes"):
+            dispatch.cancel_batch(db, user, batch_id)
+            st.toast("Batch canceled.")
+            st.rerun()
+
+    @st.fragment(run_every=2)
+    def _progress() -> None:
+        p = dispatch.batch_progress(db, batch_id)
+        batch = p["batch"]
+        st.progress(p["fraction"], text=f"{p['finished']} of {p['total']} candidates done · "
+                                        f"batch {batch['status']}")
+        if batch.get("pause_reason") and batch["status"] in ("paused", "canceled"):
+            st.warning(batch["pause_reason"])
+        shown = {k.replace("_", " "): v for k, v in p["counts"].items() if v}
+        if shown:
+            cols = st.columns(len(shown))
+            for col, (label, value) in zip(cols, shown.items(), strict=True):
+                col.metric(label, value)
+        if p["held"]:
+            st.info(f"{p['held']} call(s) held for a person:")
+            st.dataframe([{"Call": c["id"], "Reason": c.get("hold_reason")}
+                          for c in dispatch.held_calls(db, batch_id)], hide_index=True)
+            if st.button("Release held calls", key="launch_calls.release"):
+                st.toast(f"{dispatch.release_holds(db, user, batch_id)} call(s) released.")
+        b1, b2, b3 = st.columns(3)
+        try:
+            if batch["status"] == "running" and b1.button("Pause", key="launch_calls.pause"):
+                dispatch.pause_batch(db, user, batch_id)
+                st.toast("Batch paused.")
+                st.rerun(scope="fragment")
+            if batch["status"] == "paused" and b2.button("Resume", key="launch_calls.resume"):
+                dispatch.resume_batch(db, user, batch_id)
+                st.toast("Batch resumed.")
+                st.rerun(scope="fragment")
+        except (dispatch.BatchError, auth.PermissionDenied) as exc:
+            st.error(str(exc))
+        if batch["status"] in ("running", "paused") and b3.button("Cancel…", key="launch_calls.cancel"):
+            _confirm_cancel()
+
+    _progress()

@@ -1,0 +1,125 @@
+"""CLI commands for candidates and calls: import-candidates, seed-demo, launch-call."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from core import candidates, jobs
+from core.auth import PermissionDenied, User
+from core.calls import LaunchRefused, launch_call
+from core.crypto import CryptoError
+from core.manage import CliError, command, database
+from core.models import Role
+
+# The CLI acts as the operator running it; actions are audited under this name.
+_CLI_USER = User(username="cli", name="Ops CLI", role=Role.ADMIN)
+DEMO_JOB_ID = "demo-sandbox-outcomes"
+# Sandbox outcome by the last two digits of +1 212 555-01XX (DESIGN.md, Contract).
+DEMO_OUTCOMES: list[tuple[str, str, str]] = [
+    ("00", "answered", "Avery Answered"),
+    ("50", "no_answer", "Nolan Noanswer"),
+    ("51", "busy", "Bea Busy"),
+    ("52", "voicemail", "Vera Voicemail"),
+    ("53", "rejected", "Rex Rejected"),
+    ("54", "dropped", "Drew Dropped"),
+    ("55", "opt_out", "Olive Optout"),
+]
+
+
+def _import_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="CSV with name, phone and optionally email, timezone, consent, notes")
+    p.add_argument("--job", required=True, help="job id")
+    p.add_argument("--dry-run", action="store_true", help="only show the report, save nothing")
+
+
+@command("import-candidates", "import candidates from a CSV into a job", _import_args)
+def import_candidates(args: argparse.Namespace) -> dict[str, Any]:
+    """Check a CSV, save the accepted rows; exits non-zero when any row was rejected."""
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"no such file: {path}")
+    db = database()
+    data = path.read_bytes()
+    try:
+        if args.dry_run:
+            report = candidates.preview_import(db, args.job, data)
+            result: dict[str, Any] = {"job_id": args.job, "created": 0, "attached": 0,
+                                      "rejected": report["rejected"],
+                                      "duplicate": report["duplicate"], "total": report["total"],
+                                      "report": report}
+        else:
+            result = candidates.commit_import(db, _CLI_USER, args.job, data)
+    except candidates.ImportFileError as exc:
+        raise CliError(str(exc)) from None
+    report = result["report"]
+    lines = [f"line {r['line']}: {r['status']}"
+             + (f" {r['phone']} ({r.get('zone')})" if r["status"] == "accepted" else "")
+             + (f" — {r['reason']}" if r.get("reason") else "") for r in report["rows"]]
+    summary = (f"{result['total']} rows: {result['created']} new, {result['attached']} added from "
+               f"other jobs, {result['duplicate']} duplicate, {result['rejected']} rejected"
+               + (" (dry run, nothing saved)" if args.dry_run else ""))
+    out = {k: v for k, v in result.items() if k != "report"}
+    out["rows"] = [{k: r.get(k) for k in ("line", "status", "name", "phone", "zone", "reason")}
+                   for r in report["rows"]]
+    if result["rejected"]:
+        # Saved what was good, but the operator must see a failure exit for the bad rows.
+        if not args.json:
+            print("\n".join(lines))
+        raise CliError(f"{result['rejected']} row(s) rejected; {summary}")
+    if not args.json:
+        out["_text"] = "\n".join([*lines, summary])
+    return out
+
+
+@command("seed-demo", "create a demo job with candidates for every sandbox outcome")
+def seed_demo(args: argparse.Namespace) -> dict[str, Any]:
+    """Demo job + one candidate per sandbox outcome; running it again adds nothing."""
+    db = database()
+    if jobs.get_job(db, DEMO_JOB_ID) is None:
+        try:
+            jobs.create_job(db, _CLI_USER, title="Demo: warehouse team lead",
+                            company="Acme Logistics (demo)", job_id=DEMO_JOB_ID,
+                            description="Sandbox demo job: each candidate's number picks an outcome.")
+        except Exception as exc:  # noqa: BLE001 - a concurrent seed created it: carry on
+            if jobs.get_job(db, DEMO_JOB_ID) is None:
+                raise CliError(f"could not create the demo job: {exc}") from None
+    rows = []
+    try:
+        for xx, outcome, name in DEMO_OUTCOMES:
+            cand = candidates.upsert_demo_candidate(db, name=name, phone=f"+1212555 01{xx}",
+                                                    job_id=DEMO_JOB_ID,
+                                                    timezone="America/New_York")
+            rows.append({"id": cand["id"], "phone": cand["phone"], "outcome": outcome})
+    except (candidates.CandidateError, CryptoError) as exc:
+        raise CliError(str(exc)) from None
+    text = "\n".join([f"demo job: {DEMO_JOB_ID}"]
+                     + [f"  {r['id']}  {r['phone']}  {r['outcome']}" for r in rows])
+    return {"job_id": DEMO_JOB_ID, "candidates": rows, **({} if args.json else {"_text": text})}
+
+
+def _launch_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--candidate", required=True, help="candidate id")
+    p.add_argument("--job", help="job id (needed when the candidate applies to several jobs)")
+
+
+@command("launch-call", "place one screening call now", _launch_args)
+def launch(args: argparse.Namespace) -> dict[str, Any]:
+    """Launch one call (or report the candidate's open call); prints the call id."""
+    db = database()
+    try:
+        result = launch_call(db, _CLI_USER, args.candidate, args.job)
+    except (LaunchRefused, PermissionDenied, CryptoError) as exc:
+        raise CliError(str(exc)) from None
+    call = result.call
+    out = {k: v for k, v in call.items()
+           if k not in ("_id", "request_body", "rendered_prompt", "config_snapshot",
+                        "status_history")}
+    out["created"] = result.created
+    if call.get("status") == "failed":
+        raise CliError(f"call {call['id']} failed: {call.get('failure_reason')}")
+    note = "" if result.created else " (already open: not dialled again)"
+    if not args.json:
+        out["_text"] = f"{call['id']}{note}"
+    return out
