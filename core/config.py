@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     dispatch_stale_seconds: float = Field(120.0, ge=1, le=86400)
     dispatch_failure_window: int = Field(10, ge=2, le=1000)
     dispatch_rate_margin: float = Field(0.02, ge=0, le=1)
+    # Costs (core/costs.py). Totals are kept in one currency; the per-country table overrides
+    # the flat telephony rate for estimates until Twilio's price arrives, as JSON in the
+    # environment, e.g. TELEPHONY_RATES_PER_MINUTE='{"GB": "0.0200", "DE": "0.0250"}'.
+    cost_currency: str = Field("USD", min_length=3, max_length=3)
+    telephony_rates_per_minute: dict[str, Decimal] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
