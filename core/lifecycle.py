@@ -219,10 +219,12 @@ def poll_twilio(db: Database, call: dict[str, Any], telephony: Any) -> Any:
 def max_duration(call: dict[str, Any]) -> timedelta:
     """The call's configured maximum length (from its config snapshot), else 60 minutes."""
     snap = call.get("config_snapshot") or {}
-    for key, unit in (("max_duration_minutes", 60), ("max_duration_seconds", 1)):
-        value = snap.get(key)
-        if isinstance(value, int | float) and value > 0:
-            return timedelta(seconds=value * unit)
+    # The launcher keeps the effective config under "config"; accept it at the top level too.
+    for holder in (snap.get("config") or {}, snap):
+        for key, unit in (("max_duration_minutes", 60), ("max_duration_seconds", 1)):
+            value = holder.get(key) if isinstance(holder, dict) else None
+            if isinstance(value, int | float) and value > 0:
+                return timedelta(seconds=value * unit)
     return _DEFAULT_MAX_DURATION
 
 
@@ -364,7 +366,8 @@ def follow_up(db: Database, call_id: str, *, providers: Providers | None = None,
     attempts = int(call.get("followup_attempts", 0))
     delay = min(15 * 2 ** attempts, 600)
     result = db[CALLS].update_one(
-        {"_id": call_id, "followup_seq": call.get("followup_seq", 0)},
+        # None matches a call whose counter was never set (flagged by reconcile, not an event).
+        {"_id": call_id, "followup_seq": call.get("followup_seq")},
         {"$set": {"followup_next_at": now + timedelta(seconds=delay)},
          "$inc": {"followup_attempts": 1}, "$unset": {"followup_lease_until": ""}},
     )

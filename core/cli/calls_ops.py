@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from core import costs as costs_mod
 from core import reconcile as reconcile_mod
 from core.config import get_settings
 from core.db import CALLS, TRANSCRIPTS
@@ -18,31 +18,10 @@ _INTERNAL = ("open_key", "followup_lease_until", "followup_seq", "request_body",
 
 
 def _costs(call: dict[str, Any]) -> dict[str, Any]:
-    """The call's costs: the stored breakdown when there is one, else what is known so far."""
+    """The call's costs: the stored breakdown when there is one, else computed from its figures."""
     if isinstance(call.get("costs"), dict):
         return call["costs"]
-    settings = get_settings()
-    costs: dict[str, Any] = {}
-    billed = call.get("billed_duration_seconds")
-    if billed is not None:
-        costs["ai"] = str((Decimal(str(billed)) / 60 * settings.ultravox_rate_per_minute)
-                          .quantize(Decimal("0.0001")))
-        costs["ai_estimated"] = False
-    if call.get("telephony_price"):
-        costs["telephony"] = call["telephony_price"]
-        costs["telephony_unit"] = call.get("price_unit")
-        costs["telephony_estimated"] = False
-    elif call.get("duration_seconds") is not None:
-        costs["telephony"] = str((Decimal(call["duration_seconds"]) / 60
-                                  * settings.telephony_rate_per_minute).quantize(Decimal("0.0001")))
-        costs["telephony_estimated"] = True
-    try:
-        total = sum(Decimal(costs[k]) for k in ("ai", "telephony") if k in costs)
-        if costs:
-            costs["total"] = str(total)
-    except InvalidOperation:
-        pass
-    return costs
+    return costs_mod.call_costs(call, get_settings())
 
 
 def _outcome(call: dict[str, Any]) -> str:
@@ -86,7 +65,10 @@ def show_call(args: argparse.Namespace) -> dict[str, Any]:
     result["transcript_message_count"] = count
     result["costs"] = _costs(call)
     summary = call.get("summary") or call.get("short_summary") or "(none yet)"
-    costs = ", ".join(f"{k} {v}" for k, v in result["costs"].items()) or "(not known yet)"
+    c = result["costs"]
+    costs = (f"total {c.get('total')} {c.get('currency', '')} (AI {c.get('ai')}"
+             f"{' est.' if c.get('ai_estimated') else ''}, telephony {c.get('telephony')}"
+             f"{' est.' if c.get('telephony_estimated') else ''})") if c else "(not known yet)"
     if getattr(args, "json", False):
         return result
     result["_text"] = "\n".join([
