@@ -1,9 +1,158 @@
-"""Job settings."""
+"""Job settings: per-job overrides of the global settings, marked inherited or overridden."""
 
 import streamlit as st
 
+from core import jobs
+from core import voice_config as vc
+from core.auth import Action, PermissionDenied, can
 from dashboard import ui
+from dashboard.components import config_fields, config_history
 
-ui.require_user("job_settings")
+user = ui.require_user("job_settings")
+db = ui.require_database()
+
 st.title("Job settings")
-ui.not_built_yet("Per-job overrides of the agent settings", 4)
+st.caption("Each job uses the global settings unless it overrides a field here.")
+
+job_list = jobs.list_jobs(db)
+if not job_list:
+    st.info("There are no open jobs yet. Create one on the Jobs & candidates page.")
+    st.stop()
+titles = {j["_id"]: f"{j['title']} — {j['company']}" for j in job_list}
+
+wanted = st.query_params.get("job")
+if wanted and wanted not in titles:
+    st.warning("The link points to no job that is open (it may be archived or mistyped); "
+               "pick one below.")
+    wanted = None
+ids = list(titles)
+job_id = st.selectbox("Job", ids, index=ids.index(wanted) if wanted else 0,
+                      format_func=titles.get, key="job_settings.job")
+st.query_params["job"] = job_id
+job = jobs.get_job(db, job_id)
+
+stored_global, stored_job = vc.load_global(db), vc.load_job(db, job_id)
+overridden = set(vc.overridden_fields(stored_job.overrides))
+editable = can(user, Action.EDIT_JOB_SETTINGS)
+prefix = f"job_settings.{job_id}"
+config_fields.sync(prefix, stored_job.version * 10_000 + stored_global.version)
+
+try:
+    effective = vc.effective_config(stored_global.config, stored_job.overrides)
+except vc.ConfigValidationError as exc:
+    effective = None
+    st.error("This job's overrides no longer combine with the global settings: "
+             + " ".join(exc.messages))
+
+c1, c2, c3 = st.columns(3)
+c1.metric("Overridden fields", len(overridden))
+c2.metric("Inherited fields", len(vc.FIELD_LABELS) - len(overridden))
+c3.metric("Job settings version", stored_job.version)
+if not editable:
+    st.info("Read only: viewers can look at job settings but not change them.", icon=":material/lock:")
+
+library = vc.voice_library(db)
+voices = [vc.voice_ref(v, library.voices) for v in library.voices]
+global_plain = vc.as_plain(stored_global.config)
+job_plain = vc.overrides_of(stored_job.overrides)
+config_fields.placeholders_help()
+
+tab_edit, tab_effective, tab_history = st.tabs(["Overrides", "Effective config & prompt", "History"])
+
+pending_key = "job_settings.pending"
+with tab_edit, st.form(f"{prefix}.form"):
+    new_overrides = {}
+    for title, names in config_fields.SECTIONS:
+        st.subheader(title)
+        for name in names:
+            is_over = name in overridden
+            mark, body = st.columns([1, 4])
+            with mark:
+                if is_over:
+                    st.badge("Overridden", color="orange", icon=":material/edit:")
+                else:
+                    st.badge("Inherited", color="gray", icon=":material/south:")
+                use = st.checkbox("Override", is_over, key=f"{prefix}.override.{name}",
+                                  disabled=not editable)
+            with body:
+                value = config_fields.field_input(
+                    f"{prefix}.form", name, job_plain.get(name, global_plain[name]),
+                    disabled=not editable, voices=voices, models=library.models)
+                st.caption(f"Global: {vc.describe_value(global_plain[name])}")
+            if use:
+                new_overrides[name] = value
+    submitted = st.form_submit_button("Review changes", type="primary", disabled=not editable)
+
+if submitted:
+    try:
+        changes = vc.preview_job_save(db, job_id, new_overrides)
+        if changes:
+            st.session_state[pending_key] = {"job": job_id, "values": new_overrides,
+                                             "changes": changes, "base": stored_job.version}
+        else:
+            st.session_state.pop(pending_key, None)
+            st.info("Nothing changed.")
+    except vc.ConfigValidationError as exc:
+        st.session_state.pop(pending_key, None)
+        st.error("The job settings were not saved:\n\n" + "\n".join(f"- {m}" for m in exc.messages))
+
+pending = st.session_state.get(pending_key)
+if pending and pending["job"] == job_id:
+    st.subheader("Confirm your changes")
+    st.caption("“—” means the field inherits the global value.")
+    st.dataframe(config_fields.changes_table(pending["changes"]), hide_index=True, width="stretch")
+    b1, b2 = st.columns(2)
+    if b1.button("Save these changes", type="primary", key="job_settings.confirm"):
+        try:
+            result = vc.save_job_config(db, user, job_id, pending["values"], base_version=pending["base"])
+            st.session_state.pop(pending_key, None)
+            st.toast(f"Job settings saved as version {result.version}.")
+            st.rerun()
+        except (vc.ConfigValidationError, vc.ConfigConflict, PermissionDenied) as exc:
+            st.error(str(exc))
+    if b2.button("Cancel", key="job_settings.cancel"):
+        st.session_state.pop(pending_key, None)
+        st.rerun()
+
+if overridden and editable:
+    r1, r2 = st.columns([2, 1])
+    to_reset = r1.selectbox("Reset a field to the global value", sorted(overridden),
+                            format_func=vc.FIELD_LABELS.get, key=f"{prefix}.reset_field")
+    if r2.button("Reset to global", key=f"{prefix}.reset"):
+        try:
+            vc.reset_job_field(db, user, job_id, to_reset)
+            st.toast(f"{vc.FIELD_LABELS[to_reset]} now inherits the global value.")
+            st.rerun()
+        except (vc.ConfigValidationError, vc.ConfigConflict, PermissionDenied) as exc:
+            st.error(str(exc))
+
+with tab_effective:
+    if effective is not None:
+        diff = vc.field_diff(global_plain, vc.as_plain(effective))
+        st.subheader("Differences from the global settings")
+        if diff:
+            st.dataframe(config_fields.changes_table(diff).rename(
+                columns={"Before": "Global", "After": "This job"}), hide_index=True, width="stretch")
+        else:
+            st.caption("None: this job uses the global settings unchanged.")
+        st.subheader(f"The prompt for a sample candidate ({vc.SAMPLE_CANDIDATE})")
+        st.code(vc.render_prompt(effective, candidate_name=vc.SAMPLE_CANDIDATE,
+                                 job_title=job["title"], company_name=job["company"]),
+                language=None, wrap_lines=True)
+        with st.expander("The effective config (what calls for this job use)"):
+            st.json(vc.as_plain(effective))
+
+    st.subheader("Test call")
+    phone = st.text_input("Your phone number", key="job_settings.test_phone",
+                          placeholder="+1 202 555 0123")
+    if st.button("Test call with this job's settings", key="job_settings.test_call",
+                 disabled=not can(user, Action.LAUNCH_CALLS)):
+        try:
+            vc.place_test_call(db, user, job_id, phone)
+        except vc.TestCallUnavailable as exc:
+            st.info(str(exc))
+        except PermissionDenied as exc:
+            st.error(str(exc))
+
+with tab_history:
+    config_history.show(f"{prefix}.history", db, user, vc.job_scope(job_id), can_restore=editable)

@@ -1,9 +1,92 @@
-"""Voices."""
+"""Voices: the Ultravox voice library with previews; pick one for all jobs or for one job."""
 
 import streamlit as st
 
+from core import jobs
+from core import voice_config as vc
+from core.auth import Action, PermissionDenied, can
 from dashboard import ui
 
-ui.require_user("voices")
+user = ui.require_user("voices")
+db = ui.require_database()
+
+_SHOWN = 60  # cards rendered at once; narrow the search to see others
+
+
+@st.cache_data(ttl=3600, max_entries=64, show_spinner="Fetching the preview…")
+def _preview(voice_id: str) -> bytes | None:
+    # Fetched server-side: the browser gets bytes, never the provider URL or key.
+    return vc.voice_preview(ui.database(), voice_id)
+
+
 st.title("Voices")
-ui.not_built_yet("The voice library with previews", 4)
+
+refresh = st.button("Refresh the list from Ultravox", key="voices.refresh")
+library = vc.voice_library(db, refresh=refresh)
+if not library.available:
+    st.error(f"No voice list is available: {library.error or 'Ultravox returned no voices'}. "
+             "The settings keep their current voice; try again later.")
+    st.stop()
+if library.stale:
+    st.warning(f"Ultravox is unavailable — showing the last known list. {library.error or ''}",
+               icon=":material/history:")
+elif library.fetched_at:
+    st.caption(f"List fetched {library.fetched_at:%Y-%m-%d %H:%M} UTC.")
+
+current_global = vc.get_global_config(db).voice
+job_list = jobs.list_jobs(db)
+titles = {j["_id"]: f"{j['title']} — {j['company']}" for j in job_list}
+
+c1, c2, c3 = st.columns([2, 1, 1])
+search = c1.text_input("Search", key="voices.search", placeholder="Name or description")
+languages = sorted({v.primary_language or "unknown" for v in library.voices})
+providers = sorted({v.provider or "unknown" for v in library.voices})
+chosen_langs = c2.multiselect("Language", languages, key="voices.languages")
+chosen_provs = c3.multiselect("Provider", providers, key="voices.providers")
+job_id = st.selectbox("Job for “Use for this job”", list(titles), format_func=titles.get,
+                      key="voices.job", index=None, placeholder="Pick a job to enable the button")
+
+found = vc.filter_voices(library.voices, search=search, languages=chosen_langs, providers=chosen_provs)
+st.caption(f"{len(found)} of {len(library.voices)} voices · global voice: **{current_global}**")
+if not found:
+    st.info("No voice matches these filters. Clear the search or pick other languages.")
+
+may_global = can(user, Action.EDIT_GLOBAL_SETTINGS)
+may_job = can(user, Action.EDIT_JOB_SETTINGS)
+for voice in found[:_SHOWN]:
+    ref = vc.voice_ref(voice, library.voices)
+    with st.container(border=True):
+        head, actions = st.columns([3, 2])
+        with head:
+            mark = " · :green-badge[global voice]" if voice.matches(current_global) else ""
+            st.markdown(f"**{voice.name}**{mark}  \n{voice.language_label or voice.primary_language or ''}"
+                        f" · {voice.provider or 'unknown provider'}")
+            if voice.description:
+                st.caption(voice.description)
+            if st.session_state.get("voices.playing") == voice.voice_id:
+                audio = _preview(voice.voice_id)
+                if audio:
+                    st.audio(audio, format="audio/wav")
+                else:
+                    st.caption("No preview is available for this voice right now.")
+        with actions:
+            if st.button("Preview", key=f"voices.preview.{voice.voice_id}", icon=":material/play_arrow:"):
+                st.session_state["voices.playing"] = voice.voice_id
+                st.rerun()
+            if st.button("Use for global", key=f"voices.global.{voice.voice_id}", disabled=not may_global,
+                         help=None if may_global else "Only admins change the global settings."):
+                try:
+                    vc.use_voice_globally(db, user, ref)
+                    st.toast(f"{voice.name} is now the global voice.")
+                    st.rerun()
+                except (vc.ConfigValidationError, vc.ConfigConflict, PermissionDenied) as exc:
+                    st.error(str(exc))
+            if st.button("Use for this job", key=f"voices.job.{voice.voice_id}",
+                         disabled=not (may_job and job_id)):
+                try:
+                    vc.use_voice_for_job(db, user, job_id, ref)
+                    st.toast(f"{voice.name} is now the voice of {titles[job_id]}.")
+                except (vc.ConfigValidationError, vc.ConfigConflict, PermissionDenied) as exc:
+                    st.error(str(exc))
+if len(found) > _SHOWN:
+    st.caption(f"Showing the first {_SHOWN}; narrow the search to see the others.")

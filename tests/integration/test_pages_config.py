@@ -14,7 +14,8 @@ from tests.apptest_support import TIMEOUT, make_user, page_path, signed_in, text
 def _seed_catalog(db) -> None:
     # Fresh cached lists, so the pages never talk to a provider in these tests.
     now = utcnow()
-    voices = [("Mark", "en-US", "sandbox"), ("Jessica", "en-US", "sandbox"), ("Hugo-French", "fr-FR", "other")]
+    voices = [("Mark", "en-US", "sandbox"), ("Jessica", "en-US", "sandbox"),
+              ("Hugo-French", "fr-FR", "other")]
     db[PROVIDER_CACHE].replace_one({"_id": "voices"}, {
         "_id": "voices", "fetched_at": now,
         "items": [{"voice_id": f"id-{n}", "name": n, "language": lang, "language_label": lang,
@@ -100,12 +101,18 @@ def test_job_settings_marks_inherited_and_overridden(db) -> None:
     at = _page(db, "job_settings", "viewer", {"job": job["_id"]})
     assert not at.exception
     page = texts(at)
-    assert "Overridden" in page and "Inherited" in page and "Barista" in page
+    assert "Overridden" in page and "Inherited" in page
+    assert at.selectbox(key="job_settings.job").value == job["_id"]
+    prompt = at.code[0].value
+    assert "Barista" in prompt and "Bean Co" in prompt and "Alex" in prompt
+    diff = next(d.value for d in at.dataframe if "This job" in d.value.columns)  # diff vs global
+    assert list(diff["Setting"]) == ["Temperature"] and list(diff["This job"]) == ["0.8"]
     assert "Test call" in page or any("Test call" in b.label for b in at.button)
     assert "Read only" in page
 
 
 def test_job_settings_bad_deep_link(db) -> None:
+    create_job(db, make_user(db, "admin", "boss"), title="Barista", company="Bean Co")
     at = _page(db, "job_settings", "recruiter", {"job": "no-such-job"})
     assert not at.exception
     assert "no job" in texts(at).lower()
