@@ -100,7 +100,9 @@ def start_sandbox(port: int, config: SandboxConfig | None = None,
     state = SandboxState(config or config_from_settings())
     server = make_server(host, port, create_app(state), threaded=True)
     server.daemon_threads = True  # a hanging (fault-injected) request must not block stop()
-    thread = threading.Thread(target=server.serve_forever, name="sandbox-http", daemon=True)
+    # A short poll interval keeps stop() quick (tests start and stop many sandboxes).
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                              name="sandbox-http", daemon=True)
     thread.start()
     return SandboxHandle(f"http://{host}:{port}", state, server, thread)
 

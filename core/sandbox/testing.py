@@ -32,7 +32,8 @@ class WebhookReceiver:
         self.fail_next = 0
         self._lock = threading.Lock()
         self._server = make_server("127.0.0.1", port, self._app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.1}, daemon=True)
 
     def _app(self, environ: dict[str, Any], start_response: Callable) -> Any:
         request = Request(environ)
