@@ -399,7 +399,23 @@ def advance_status(
     result = db[CALLS].update_one(
         {"_id": call_id, "status": {"$in": statuses_before(new)}}, update
     )
-    return result.modified_count == 1
+    moved = result.modified_count == 1
+    if moved and new in TERMINAL_STATUSES:
+        sync_rollup(db, call_id)
+    return moved
+
+
+def sync_rollup(db: Database, call_id: str) -> None:
+    """Bring the usage rollups and the call's `costs` in line after its figures changed."""
+    try:
+        from core import rollups
+
+        rollups.sync_call(db, call_id)
+    except PyMongoError:
+        raise
+    except Exception:
+        # Counters are derived data: the worker's rollup safety net (sync_stale) catches up.
+        log.exception("rollup sync of call %s failed", call_id)
 
 
 def _event_time(doc: dict[str, Any]) -> datetime:
@@ -482,6 +498,7 @@ def apply_billing(db: Database, call_id: str, billing_status: str | None,
     if seconds is not None:
         fields["billed_duration_seconds"] = seconds
     db[CALLS].update_one({"_id": call_id}, {"$set": fields})
+    sync_rollup(db, call_id)
     return True
 
 

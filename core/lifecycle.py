@@ -210,6 +210,7 @@ def poll_twilio(db: Database, call: dict[str, Any], telephony: Any) -> Any:
             "telephony_price": str(abs(Decimal(tw.price))), "price_unit": tw.price_unit,
             "price_status": "actual", "updated_at": utcnow(),
         }})
+        ev.sync_rollup(db, call["_id"])
     return tw
 
 
@@ -334,7 +335,9 @@ def _give_up(db: Database, call: dict[str, Any], missing: list[str], now: dateti
         if "price" in missing:
             fields["price_status"] = "unavailable"
     if fields:
+        fields["updated_at"] = now
         db[CALLS].update_one({"_id": call["_id"]}, {"$set": fields})
+        ev.sync_rollup(db, call["_id"])
         call = {**call, **fields}
     return _missing(call)
 

@@ -154,6 +154,8 @@ def test_reconcile_recovers_a_call_whose_webhooks_never_came(db, providers) -> N
     assert doc["transcript_status"] == "stored" and doc["summary"] == "Strong candidate."
     assert doc["billing_status"] == "BILLING_STATUS_BILLED" and doc["telephony_price"] == "0.0140"
     assert doc["duration_seconds"] == 61 and doc["answered_by"] == "human"
+    assert doc["costs"]["telephony"] == "0.014" and not doc["costs"]["telephony_estimated"]
+    assert doc["costs"]["ai_estimated"] is False  # rollups synced with the actual figures
     # The recovered facts are in the event log, keyed like the webhooks they replace.
     from core.db import CALL_EVENTS
 
