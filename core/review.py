@@ -676,7 +676,7 @@ def export_job_csv(db: Database, user: User | None, job_id: str) -> bytes:
     if job is None:
         raise ReviewError("That job does not exist.")
     fields = {
-        **_LIST_FIELDS,
+        **{k: v for k, v in _LIST_FIELDS.items() if k != "review.decision"},  # no path collision
         "review": 1,
         "summary": 1,
         "short_summary": 1,
@@ -725,6 +725,7 @@ def export_job_csv(db: Database, user: User | None, job_id: str) -> bytes:
     if reviewer:
         header.append("review_notes")
     header += ["short_summary", "summary", "cost", "cost_estimated"]
+    phone_col = header.index("phone") if reviewer else -1
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
@@ -763,7 +764,8 @@ def export_job_csv(db: Database, user: User | None, job_id: str) -> bytes:
             "" if amount is None else str(amount),
             "yes" if estimated else ("no" if amount is not None else ""),
         ]
-        writer.writerow([_cell(v) for v in row])
+        # The phone is validated E.164 ("+1…"), not free text: it is written as is.
+        writer.writerow([v if i == phone_col else _cell(v) for i, v in enumerate(row)])
     audit.record(
         db,
         actor=actor.username,
