@@ -382,7 +382,7 @@ def _header_map(header: list[str]) -> tuple[dict[str, int], list[str]]:
 def _read_rows(text: str) -> tuple[dict[str, int], list[str], int, list[tuple[int, list[str]]]]:
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = next(reader, None)
         if not header or not any(h.strip() for h in header):
