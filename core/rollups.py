@@ -272,7 +272,8 @@ def rebuild(db: Database, *, settings: Settings | None = None, batch_size: int =
         new, costs = contribution(call, settings)
         state = call.get("rollup") or {}
         day = day_of(call)
-        if new != (state.get("applied") or {}) or call.get("costs") != costs or "seq" not in state:
+        stale = new != (state.get("applied") or {}) or call.get("costs") != costs
+        if stale or "seq" not in state or state.get("inc_pending"):
             fixed += 1
             writes.append(
                 UpdateOne(
@@ -557,3 +558,28 @@ def export_csv(
         rows += 1
         total += costmod.to_micros(row["total_cost"])
     return ExportResult(rows, False, total)
+
+
+def headline(usage: UsageData) -> dict[str, str]:
+    """The page's headline figures as display strings (exact money, rounded rates)."""
+    t = usage.totals
+    calls, answered = int(t.get("calls", 0)), int(t.get("answered", 0))
+    completed, advanced = int(t.get("out_completed", 0)), int(t.get("advanced", 0))
+    total = usage.total_cost_micros
+    estimated = int(t.get("ai_est", 0)) + int(t.get("tel_est", 0))
+    waste = sum(int(t.get(k, 0)) for k in ("waste_unanswered", "waste_voicemail", "waste_early_hangup"))
+
+    def per(count: int) -> str:
+        return costmod.money_str(costmod.from_micros(total) / count) if count else "—"
+
+    return {
+        "calls": f"{calls:,}",
+        "answer_rate": f"{answered / calls:.0%}" if calls else "—",
+        "minutes": f"{int(t.get('seconds', 0)) / 60:,.1f}",
+        "spend": costmod.money_str(total, micros=True),
+        "estimated": costmod.money_str(estimated, micros=True),
+        "per_completed": per(completed),
+        "per_advanced": per(advanced),
+        "wasted": costmod.money_str(waste, micros=True),
+        "foreign_priced": f"{int(t.get('foreign_priced', 0)):,}",
+    }

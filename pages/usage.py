@@ -1,9 +1,113 @@
-"""Usage & cost."""
+"""Usage & cost: calls, minutes and spend over time, per job, and against the monthly budget."""
+
+import io
+from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
+from core import charts, costs, jobs, rollups, voice_config
 from dashboard import ui
 
 ui.require_user("usage")
+db = ui.require_database()
+currency = ui.settings().cost_currency
+
 st.title("Usage & cost")
-ui.not_built_yet("Usage and cost charts", 8)
+
+state = costs.budget_state(db, voice_config.get_global_config(db).monthly_budget)
+budget_col, text_col = st.columns([2, 3])
+budget_col.plotly_chart(charts.budget_gauge(state, currency), width="stretch", key="usage.budget_chart")
+with text_col:
+    st.subheader("This month")
+    if state.level == "exceeded":
+        st.error(state.message, icon=":material/block:")
+    elif state.level == "warning":
+        st.warning(state.message, icon=":material/warning:")
+    else:
+        st.success(state.message, icon=":material/savings:")
+    st.caption(
+        "Spend counts every ended call created this month (UTC), estimates included until the "
+        "providers report actual figures. The monthly budget is set in Global settings."
+    )
+
+today = datetime.now(UTC).date()
+job_list = jobs.list_jobs(db, include_archived=True)
+titles = {j["_id"]: j.get("title") or j["_id"] for j in job_list}
+filters = st.columns([2, 2])
+picked = filters[0].date_input(
+    "Days (UTC)",
+    value=(today - timedelta(days=29), today),
+    max_value=today + timedelta(days=1),
+    key="usage.range",
+)
+job_id = filters[1].selectbox(
+    "Job",
+    options=[None, *titles],
+    format_func=lambda j: "All jobs" if j is None else titles.get(j, j),
+    key="usage.job",
+)
+if not isinstance(picked, tuple | list) or len(picked) != 2:
+    st.info("Pick the last day of the range.")
+    st.stop()
+start, end = picked
+
+try:
+    usage = rollups.usage_summary(db, start, end, job_id)
+except ValueError as exc:
+    st.error(f"Cannot show that range: {exc}.")
+    st.stop()
+
+if usage.empty:
+    st.info(
+        "No call has ended in this range yet. Calls appear here once they finish; widen the "
+        "days, pick another job, or launch screenings from **Launch calls**.",
+        icon=":material/insights:",
+    )
+    st.stop()
+
+head = rollups.headline(usage)
+metrics = st.columns(6)
+metrics[0].metric("Calls", head["calls"])
+metrics[1].metric("Answer rate", head["answer_rate"])
+metrics[2].metric("Minutes", head["minutes"])
+metrics[3].metric(f"Spend ({currency})", head["spend"], help=f"of which estimated: {head['estimated']}")
+metrics[4].metric("Per completed screening", head["per_completed"])
+metrics[5].metric("Per advanced candidate", head["per_advanced"])
+if head["foreign_priced"] != "0":
+    st.caption(
+        f"{head['foreign_priced']} calls were priced by Twilio in another currency; their telephony "
+        f"cost is shown as an estimate in {currency}."
+    )
+
+left, right = st.columns(2)
+left.plotly_chart(charts.calls_by_outcome(usage.daily), width="stretch", key="usage.outcomes")
+right.plotly_chart(charts.spend_by_component(usage.daily, currency), width="stretch", key="usage.spend")
+left.plotly_chart(charts.minutes_per_day(usage.daily), width="stretch", key="usage.minutes")
+right.plotly_chart(charts.answer_rate_and_duration(usage.daily), width="stretch", key="usage.answer")
+left.plotly_chart(charts.spend_per_job(usage.jobs, currency), width="stretch", key="usage.jobs")
+right.plotly_chart(charts.cost_per_outcome(usage.jobs, currency), width="stretch", key="usage.unit")
+left.plotly_chart(charts.wasted_spend(usage.daily, currency), width="stretch", key="usage.waste")
+if usage.end_reasons.empty:
+    right.info("No end reasons reported for these calls.")
+else:
+    right.plotly_chart(charts.end_reasons(usage.end_reasons), width="stretch", key="usage.reasons")
+
+st.subheader("Per job")
+st.dataframe(charts.unit_costs_per_job(usage.jobs), hide_index=True, width="stretch")
+st.caption(f"Wasted spend in this range (no answer, voicemail, early hang-ups): {head['wasted']} {currency}.")
+
+st.subheader("Export")
+st.caption(f"The ended calls of this filter, one row each (at most {rollups.EXPORT_MAX_ROWS:,} rows).")
+if st.button("Prepare CSV", key="usage.export"):
+    buffer = io.StringIO()
+    result = rollups.export_csv(db, buffer, start, end, job_id)
+    if result.truncated:
+        st.warning("The export was cut at the row limit; narrow the days or pick a job.")
+    suffix = f"_{job_id}" if job_id else ""
+    st.download_button(
+        f"Download {result.rows:,} calls",
+        buffer.getvalue(),
+        file_name=f"usage_{start.isoformat()}_{end.isoformat()}{suffix}.csv",
+        mime="text/csv",
+        key="usage.download",
+    )
