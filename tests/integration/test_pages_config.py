@@ -164,3 +164,19 @@ def test_voices_empty_state_when_no_list(db, monkeypatch) -> None:
     at = signed_in(AppTest.from_file(page_path("voices"), default_timeout=TIMEOUT), user).run()
     assert not at.exception
     assert "Ultravox is down" in texts(at)
+
+
+def test_voices_preview_plays_bytes_fetched_server_side(db, monkeypatch) -> None:
+    calls: list[str] = []
+
+    def fake_preview(_db, voice_id: str) -> bytes:
+        calls.append(voice_id)
+        return b"RIFF\x24\x00\x00\x00WAVEfmt "
+
+    monkeypatch.setattr(vc, "voice_preview", fake_preview)
+    at = _page(db, "voices", "recruiter")
+    _by_key(at.button, "voices.preview.id-Mark").click().run()
+    assert not at.exception
+    audio = at.get("audio")
+    assert len(audio) == 1 and calls == ["id-Mark"]
+    assert "http://x/p.wav" not in str(audio[0].proto)  # the provider URL never reaches the page
