@@ -319,7 +319,7 @@ def insert_open_call(db: Database, doc: dict[str, Any]) -> tuple[dict, bool]:
 
 
 def claim(db: Database, call_id: str, *, by: str, lease_owner: str | None = None,
-          window: dict | None = None) -> dict | None:
+          window: dict | None = None, slot_at: float | None = None) -> dict | None:
     """Move a queued call to `dialing` atomically; None when someone else got it first."""
     query: dict[str, Any] = {"_id": call_id, "status": CallStatus.QUEUED.value}
     if lease_owner is not None:
@@ -329,6 +329,8 @@ def claim(db: Database, call_id: str, *, by: str, lease_owner: str | None = None
                               "updated_at": now, "claimed_by": by}
     if window is not None:
         fields["calling_window"] = window
+    if slot_at is not None:
+        fields["rate_slot_at"] = slot_at  # the gate's reserved dial time (epoch seconds)
     return db[CALLS].find_one_and_update(
         query,
         {"$set": fields, "$unset": {"lease_owner": "", "lease_until": "", "hold_reason": ""},
@@ -473,7 +475,8 @@ def launch_call(db: Database, actor: User, candidate_id: str, job_id: str | None
     if not slot.granted:
         cancel_queued(db, doc["_id"], f"Not dialled: {slot.reason}")
         raise LaunchRefused("busy", f"Not dialled: {slot.reason}. Try again shortly.")
-    claimed = claim(db, doc["_id"], by=f"launch:{actor.username}", window=window.as_record())
+    claimed = claim(db, doc["_id"], by=f"launch:{actor.username}", window=window.as_record(),
+                    slot_at=slot.at)
     if claimed is None:  # canceled in between
         release_slot(db, doc["_id"])
         return LaunchResult(get_call(db, doc["_id"]) or public_call(doc), False)  # type: ignore[arg-type]

@@ -400,7 +400,7 @@ def run_once(db: Database, *, now: datetime | None = None, max_seconds: float | 
             stats["waiting_for_slot"] += 1
             break
         claimed = calls.claim(db, call["_id"], by=owner, lease_owner=owner,
-                              window=window.as_record())
+                              window=window.as_record(), slot_at=slot.at)
         if claimed is None:  # our lease expired and someone else took it
             calls.release_slot(db, call["_id"])
             continue
