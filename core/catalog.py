@@ -10,7 +10,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from core.db import PROVIDER_CACHE, utcnow
+from core.db import MEDIA_CACHE, PROVIDER_CACHE, utcnow
 from core.resilience import ProviderError, ProviderUnavailable
 from core.ultravox import UltravoxClient, get_ultravox
 
@@ -97,3 +97,25 @@ def get_models(db: Database, client: UltravoxClient | None = None, *,
                ttl: timedelta = DEFAULT_TTL, force: bool = False) -> CatalogList:
     """Model aliases for the dashboard, cached like `get_voices`."""
     return _cached(db, "models", _model_items, client, ttl, force)
+
+
+_PREVIEW_TTL = timedelta(days=7)
+
+
+def voice_preview(db: Database, voice_id: str, client: UltravoxClient | None = None) -> bytes | None:
+    """A voice's preview audio, fetched server-side once and kept in MEDIA_CACHE for a week."""
+    key = f"voice-preview:{voice_id}"
+    cached = db[MEDIA_CACHE].find_one({"_id": key})
+    now = utcnow()
+    if cached and cached.get("expires_at") and cached["expires_at"] > now:
+        return bytes(cached["content"])
+    recording = (client or get_ultravox()).get_voice_preview(voice_id)
+    if recording is None or not recording.content:
+        return None
+    db[MEDIA_CACHE].update_one(
+        {"_id": key},
+        {"$set": {"content": recording.content, "content_type": recording.content_type,
+                  "kind": "voice_preview", "expires_at": now + _PREVIEW_TTL}},
+        upsert=True,
+    )
+    return recording.content

@@ -338,6 +338,23 @@ class UltravoxClient:
         content_type = resp.headers.get("Content-Type", "audio/wav").split(";")[0].strip()
         return Recording(content=resp.content, content_type=content_type)
 
+    def get_voice_preview(self, voice_id: str) -> Recording | None:
+        """A voice's sample audio (GET /api/voices/{id}/preview); None when the voice has none."""
+        try:
+            resp = self._request("GET", f"/api/voices/{voice_id}/preview")
+        except ProviderError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if resp.is_redirect or resp.status_code in (301, 302, 303, 307, 308):
+            location = urljoin(resp.url, resp.headers.get("Location", ""))
+            resp = run_with_retries(
+                lambda: self._fetch_plain(location),
+                provider=PROVIDER, breaker=self.breaker, policy=self.retry,
+            )
+        content_type = resp.headers.get("Content-Type", "audio/wav").split(";")[0].strip()
+        return Recording(content=resp.content, content_type=content_type)
+
     def _fetch_plain(self, url: str) -> requests.Response:
         try:
             resp = requests.get(url, timeout=self._timeout)

@@ -74,3 +74,14 @@ def test_outage_without_any_cached_list_raises(db, sandbox: SandboxHandle) -> No
     with pytest.raises(ProviderUnavailable, match="Ultravox is unavailable"):
         catalog.get_models(db, fast_client(sandbox))
     assert db[PROVIDER_CACHE].find_one({"_id": "models"}) is None
+
+
+def test_voice_preview_is_real_audio_fetched_once_and_cached(db, sandbox: SandboxHandle) -> None:
+    client = fast_client(sandbox)
+    voice_id = catalog.get_voices(db, client).items[0]["voice_id"]
+    audio = catalog.voice_preview(db, voice_id, client)
+    assert audio[:4] == b"RIFF" and audio[8:12] == b"WAVE" and len(audio) > 1000
+    sandbox.inject_fault(status=500, count=10, path_prefix="/api/voices")
+    assert catalog.voice_preview(db, voice_id, client) == audio  # served from the cache
+    sandbox.clear_faults()
+    assert catalog.voice_preview(db, "no-such-voice", fast_client(sandbox)) is None
