@@ -32,7 +32,7 @@ with text_col:
 
 today = datetime.now(UTC).date()
 job_list = jobs.list_jobs(db, include_archived=True)
-titles = {j["_id"]: j.get("title") or j["_id"] for j in job_list}
+labels = {"": "All jobs", **{j["_id"]: j.get("title") or j["_id"] for j in job_list}}
 filters = st.columns([2, 2])
 picked = filters[0].date_input(
     "Days (UTC)",
@@ -40,11 +40,14 @@ picked = filters[0].date_input(
     max_value=today + timedelta(days=1),
     key="usage.range",
 )
-job_id = filters[1].selectbox(
-    "Job",
-    options=[None, *titles],
-    format_func=lambda j: "All jobs" if j is None else titles.get(j, j),
-    key="usage.job",
+job_id = (
+    filters[1].selectbox(
+        "Job",
+        options=list(labels),
+        format_func=labels.get,
+        key="usage.job",
+    )
+    or None
 )
 if not isinstance(picked, tuple | list) or len(picked) != 2:
     st.info("Pick the last day of the range.")
