@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, TextIO
 
 import pandas as pd
@@ -570,7 +571,12 @@ def headline(usage: UsageData) -> dict[str, str]:
     waste = sum(int(t.get(k, 0)) for k in ("waste_unanswered", "waste_voicemail", "waste_early_hangup"))
 
     def per(count: int) -> str:
-        return costmod.money_str(costmod.from_micros(total) / count) if count else "—"
+        # A per-unit figure is a ratio, shown to a hundredth of a cent.
+        return (
+            costmod.money_str((costmod.from_micros(total) / count).quantize(Decimal("0.0001")))
+            if count
+            else "—"
+        )
 
     return {
         "calls": f"{calls:,}",

@@ -69,7 +69,7 @@ if usage.empty:
     st.stop()
 
 head = rollups.headline(usage)
-metrics = st.columns(6)
+metrics = [*st.columns(3), *st.columns(3)]
 metrics[0].metric("Calls", head["calls"])
 metrics[1].metric("Answer rate", head["answer_rate"])
 metrics[2].metric("Minutes", head["minutes"])
