@@ -76,6 +76,7 @@ SORTS: dict[str, tuple[str, list[tuple[str, int]]]] = {
     "longest": ("Longest first", [("duration_seconds", -1), ("created_at", -1), ("_id", -1)]),
     "shortest": ("Shortest first", [("duration_seconds", 1), ("created_at", -1), ("_id", -1)]),
     "status": ("Status", [("status", 1), ("created_at", -1), ("_id", -1)]),
+    "costliest": ("Costliest first", [("costs.total_micros", -1), ("created_at", -1), ("_id", -1)]),
     "decision": ("Decision", [("review.decision", 1), ("created_at", -1), ("_id", -1)]),
 }
 DEFAULT_SORT = "newest"
@@ -127,7 +128,7 @@ def _aware(value: Any) -> datetime | None:
 
 
 def call_cost(call: dict[str, Any]) -> tuple[Decimal | None, bool]:
-    """The call's total cost from its `costs` document and whether it is an estimate."""
+    """The call's total cost (the `costs` field core.costs writes) and whether part is estimated."""
     costs = call.get("costs") or {}
     total = costs.get("total")
     if total is None:
@@ -136,7 +137,7 @@ def call_cost(call: dict[str, Any]) -> tuple[Decimal | None, bool]:
         amount = Decimal(str(total))
     except (InvalidOperation, ValueError):
         return None, False
-    estimated = bool(costs.get("estimated")) or costs.get("status") == "estimated"
+    estimated = any(bool(costs.get(k)) for k in ("ai_estimated", "telephony_estimated", "estimated"))
     return amount, estimated
 
 
@@ -221,6 +222,7 @@ def _row(call: dict[str, Any], candidates: dict[str, str], jobs: dict[str, str])
         "duration_seconds": call.get("duration_seconds"),
         "cost": amount,
         "cost_estimated": estimated,
+        "currency": (call.get("costs") or {}).get("currency") or "",
         "decision": (call.get("review") or {}).get("decision"),
         "in_flight": call.get("status") in _OPEN,
     }
@@ -724,7 +726,7 @@ def export_job_csv(db: Database, user: User | None, job_id: str) -> bytes:
     header += ["reviewed_by", "reviewed_at_utc"]
     if reviewer:
         header.append("review_notes")
-    header += ["short_summary", "summary", "cost", "cost_estimated"]
+    header += ["short_summary", "summary", "cost", "currency", "cost_estimated"]
     phone_col = header.index("phone") if reviewer else -1
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -762,6 +764,7 @@ def export_job_csv(db: Database, user: User | None, job_id: str) -> bytes:
             call.get("short_summary") or "",
             call.get("summary") or "",
             "" if amount is None else str(amount),
+            (call.get("costs") or {}).get("currency") or "",
             "yes" if estimated else ("no" if amount is not None else ""),
         ]
         # The phone is validated E.164 ("+1…"), not free text: it is written as is.

@@ -119,7 +119,13 @@ def add_call(
             "at": created_at,
         }
     if cost is not None:
-        doc["costs"] = {"total": float(cost), "estimated": False}
+        doc["costs"] = {
+            "currency": "USD",
+            "total": cost,
+            "total_micros": int(float(cost) * 1_000_000),
+            "ai_estimated": False,
+            "telephony_estimated": False,
+        }
     db[CALLS].insert_one(doc)
     if status == "completed":
         db[TRANSCRIPTS].insert_one(

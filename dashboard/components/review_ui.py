@@ -1,0 +1,87 @@
+"""Inert rendering of untrusted call text, and the small formatters of the review page.
+
+Whatever a candidate says (and whatever a provider summarises from it) is data, never markup:
+it goes to `st.text`, `st.code` or a dataframe cell, none of which interpret markdown or HTML.
+Where a label must be markdown (headers, captions), `md` escapes every ASCII punctuation
+character, which CommonMark and GFM treat as a literal — so no link, image, autolink, emphasis,
+HTML tag, LaTeX (`$`) or Streamlit directive (`:red[...]`, `:material/...:`) can form.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import streamlit as st
+
+_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
+_SPEAKERS = {
+    "agent": ("assistant", ":material/smart_toy:", "Agent"),
+    "candidate": ("user", ":material/person:", "Candidate"),
+    "tool": ("tool", ":material/build:", "Tool"),
+}
+
+
+def md(text: Any) -> str:
+    """Untrusted text made literal for a markdown context (every punctuation mark escaped)."""
+    return _PUNCT.sub(r"\\\1", str(text if text is not None else "")).replace("\n", " ")
+
+
+def clock(seconds: Any) -> str:
+    """Seconds into the call as m:ss (or an empty string)."""
+    if not isinstance(seconds, int | float):
+        return ""
+    whole = int(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def when(value: datetime | None, zone: str) -> str:
+    """A UTC datetime in the viewer's zone, e.g. "2026-03-02 10:00 EST"."""
+    if value is None:
+        return "—"
+    try:
+        tz = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = ZoneInfo("UTC")
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def duration(seconds: Any) -> str:
+    """A call length as m:ss, or a dash."""
+    return clock(seconds) or "—"
+
+
+def money(amount: Decimal | None, currency: str = "", estimated: bool = False) -> str:
+    """A cost for a table cell; estimates are marked with "≈"."""
+    if amount is None:
+        return "—"
+    text = f"{amount:.4f}".rstrip("0").rstrip(".") if amount else "0"
+    if "." in text and len(text.split(".")[1]) < 2:
+        text = f"{amount:.2f}"
+    return f"{'≈' if estimated else ''}{text} {currency}".strip()
+
+
+def zones(preferred: str | None) -> list[str]:
+    """Time zones for the selector: the browser's first, then UTC, then every other one."""
+    rest = sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
+    first = [z for z in (preferred, "UTC") if z]
+    return list(dict.fromkeys(first + rest))
+
+
+def conversation(messages: list[dict[str, Any]], *, show_tools: bool = False) -> None:
+    """A transcript as chat bubbles: agent and candidate apart, time into the call, inert text."""
+    shown = 0
+    for message in messages:
+        if message["speaker"] == "tool" and not show_tools:
+            continue
+        name, avatar, label = _SPEAKERS.get(message["speaker"], _SPEAKERS["tool"])
+        with st.chat_message(name, avatar=avatar):
+            stamp = clock(message.get("start_s"))
+            st.caption(f"{label} · {stamp}" if stamp else label)
+            st.text(message["text"])
+        shown += 1
+    if not shown:
+        st.caption("No transcript lines.")
