@@ -330,7 +330,8 @@ def store_event(db: Database, event: ParsedEvent, *, source: str = "webhook",
         "source": source,
         "applied": False,
         "orphan": call_id is None,
-        "apply_attempts": 0,
+        # Counts the apply that follows this insert (saves a write on the hot path).
+        "apply_attempts": 1,
     }
     try:
         db[CALL_EVENTS].insert_one(doc)
@@ -355,13 +356,14 @@ def process(db: Database, event: ParsedEvent, *, source: str = "webhook") -> Sto
         db[CALL_EVENTS].update_one({"_id": doc["_id"]},
                                    {"$set": {"call_id": call_id, "orphan": False}})
         doc["call_id"] = call_id
-    applied = apply_stored(db, doc)
+    applied = apply_stored(db, doc, count_attempt=not new)
     return StoreResult(doc["_id"], doc["call_id"], new, applied)
 
 
-def apply_stored(db: Database, doc: dict[str, Any]) -> bool:
+def apply_stored(db: Database, doc: dict[str, Any], *, count_attempt: bool = True) -> bool:
     """Apply a stored event to its call and mark it applied; False if applying failed."""
-    db[CALL_EVENTS].update_one({"_id": doc["_id"]}, {"$inc": {"apply_attempts": 1}})
+    if count_attempt:  # bounded retries: a poison event is not re-applied forever
+        db[CALL_EVENTS].update_one({"_id": doc["_id"]}, {"$inc": {"apply_attempts": 1}})
     try:
         apply_event(db, doc)
     except PyMongoError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import wraps
@@ -22,6 +23,7 @@ from core.models import TERMINAL_STATUSES
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024  # a Call object with a long summary is a few KB; be generous
+_EVENT_NAME = re.compile(r"^[a-z][a-z_.]{0,63}$")
 _FOLLOWUP_QUEUE_LIMIT = 200  # beyond this, reconcile (worker) picks the work up instead
 
 health_bp = Blueprint("health", __name__)
@@ -124,6 +126,11 @@ def ultravox_webhook():
         data = json.loads(request.get_data(cache=True))
     except (ValueError, RecursionError):
         return jsonify(error="body is not valid JSON"), 400
+    kind = data.get("event") if isinstance(data, dict) else None
+    if isinstance(kind, str) and _EVENT_NAME.match(kind) and kind not in events.ULTRAVOX_EVENTS:
+        # A well-formed, authentic event we do not use (e.g. one added later): a 4xx would
+        # only make Ultravox retry it for hours.
+        return jsonify(ignored=True), 200
     try:
         parsed = events.parse_ultravox(data)
     except events.BadPayload as exc:

@@ -192,6 +192,13 @@ def test_public_base_url_behind_a_proxy(db, monkeypatch) -> None:
     assert client.post(TWILIO_PATH, data=form, headers=local).status_code == 403
 
 
+def test_unknown_ultravox_event_type_is_acknowledged_not_stored(client, db) -> None:
+    body, headers = ultravox_request("call.transferred", {"callId": "abc"})
+    answer = client.post(ULTRAVOX_PATH, data=body, headers=headers)
+    assert answer.status_code == 200 and answer.json == {"ignored": True}
+    assert db[CALL_EVENTS].count_documents({}) == 0
+
+
 def test_unknown_call_is_an_orphan_then_applied_once_the_call_appears(client, db) -> None:
     call = {"_id": "late", "ultravox_call_id": "uv-late", "twilio_call_sid": "CA" + "b" * 32}
     seq = full_sequence(call)
