@@ -424,7 +424,7 @@ def usage_from_counters(
         daily=_frame(rows, ["day"]),
         jobs=jobs,
         end_reasons=end_reasons,
-        totals={k: int(v) for k, v in totals.items()},
+        totals={k: int(v) for k, v in totals.items() if v},
     )
 
 
