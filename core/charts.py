@@ -86,13 +86,25 @@ def spend_by_component(daily: pd.DataFrame, currency: str = "USD") -> go.Figure:
     return _layout(fig, "Spend per day by component", currency, stacked=True)
 
 
+MAX_JOBS_SHOWN = 15  # more bars than this are unreadable; the table below the charts has every job
+
+
 def _job_total(jobs: pd.DataFrame) -> pd.Series:
     return jobs["ai_est"] + jobs["ai_act"] + jobs["tel_est"] + jobs["tel_act"]
 
 
+def top_jobs(jobs: pd.DataFrame, limit: int = MAX_JOBS_SHOWN) -> pd.DataFrame:
+    """The `limit` jobs that cost the most (all of them when there are fewer)."""
+    return jobs.assign(_total=_job_total(jobs)).nlargest(limit, "_total").drop(columns="_total")
+
+
+def _jobs_title(title: str, jobs: pd.DataFrame, limit: int = MAX_JOBS_SHOWN) -> str:
+    return f"{title} (top {limit} by spend)" if len(jobs) > limit else title
+
+
 def spend_per_job(jobs: pd.DataFrame, currency: str = "USD") -> go.Figure:
-    """Total spend of each job, AI and telephony side by side in one bar."""
-    ordered = jobs.assign(_total=_job_total(jobs)).sort_values("_total")
+    """Total spend of each job (the costliest ones), AI and telephony stacked in one bar."""
+    ordered = top_jobs(jobs).pipe(lambda f: f.assign(_total=_job_total(f))).sort_values("_total")
     fig = go.Figure()
     fig.add_bar(
         y=ordered["job"],
@@ -109,7 +121,7 @@ def spend_per_job(jobs: pd.DataFrame, currency: str = "USD") -> go.Figure:
         marker_color="#6a1b9a",
     )
     fig.update_layout(xaxis_title=currency)
-    return _layout(fig, "Spend per job", "", stacked=True)
+    return _layout(fig, _jobs_title("Spend per job", jobs), "", stacked=True)
 
 
 def answer_rate_and_duration(daily: pd.DataFrame) -> go.Figure:
@@ -176,7 +188,7 @@ def unit_costs_per_job(jobs: pd.DataFrame) -> pd.DataFrame:
 
 def cost_per_outcome(jobs: pd.DataFrame, currency: str = "USD") -> go.Figure:
     """Cost per completed screening and per advanced candidate, for each job."""
-    unit = unit_costs_per_job(jobs)
+    unit = unit_costs_per_job(top_jobs(jobs))
     fig = go.Figure()
     for column, name, color in (
         ("per_completed", "Per completed screening", "#2e7d32"),
@@ -184,7 +196,7 @@ def cost_per_outcome(jobs: pd.DataFrame, currency: str = "USD") -> go.Figure:
     ):
         values = [float(v) if v is not None else None for v in unit[column]]
         fig.add_bar(x=unit["job"], y=values, name=name, marker_color=color)
-    return _layout(fig, "What a screening costs, per job", currency)
+    return _layout(fig, _jobs_title("What a screening costs, per job", jobs), currency)
 
 
 def wasted_spend(daily: pd.DataFrame, currency: str = "USD") -> go.Figure:
