@@ -98,7 +98,8 @@ with tab_jobs:
                 _confirm_archive()
 
 with tab_cands:
-    filter_job = st.selectbox("Job", ["", *job_label], format_func=lambda j: job_label.get(j, "All jobs"),
+    filter_labels = {"": "All jobs", **job_label}
+    filter_job = st.selectbox("Job", list(filter_labels), format_func=filter_labels.get,
                               key="jobs_candidates.filter_job")
     search = st.text_input("Name starts with", key="jobs_candidates.search")
     rows = candidates.list_candidates(db, job_id=filter_job or None, search=search, limit=500)
@@ -108,8 +109,8 @@ with tab_cands:
                    "Jobs": len(c["job_ids"])} for c in rows], hide_index=True, width="stretch")
     st.caption(f"{len(rows)} shown (at most 500; narrow with the filters).")
     if rows:
-        pick = st.selectbox("Open a candidate", [c["id"] for c in rows],
-                            format_func=lambda i: next(c["name"] for c in rows if c["id"] == i),
+        name_of = {c["id"]: c["name"] for c in rows}
+        pick = st.selectbox("Open a candidate", list(name_of), format_func=name_of.get,
                             key="jobs_candidates.pick")
         if st.button("Open", key="jobs_candidates.open"):
             st.query_params["candidate"] = pick

@@ -98,10 +98,9 @@ batches = dispatch.list_batches(db, job_id=job_id)
 if batches:
     ids = [b["id"] for b in batches]
     current = st.session_state.get("launch_calls.batch_id")
+    batch_label = {b["id"]: f"{b['name']} ({b['status']})" for b in batches}
     batch_id = st.selectbox("Batch", ids, index=ids.index(current) if current in ids else 0,
-                            format_func=lambda i: next(f"{b['name']} ({b['status']})"
-                                                       for b in batches if b["id"] == i),
-                            key="launch_calls.batch")
+                            format_func=batch_label.get, key="launch_calls.batch")
 
     @st.dialog("Cancel the batch")
     def _confirm_cancel() -> None:
