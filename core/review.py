@@ -231,6 +231,31 @@ def _row(call: dict[str, Any], candidates: dict[str, str], jobs: dict[str, str])
 # -- the calls list -----------------------------------------------------------------------
 
 
+# Newest-first pages of a big result are read from a recent time window first, widened until
+# it holds the page: the rows of a window are the global newest ones, since everything outside
+# it is older. On MongoDB the created_at index makes the first window answer at once; on a
+# server that sorts by scanning (the embedded one) it sorts a day of calls, not all of them.
+_WINDOW_DAYS = (1, 7, 30, 120, 365)
+_WINDOW_MIN_TOTAL = 2000  # below this, sorting the whole result is cheap anyway
+_WINDOW_MAX_ROWS = 2000  # deeper pages read the plain way (skip + limit)
+
+
+def _newest_in_window(db: Database, query: dict[str, Any], skip: int, size: int) -> list[dict] | None:
+    need = skip + size
+    created = dict(query.get("created_at") or {})
+    top = created.get("$lt") or utcnow()
+    floor = created.get("$gte")
+    for days in _WINDOW_DAYS:
+        bound = top - timedelta(days=days)
+        if floor is not None and bound <= floor:
+            return None  # the window already spans the whole date filter: sort it all
+        windowed = {**query, "created_at": {**created, "$gte": bound}}
+        docs = list(db[CALLS].find(windowed, _LIST_FIELDS).sort(SORTS[DEFAULT_SORT][1]).limit(need))
+        if len(docs) == need:
+            return docs[skip:]
+    return None
+
+
 def list_calls(
     db: Database, filters: CallFilters, sort: str = DEFAULT_SORT, page: int = 1, page_size: int = 25
 ) -> tuple[list[dict[str, Any]], int]:
@@ -242,11 +267,15 @@ def list_calls(
     query = build_query(db, filters)
     if query is None:
         return [], 0
-    total = db[CALLS].count_documents(query)
-    cursor = (
-        db[CALLS].find(query, _LIST_FIELDS).sort(SORTS[sort][1]).skip((page - 1) * page_size).limit(page_size)
-    )
-    calls = list(cursor)
+    # An empty query is the whole collection: its metadata count avoids a scan.
+    total = db[CALLS].count_documents(query) if query else db[CALLS].estimated_document_count()
+    skip = (page - 1) * page_size
+    calls = None
+    if sort == DEFAULT_SORT and total > _WINDOW_MIN_TOTAL and skip + page_size <= _WINDOW_MAX_ROWS:
+        calls = _newest_in_window(db, query, skip, page_size)
+    if calls is None:
+        cursor = db[CALLS].find(query, _LIST_FIELDS).sort(SORTS[sort][1]).skip(skip).limit(page_size)
+        calls = list(cursor)
     candidates = _names(db, CANDIDATES, (c.get("candidate_id") for c in calls), "name")
     jobs = _names(db, JOBS, (c.get("job_id") for c in calls), "title")
     return [_row(c, candidates, jobs) for c in calls], total

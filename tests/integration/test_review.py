@@ -310,3 +310,21 @@ def test_recording_states(db):
     )
     assert "Ultravox is unavailable" in result.message
     assert review.recording_bytes(db, "../etc", client=fake).message == "That call does not exist."
+
+
+def test_newest_first_through_time_windows_matches_a_full_sort(data, monkeypatch):
+    db, (j1, _) = data["db"], data["jobs"]
+    original = review._newest_in_window
+    expected = [review.list_calls(db, F(), "newest", p, 3) for p in (1, 2, 3, 4)]
+    expected_j1 = review.list_calls(db, F(job_id=j1), "newest", 2, 2)
+    monkeypatch.setattr(review, "_WINDOW_MIN_TOTAL", 3)  # the window path for this small set
+    assert [review.list_calls(db, F(), "newest", p, 3) for p in (1, 2, 3, 4)] == expected
+    assert review.list_calls(db, F(job_id=j1), "newest", 2, 2) == expected_j1
+    lo, hi = review.day_range(date(2026, 3, 3), date(2026, 3, 9), "UTC")
+    monkeypatch.setattr(review, "_WINDOW_MIN_TOTAL", 10_000)
+    plain = review.list_calls(db, F(date_from=lo, date_to=hi), "newest", 1, 2)
+    monkeypatch.setattr(review, "_WINDOW_MIN_TOTAL", 1)
+    seen = []
+    monkeypatch.setattr(review, "_newest_in_window", lambda *a: seen.append(a) or original(*a))
+    assert review.list_calls(db, F(date_from=lo, date_to=hi), "newest", 1, 2) == plain
+    assert [r["started_at"].day for r in plain[0]] == [9, 8] and seen

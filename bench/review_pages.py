@@ -1,0 +1,331 @@
+"""Benchmark: the calls & transcripts page (AppTest script time and memory) next to a naive page.
+
+    .venv/bin/python bench/review_pages.py --calls 100000 --messages-per-call 10
+
+Seeds N calls (with config snapshot, prompt and summary, as real calls carry them), one
+transcript document per call holding its messages (N × messages-per-call messages in all)
+and a few event-log entries per call, then times in one run, on the same database:
+
+1. list        — the shipped page, first page of calls (no filter);
+2. filtered    — the shipped page filtered by one job + status "completed" + a name prefix;
+3. detail      — the shipped page opened on one call (`?call=`): call, candidate, job,
+                 transcript, event-log timeline, per-question view, review form;
+4. naive list  — a page that loads every call into pandas, sorts there and shows 25 rows;
+5. naive filt. — the same, filtered in pandas.
+
+Each is run --runs times after one warm-up; the median and best script times are printed,
+with the peak Python allocation of one run (tracemalloc, a separate pass so tracing does not
+slow the timed runs) and the process's peak RSS (getrusage) after each page — the RSS only
+ever grows, so the shipped pages run first. A throwaway embedded database (memory backend)
+is started unless --uri is given; the seeded database is dropped at the end unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import statistics
+import sys
+import time
+import tracemalloc
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("ENV_FILE", "")
+
+_STATUSES = ["completed"] * 55 + ["no_answer"] * 20 + ["voicemail"] * 12 + ["busy"] * 6 + ["failed"] * 7
+_FIRST = ["Ann", "Bob", "Cy", "Dee", "Eli", "Fay", "Gus", "Hal", "Ida", "Jo", "Kim", "Lee", "Max", "Ned"]
+_LAST = ["Archer", "Baker", "Cole", "Diaz", "Evans", "Fox", "Gray", "Hill", "Ito", "Jones", "Khan"]
+_QUESTIONS = [
+    {"text": "How many years of experience do you have in this kind of role?", "guidance": "3+"},
+    {"text": "When could you start the new position?", "guidance": ""},
+    {"text": "Are you able to work weekend shifts?", "guidance": ""},
+]
+_PROMPT = "You are Alex, a friendly screening agent. " * 40  # ~1.7 kB, like a real rendered prompt
+_NAIVE_PAGE = """
+import pandas as pd
+import streamlit as st
+from dashboard import ui
+
+ui.require_user("transcripts")
+db = ui.require_database()
+st.title("Calls (naive)")
+calls = pd.DataFrame(list(db["calls"].find()))
+jobs = pd.DataFrame(list(db["jobs"].find()))
+cands = pd.DataFrame(list(db["candidates"].find({}, {"name": 1, "name_lower": 1})))
+frame = calls.merge(cands.rename(columns={"_id": "candidate_id"}), on="candidate_id", how="left")
+frame = frame.merge(jobs[["_id", "title"]].rename(columns={"_id": "job_id"}), on="job_id", how="left")
+flt = st.session_state.get("naive.filter")
+if flt:
+    frame = frame[(frame["job_id"] == flt["job_id"]) & (frame["status"] == "completed")
+                  & frame["name_lower"].str.startswith(flt["prefix"])]
+frame = frame.sort_values("created_at", ascending=False)
+st.caption(f"{len(frame)} calls")
+st.dataframe(frame.head(25)[["name", "title", "created_at", "duration_seconds", "status"]])
+"""
+
+
+def _bulk(collection: Any, docs: list[dict[str, Any]], batch: int) -> None:
+    for start in range(0, len(docs), batch):
+        collection.insert_many(docs[start : start + batch], ordered=False)
+
+
+def seed(db: Any, calls: int, per_call: int, events_per_call: int, *, batch: int = 5000) -> dict[str, Any]:
+    """Insert jobs, candidates, calls, transcripts and events; returns ids the pages use."""
+    from core import crypto
+    from core.db import CALL_EVENTS, CALLS, CANDIDATES, JOBS, TRANSCRIPTS, ensure_indexes
+
+    ensure_indexes(db)
+    rng = random.Random(7)
+    now = datetime.now(UTC)
+    jobs = [
+        {"_id": uuid.uuid4().hex, "title": f"Job {n}", "company": "Acme", "status": "open", "created_at": now}
+        for n in range(20)
+    ]
+    db[JOBS].insert_many(jobs)
+    cands = []
+    for n in range(max(1, calls // 4)):
+        name = f"{rng.choice(_FIRST)} {rng.choice(_LAST)} {n}"
+        phone = f"+1201555{n % 10000:04d}"
+        cands.append(
+            {
+                "_id": uuid.uuid4().hex,
+                "name": name,
+                "name_lower": name.lower(),
+                "phone": phone,
+                "phone_hash": crypto.phone_hash(phone),
+                "job_ids": [rng.choice(jobs)["_id"]],
+                "consent": True,
+                "created_at": now,
+            }
+        )
+    _bulk(db[CANDIDATES], cands, batch)
+    call_docs, transcripts, events = [], [], []
+    for _ in range(calls):
+        cand = rng.choice(cands)
+        status = rng.choice(_STATUSES)
+        created = now - timedelta(seconds=rng.randrange(90 * 86400))
+        call_id = uuid.uuid4().hex
+        doc: dict[str, Any] = {
+            "_id": call_id,
+            "candidate_id": cand["_id"],
+            "job_id": cand["job_ids"][0],
+            "attempt": 1,
+            "status": status,
+            "created_at": created,
+            "updated_at": created,
+            "dialed_at": created,
+            "ultravox_call_id": None,
+            "twilio_call_sid": f"CA{call_id}",
+            "config_snapshot": {
+                "config": {
+                    "voice": "Mark",
+                    "model": "ultravox-v0.7",
+                    "recording_enabled": False,
+                    "screening_questions": _QUESTIONS,
+                    "system_prompt": _PROMPT,
+                },
+                "global_version": 1,
+            },
+            "rendered_prompt": _PROMPT,
+            "calling_window": {"zone": "America/New_York", "local_time": "10:00", "allowed": True},
+        }
+        if status == "completed":
+            seconds = rng.randrange(60, 900)
+            doc.update(
+                duration_seconds=seconds,
+                answered_at=created + timedelta(seconds=5),
+                ended_at=created + timedelta(seconds=seconds),
+                transcript_status="stored",
+                message_count=per_call,
+                summary="The candidate answered every question. " * 8,
+                short_summary="Screening completed.",
+                costs={
+                    "currency": "USD",
+                    "total": "0.0490",
+                    "total_micros": 49000,
+                    "ai_estimated": False,
+                    "telephony_estimated": False,
+                },
+            )
+            if rng.random() < 0.3:
+                doc["review"] = {
+                    "decision": rng.choice(["advance", "hold", "reject"]),
+                    "ratings": {"1": 4},
+                    "overall": 4,
+                    "notes": "ok",
+                    "by": "bench",
+                    "at": created,
+                }
+        call_docs.append(doc)
+        if per_call:
+            messages = []
+            for m in range(per_call):
+                role = "agent" if m % 2 == 0 else "user"
+                text = (
+                    _QUESTIONS[(m // 2) % 3]["text"]
+                    if role == "agent"
+                    else "I have about five years of experience and could start in two weeks."
+                )
+                messages.append(
+                    {"role": role, "text": text, "medium": "voice", "start_s": m * 6.0, "end_s": m * 6.0 + 5}
+                )
+            transcripts.append({"_id": call_id, "messages": messages, "fetched_at": created})
+        for e in range(events_per_call):
+            events.append(
+                {
+                    "_id": uuid.uuid4().hex,
+                    "dedupe_key": f"tw:{call_id}:{e}",
+                    "provider": "twilio",
+                    "kind": ["initiated", "ringing", "in-progress", "completed"][e % 4],
+                    "call_id": call_id,
+                    "provider_call_id": doc["twilio_call_sid"],
+                    "payload": {"CallSid": doc["twilio_call_sid"]},
+                    "occurred_at": None,
+                    "received_at": created + timedelta(seconds=e),
+                    "source": "webhook",
+                    "applied": True,
+                }
+            )
+        if len(call_docs) >= batch:
+            _bulk(db[CALLS], call_docs, batch)
+            _bulk(db[TRANSCRIPTS], transcripts, batch)
+            _bulk(db[CALL_EVENTS], events, batch)
+            call_docs, transcripts, events = [], [], []
+    _bulk(db[CALLS], call_docs, batch)
+    _bulk(db[TRANSCRIPTS], transcripts, batch)
+    _bulk(db[CALL_EVENTS], events, batch)
+    target = db[CALLS].find_one({"status": "completed"}, {"_id": 1, "job_id": 1, "candidate_id": 1})
+    prefix = db[CANDIDATES].find_one({"_id": target["candidate_id"]})["name_lower"].split()[0][:2]
+    return {"call_id": target["_id"], "job_id": target["job_id"], "prefix": prefix}
+
+
+def _app(kind: str, ids: dict[str, Any]) -> Any:
+    from streamlit.testing.v1 import AppTest
+
+    page = str(ROOT / "pages" / "transcripts.py")
+    at = (
+        AppTest.from_string(_NAIVE_PAGE, default_timeout=900)
+        if kind.startswith("naive")
+        else AppTest.from_file(page, default_timeout=900)
+    )
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = "bench"
+    at.session_state["roles"] = ["recruiter"]
+    if kind == "detail":
+        at.query_params["call"] = ids["call_id"]
+    if kind == "filtered":
+        at.session_state["transcripts.job"] = ids["job_id"]
+        at.session_state["transcripts.statuses"] = ["completed"]
+        at.session_state["transcripts.candidate"] = ids["prefix"]
+    if kind == "naive filtered":
+        at.session_state["naive.filter"] = {"job_id": ids["job_id"], "prefix": ids["prefix"]}
+    return at
+
+
+def _check(at: Any, kind: str) -> None:
+    if at.exception:
+        raise RuntimeError(f"{kind}: the page raised: {at.exception[0].message}")
+    if kind == "filtered" and not any(c.value.startswith("Page 1 of") for c in at.caption):
+        raise RuntimeError("filtered: no result table")
+
+
+def measure(kind: str, ids: dict[str, Any], runs: int) -> dict[str, float]:
+    """Median and best script time, peak traced allocation and peak RSS for one page."""
+    _check(_app(kind, ids).run(), kind)  # warm-up (imports, caches of the page)
+    times = []
+    for _ in range(runs):
+        at = _app(kind, ids)
+        start = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - start)
+        _check(at, kind)
+    tracemalloc.start()
+    _app(kind, ids).run()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {
+        "median": statistics.median(times),
+        "best": min(times),
+        "peak_mb": peak / 1e6,
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Seed, measure the five pages, print a table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=100_000)
+    parser.add_argument("--messages-per-call", type=int, default=10, help="1M messages at 100k calls")
+    parser.add_argument("--events-per-call", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=5000, help="insert_many batch size")
+    parser.add_argument("--uri", default=os.environ.get("BENCH_MONGODB_URI"))
+    parser.add_argument("--keep", action="store_true", help="keep the seeded database")
+    parser.add_argument("--skip-naive", action="store_true")
+    args = parser.parse_args(argv)
+
+    from core import auth, embedded_db
+    from core import db as dbmod
+    from core.config import get_settings
+
+    server = None
+    uri = args.uri
+    if not uri:
+        server = embedded_db.start(embedded_db.free_port(), None, timeout=90)
+        uri = server.uri
+    os.environ.update(
+        MONGODB_URI=uri, MONGODB_DB=f"bench_review_{uuid.uuid4().hex[:8]}", PROVIDER_MODE="sandbox"
+    )
+    get_settings.cache_clear()
+    dbmod.get_client.cache_clear()
+    db = dbmod.get_db()
+    try:
+        auth.create_user(db, "bench", "a-long-password-1", "recruiter")
+        start = time.perf_counter()
+        ids = seed(db, args.calls, args.messages_per_call, args.events_per_call, batch=args.batch)
+        seeded = time.perf_counter() - start
+        print(
+            f"seeded {args.calls:,} calls, {args.calls * args.messages_per_call:,} transcript messages, "
+            f"{args.calls * args.events_per_call:,} events in {seeded:.1f} s "
+            f"({server.kind if server else 'given --uri'})"
+        )
+        kinds = ["list", "filtered", "detail"] + ([] if args.skip_naive else ["naive list", "naive filtered"])
+        results: dict[str, dict[str, float]] = {}
+        for kind in kinds:
+            results[kind] = measure(kind, ids, args.runs)
+            r = results[kind]
+            print(
+                f"  {kind:<15} median {r['median'] * 1000:8.0f} ms  best {r['best'] * 1000:8.0f} ms  "
+                f"peak alloc {r['peak_mb']:8.1f} MB  process max RSS {r['rss_mb']:7.0f} MB",
+                flush=True,
+            )
+        _report(results)
+    finally:
+        if not args.keep:
+            db.client.drop_database(db.name)
+        if server:
+            server.stop()
+    return 0
+
+
+def _report(results: dict[str, dict[str, float]]) -> None:
+    def ratio(a: str, b: str) -> str:
+        if a not in results or b not in results:
+            return "n/a"
+        return f"{results[b]['median'] / results[a]['median']:.1f}×"
+
+    print(
+        f"naive list / list: {ratio('list', 'naive list')} slower;  "
+        f"naive filtered / filtered: {ratio('filtered', 'naive filtered')} slower"
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
