@@ -53,10 +53,12 @@ _INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("candidate_id", ASCENDING), ("created_at", DESCENDING)], name="cand_created"),
         IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="status_next"),
         IndexModel([("created_at", DESCENDING)], name="created"),
+        IndexModel([("needs_followup", ASCENDING)], sparse=True, name="needs_followup"),
     ],
     CALL_EVENTS: [
         IndexModel([("dedupe_key", ASCENDING)], unique=True, name="dedupe_unique"),
         IndexModel([("call_id", ASCENDING), ("received_at", ASCENDING)], name="call_received"),
+        IndexModel([("applied", ASCENDING)], name="applied"),
     ],
     AUDIT_LOG: [
         IndexModel([("at", DESCENDING)], name="at"),

@@ -130,4 +130,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run through the importable module: commands in core/cli/ register with `core.manage`,
+    # not with this `__main__` copy of it.
+    from core.manage import main as _main
+
+    sys.exit(_main())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 # `streamlit run dashboard/app.py` puts only dashboard/ on sys.path; the packages live one up.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -29,6 +30,21 @@ _TITLES = {
     "users": ("Users", ":material/manage_accounts:"),
 }
 
+
+
+def _pages(stems: list[str]) -> list:
+    return [
+        st.Page(
+            PAGES_DIR / f"{stem}.py",
+            title=_TITLES[stem][0],
+            icon=_TITLES[stem][1],
+            url_path=stem,
+            default=stem == "home",
+        )
+        for stem in stems
+    ]
+
+
 st.set_page_config(
     page_title="Voice Screening Console", page_icon=":telephone_receiver:", layout="wide"
 )
@@ -45,6 +61,13 @@ if cfg.is_sandbox:
         "Set the Ultravox and Twilio credentials to call for real.",
         icon=":material/science:",
     )
+
+# A deep link (/job_settings?job=…) opened while signed out must still land there after the
+# log-in: the log-in reruns lose the requested page, so note it from the first run's URL.
+if st.session_state.get("authentication_status") is not True and "app.requested_page" not in st.session_state:
+    _stem = urlsplit(st.context.url or "").path.rstrip("/").rsplit("/", 1)[-1]
+    st.session_state["app.requested_page"] = _stem if _stem in auth.PAGE_ROLES else None
+    st.session_state["app.requested_query"] = {k: st.query_params[k] for k in st.query_params}
 
 db = database()
 db_ok, db_reason = dbmod.ping(db)
@@ -88,14 +111,10 @@ with st.sidebar:
     authenticator.logout("Log out", location="sidebar", key="auth_logout")
     st.caption(health.sidebar_summary(db))
 
-pages = [
-    st.Page(
-        PAGES_DIR / f"{stem}.py",
-        title=_TITLES[stem][0],
-        icon=_TITLES[stem][1],
-        url_path=stem,
-        default=stem == "home",
-    )
-    for stem in auth.pages_for(user.role)
-]
-st.navigation(pages).run()
+allowed = auth.pages_for(user.role)
+current = st.navigation(_pages(allowed))
+wanted = st.session_state.pop("app.requested_page", None)
+wanted_query = st.session_state.pop("app.requested_query", None) or {}
+if wanted and wanted != current.url_path and wanted in allowed:
+    st.switch_page(PAGES_DIR / f"{wanted}.py", query_params=wanted_query)
+current.run()

@@ -30,3 +30,14 @@ def test_sidecar_health_under_gunicorn(stack):
 
     assert requests.get(f"{stack.sidecar_url}/healthz", timeout=5).json() == {"status": "ok"}
     assert requests.get(f"{stack.sidecar_url}/readyz", timeout=5).status_code == 200
+
+
+def test_deep_link_opened_signed_out_lands_on_its_page_after_login(stack, page):
+    page.goto(f"{stack.dashboard_url}/voices?from=link")
+    page.get_by_label("Username").fill("admin")
+    from tests.e2e.conftest import ADMIN_PASSWORD
+
+    page.get_by_role("textbox", name="Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Login").click()
+    page.get_by_role("heading", name="Voices").wait_for()
+    assert page.url.endswith("/voices?from=link")
