@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from core import manage
 from core.db import TRANSCRIPTS, utcnow
 from tests.integration.helpers_webhooks import make_call
@@ -31,7 +29,6 @@ def _finished_call(db) -> dict:
 # `python -m core.manage` runs the module as __main__, while core/cli/* register their commands
 # on the imported `core.manage` twin, so they are missing until manage.py's __main__ block
 # delegates to `core.manage.main` (reported to the lead; not this module's file).
-@pytest.mark.xfail(reason="core.manage __main__ registry twin", strict=False)
 def test_show_call_subprocess_json(db, test_env) -> None:
     call = _finished_call(db)
     result = subprocess.run([sys.executable, "-m", "core.manage", "show-call", call["_id"],
