@@ -28,6 +28,9 @@ from core.ultravox import get_ultravox
 log = logging.getLogger(__name__)
 
 _GATE_ID = "dial_gate"
+# Twilio creates get their own rate gate, taken right before the request: the Ultravox step
+# in between has variable latency, which would otherwise bunch Twilio's arrivals.
+_TWILIO_GATE_ID = "twilio_gate"
 _OPEN = [s.value for s in OPEN_STATUSES]
 # Twilio's hard stop sits this far above Ultravox's maxDuration, so the agent's own goodbye
 # and time-exceeded message always come first.
@@ -194,13 +197,13 @@ def window_check(candidate: dict, config: GlobalVoiceConfig,
 # -- the dial gate: calls per second and concurrent calls, across every process ---------------
 
 
-def _gate(db: Database) -> dict:
+def _gate(db: Database, gate_id: str = _GATE_ID) -> dict:
     db[APP_STATE].update_one(
-        {"_id": _GATE_ID},
+        {"_id": gate_id},
         {"$setOnInsert": {"next_at": 0.0, "version": 0, "inflight": []}},
         upsert=True,
     )
-    return db[APP_STATE].find_one({"_id": _GATE_ID}) or {}
+    return db[APP_STATE].find_one({"_id": gate_id}) or {}
 
 
 def sweep_gate(db: Database) -> int:
@@ -237,8 +240,9 @@ class Slot:
     wait: float = 0.0
 
 
-def acquire_slot(db: Database, call_id: str, *, calls_per_second: float, max_concurrent: int,
-                 max_wait: float, sleep: bool = True) -> Slot:
+def acquire_slot(db: Database, call_id: str, *, calls_per_second: float,
+                 max_concurrent: int | None, max_wait: float, sleep: bool = True,
+                 gate_id: str = _GATE_ID) -> Slot:
     """Reserve the next dial time and a concurrency slot for `call_id`, atomically.
 
     One document holds the next free dial time and the calls in flight; a compare-and-set on
@@ -248,11 +252,11 @@ def acquire_slot(db: Database, call_id: str, *, calls_per_second: float, max_con
     interval = (1.0 / calls_per_second) * (1.0 + get_settings().dispatch_rate_margin)
     swept = False
     for _ in range(200):  # bounded: contention resolves in a few rounds
-        doc = _gate(db)
+        doc = _gate(db, gate_id)
         inflight = list(doc.get("inflight") or [])
-        if call_id in inflight:
+        if max_concurrent is not None and call_id in inflight:
             return Slot(True, at=time.time())
-        if len(inflight) >= max_concurrent:
+        if max_concurrent is not None and len(inflight) >= max_concurrent:
             if not swept:
                 swept = True
                 sweep_gate(db)
@@ -263,11 +267,11 @@ def acquire_slot(db: Database, call_id: str, *, calls_per_second: float, max_con
         at = max(now, float(doc.get("next_at") or 0.0))
         if at - now > max_wait:
             return Slot(False, "the calls-per-second limit is reached", wait=at - now)
-        result = db[APP_STATE].update_one(
-            {"_id": _GATE_ID, "version": doc.get("version", 0)},
-            {"$set": {"next_at": at + interval}, "$inc": {"version": 1},
-             "$push": {"inflight": call_id}},
-        )
+        update: dict[str, Any] = {"$set": {"next_at": at + interval}, "$inc": {"version": 1}}
+        if max_concurrent is not None:
+            update["$push"] = {"inflight": call_id}
+        result = db[APP_STATE].update_one({"_id": gate_id, "version": doc.get("version", 0)},
+                                          update)
         if result.modified_count == 1:
             if sleep and at > time.time():
                 time.sleep(at - time.time())
@@ -409,6 +413,9 @@ def dial(db: Database, call: dict[str, Any]) -> dict[str, Any]:
             raise ProviderError("Ultravox", 502, "the new call has no joinUrl")
         phone = crypto.decrypt(candidate.get("phone"))
         max_seconds = int(snapshot["config"]["max_duration_minutes"]) * 60
+        # Already admitted by the dial gate; this only re-spaces the Twilio request itself.
+        acquire_slot(db, call_id, calls_per_second=float(snapshot["config"]["calls_per_second"]),
+                     max_concurrent=None, max_wait=60.0, gate_id=_TWILIO_GATE_ID)
         sid = get_twilio().place_call(phone or "", created.join_url,
                                       time_limit_seconds=max_seconds + _TIME_LIMIT_SLACK_SECONDS,
                                       ring_timeout=settings.ring_timeout_seconds)
