@@ -21,7 +21,6 @@ from tests.integration.launch_support import Stack, make_job
 stack = launch_support.stack
 
 ROOT = Path(__file__).resolve().parents[2]
-_RUN = "import sys; from core.manage import main; sys.exit(main(sys.argv[1:]))"
 
 
 def add(stack: Stack, job: dict, xx: str = "00", **fields) -> dict:
@@ -163,7 +162,7 @@ def test_cli_launch_call_prints_the_call_and_a_rerun_does_not_dial_again(stack):
     job = make_job(stack)
     cand = add(stack, job, "07")
     env = {**os.environ, **stack.env}
-    first = subprocess.run([sys.executable, "-c", _RUN, "--json", "launch-call", "--candidate",
+    first = subprocess.run([sys.executable, "-m", "core.manage", "--json", "launch-call", "--candidate",
                             cand["id"]], cwd=ROOT, env=env, capture_output=True, text=True,
                            timeout=60)
     assert first.returncode == 0, first.stderr
@@ -173,12 +172,12 @@ def test_cli_launch_call_prints_the_call_and_a_rerun_does_not_dial_again(stack):
     queued = add(stack, job, "08")
     open_call, _ = calls.insert_open_call(
         stack.db, calls.new_call_doc(queued["id"], job["_id"], actor="test"))
-    second = subprocess.run([sys.executable, "-c", _RUN, "launch-call", "--candidate",
+    second = subprocess.run([sys.executable, "-m", "core.manage", "launch-call", "--candidate",
                              queued["id"]], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=60)
     assert second.returncode == 0, second.stderr
     assert second.stdout.strip() == f"{open_call['_id']} (already open: not dialled again)"
     assert len(stack.dials()) == 1
-    bad = subprocess.run([sys.executable, "-c", _RUN, "launch-call", "--candidate", "nope"],
+    bad = subprocess.run([sys.executable, "-m", "core.manage", "launch-call", "--candidate", "nope"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and "does not exist" in bad.stderr
