@@ -1,0 +1,112 @@
+"""Review a real sandbox call in headless Chromium: recording plays, transcript shows, decision saves."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from core import auth, calling_hours, calls, candidates, jobs, voice_config
+from core.db import CALLS, utcnow
+from tests.e2e.conftest import ADMIN_PASSWORD
+
+pytestmark = pytest.mark.e2e
+_ZONES = [
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "Asia/Dubai",
+    "Asia/Kolkata",
+    "Asia/Bangkok",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "Pacific/Kiritimati",
+    "Pacific/Honolulu",
+    "America/Los_Angeles",
+    "America/Denver",
+    "America/Chicago",
+    "America/New_York",
+    "America/Sao_Paulo",
+    "Atlantic/Azores",
+]
+
+
+def _completed_call(db) -> str:
+    """Launch one sandbox call through core and wait for its transcript (sandbox at 40× speed)."""
+    admin = auth.get_user(db, "admin")
+    job = jobs.create_job(db, admin, title="E2E review job", company="Acme")
+    # Calling hours are real: give the candidate a zone where it is a working hour right now.
+    hours = voice_config.job_effective_config(db, job["_id"]).calling_hours
+    zone = next(
+        (
+            z
+            for z in _ZONES
+            if calling_hours.check(hours, now=utcnow(), candidate_timezone=z, phone=None).allowed
+        ),
+        None,
+    )
+    if zone is None:
+        pytest.skip("it is outside calling hours in every zone tried (a weekend everywhere)")
+    cand = candidates.add_candidate(
+        db, admin, name="Rita Review", phone="+12015550111", consent=True, timezone=zone, job_ids=[job["_id"]]
+    )
+    try:
+        launched = calls.launch_call(db, admin, cand["id"], job["_id"])
+    except calls.LaunchRefused as exc:
+        pytest.skip(f"the sandbox call could not be launched here: {exc}")
+    call_id = launched.call["id"]
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        doc = db[CALLS].find_one({"_id": call_id}, {"status": 1, "transcript_status": 1})
+        if doc["status"] == "completed" and doc.get("transcript_status") == "stored":
+            return call_id
+        time.sleep(0.5)
+    raise AssertionError(f"call did not complete with a transcript: {db[CALLS].find_one({'_id': call_id})}")
+
+
+def _choose(page, label: str, option: str) -> None:
+    """Pick an option of a Streamlit selectbox by typing it into its search box."""
+    box = page.locator("[data-testid='stSelectbox']").filter(has_text=label)
+    box.locator("input").click()
+    page.keyboard.type(option)
+    page.keyboard.press("Enter")
+
+
+def test_open_listen_read_and_decide(stack, page, artifacts_dir):
+    call_id = _completed_call(stack.db)
+    # The deep link survives the log-in form: the page opens on the call after signing in.
+    page.goto(f"{stack.dashboard_url}/transcripts?call={call_id}")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_role("textbox", name="Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Login").click()
+    page.get_by_text("Rita Review · E2E review job").wait_for()
+    # The transcript: the agent's greeting and the candidate's first words, as plain text.
+    page.get_by_text("automated assistant calling about").first.wait_for()
+    page.get_by_text("Hello?").first.wait_for()
+
+    audio = page.locator("audio")
+    audio.wait_for(timeout=30000)
+    src = audio.get_attribute("src")
+    assert src and "ultravox" not in src and "token=" not in src  # served by the dashboard
+    response = page.request.get(src if src.startswith("http") else f"{stack.dashboard_url}{src}")
+    assert response.status == 200
+    assert response.headers["content-type"].startswith("audio/")
+    assert len(response.body()) > 1000
+
+    page.get_by_text("Advance", exact=True).click()
+    page.get_by_text("Overall rating").wait_for()
+    _choose(page, "Overall rating", "4 / 5")
+    page.get_by_role("button", name="Save review").click()
+    page.get_by_text("Review saved.").wait_for()
+    assert stack.db[CALLS].find_one({"_id": call_id})["review"]["decision"] == "advance"
+    page.set_viewport_size({"width": 1400, "height": 2400})
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(artifacts_dir / "review.png"), full_page=True)
+
+    # Back in the list, only this call is decided "advance".
+    page.get_by_role("button", name="← All calls").click()
+    page.get_by_role("heading", name="Calls & transcripts").wait_for()
+    _choose(page, "Decision", "Advance")
+    page.get_by_role("button", name="Apply filters").click()
+    page.get_by_text("Page 1 of 1 · 1 calls").wait_for()
