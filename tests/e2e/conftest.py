@@ -171,3 +171,9 @@ def login(page, stack: Stack, username: str = "admin", password: str = ADMIN_PAS
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Login").click()
     page.get_by_role("heading", name="Voice Screening Console").wait_for()
+    # The re-login cookie is written by a component just after; later page loads need it.
+    for _ in range(50):
+        if any(c["name"] == "vsc_auth" for c in page.context.cookies()):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("the log-in cookie was never set")
