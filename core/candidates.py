@@ -10,6 +10,7 @@ from typing import Any
 
 from pymongo import UpdateOne
 from pymongo.database import Database
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from core import audit, crypto
 from core.auth import Action, User, require
@@ -187,7 +188,11 @@ def add_candidate(db: Database, actor: User, *, name: str, phone: str, email: st
     if existing:
         raise CandidateError(f"This number already belongs to candidate {existing['name']} "
                              f"(id {existing['_id']}); edit that candidate instead.")
-    db[CANDIDATES].insert_one(doc)
+    try:
+        db[CANDIDATES].insert_one(doc)
+    except DuplicateKeyError:  # added by someone else a moment ago (unique phone_hash index)
+        raise CandidateError("This number was just added as another candidate; "
+                             "find it in the list and edit that one.") from None
     audit.record(db, actor=actor.username, action="candidate.create", entity="candidate",
                  entity_id=doc["_id"], changes={"job_ids": {"old": None, "new": doc["job_ids"]}})
     return _public(doc)  # type: ignore[return-value]
@@ -490,16 +495,30 @@ def commit_import(db: Database, actor: User, job_id: str, file_bytes: bytes) -> 
                                      timezone=row["timezone"], consent=row["consent"],
                                      notes=row["notes"], job_ids=[str(job_id)], source="import",
                                      actor=actor.username))
+    created = 0
     for start in range(0, len(new_docs), 1000):
-        db[CANDIDATES].insert_many(new_docs[start:start + 1000], ordered=False)
+        chunk = new_docs[start:start + 1000]
+        try:
+            created += len(db[CANDIDATES].insert_many(chunk, ordered=False).inserted_ids)
+        except BulkWriteError as exc:
+            # A concurrent import created some of these numbers first (unique phone_hash):
+            # attach this job to those candidates instead of creating twins.
+            created += exc.details.get("nInserted", 0)
+            failed = {chunk[e["index"]]["phone_hash"] for e in exc.details.get("writeErrors", [])
+                      if e.get("code") == 11000}
+            attach.extend(UpdateOne({"phone_hash": h}, {"$addToSet": {"job_ids": str(job_id)},
+                                                        "$set": {"updated_at": utcnow()}})
+                          for h in failed)
+            if len(failed) != len(exc.details.get("writeErrors", [])):
+                raise
     if attach:
         db[CANDIDATES].bulk_write(attach, ordered=False)
-    result = {"job_id": str(job_id), "created": len(new_docs), "attached": len(attach),
+    result = {"job_id": str(job_id), "created": created, "attached": len(attach),
               "rejected": report["rejected"], "duplicate": report["duplicate"],
               "total": report["total"], "report": report}
     audit.record(db, actor=actor.username, action="candidate.import", entity="job",
                  entity_id=str(job_id),
-                 detail=f"{len(new_docs)} new, {len(attach)} added from other jobs, "
+                 detail=f"{created} new, {len(attach)} added from other jobs, "
                         f"{report['rejected']} rejected, {report['duplicate']} duplicate")
     return result
 

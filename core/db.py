@@ -39,7 +39,8 @@ _INDEXES: dict[str, list[IndexModel]] = {
     JOB_VOICE_CONFIGS: [IndexModel([("job_id", ASCENDING)], unique=True, name="job_unique")],
     CANDIDATES: [
         IndexModel([("job_ids", ASCENDING)], name="job_ids"),
-        IndexModel([("phone_hash", ASCENDING)], name="phone_hash"),
+        # One candidate per phone number (a candidate may apply to several jobs).
+        IndexModel([("phone_hash", ASCENDING)], unique=True, name="phone_hash_unique"),
         IndexModel([("name_lower", ASCENDING)], name="name_lower"),
     ],
     CALLS: [

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 _LEASE = timedelta(seconds=120)  # longer than one follow-up with provider retries takes
 _GIVE_UP_AFTER = timedelta(hours=6)  # then missing pieces are marked unavailable
 _NO_CHARGE_WAIT = timedelta(minutes=15)  # unconnected calls may never get a price
+_LAUNCH_GRACE = timedelta(minutes=5)  # a launch has stored its Twilio CallSid by then
 _DEFAULT_MAX_DURATION = timedelta(minutes=60)
 OVERDUE_MARGIN = timedelta(minutes=5)
 _ROLES = {
@@ -312,8 +313,13 @@ def _step(call: dict[str, Any], providers: Providers, now: datetime, db: Databas
         except (ProviderUnavailable, ProviderError) as exc:
             notes.append(f"twilio: {exc}")
         call = reload()
-    if not sid and call.get("status") in OPEN_STATUSES and (call.get("ultravox_ended") or overdue):
+    launch_settled = bool(started and now - started > _LAUNCH_GRACE)
+    if not sid and call.get("status") in OPEN_STATUSES and (
+        overdue or (call.get("ultravox_ended") and launch_settled)
+    ):
         # No phone leg was ever recorded (launch stopped half-way): close the call as failed.
+        # Not before the grace period: an unanswered call's Ultravox side can end (unjoined)
+        # before the launcher has stored the Twilio CallSid, and Twilio's outcome must win.
         ev.advance_status(db, call_id, CallStatus.FAILED,
                           fields={"failure_reason": "the phone call was never placed"})
     return notes

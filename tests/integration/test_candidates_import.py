@@ -187,3 +187,30 @@ def test_cli_import_exits_non_zero_on_rejected_rows_and_seed_demo_is_idempotent(
     assert second == seeded
     # Ann's number (+12125550100) existed already: the demo job was attached to her record.
     assert db[CANDIDATES].count_documents({"job_ids": seeded["job_id"]}) == 7
+
+
+def test_concurrent_imports_of_the_same_file_create_each_number_once(db):
+    import threading
+
+    from core import auth, candidates, jobs
+
+    admin = auth.create_user(db, "imp", "a-long-password-1", "admin")
+    job = jobs.create_job(db, admin, title="Barista", company="Bean Co")
+    rows = "\n".join(f"Person {i},+1212555{1000 + i:04d},p{i}@example.com,,yes," for i in range(40))
+    data = f"name,phone,email,timezone,consent,notes\n{rows}\n".encode()
+    errors: list[Exception] = []
+
+    def run() -> None:
+        try:
+            candidates.commit_import(db, admin, job["_id"], data)
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert db["candidates"].count_documents({}) == 40
+    assert db["candidates"].count_documents({"job_ids": job["_id"]}) == 40
