@@ -56,9 +56,10 @@ from dashboard import ui
 ui.require_user("transcripts")
 db = ui.require_database()
 st.title("Calls (naive)")
-calls = pd.DataFrame(list(db["calls"].find()))
+# batch_size: unbatched, the embedded server answers with one reply over its 48 MB limit at 20k calls
+calls = pd.DataFrame(list(db["calls"].find().batch_size(1000)))
 jobs = pd.DataFrame(list(db["jobs"].find()))
-cands = pd.DataFrame(list(db["candidates"].find({}, {"name": 1, "name_lower": 1})))
+cands = pd.DataFrame(list(db["candidates"].find({}, {"name": 1, "name_lower": 1}).batch_size(5000)))
 frame = calls.merge(cands.rename(columns={"_id": "candidate_id"}), on="candidate_id", how="left")
 frame = frame.merge(jobs[["_id", "title"]].rename(columns={"_id": "job_id"}), on="job_id", how="left")
 flt = st.session_state.get("naive.filter")
