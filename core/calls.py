@@ -16,13 +16,13 @@ from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from core import audit, calling_hours, crypto, events, voice_config
+from core import audit, calling_hours, costs, crypto, events, voice_config
 from core.auth import Action, User, require
 from core.config import get_settings
 from core.db import APP_STATE, CALLS, CANDIDATES, JOBS, new_id, utcnow
 from core.models import OPEN_STATUSES, CallStatus, GlobalVoiceConfig
 from core.resilience import ProviderError, ProviderUnavailable
-from core.telephony import PhoneNumberError, get_twilio, join_timeout_for
+from core.telephony import PhoneNumberError, get_twilio, join_timeout_for, region_of
 from core.ultravox import get_ultravox
 
 log = logging.getLogger(__name__)
@@ -109,32 +109,19 @@ def estimated_call_cost(config: GlobalVoiceConfig) -> Decimal:
 
 
 def month_spend(db: Database, now: datetime | None = None) -> Decimal:
-    """Spend of calls created this month: recorded costs, else minutes × rates, live calls at most."""
+    """Spend this month: ended calls from the usage rollups, live calls at their maximum."""
     now = now or utcnow()
+    ended = costs.spend_this_month(db, now=now)
     rows = db[CALLS].aggregate([
         {"$match": {"created_at": {"$gte": month_start(now)},
-                    "status": {"$nin": [CallStatus.QUEUED.value, CallStatus.CANCELED.value]}}},
-        {"$group": {
-            "_id": None,
-            "recorded": {"$sum": {"$ifNull": ["$costs.total", 0]}},
-            "seconds": {"$sum": {"$cond": [
-                {"$ifNull": ["$costs.total", False]}, 0,
-                {"$ifNull": ["$billed_duration_seconds", {"$ifNull": ["$duration_seconds", 0]}]},
-            ]}},
-            "live": {"$sum": {"$cond": [{"$in": ["$status", _OPEN]}, 1, 0]}},
-            "live_minutes": {"$sum": {"$cond": [
-                {"$in": ["$status", _OPEN]},
-                {"$ifNull": ["$config_snapshot.config.max_duration_minutes", 0]}, 0]}},
-        }},
+                    "status": {"$in": [s for s in _OPEN if s != CallStatus.QUEUED.value]}}},
+        {"$group": {"_id": None, "live_minutes": {"$sum": {
+            "$ifNull": ["$config_snapshot.config.max_duration_minutes", 0]}}}},
     ])
     row = next(iter(rows), None)
-    if not row:
-        return Decimal("0.00")
-    rate = _rate_per_minute()
     # Live calls count at their maximum: two dials in a row must not both fit one last dollar.
-    total = (Decimal(str(row["recorded"])) + Decimal(str(row["seconds"])) / 60 * rate
-             + Decimal(str(row["live_minutes"])) * rate)
-    return total.quantize(Decimal("0.01"))
+    live = Decimal(str(row["live_minutes"])) * _rate_per_minute() if row else Decimal(0)
+    return (ended + live).quantize(Decimal("0.01"))
 
 
 def budget_problem(db: Database, config: GlobalVoiceConfig, now: datetime | None = None,
@@ -396,9 +383,11 @@ def dial(db: Database, call: dict[str, Any]) -> dict[str, Any]:
                                   ring_timeout=settings.ring_timeout_seconds)
         config_snapshot = {k: v for k, v in snapshot.items()
                            if k not in ("rendered_prompt", "ultravox")}
+        phone = crypto.decrypt(candidate.get("phone"))
         db[CALLS].update_one({"_id": call_id}, {"$set": {
             "config_snapshot": config_snapshot, "rendered_prompt": snapshot["rendered_prompt"],
-            "request_body": body, "updated_at": utcnow()}})
+            "request_body": body, "destination_country": region_of(phone),
+            "updated_at": utcnow()}})
         created = get_ultravox().create_call(body)
         ultravox_id = created.call_id
         # Only while still dialing: a call failed meanwhile (stale recovery) is not resumed.
@@ -411,7 +400,6 @@ def dial(db: Database, call: dict[str, Any]) -> dict[str, Any]:
             return get_call(db, call_id) or call
         if not created.join_url:
             raise ProviderError("Ultravox", 502, "the new call has no joinUrl")
-        phone = crypto.decrypt(candidate.get("phone"))
         max_seconds = int(snapshot["config"]["max_duration_minutes"]) * 60
         # Already admitted by the dial gate; this only re-spaces the Twilio request itself.
         acquire_slot(db, call_id, calls_per_second=float(snapshot["config"]["calls_per_second"]),

@@ -486,6 +486,7 @@ def _apply_ultravox(db: Database, call_id: str, doc: dict[str, Any]) -> None:
             {"_id": call_id, "transcript_status": {"$nin": ["stored", "unavailable"]}},
             {"$set": {"transcript_status": "pending"}},
         )
+        sync_rollup(db, call_id)  # end reasons and agent-side duration feed the usage charts
     elif kind == "call.billed":
         apply_billing(db, call_id, call.get("billingStatus"), call.get("billedDuration"))
 

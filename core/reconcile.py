@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from pymongo.database import Database
 
-from core import events, lifecycle
+from core import events, lifecycle, rollups
 from core.db import CALLS, utcnow
 from core.models import CallStatus
 
@@ -70,6 +70,8 @@ def run_once(db: Database, *, now: datetime | None = None,
     quiet = flag_quiet_open_calls(db, now)
     ended = flag_incomplete_terminal_calls(db, now)
     done, waiting = lifecycle.run_due(db, now=now, providers=providers)
+    # Safety net for the usage counters: ended calls changed since their last rollup sync.
+    resynced = rollups.sync_stale(db, now=now)
     parts = []
     if applied or unapplied:
         parts.append(f"events applied {applied}, still unapplied {unapplied}")
@@ -79,4 +81,6 @@ def run_once(db: Database, *, now: datetime | None = None,
         parts.append(f"ended calls to complete {ended}")
     if done or waiting:
         parts.append(f"follow-ups complete {done}, waiting {waiting}")
+    if resynced:
+        parts.append(f"rollups re-synced {resynced}")
     return "; ".join(parts) or None

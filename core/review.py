@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pymongo.database import Database
 
-from core import audit, crypto
+from core import audit, crypto, rollups
 from core.auth import Action, User, can, require
 from core.candidates import outcome_text
 from core.db import CALL_EVENTS, CALLS, CANDIDATES, JOBS, MEDIA_CACHE, TRANSCRIPTS, utcnow
@@ -669,6 +669,8 @@ def save_review(
     }
     changes = audit.diff(_flat(call.get("review")), _flat(review))
     db[CALLS].update_one({"_id": call_id}, {"$set": {"review": review, "updated_at": review["at"]}})
+    # "Cost per advanced candidate" counts decisions: keep the usage rollups in step.
+    rollups.record_decision(db, call_id, (call.get("review") or {}).get("decision"), decision)
     audit.record(
         db, actor=actor.username, action="call.review", entity="call", entity_id=call_id, changes=changes
     )

@@ -314,3 +314,13 @@ def get_twilio() -> TwilioGateway:
         s.provider_retry_max_wait_seconds, s.provider_breaker_threshold,
         s.provider_breaker_reset_seconds,
     )
+
+
+def region_of(e164: str | None) -> str | None:
+    """ISO country of a number (e.g. "US"), for per-country telephony rates; None if unknown."""
+    if not e164:
+        return None
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or None
+    except phonenumbers.NumberParseException:
+        return None

@@ -181,3 +181,29 @@ def test_cli_launch_call_prints_the_call_and_a_rerun_does_not_dial_again(stack):
     bad = subprocess.run([sys.executable, "-m", "core.manage", "launch-call", "--candidate", "nope"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and "does not exist" in bad.stderr
+
+
+def test_recorded_spend_of_ended_calls_holds_the_next_dial(stack):
+    from decimal import Decimal
+
+    from core import costs, rollups
+    from core.db import CALLS, utcnow
+
+    job = make_job(stack)
+    cand = add(stack, job, "00")
+    # One long call ended earlier this month: 60 billed minutes, Twilio's actual price known.
+    now = utcnow()
+    stack.db[CALLS].insert_one({
+        "_id": "spent-1", "candidate_id": "someone", "job_id": job["_id"], "status": "completed",
+        "created_at": now, "ended_at": now, "billed_duration_seconds": 3600,
+        "duration_seconds": 3600, "telephony_price": "0.84", "price_unit": "USD"})
+    rollups.sync_call(stack.db, "spent-1")
+    assert costs.spend_this_month(stack.db) == Decimal("3.84")  # 60 × 0.05 + 0.84
+    assert calls.month_spend(stack.db) == Decimal("3.84")
+    stack.set_config(monthly_budget=Decimal("4.00"))  # the next call may cost up to $0.96
+    with pytest.raises(calls.LaunchRefused, match="monthly budget") as info:
+        calls.launch_call(stack.db, stack.recruiter, cand["id"])
+    assert info.value.code == "budget"
+    assert stack.dials() == []
+    stack.set_config(monthly_budget=Decimal("5.00"))
+    assert calls.launch_call(stack.db, stack.recruiter, cand["id"]).created
