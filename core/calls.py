@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
@@ -439,8 +440,12 @@ def _end_ultravox(ultravox_id: str) -> str:
 
 
 def launch_call(db: Database, actor: User, candidate_id: str, job_id: str | None = None,
-                *, now: datetime | None = None) -> LaunchResult:
-    """Place one screening call now, or return the pair's open call (double clicks are safe)."""
+                *, now: datetime | None = None, test_call: bool = False) -> LaunchResult:
+    """Place one screening call now, or return the pair's open call (double clicks are safe).
+
+    `test_call`: a team member calling their own number; calling hours do not apply (they
+    chose the moment), every other rule does.
+    """
     require(actor, Action.LAUNCH_CALLS)
     now = now or utcnow()
     candidate = _candidate_doc(db, candidate_id)
@@ -453,6 +458,9 @@ def launch_call(db: Database, actor: User, candidate_id: str, job_id: str | None
     if refused:
         raise refused
     window = window_check(candidate, config, now)
+    if test_call:
+        window = dataclasses.replace(window, allowed=True, held=False,
+                                     reason="test call to a team member's own number")
     if not window.allowed:
         code = "zone_unknown" if window.held else "calling_hours"
         when = (f" The window opens at {window.next_open_at:%Y-%m-%d %H:%M} UTC."
@@ -461,8 +469,9 @@ def launch_call(db: Database, actor: User, candidate_id: str, job_id: str | None
     problem = budget_problem(db, config, now)
     if problem:
         raise LaunchRefused("budget", problem)
-    doc, created = insert_open_call(db, new_call_doc(candidate["_id"], job["_id"],
-                                                     actor=actor.username))
+    new_doc = new_call_doc(candidate["_id"], job["_id"], actor=actor.username)
+    new_doc["test_call"] = test_call
+    doc, created = insert_open_call(db, new_doc)
     if not created:
         return LaunchResult(public_call(doc), False)  # type: ignore[arg-type]
     slot = acquire_slot(db, doc["_id"], calls_per_second=config.calls_per_second,
@@ -478,3 +487,12 @@ def launch_call(db: Database, actor: User, candidate_id: str, job_id: str | None
     audit.record(db, actor=actor.username, action="call.launch", entity="call",
                  entity_id=doc["_id"], detail=f"candidate {candidate['_id']} job {job['_id']}")
     return LaunchResult(dial(db, claimed), True)
+
+
+def place_test_call(db: Database, actor: User, job_id: str, phone: str) -> LaunchResult:
+    """Call the actor's own number with the job's effective settings, through the launch path."""
+    require(actor, Action.LAUNCH_CALLS)
+    from core import candidates  # noqa: PLC0415 - candidates imports this module's neighbours
+
+    candidate = candidates.upsert_test_candidate(db, actor, phone=phone, job_id=job_id)
+    return launch_call(db, actor, candidate["id"], job_id, test_call=True)

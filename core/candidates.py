@@ -537,3 +537,19 @@ def upsert_demo_candidate(db: Database, *, name: str, phone: str, job_id: str,
         upsert=True, return_document=True,
     )
     return _public(found)  # type: ignore[return-value]
+
+
+def upsert_test_candidate(db: Database, actor: User, *, phone: str, job_id: str) -> dict:
+    """The candidate record behind a recruiter's test call to their own number (found or made)."""
+    require(actor, Action.LAUNCH_CALLS)
+    e164 = _clean_phone(phone)
+    doc = _new_doc(name=f"Test call ({actor.name})", phone=e164, email="", timezone="",
+                   consent=True, notes="a team member's own number, used for test calls",
+                   job_ids=[], source="test", actor=actor.username)
+    doc.pop("job_ids")
+    found = db[CANDIDATES].find_one_and_update(
+        {"phone_hash": doc["phone_hash"]},
+        {"$setOnInsert": doc, "$addToSet": {"job_ids": str(job_id)}},
+        upsert=True, return_document=True,
+    )
+    return _public(found)  # type: ignore[return-value]

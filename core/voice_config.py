@@ -978,14 +978,16 @@ def use_voice_for_job(db: Database, actor: User, job_id: str, voice: str) -> Sav
 
 
 class TestCallUnavailable(RuntimeError):
-    """Test calls need the launching feature (issue #5)."""
+    """The test call was not placed; the message says why (shown to the user as is)."""
 
 
 def place_test_call(db: Database, actor: User, job_id: str, phone: str) -> str:
-    """Hook for issue #5: call `phone` with the job's effective config; returns the call id."""
+    """Call `phone` (the user's own) with the job's effective config; returns the call id."""
     require(actor, Action.LAUNCH_CALLS)
-    # Issue #5 replaces this body with its launch path (snapshot_for_call + create call).
-    raise TestCallUnavailable(
-        "Test calls go through the launching feature (issue #5), which is not built yet. "
-        "Once it is, this button calls your number with this job's effective settings."
-    )
+    # Imported here: the launch path builds on this module.
+    from core import calls, candidates  # noqa: PLC0415
+
+    try:
+        return calls.place_test_call(db, actor, job_id, phone).call["id"]
+    except (calls.LaunchRefused, candidates.CandidateError, ValueError) as exc:
+        raise TestCallUnavailable(str(exc)) from None

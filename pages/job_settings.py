@@ -148,9 +148,12 @@ with tab_effective:
     if st.button("Test call with this job's settings", key="job_settings.test_call",
                  disabled=not can(user, Action.LAUNCH_CALLS)):
         try:
-            vc.place_test_call(db, user, job_id, phone)
+            call_id = vc.place_test_call(db, user, job_id, phone)
+            st.success("Calling your number now with this job's settings.")
+            st.page_link(str(ui.PAGES_DIR / "transcripts.py"), label="Follow the call",
+                         query_params={"call": call_id}, icon=":material/forum:")
         except vc.TestCallUnavailable as exc:
-            st.info(str(exc))
+            st.error(f"The test call was not placed: {exc}")
         except PermissionDenied as exc:
             st.error(str(exc))
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from core import calls, candidates
+from core import auth, calls, candidates
 from core.db import CALLS
 from core.jobs import set_archived
 from core.models import CallingHours, TimeWindow, Weekday
@@ -207,3 +207,22 @@ def test_recorded_spend_of_ended_calls_holds_the_next_dial(stack):
     assert stack.dials() == []
     stack.set_config(monthly_budget=Decimal("5.00"))
     assert calls.launch_call(stack.db, stack.recruiter, cand["id"]).created
+
+
+def test_test_call_to_own_number_uses_the_job_settings_outside_calling_hours(stack):
+    from core import voice_config
+    from core.models import CallingHours
+
+    job = make_job(stack)
+    voice_config.save_job_config(stack.db, stack.recruiter, job["_id"], {"max_duration_minutes": 4})
+    stack.set_config(calling_hours=CallingHours(windows={}))  # no calling hours at all
+    call_id = voice_config.place_test_call(stack.db, stack.recruiter, job["_id"], "+1 212 555 0107")
+    call = calls.get_call(stack.db, call_id)
+    assert call["test_call"] is True and call["status"] != "failed"
+    assert call["request_body"]["maxDuration"] == "240s"  # the job's override
+    assert stack.dials()[0]["params"]["To"] == ["+12125550107"]
+    with pytest.raises(voice_config.TestCallUnavailable, match="phone number|number"):
+        voice_config.place_test_call(stack.db, stack.recruiter, job["_id"], "not a number")
+    viewer = auth.create_user(stack.db, "vera", "a-long-password-1", "viewer")
+    with pytest.raises(auth.PermissionDenied):
+        voice_config.place_test_call(stack.db, viewer, job["_id"], "+1 212 555 0108")

@@ -132,9 +132,11 @@ def test_job_settings_recruiter_overrides_a_field(db) -> None:
     stored = vc.load_job(db, job["_id"])
     assert vc.overridden_fields(stored.overrides) == ["max_duration_minutes"]
     assert stored.overrides.max_duration_minutes == 9
-    # Test call says what it waits for.
+    # A test call to a bad number is refused with the reason, before anything is dialled.
+    at.text_input(key="job_settings.test_phone").input("12ab")
     _by_key(at.button, "job_settings.test_call").click().run()
-    assert "issue #5" in texts(at)
+    assert "The test call was not placed" in texts(at)
+    assert db["calls"].count_documents({}) == 0
 
 
 # -- voices ------------------------------------------------------------------------------
