@@ -55,6 +55,9 @@ _INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="status_next"),
         IndexModel([("created_at", DESCENDING)], name="created"),
         IndexModel([("needs_followup", ASCENDING)], sparse=True, name="needs_followup"),
+        # Review-page filters on real MongoDB (the embedded server scans regardless).
+        IndexModel([("status", ASCENDING), ("created_at", DESCENDING)], name="status_created"),
+        IndexModel([("review.decision", ASCENDING), ("created_at", DESCENDING)], name="decision_created"),
     ],
     CALL_EVENTS: [
         IndexModel([("dedupe_key", ASCENDING)], unique=True, name="dedupe_unique"),

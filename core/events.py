@@ -496,7 +496,7 @@ def apply_billing(db: Database, call_id: str, billing_status: str | None,
     """Store Ultravox billing once it is final (a PENDING status is not stored)."""
     if not billing_status or billing_status == BILLING_PENDING:
         return False
-    fields: dict[str, Any] = {"billing_status": billing_status, "updated_at": utcnow()}
+    fields: dict[str, Any] = {"billing_status": billing_status, "billed_at": utcnow(), "updated_at": utcnow()}
     seconds = parse_duration(billed_duration)
     if seconds is not None:
         fields["billed_duration_seconds"] = seconds

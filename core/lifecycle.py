@@ -209,7 +209,7 @@ def poll_twilio(db: Database, call: dict[str, Any], telephony: Any) -> Any:
     if tw.price is not None:
         db[CALLS].update_one({"_id": call["_id"]}, {"$set": {
             "telephony_price": str(abs(Decimal(tw.price))), "price_unit": tw.price_unit,
-            "price_status": "actual", "updated_at": utcnow(),
+            "price_status": "actual", "priced_at": utcnow(), "updated_at": utcnow(),
         }})
         ev.sync_rollup(db, call["_id"])
     return tw

@@ -500,9 +500,15 @@ def question_answers(questions: list[dict[str, Any]], messages: list[dict[str, A
 
 
 def _questions(call: dict[str, Any]) -> list[dict[str, Any]]:
-    config = (call.get("config_snapshot") or {}).get("config") or {}
-    items = config.get("screening_questions") or []
-    return [q if isinstance(q, dict) else {"text": str(q)} for q in items]
+    snapshot = call.get("config_snapshot") or {}
+    items = (snapshot.get("config") or {}).get("screening_questions") or []
+    questions = [dict(q) if isinstance(q, dict) else {"text": str(q)} for q in items]
+    # Prefer the wording the candidate heard (placeholders filled) when the snapshot has it.
+    spoken = (snapshot.get("spoken") or {}).get("screening_questions") or []
+    if len(spoken) == len(questions):
+        for question, text in zip(questions, spoken, strict=True):
+            question["text"] = text
+    return questions
 
 
 def _public_review(review: dict[str, Any] | None, reviewer: bool) -> dict[str, Any] | None:
@@ -635,7 +641,8 @@ def save_review(
     if decision not in DECISIONS:
         raise ReviewError("Choose a decision: advance, hold or reject.")
     call = db[CALLS].find_one(
-        {"_id": call_id}, {"status": 1, "review": 1, "config_snapshot.config.screening_questions": 1}
+        {"_id": call_id}, {"status": 1, "review": 1, "config_snapshot.config.screening_questions": 1,
+                           "config_snapshot.spoken.screening_questions": 1}
     )
     if call is None:
         raise ReviewError("That call does not exist.")
@@ -714,6 +721,7 @@ def export_job_csv(db: Database, user: User | None, job_id: str) -> bytes:
         "summary": 1,
         "short_summary": 1,
         "config_snapshot.config.screening_questions": 1,
+        "config_snapshot.spoken.screening_questions": 1,
     }
     ended = [s.value for s in CallStatus if s.value not in _OPEN]
     best: dict[str, dict[str, Any]] = {}

@@ -585,6 +585,8 @@ def render_spoken(
         "voicemail_message": values["voicemail_message"],
         "time_exceeded_message": fill(config.time_exceeded_message, values),
         "inactivity_messages": [fill(m.message, values) for m in config.inactivity_messages],
+        # As the candidate hears them (the review page shows these, not the templates).
+        "screening_questions": [fill(q.text, values) for q in config.screening_questions],
     }
 
 

@@ -293,3 +293,12 @@ def test_describe_value() -> None:
     assert vc.describe_value(True) == "on" and vc.describe_value(None) == "—"
     assert vc.describe_value([{"text": "a"}, {"text": "b"}]) == "a | b"
     assert vc.describe_value("x" * 500).endswith("…")
+
+
+def test_spoken_questions_have_their_placeholders_filled() -> None:
+    from core.models import ScreeningQuestion
+
+    question = ScreeningQuestion(text="Why the {{job_title}} role at {{company_name}}?")
+    cfg = vc.default_global_config().model_copy(update={"screening_questions": [question]})
+    spoken = vc.render_spoken(cfg, candidate_name="Ana", job_title="Baker", company_name="Crumb Co")
+    assert spoken["screening_questions"] == ["Why the Baker role at Crumb Co?"]
