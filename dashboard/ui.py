@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 import streamlit as st
 from pymongo.database import Database
+from streamlit.errors import StreamlitPageNotFoundError
 
 from core import auth
 from core import db as dbmod
@@ -73,3 +75,13 @@ def require_database() -> Database:
 def not_built_yet(feature: str, issue: int) -> None:
     """Say plainly that a page's feature is planned and not available yet."""
     st.info(f"{feature} is not available yet: it is being built under issue #{issue}.")
+
+
+def page_link(stem: str, label: str, query: dict[str, str] | None = None, icon: str | None = None) -> None:
+    """A link to another page (with ?query); a plain link when the page runs outside the frame."""
+    try:
+        st.page_link(str(PAGES_DIR / f"{stem}.py"), label=label, query_params=query, icon=icon)
+    except StreamlitPageNotFoundError:
+        # Only pages registered with st.navigation can be page-linked (a page run alone, as in
+        # tests, has none): fall back to the same URL as an ordinary link.
+        st.markdown(f"[{label}](/{stem}?{urlencode(query or {})})")

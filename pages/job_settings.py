@@ -150,8 +150,7 @@ with tab_effective:
         try:
             call_id = vc.place_test_call(db, user, job_id, phone)
             st.success("Calling your number now with this job's settings.")
-            st.page_link(str(ui.PAGES_DIR / "transcripts.py"), label="Follow the call",
-                         query_params={"call": call_id}, icon=":material/forum:")
+            ui.page_link("transcripts", "Follow the call", {"call": call_id}, icon=":material/forum:")
         except vc.TestCallUnavailable as exc:
             st.error(f"The test call was not placed: {exc}")
         except PermissionDenied as exc:

@@ -71,7 +71,11 @@ def _header(detail: dict) -> None:
         f"Phone: {view.md(detail['candidate']['phone'] or '—')}",
     ]
     st.caption(" · ".join(facts))
-    if detail["candidate"]["do_not_call"]:
+    if detail["call"].get("opt_out"):
+        st.error("On this call the candidate asked not to be called again: they are on the "
+                 "do-not-call list for every job, and no call will be placed to them.",
+                 icon=":material/phone_disabled:")
+    elif detail["candidate"]["do_not_call"]:
         st.warning("This candidate is on the do-not-call list.")
     st.dataframe(
         [

@@ -6,6 +6,7 @@ import streamlit as st
 from pymongo.database import Database
 
 from core import candidates
+from dashboard import ui
 
 
 def show(db: Database, candidate_id: str, *, key: str) -> dict | None:
@@ -21,6 +22,9 @@ def show(db: Database, candidate_id: str, *, key: str) -> dict | None:
         st.error(f"Do not call — {dnc['reason'] or 'no reason recorded'}"
                  + (f" (since {dnc['at']:%Y-%m-%d})" if dnc.get("at") else ""),
                  icon=":material/phone_disabled:")
+        if dnc.get("call_id"):
+            ui.page_link("transcripts", "The call where they asked", {"call": dnc["call_id"]},
+                         icon=":material/forum:")
     cols = st.columns(4)
     cols[0].metric("Phone", cand["phone"] or "—")
     cols[1].metric("Consent", "yes" if cand.get("consent") else "no")
