@@ -45,7 +45,7 @@ lint: venv
 	$(BIN)/ruff check .
 
 bench: venv tools
-	$(BIN)/python -m bench
+	@echo "Benchmarks print numbers and take minutes; see bench/README.md for each command."
 
 clean:
 	rm -rf $(VENV) .tools tests/artifacts
