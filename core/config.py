@@ -25,7 +25,10 @@ class ConfigError(ValueError):
 class Settings(BaseSettings):
     """Every variable of the Contract plus a few tuning knobs, all with safe defaults."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+    # Empty values count as unset, so a copied .env.example with blanks works as is.
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", case_sensitive=False, env_ignore_empty=True
+    )
 
     provider_mode: Literal["live", "sandbox"] | None = None
     mongodb_uri: str | None = None

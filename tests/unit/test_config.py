@@ -56,3 +56,14 @@ def test_bad_port_is_refused_with_the_variable_name():
 def test_secrets_do_not_show_in_repr():
     s = make(**LIVE)
     assert "s3cret" not in repr(s) and "token" not in repr(s.twilio_auth_token)
+
+
+def test_the_example_env_file_loads_as_is(monkeypatch):
+    from pathlib import Path
+
+    for key in ("PROVIDER_MODE", "MONGODB_URI", "MONGODB_DB"):
+        monkeypatch.delenv(key, raising=False)
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    s = Settings(_env_file=example)
+    assert s.provider_mode == "sandbox" and s.mongodb_uri is None
+    assert s.dashboard_port == 8501 and s.telephony_rates_per_minute == {}
