@@ -523,33 +523,30 @@ def commit_import(db: Database, actor: User, job_id: str, file_bytes: bytes) -> 
     return result
 
 
-def upsert_demo_candidate(db: Database, *, name: str, phone: str, job_id: str,
-                          timezone: str = "") -> dict:
-    """Find-or-create a candidate by number and attach the job (seed data; runs twice safely)."""
-    e164 = _clean_phone(phone)
-    doc = _new_doc(name=_clean_name(name), phone=e164, email="", timezone=timezone, consent=True,
-                   notes="demo candidate (sandbox outcome by number)", job_ids=[], source="demo",
-                   actor="seed-demo")
-    doc.pop("job_ids")
+def _upsert_by_phone(db: Database, doc: dict, job_id: str) -> dict:
+    """Find the candidate with this number or insert `doc`; either way attach the job."""
+    doc = {k: v for k, v in doc.items() if k != "job_ids"}
     found = db[CANDIDATES].find_one_and_update(
         {"phone_hash": doc["phone_hash"]},
         {"$setOnInsert": doc, "$addToSet": {"job_ids": str(job_id)}},
         upsert=True, return_document=True,
     )
     return _public(found)  # type: ignore[return-value]
+
+
+def upsert_demo_candidate(db: Database, *, name: str, phone: str, job_id: str,
+                          timezone: str = "") -> dict:
+    """Find-or-create a candidate by number and attach the job (seed data; runs twice safely)."""
+    doc = _new_doc(name=_clean_name(name), phone=_clean_phone(phone), email="", timezone=timezone,
+                   consent=True, notes="demo candidate (sandbox outcome by number)", job_ids=[],
+                   source="demo", actor="seed-demo")
+    return _upsert_by_phone(db, doc, job_id)
 
 
 def upsert_test_candidate(db: Database, actor: User, *, phone: str, job_id: str) -> dict:
     """The candidate record behind a recruiter's test call to their own number (found or made)."""
     require(actor, Action.LAUNCH_CALLS)
-    e164 = _clean_phone(phone)
-    doc = _new_doc(name=f"Test call ({actor.name})", phone=e164, email="", timezone="",
-                   consent=True, notes="a team member's own number, used for test calls",
+    doc = _new_doc(name=f"Test call ({actor.name})", phone=_clean_phone(phone), email="",
+                   timezone="", consent=True, notes="a team member's own number, used for test calls",
                    job_ids=[], source="test", actor=actor.username)
-    doc.pop("job_ids")
-    found = db[CANDIDATES].find_one_and_update(
-        {"phone_hash": doc["phone_hash"]},
-        {"$setOnInsert": doc, "$addToSet": {"job_ids": str(job_id)}},
-        upsert=True, return_document=True,
-    )
-    return _public(found)  # type: ignore[return-value]
+    return _upsert_by_phone(db, doc, job_id)

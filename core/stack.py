@@ -18,6 +18,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / ".data"
 
 
+def honcho_command(processes: list[str]) -> list[str]:
+    """The command that runs these Procfile processes under honcho (also used by the e2e tests)."""
+    return [sys.executable, "-m", "honcho", "-f", str(ROOT / "Procfile"), "-d", str(ROOT), "start",
+            *processes]
+
+
 def _fail(message: str) -> int:
     print(f"\n  ✗ {message}\n", file=sys.stderr)
     return 2
@@ -111,18 +117,7 @@ def main() -> int:
         print("  Ctrl-C stops everything.\n")
         sys.stdout.flush()
 
-        honcho = [
-            sys.executable,
-            "-m",
-            "honcho",
-            "-f",
-            str(ROOT / "Procfile"),
-            "-d",
-            str(ROOT),
-            "start",
-            *processes,
-        ]
-        child = subprocess.Popen(honcho, env=env, cwd=ROOT)
+        child = subprocess.Popen(honcho_command(processes), env=env, cwd=ROOT)
 
         stopping = []
 

@@ -7,7 +7,6 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ import requests
 
 from core import auth
 from core.embedded_db import free_port
+from core.stack import honcho_command
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -95,21 +95,7 @@ def stack(mongo_server: str, tmp_path_factory, artifacts_dir: Path) -> Iterator[
     log = artifacts_dir / "e2e-stack.log"
     out = log.open("w")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "honcho",
-            "-f",
-            str(ROOT / "Procfile"),
-            "-d",
-            str(ROOT),
-            "start",
-            *processes,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=out,
-        stderr=subprocess.STDOUT,
+        honcho_command(processes), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
