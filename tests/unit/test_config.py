@@ -15,6 +15,13 @@ LIVE = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Only what each test passes counts: other tests (the e2e stack) export settings.
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
 def make(**kwargs) -> Settings:
     return Settings(_env_file=None, **kwargs)
 
