@@ -1,0 +1,127 @@
+"""Import a CSV, launch a batch and watch it finish, in headless Chromium against the whole stack."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections import Counter
+
+import pytest
+import requests
+
+from core import auth, voice_config
+from core.db import BATCHES, CALLS, CANDIDATES, JOBS
+from core.models import CallingHours, TimeWindow, Weekday
+from tests.e2e.conftest import login
+
+pytestmark = pytest.mark.e2e
+# Sandbox numbers that answer and complete (+1 NPA 555-01XX, XX outside the 50-55 outcomes).
+_PHONES = ["+1 646 555 0100", "(646) 555-0101", "646.555.0102", "+1 646 555 0103"]
+_E164 = [f"+164655501{i:02d}" for i in range(4)]
+_ALL_DAY = CallingHours(
+    windows={d: [TimeWindow(start=dt.time(0, 0), end=dt.time(23, 59, 59, 999999))] for d in Weekday}
+)
+
+
+def _csv(path) -> None:
+    rows = [
+        "name,phone,email,timezone,consent,notes",
+        f"Ada Launch,{_PHONES[0]},ada@example.com,America/New_York,yes,",
+        f"Ben Launch,{_PHONES[1]},,,yes,zone from the number",
+        f"Cleo Launch,{_PHONES[2]},cleo@example.com,America/New_York,yes,",
+        f"Dev Launch,{_PHONES[3]},,,yes,",
+        "No Number,12,,,yes,a rejected row",
+    ]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def _choose(page, label: str, option: str) -> None:
+    """Pick an option of a Streamlit selectbox by typing it into its search box."""
+    box = page.locator("[data-testid='stSelectbox']").filter(has_text=label)
+    box.locator("input").click()
+    page.keyboard.type(option)
+    page.keyboard.press("Enter")
+
+
+def _metric(page, label: str) -> str:
+    """The value shown by the metric with this label."""
+    metric = page.locator("[data-testid='stMetric']").filter(
+        has=page.locator("[data-testid='stMetricLabel']", has_text=label)
+    )
+    return metric.locator("[data-testid='stMetricValue']").inner_text().strip()
+
+
+def test_import_csv_launch_batch_and_watch_it_finish(stack, page, artifacts_dir, tmp_path):
+    started = time.monotonic()
+    title = f"Launch E2E {uuid.uuid4().hex[:6]}"
+    login(page, stack)
+
+    # A job made on the page.
+    page.goto(f"{stack.dashboard_url}/jobs_candidates")
+    page.get_by_role("heading", name="Jobs & candidates").wait_for()
+    expander = page.locator("[data-testid='stExpander'] details").filter(has_text="Create a job")
+    expander.wait_for()
+    if expander.get_attribute("open") is None:  # collapsed when other jobs exist
+        expander.get_by_text("Create a job").click()
+    form = page.locator("[data-testid='stForm']").filter(has=page.get_by_role("button", name="Create job"))
+    form.get_by_label("Title", exact=True).fill(title)
+    form.get_by_label("Company", exact=True).fill("Acme Launch")
+    form.get_by_role("button", name="Create job").click()
+    page.get_by_text(f"Job {title} created.").wait_for()
+    job = stack.db[JOBS].find_one({"title": title})
+    assert job is not None
+    # Calls are real here: open this job's calling hours all day so the test works at any hour.
+    admin = auth.get_user(stack.db, "admin")
+    voice_config.save_job_config(stack.db, admin, job["_id"], {"calling_hours": _ALL_DAY})
+
+    # CSV import: per-row report first, nothing saved until confirmed.
+    csv_path = tmp_path / "candidates.csv"
+    _csv(csv_path)
+    page.get_by_role("tab", name="Import CSV").click()
+    _choose(page, "Import into job", title)
+    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(csv_path))
+    page.get_by_text("candidates.csv").wait_for()
+    page.get_by_role("button", name="Check file").click()
+    page.get_by_text("5 rows: 4 accepted, 0 duplicate, 1 rejected.").wait_for()
+    assert stack.db[CANDIDATES].count_documents({"job_ids": job["_id"]}) == 0
+    page.get_by_role("button", name="Save 4 candidates…").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Save 4 candidate(s) into").wait_for()
+    dialog.get_by_role("button", name="Yes, save").click()
+    page.get_by_text("4 new, 0 added to the job.").wait_for()
+    cand_ids = {c["_id"] for c in stack.db[CANDIDATES].find({"job_ids": job["_id"]}, {"_id": 1})}
+    assert len(cand_ids) == 4
+
+    # Launch calls: a batch of everyone not yet screened, confirmed in a dialog.
+    page.locator("[data-testid='stSidebarNav'] a[href$='launch_calls']").click()
+    page.get_by_role("heading", name="Launch calls").wait_for()
+    _choose(page, "Job", title)
+    page.get_by_role("button", name="Queue batch…").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text(f"all candidates not yet screened for {title} — Acme Launch?").wait_for()
+    dialog.get_by_role("button", name="Yes, queue them").click()
+    page.get_by_text("4 call(s) queued, 0 skipped.").wait_for()
+
+    # From here on only the live fragment changes the page: a marker proves there is no reload.
+    page.evaluate("window.__noReload = true")
+    page.get_by_text("4 of 4 candidates done · batch done").wait_for(timeout=45000)
+    assert page.evaluate("window.__noReload === true")
+    assert _metric(page, "completed") == "4"
+    assert page.locator("[data-testid='stMetricLabel']").filter(has_text="queued").count() == 0
+    page.set_viewport_size({"width": 1400, "height": 1800})
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(artifacts_dir / "launch.png"), full_page=True)
+
+    # The database: one batch, exactly one completed call per candidate, no duplicate.
+    batch = stack.db[BATCHES].find_one({"job_id": job["_id"]})
+    assert batch["status"] == "done" and batch["queued"] == 4
+    docs = list(stack.db[CALLS].find({"job_id": job["_id"]}, {"candidate_id": 1, "status": 1}))
+    assert Counter(d["candidate_id"] for d in docs) == Counter(dict.fromkeys(cand_ids, 1))
+    assert {d["status"] for d in docs} == {"completed"}
+    # And the provider side: each number dialled once.
+    received = requests.get(f"{stack.sandbox_url}/_sandbox/received", params={"service": "twilio"}, timeout=5)
+    creates = [r["params"]["To"][0] for r in received.json() if r["op"] == "create_call"]
+    dialled = Counter(to for to in creates if to in _E164)
+    assert dialled == Counter(dict.fromkeys(_E164, 1))
+    assert time.monotonic() - started < 60
