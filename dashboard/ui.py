@@ -56,7 +56,15 @@ def require_user(page: str) -> auth.User:
     if user.role not in auth.PAGE_ROLES.get(page, frozenset()):
         st.error("Your role does not give access to this page.")
         st.stop()
+    if message := st.session_state.pop(f"{page}.flash", None):
+        st.toast(message)
     return user
+
+
+def flash(page: str, message: str) -> None:
+    """Show `message` as a toast on the page's next run (a toast sent right before
+    st.rerun() can be lost, so confirmations of actions that rerun go through here)."""
+    st.session_state[f"{page}.flash"] = message
 
 
 def require_database() -> Database:

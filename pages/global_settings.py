@@ -64,7 +64,7 @@ if pending:
         try:
             result = vc.save_global_config(db, user, pending["values"], base_version=pending["base"])
             st.session_state.pop(pending_key, None)
-            st.toast(f"Global settings saved as version {result.version}.")
+            ui.flash("global_settings", f"Global settings saved as version {result.version}.")
             st.rerun()
         except (vc.ConfigValidationError, vc.ConfigConflict, PermissionDenied) as exc:
             st.error(str(exc))

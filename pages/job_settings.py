@@ -106,7 +106,7 @@ if pending and pending["job"] == job_id:
         try:
             result = vc.save_job_config(db, user, job_id, pending["values"], base_version=pending["base"])
             st.session_state.pop(pending_key, None)
-            st.toast(f"Job settings saved as version {result.version}.")
+            ui.flash("job_settings", f"Job settings saved as version {result.version}.")
             st.rerun()
         except (vc.ConfigValidationError, vc.ConfigConflict, PermissionDenied) as exc:
             st.error(str(exc))
@@ -121,7 +121,7 @@ if overridden and editable:
     if r2.button("Reset to global", key=f"{prefix}.reset"):
         try:
             vc.reset_job_field(db, user, job_id, to_reset)
-            st.toast(f"{vc.FIELD_LABELS[to_reset]} now inherits the global value.")
+            ui.flash("job_settings", f"{vc.FIELD_LABELS[to_reset]} now inherits the global value.")
             st.rerun()
         except (vc.ConfigValidationError, vc.ConfigConflict, PermissionDenied) as exc:
             st.error(str(exc))

@@ -13,9 +13,6 @@ db = ui.require_database()
 can_edit = auth.can(user, auth.Action.MANAGE_JOBS)
 
 st.title("Jobs & candidates")
-# A toast sent right before st.rerun() can be lost; it is shown on the next run instead.
-if flash := st.session_state.pop("jobs_candidates.flash", None):
-    st.toast(flash)
 
 wanted = st.query_params.get("candidate", "")
 if wanted:
@@ -31,7 +28,7 @@ if wanted:
                 if st.form_submit_button("Save do-not-call state"):
                     try:
                         candidates.set_do_not_call(db, user, wanted, dnc, why)
-                        st.session_state["jobs_candidates.flash"] = "Do-not-call state saved."
+                        ui.flash("jobs_candidates", "Do-not-call state saved.")
                         st.rerun()
                     except (candidates.CandidateError, auth.PermissionDenied) as exc:
                         st.error(str(exc))
@@ -60,7 +57,7 @@ with tab_jobs:
             if st.form_submit_button("Create job", type="primary"):
                 try:
                     jobs.create_job(db, user, title=title, company=company, description=description)
-                    st.session_state["jobs_candidates.flash"] = f"Job {title} created."
+                    ui.flash("jobs_candidates", f"Job {title} created.")
                     st.rerun()
                 except (jobs.JobError, auth.PermissionDenied) as exc:
                     st.error(str(exc))
@@ -80,7 +77,7 @@ with tab_jobs:
                     try:
                         jobs.update_job(db, user, edit_id, title=e_title, company=e_company,
                                         description=e_desc, owner=e_owner)
-                        st.session_state["jobs_candidates.flash"] = "Job saved."
+                        ui.flash("jobs_candidates", "Job saved.")
                         st.rerun()
                     except (jobs.JobError, auth.PermissionDenied) as exc:
                         st.error(str(exc))
@@ -94,8 +91,8 @@ with tab_jobs:
                          + ("" if archived else "No new calls will be placed for it."))
                 if st.button(f"Yes, {verb.lower()}", key="jobs_candidates.archive_yes"):
                     jobs.set_archived(db, user, edit_id, not archived)
-                    st.session_state["jobs_candidates.flash"] = (
-                        f"{job['title']}: {'reopened' if archived else 'archived'}.")
+                    ui.flash("jobs_candidates", (
+                        f"{job['title']}: {'reopened' if archived else 'archived'}."))
                     st.rerun()
 
             if st.button("Reopen job" if archived else "Archive job…", key="jobs_candidates.archive"):
@@ -157,7 +154,7 @@ with tab_cands:
                         candidates.update_candidate(db, user, edit["id"], name=ed_name, phone=ed_phone,
                                                     email=ed_email, timezone=ed_tz, consent=ed_consent,
                                                     job_ids=ed_jobs, notes=ed_notes)
-                        st.session_state["jobs_candidates.flash"] = "Candidate saved."
+                        ui.flash("jobs_candidates", "Candidate saved.")
                         st.rerun()
                     except (candidates.CandidateError, auth.PermissionDenied) as exc:
                         st.error(str(exc))
@@ -199,8 +196,8 @@ with tab_import:
                     try:
                         done = candidates.commit_import(db, user, imp_job, upload.getvalue())
                         st.session_state.pop("jobs_candidates.report", None)
-                        st.session_state["jobs_candidates.flash"] = (
-                            f"{done['created']} new, {done['attached']} added to the job.")
+                        ui.flash("jobs_candidates", (
+                            f"{done['created']} new, {done['attached']} added to the job."))
                         st.rerun()
                     except (candidates.ImportFileError, auth.PermissionDenied) as exc:
                         st.error(str(exc))

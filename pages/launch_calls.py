@@ -10,9 +10,6 @@ user = ui.require_user("launch_calls")
 db = ui.require_database()
 
 st.title("Launch calls")
-# A toast sent right before st.rerun() can be lost; it is shown on the next run instead.
-if flash := st.session_state.pop("launch_calls.flash", None):
-    st.toast(flash)
 if ui.settings().is_sandbox:
     st.caption("Sandbox: numbers +1 NPA 555-01XX pick the outcome (50 no answer, 51 busy, "
                "52 voicemail, 53 rejected, 54 dropped, 55 opt-out).")
@@ -88,8 +85,8 @@ def _confirm_batch() -> None:
         try:
             batch = dispatch.create_batch(db, user, job_id, chosen)
             st.session_state["launch_calls.batch_id"] = batch["id"]
-            st.session_state["launch_calls.flash"] = (
-                f"{batch['queued']} call(s) queued, {batch.get('skipped_count', 0)} skipped.")
+            ui.flash("launch_calls", (
+                f"{batch['queued']} call(s) queued, {batch.get('skipped_count', 0)} skipped."))
             st.rerun()
         except (dispatch.BatchError, auth.PermissionDenied) as exc:
             st.error(str(exc))
@@ -111,7 +108,7 @@ if batches:
         st.write("Cancel every call of this batch that has not been dialled yet? Live calls finish.")
         if st.button("Yes, cancel", type="primary", key="launch_calls.cancel_yes"):
             dispatch.cancel_batch(db, user, batch_id)
-            st.session_state["launch_calls.flash"] = "Batch canceled."
+            ui.flash("launch_calls", "Batch canceled.")
             st.rerun()
 
     @st.fragment(run_every=2)

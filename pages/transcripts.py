@@ -150,7 +150,7 @@ def _review_form(detail: dict) -> None:
             except (review.ReviewError, auth.PermissionDenied) as exc:
                 st.error(str(exc))
             else:
-                st.session_state["transcripts.flash"] = "Review saved."
+                st.session_state["transcripts.saved"] = "Review saved."
                 st.rerun()
 
 
@@ -162,7 +162,7 @@ def _show_detail(call_id: str) -> None:
     if detail is None:
         st.error("There is no call with that id. It may have been deleted.")
         return
-    if flash := st.session_state.pop("transcripts.flash", None):
+    if flash := st.session_state.pop("transcripts.saved", None):
         st.success(flash)
     if detail["in_flight"]:
         st.fragment(run_every=_LIVE_SECONDS)(_live_detail)(call_id)

@@ -65,7 +65,7 @@ if users:
         if st.form_submit_button("Change role"):
             try:
                 auth.set_role(db, user, target, new_role)
-                st.toast(f"{target} is now {new_role}.")
+                ui.flash("users", f"{target} is now {new_role}.")
                 st.rerun()
             except (auth.AuthError, auth.PermissionDenied) as exc:
                 st.error(str(exc))
@@ -75,7 +75,7 @@ if users:
         if st.button(label, disabled=not confirm, key="users.toggle_state"):
             try:
                 auth.set_disabled(db, user, target, not selected.disabled)
-                st.toast(f"{target}: {'enabled' if selected.disabled else 'disabled'}.")
+                ui.flash("users", f"{target}: {'enabled' if selected.disabled else 'disabled'}.")
                 st.rerun()
             except (auth.AuthError, auth.PermissionDenied) as exc:
                 st.error(str(exc))

@@ -77,7 +77,7 @@ for voice in found[:_SHOWN]:
                          help=None if may_global else "Only admins change the global settings."):
                 try:
                     vc.use_voice_globally(db, user, ref)
-                    st.toast(f"{voice.name} is now the global voice.")
+                    ui.flash("voices", f"{voice.name} is now the global voice.")
                     st.rerun()
                 except (vc.ConfigValidationError, vc.ConfigConflict, PermissionDenied) as exc:
                     st.error(str(exc))

@@ -7,6 +7,7 @@ from pymongo.database import Database
 
 from core import voice_config as vc
 from core.auth import PermissionDenied, User
+from dashboard import ui
 from dashboard.components.config_fields import changes_table
 
 
@@ -36,7 +37,7 @@ def show(key: str, db: Database, user: User, scope: str, *, can_restore: bool) -
     if st.button("Restore", key=f"{key}.restore", disabled=not confirm):
         try:
             result = vc.restore_version(db, user, scope, int(chosen))
-            st.toast(f"Version {chosen} restored as version {result.version}.")
+            ui.flash(key.split(".")[0], f"Version {chosen} restored as version {result.version}.")
             st.rerun()
         except (vc.ConfigValidationError, vc.ConfigConflict, PermissionDenied) as exc:
             st.error(str(exc))
