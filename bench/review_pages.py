@@ -93,7 +93,7 @@ def seed(db: Any, calls: int, per_call: int, events_per_call: int, *, batch: int
     cands = []
     for n in range(max(1, calls // 4)):
         name = f"{rng.choice(_FIRST)} {rng.choice(_LAST)} {n}"
-        phone = f"+1201555{n % 10000:04d}"
+        phone = f"+1212{2000000 + n:07d}"  # unique: one candidate per number
         cands.append(
             {
                 "_id": uuid.uuid4().hex,
