@@ -99,7 +99,8 @@ batches = dispatch.list_batches(db, job_id=job_id)
 if batches:
     ids = [b["id"] for b in batches]
     current = st.session_state.get("launch_calls.batch_id")
-    batch_label = {b["id"]: f"{b['name']} ({b['status']})" for b in batches}
+    # No status in the label: it would go stale; the live progress below shows it.
+    batch_label = {b["id"]: b["name"] for b in batches}
     batch_id = st.selectbox("Batch", ids, index=ids.index(current) if current in ids else 0,
                             format_func=batch_label.get, key="launch_calls.batch")
 

@@ -108,6 +108,8 @@ def test_import_csv_launch_batch_and_watch_it_finish(stack, page, artifacts_dir,
     page.get_by_text("4 of 4 candidates done · batch done").wait_for(timeout=45000)
     assert page.evaluate("window.__noReload === true")
     assert _metric(page, "completed") == "4"
+    # Nothing on the page still claims the batch is running.
+    assert page.get_by_text("(running)").count() == 0
     assert page.locator("[data-testid='stMetricLabel']").filter(has_text="queued").count() == 0
     page.set_viewport_size({"width": 1400, "height": 1800})
     page.wait_for_timeout(300)
