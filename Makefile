@@ -12,6 +12,7 @@ run: venv tools
 	$(BIN)/python -m core.stack
 
 test: venv tools chromium
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 venv: $(VENV)/.installed
