@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC
 from typing import TypeVar
 
+import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 log = logging.getLogger(__name__)
@@ -206,3 +208,22 @@ def run_with_retries(
         return retrying(attempt)
     except TransientError as exc:
         raise ProviderUnavailable(provider, exc.reason) from exc
+
+
+@contextlib.contextmanager
+def transport_errors() -> Iterator[None]:
+    """Turn requests' timeouts and connection errors into TransientError.
+
+    `ambiguous` says whether the request may have reached the provider: a refused connection
+    or a connect timeout never did, a read timeout or a reset may have (so a create must be
+    looked up, not re-sent).
+    """
+    try:
+        yield
+    except requests.ConnectTimeout as exc:
+        raise TransientError("connection timed out", ambiguous=False) from exc
+    except requests.Timeout as exc:
+        raise TransientError("no answer in time", ambiguous=True) from exc
+    except requests.ConnectionError as exc:
+        refused = "refused" in str(exc).lower()
+        raise TransientError("connection failed", ambiguous=not refused) from exc

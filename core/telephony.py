@@ -10,7 +10,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import phonenumbers
-import requests
 from phonenumbers import NumberParseException, PhoneNumberType
 from phonenumbers import timezone as pn_timezone
 from twilio.base.exceptions import TwilioRestException
@@ -26,6 +25,7 @@ from core.resilience import (
     TransientError,
     parse_retry_after,
     run_with_retries,
+    transport_errors,
 )
 
 log = logging.getLogger(__name__)
@@ -187,7 +187,8 @@ class TwilioGateway:
     def _attempt(self, fn: Any) -> Any:
         """Run one SDK call, turning its failures into TransientError / ProviderError."""
         try:
-            return fn()
+            with transport_errors():
+                return fn()
         except TwilioRestException as exc:
             status = int(exc.status or 0)
             if status == 429:
@@ -200,13 +201,6 @@ class TwilioGateway:
             if status in (401, 403):
                 message = f"the account credentials were refused: {message}"
             raise ProviderError(PROVIDER, status, message, code=exc.code) from exc
-        except requests.ConnectTimeout as exc:
-            raise TransientError("connection timed out", ambiguous=False) from exc
-        except requests.Timeout as exc:
-            raise TransientError("no answer in time", ambiguous=True) from exc
-        except requests.ConnectionError as exc:
-            refused = "refused" in str(exc).lower()
-            raise TransientError("connection failed", ambiguous=not refused) from exc
 
     def place_call(
         self,

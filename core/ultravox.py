@@ -23,6 +23,7 @@ from core.resilience import (
     TransientError,
     parse_retry_after,
     run_with_retries,
+    transport_errors,
 )
 
 log = logging.getLogger(__name__)
@@ -173,7 +174,7 @@ class UltravoxClient:
         allow_redirects: bool = False,
     ) -> requests.Response:
         """One attempt: an answer, or TransientError / ProviderError."""
-        try:
+        with transport_errors():
             resp = self._session.request(
                 method,
                 self._url(path_or_url),
@@ -183,14 +184,6 @@ class UltravoxClient:
                 timeout=self._timeout,
                 allow_redirects=allow_redirects,
             )
-        except requests.ConnectTimeout as exc:
-            raise TransientError("connection timed out", ambiguous=False) from exc
-        except requests.Timeout as exc:
-            raise TransientError("no answer in time", ambiguous=True) from exc
-        except requests.ConnectionError as exc:
-            # Refused connections never reached the server; a reset may have.
-            refused = "refused" in str(exc).lower()
-            raise TransientError("connection failed", ambiguous=not refused) from exc
         if resp.status_code == 429:
             raise TransientError(
                 "rate limited (HTTP 429)",
