@@ -14,9 +14,8 @@ import streamlit as st  # noqa: E402
 import streamlit_authenticator as stauth  # noqa: E402
 
 from core import auth, health  # noqa: E402
-from core import db as dbmod  # noqa: E402
 from core.config import describe_error  # noqa: E402
-from dashboard.ui import PAGES_DIR, database, settings  # noqa: E402
+from dashboard.ui import PAGES_DIR, require_database, settings  # noqa: E402
 
 _TITLES = {
     "home": ("Home", ":material/home:"),
@@ -69,14 +68,7 @@ if st.session_state.get("authentication_status") is not True and "app.requested_
     st.session_state["app.requested_page"] = _stem if _stem in auth.PAGE_ROLES else None
     st.session_state["app.requested_query"] = {k: st.query_params[k] for k in st.query_params}
 
-db = database()
-db_ok, db_reason = dbmod.ping(db)
-if not db_ok:
-    st.error(
-        f"The database cannot be reached ({db_reason}). Check MONGODB_URI or that `make run` "
-        "started the embedded database; this page retries when you reload it."
-    )
-    st.stop()
+db = require_database()
 
 authenticator = stauth.Authenticate(
     copy.deepcopy(auth.credentials_for_login(db)),

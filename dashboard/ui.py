@@ -73,8 +73,9 @@ def require_database() -> Database:
     ok, reason = dbmod.ping(database_)
     if not ok:
         st.error(
-            f"The database cannot be reached right now ({reason}). "
-            "Nothing was changed; try again in a moment."
+            f"The database cannot be reached right now ({reason}). Nothing was changed; "
+            "reload the page in a moment. (Operators: check MONGODB_URI, or that `make run` "
+            "started the embedded database.)"
         )
         st.stop()
     return database_
