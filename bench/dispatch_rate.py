@@ -125,6 +125,9 @@ def main() -> int:
             p.wait(10)
     slots = sorted(c["rate_slot_at"] for c in db[CALLS].find(
         {"batch_id": batch["id"], "rate_slot_at": {"$exists": True}}, {"rate_slot_at": 1}))
+    sent = sorted(c["twilio_requested_at"] for c in db[CALLS].find(
+        {"batch_id": batch["id"], "twilio_requested_at": {"$exists": True}},
+        {"twilio_requested_at": 1}))
     received = sorted(r["at"] for r in sandbox.received("twilio", "create_call"))
     numbers = Counter(r["params"]["To"][0] for r in sandbox.received("twilio", "create_call"))
     by_worker = Counter(c["claimed_by"].split(":")[1] for c in db[CALLS].find(
@@ -145,6 +148,7 @@ def main() -> int:
               f"median {statistics.median(gaps):.3f}s p95 {q[-1]:.3f}s max {max(gaps):.3f}s")
 
     report("gate slots (reserved dial times)", slots)
+    report("Twilio creates as sent (request start)", sent)
     report("Twilio creates received by the sandbox", received)
     dupes = sum(1 for n in numbers.values() if n > 1)
     print(f"duplicates: {dupes} numbers dialled more than once; per worker pid: "

@@ -403,13 +403,16 @@ def dial(db: Database, call: dict[str, Any]) -> dict[str, Any]:
             raise ProviderError("Ultravox", 502, "the new call has no joinUrl")
         max_seconds = int(snapshot["config"]["max_duration_minutes"]) * 60
         # Already admitted by the dial gate; this only re-spaces the Twilio request itself.
-        acquire_slot(db, call_id, calls_per_second=float(snapshot["config"]["calls_per_second"]),
-                     max_concurrent=None, max_wait=60.0, gate_id=_TWILIO_GATE_ID)
+        twilio_slot = acquire_slot(
+            db, call_id, calls_per_second=float(snapshot["config"]["calls_per_second"]),
+            max_concurrent=None, max_wait=60.0, gate_id=_TWILIO_GATE_ID)
         sid = get_twilio().place_call(phone or "", created.join_url,
                                       time_limit_seconds=max_seconds + _TIME_LIMIT_SLACK_SECONDS,
                                       ring_timeout=settings.ring_timeout_seconds)
         db[CALLS].update_one({"_id": call_id, "twilio_call_sid": {"$in": [None, sid]}},
-                             {"$set": {"twilio_call_sid": sid, "updated_at": utcnow()}})
+                             {"$set": {"twilio_call_sid": sid, "updated_at": utcnow(),
+                                       # when the request left (epoch s): the rate as sent
+                                       "twilio_requested_at": twilio_slot.at}})
     except (ProviderError, ProviderUnavailable, PhoneNumberError, ValueError) as exc:
         step = "Twilio" if ultravox_id else "Ultravox"
         ended = _end_ultravox(ultravox_id) if ultravox_id else None
