@@ -15,6 +15,7 @@ from pymongo.database import Database
 
 from core import audit
 from core import events as ev
+from core.config import get_settings
 from core.db import CALLS, CANDIDATES, TRANSCRIPTS, utcnow
 from core.models import OPEN_STATUSES, TERMINAL_STATUSES, CallStatus
 from core.resilience import ProviderError, ProviderUnavailable
@@ -24,7 +25,6 @@ log = logging.getLogger(__name__)
 _LEASE = timedelta(seconds=120)  # longer than one follow-up with provider retries takes
 _GIVE_UP_AFTER = timedelta(hours=6)  # then missing pieces are marked unavailable
 _NO_CHARGE_WAIT = timedelta(minutes=15)  # unconnected calls may never get a price
-_LAUNCH_GRACE = timedelta(minutes=5)  # a launch has stored its Twilio CallSid by then
 _DEFAULT_MAX_DURATION = timedelta(minutes=60)
 OVERDUE_MARGIN = timedelta(minutes=5)
 _ROLES = {
@@ -313,13 +313,16 @@ def _step(call: dict[str, Any], providers: Providers, now: datetime, db: Databas
         except (ProviderUnavailable, ProviderError) as exc:
             notes.append(f"twilio: {exc}")
         call = reload()
-    launch_settled = bool(started and now - started > _LAUNCH_GRACE)
+    # A live launch stores the CallSid (or fails the call) well within the dispatcher's stale
+    # limit; past it, the launching worker is gone.
+    grace = timedelta(seconds=get_settings().dispatch_stale_seconds)
+    launch_settled = bool(started and now - started > grace)
     if not sid and call.get("status") in OPEN_STATUSES and (
         overdue or (call.get("ultravox_ended") and launch_settled)
     ):
         # No phone leg was ever recorded (launch stopped half-way): close the call as failed.
-        # Not before the grace period: an unanswered call's Ultravox side can end (unjoined)
-        # before the launcher has stored the Twilio CallSid, and Twilio's outcome must win.
+        # Not before that: an unanswered call's Ultravox side can end (unjoined) before the
+        # launcher has stored the Twilio CallSid, and Twilio's outcome must win.
         ev.advance_status(db, call_id, CallStatus.FAILED,
                           fields={"failure_reason": "the phone call was never placed"})
     return notes
