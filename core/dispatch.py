@@ -247,6 +247,15 @@ def recover_stale(db: Database, now: datetime) -> int:
         if calls.mark_failed(db, call["_id"], "interrupted before dialling (the worker stopped); "
                                               "not re-dialled automatically"):
             failed += 1
+    # Died between the two providers: Ultravox had the call, no Twilio leg was recorded, and
+    # the agent side has ended without anyone joining — nothing will ever move it on.
+    for call in db[CALLS].find({"status": CallStatus.DIALING.value,
+                                "ultravox_call_id": {"$nin": [None]}, "twilio_call_sid": None,
+                                "ultravox_ended": True, "joined_at": {"$exists": False},
+                                "dialed_at": {"$lt": cutoff}}, {"_id": 1}).limit(100):
+        if calls.mark_failed(db, call["_id"], "interrupted between Ultravox and Twilio (the "
+                                              "worker stopped); the phone was never dialled"):
+            failed += 1
     return failed
 
 
