@@ -10,7 +10,7 @@ pytestmark = pytest.mark.e2e
 def test_login_lands_on_home_and_shows_sandbox_banner(stack, page, artifacts_dir):
     login(page, stack)
     page.get_by_text("Sandbox mode").first.wait_for()
-    page.get_by_text("Calls in progress").wait_for()
+    page.get_by_text("Calls in progress").first.wait_for()
     # The sidebar lists the admin's pages, including Users.
     page.get_by_role("link", name="Users").wait_for()
     page.screenshot(path=str(artifacts_dir / "home.png"), full_page=True)
