@@ -33,20 +33,14 @@ def make_user(db, role: str, username: str | None = None) -> auth.User:
     return auth.create_user(db, username or f"{role}1", "a-long-password-1", role)
 
 
+# Elements whose text Streamlit renders as markdown; `text` (st.text) is rendered verbatim.
+MARKDOWN_KINDS = ("title", "header", "subheader", "markdown", "caption", "info", "warning",
+                  "error", "success")
+
+
 def texts(at: AppTest) -> str:
     """All visible text elements of a run, joined (for 'shows X' assertions)."""
     parts = []
-    for kind in (
-        "title",
-        "header",
-        "subheader",
-        "markdown",
-        "caption",
-        "info",
-        "warning",
-        "error",
-        "success",
-        "text",
-    ):
+    for kind in (*MARKDOWN_KINDS, "text"):
         parts.extend(str(el.value) for el in getattr(at, kind))
     return "\n".join(parts)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +13,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from core.config import get_settings
 from core.sandbox.app import create_app
-from core.sandbox.state import SandboxConfig, SandboxState
+from core.sandbox.state import SandboxConfig, SandboxState, wait_until
 
 log = logging.getLogger(__name__)
 
@@ -85,13 +84,7 @@ class SandboxHandle:
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
         """Poll `predicate` until it returns something truthy; raise TimeoutError otherwise."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.02)
-        raise TimeoutError("sandbox condition not reached in time")
+        return wait_until(predicate, timeout, "sandbox condition not reached")
 
 
 def start_sandbox(port: int, config: SandboxConfig | None = None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -135,3 +136,14 @@ def iso_now() -> str:
 def rfc2822_now() -> str:
     """Now in Twilio's date format ("Sun, 25 Mar 2018 09:53:19 +0000")."""
     return datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll `predicate` until it returns something truthy; TimeoutError naming `what` otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise TimeoutError(f"{what} in time")

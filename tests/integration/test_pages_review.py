@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import review
 from core.db import CALLS
-from tests.apptest_support import TIMEOUT, make_user, page_path, signed_in, texts
+from tests.apptest_support import MARKDOWN_KINDS, TIMEOUT, make_user, page_path, signed_in, texts
 from tests.integration.review_fixtures import T0, add_call, add_candidate, add_job
 
 PAGE = page_path("transcripts")
@@ -25,17 +25,6 @@ PAYLOADS = [
     "**bold** _it_ # heading `code` <b>tag</b>",
     ":red[danger] :material/warning: $x^2$ www.evil.example",
 ]
-_MARKDOWN_KINDS = (
-    "title",
-    "header",
-    "subheader",
-    "markdown",
-    "caption",
-    "info",
-    "warning",
-    "error",
-    "success",
-)
 
 
 def app(user, call_id: str | None = None) -> AppTest:
@@ -142,7 +131,7 @@ def test_hostile_transcript_and_summary_render_as_text(db):
     assert PAYLOADS[0] + " " + PAYLOADS[1] in shown and PAYLOADS[2] in shown
     names = {c.proto.name for c in at.get("chat_message")} if hasattr(at, "get") else set()
     assert {"assistant", "user"} <= names
-    for kind in _MARKDOWN_KINDS:
+    for kind in MARKDOWN_KINDS:
         for el in getattr(at, kind):
             value = str(el.value)
             assert not re.search(r"(?<!\\)[<>\[\]]", value), (kind, value)
