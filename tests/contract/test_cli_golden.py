@@ -1,0 +1,78 @@
+"""The ops CLI's `--json` output is a Contract: key sets and JSON types are pinned in golden files.
+
+The three commands run as subprocesses against the sandbox and the real sidecar, exactly as an
+operator's script would call them. A key that appears, disappears or changes type fails the
+test; change the Contract deliberately with `UPDATE_GOLDEN=1` and say so in the README.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from core.sandbox.state import wait_until
+from tests.integration.launch_support import stack  # noqa: F401 - fixture
+
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def _cli(env: dict[str, str], *args: str) -> dict[str, Any]:
+    run = subprocess.run([sys.executable, "-m", "core.manage", "--json", *args], cwd=ROOT,
+                         env={**os.environ, **env}, capture_output=True, text=True, timeout=90)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "bool", int: "int", float: "number", str: "str", list: "list",
+            dict: "object"}[type(value)]
+
+
+def shape(value: Any, depth: int = 2) -> Any:
+    """Key set and JSON type of each value, two levels deep (lists by their first item).
+
+    Deeper levels (the stored configuration snapshot, say) are the call's data, not the
+    Contract: they are pinned as "object" / "list" only.
+    """
+    if depth == 0 and isinstance(value, dict | list):
+        return _kind(value)
+    if isinstance(value, dict):
+        return {k: shape(v, depth - 1) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [shape(value[0], depth - 1)] if value else []
+    return _kind(value)
+
+
+def _compare(name: str, value: Any) -> None:
+    path = GOLDEN / f"{name}.json"
+    got = shape(value)
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.write_text(json.dumps(got, indent=2, sort_keys=True) + "\n")
+    want = json.loads(path.read_text())
+    assert got == want, f"{name} --json changed shape; see {path.name}"
+
+
+def test_seed_launch_show_keep_their_json_shape(stack) -> None:  # noqa: F811
+    seeded = _cli(stack.env, "seed-demo")
+    _compare("seed-demo", seeded)
+    answered = next(c for c in seeded["candidates"] if c["outcome"] == "answered")
+    launched = _cli(stack.env, "launch-call", "--candidate", answered["id"])
+    _compare("launch-call", launched)
+    assert launched["status"] == "dialing" and launched["created"] is True
+
+    def settled() -> bool:
+        call = stack.db["calls"].find_one({"_id": launched["id"]}) or {}
+        return bool(call.get("followup_done_at")) and call.get("status") == "completed"
+
+    wait_until(settled, 60, "the sandbox call did not finish and follow up")
+    shown = _cli(stack.env, "show-call", launched["id"])
+    _compare("show-call", shown)
+    assert shown["id"] == launched["id"] and shown["status"] == "completed"
+    assert shown["transcript_message_count"] > 0
