@@ -36,7 +36,7 @@ def _kind(value: Any) -> str:
 
 
 def shape(value: Any, depth: int = 2) -> Any:
-    """Key set and JSON type of each value, two levels deep (lists by their first item).
+    """Key set and JSON type of each value, two objects deep (a list by its first item).
 
     Deeper levels (the stored configuration snapshot, say) are the call's data, not the
     Contract: they are pinned as "object" / "list" only.
@@ -46,7 +46,7 @@ def shape(value: Any, depth: int = 2) -> Any:
     if isinstance(value, dict):
         return {k: shape(v, depth - 1) for k, v in sorted(value.items())}
     if isinstance(value, list):
-        return [shape(value[0], depth - 1)] if value else []
+        return [shape(value[0], depth)] if value else []
     return _kind(value)
 
 
