@@ -9,7 +9,7 @@ LAUNCHER := .tools/launcher/EmbeddedMongo.class
 .PHONY: run test venv tools chromium lint bench clean
 
 run: venv tools
-	$(BIN)/python -m core.stack
+	$(BIN)/python -m tools.stack
 
 test: venv tools chromium
 	$(BIN)/ruff check .

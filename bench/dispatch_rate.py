@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("ENV_FILE", "")
 
-_WORKER = ("import time\nfrom core.db import get_db\nfrom core.dispatch import run_once\n"
+_WORKER = ("import time\nfrom core.db import get_db\nfrom core.calling.dispatch import run_once\n"
            "db = get_db()\nwhile True:\n    run_once(db)\n    time.sleep(0.05)\n")
 
 
@@ -51,7 +51,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=3)
     args = parser.parse_args()
 
-    from core import embedded_db
+    from core.agent import settings as agent_settings
+    from core.calling import batches
+    from tools.embedded_db import launcher as embedded_db
 
     server = None
     if not os.environ.get("MONGODB_URI"):
@@ -62,25 +64,25 @@ def main() -> int:
            "LOG_LEVEL": "WARNING"}
     os.environ.update(env)
 
-    from core import auth, crypto, dispatch, voice_config
+    from core import auth, crypto
+    from core.agent.models import CallingHours, TimeWindow, Weekday
     from core.config import get_settings
     from core.db import CALLS, CANDIDATES, ensure_indexes, get_db, new_id, utcnow
-    from core.jobs import create_job
-    from core.models import CallingHours, TimeWindow, Weekday
-    from core.sandbox.server import config_from_settings, start_sandbox
+    from core.people.jobs import create_job
+    from sandbox.server import config_from_env, start_sandbox
 
     get_settings.cache_clear()
     db = get_db()
     ensure_indexes(db)
     # No webhooks: calls stay "live", so the concurrency cap is set high and the rate binds.
-    sandbox = start_sandbox(int(env["SANDBOX_PORT"]), config_from_settings(webhook_base_url=None))
+    sandbox = start_sandbox(int(env["SANDBOX_PORT"]), config_from_env(webhook_base_url=None))
     procs: list[subprocess.Popen] = []
     try:
         admin = auth.create_user(db, "bench", "bench-password-1", "admin")
-        cfg = voice_config.get_global_config(db)
+        cfg = agent_settings.get_global_config(db)
         all_day = CallingHours(windows={d: [TimeWindow(start=dt.time(0), end=dt.time(23, 59, 59))]
                                         for d in Weekday})
-        voice_config.save_global_config(db, admin, cfg.model_copy(update={
+        agent_settings.save_global_config(db, admin, cfg.model_copy(update={
             "calls_per_second": args.cps, "max_concurrent_calls": 100,
             # Calls never end here, so each counts at its maximum cost against the budget:
             # the default $500 would (rightly) hold the batch after ~520 dials.
@@ -99,7 +101,7 @@ def main() -> int:
                          "consent": True, "do_not_call": False, "job_ids": [job["_id"]],
                          "notes": "", "created_at": utcnow()})
         db[CANDIDATES].insert_many(docs)
-        batch = dispatch.create_batch(db, admin, job["_id"])
+        batch = batches.create_batch(db, admin, job["_id"])
         print(f"queued {batch['queued']} calls; cps limit {args.cps}; {args.workers} workers")
         worker_env = {**os.environ}
         procs = [subprocess.Popen([sys.executable, "-c", _WORKER], cwd=ROOT, env=worker_env)

@@ -272,9 +272,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-naive", action="store_true")
     args = parser.parse_args(argv)
 
-    from core import auth, embedded_db
+    from core import auth
     from core import db as dbmod
     from core.config import get_settings
+    from tools.embedded_db import launcher as embedded_db
 
     server = None
     uri = args.uri

@@ -32,8 +32,10 @@ os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")  # AppTest outside a se
 
 import pandas as pd  # noqa: E402
 
-from core import rollups  # noqa: E402
 from core.config import get_settings  # noqa: E402
+from core.usage import rollups  # noqa: E402
+from core.usage import views as usage_views  # noqa: E402
+from tools.embedded_db import launcher as embedded_db  # noqa: E402
 
 _OUTCOMES = (
     ["completed"] * 55
@@ -103,7 +105,7 @@ def seed(db, size: int, *, jobs: int = 20) -> float:
 # -- the two alternatives --------------------------------------------------------------------
 
 
-def naive_summary(db, start: date, end: date, job_id: str | None = None) -> rollups.UsageData:
+def naive_summary(db, start: date, end: date, job_id: str | None = None) -> usage_views.UsageData:
     """Every call into pandas, filtered and grouped there."""
     frame = pd.DataFrame(
         list(db["calls"].find({}, {"job_id": 1, "status": 1, "created_at": 1, "rollup.applied": 1}))
@@ -123,12 +125,12 @@ def naive_summary(db, start: date, end: date, job_id: str | None = None) -> roll
     by_job = counters.groupby("job_id")[[c for c in numeric if c in rollups.COUNTERS]].sum()
     day_counters = {d: {k: int(v) for k, v in row.items()} for d, row in by_day.iterrows()}
     job_counters = {j: {k: int(v) for k, v in row.items()} for j, row in by_job.iterrows()}
-    return rollups.usage_from_counters(
-        start, end, job_id, day_counters, job_counters, rollups.job_titles(db, list(job_counters))
+    return usage_views.usage_from_counters(
+        start, end, job_id, day_counters, job_counters, usage_views.job_titles(db, list(job_counters))
     )
 
 
-def group_summary(db, start: date, end: date, job_id: str | None = None) -> rollups.UsageData:
+def group_summary(db, start: date, end: date, job_id: str | None = None) -> usage_views.UsageData:
     """`$group` over the raw calls on every view (per day, per job, per end reason)."""
     lo = datetime(start.year, start.month, start.day, tzinfo=UTC)
     hi = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1)
@@ -150,8 +152,8 @@ def group_summary(db, start: date, end: date, job_id: str | None = None) -> roll
         g.pop("_id"): g
         for g in db["calls"].aggregate([{"$match": match}, {"$group": {"_id": "$job_id", **sums}}])
     }
-    return rollups.usage_from_counters(
-        start, end, job_id, day_counters, job_counters, rollups.job_titles(db, list(job_counters))
+    return usage_views.usage_from_counters(
+        start, end, job_id, day_counters, job_counters, usage_views.job_titles(db, list(job_counters))
     )
 
 
@@ -165,8 +167,8 @@ def time_page(db, variant, runs: int) -> list[float]:
     from core import auth
 
     user = auth.get_user(db, "bench") or auth.create_user(db, "bench", "bench-password-1", "viewer")
-    original = rollups.usage_summary
-    rollups.usage_summary = variant
+    original = usage_views.usage_summary
+    usage_views.usage_summary = variant
     try:
         times = []
         for i in range(runs + 1):
@@ -184,7 +186,7 @@ def time_page(db, variant, runs: int) -> list[float]:
                 times.append(elapsed)
         return times
     finally:
-        rollups.usage_summary = original
+        usage_views.usage_summary = original
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,7 +198,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from core import db as dbmod
-    from core import embedded_db
 
     server = None
     uri = args.uri
@@ -218,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
                 rebuild_s = seed(db, size)
                 today = datetime.now(UTC).date()
                 start = today - timedelta(days=29)
-                shipped = rollups.usage_summary(db, start, today)
+                shipped = usage_views.usage_summary(db, start, today)
                 for other in (naive_summary, group_summary):
                     data = other(db, start, today)
                     if data.totals != shipped.totals:
@@ -234,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
                 results = {
                     name: statistics.median(time_page(db, fn, args.runs))
                     for name, fn in (
-                        ("rollups", rollups.usage_summary),
+                        ("rollups", usage_views.usage_summary),
                         ("naive", naive_summary),
                         ("group", group_summary),
                     )

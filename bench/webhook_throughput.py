@@ -29,8 +29,8 @@ import requests  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 from core import db as dbmod  # noqa: E402
-from core import embedded_db  # noqa: E402
 from core.config import get_settings  # noqa: E402
+from tools.embedded_db import launcher as embedded_db  # noqa: E402
 
 STATUSES = ["initiated", "ringing", "in-progress", "completed"]
 
@@ -65,14 +65,14 @@ def main() -> None:
     get_settings.cache_clear()
     # The sidecar's follow-ups ask the providers about each ended call; the sandbox answers
     # (404: it never placed these calls) so that path costs what it costs, without timeouts.
-    from core.sandbox import config_from_settings, start_sandbox
+    from sandbox import config_from_env, start_sandbox
 
-    sandbox = start_sandbox(sandbox_port, config_from_settings(webhook_base_url=None))
+    sandbox = start_sandbox(sandbox_port, config_from_env(webhook_base_url=None))
     db = dbmod.get_db()
     dbmod.ensure_indexes(db)
     gunicorn = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers",
-         str(args.workers), "--threads", "4", "--log-level", "error", "dashboard.webhooks:create_app()"],
+         str(args.workers), "--threads", "4", "--log-level", "error", "sidecar.app:create_app()"],
         cwd=ROOT, env=env,
     )
     base = f"http://127.0.0.1:{port}"

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from core import health, overview
+from core import health
+from core.review import overview
 from dashboard import ui
 
 user = ui.require_user("home")

@@ -2,9 +2,15 @@
 
 import streamlit as st
 
-from core import jobs
-from core import voice_config as vc
+from core.agent import effective as agent_effective
+from core.agent import prompts as agent_prompts
+from core.agent import settings as agent_settings
+from core.agent import validation as agent_validation
+from core.agent import voice_catalog
 from core.auth import Action, PermissionDenied, can
+from core.calling import test_call
+from core.errors import UserError
+from core.people import jobs
 from dashboard import ui
 from dashboard.components import config_fields, config_history
 
@@ -31,30 +37,30 @@ job_id = st.selectbox("Job", ids, index=ids.index(wanted) if wanted else 0,
 st.query_params["job"] = job_id
 job = jobs.get_job(db, job_id)
 
-stored_global, stored_job = vc.load_global(db), vc.load_job(db, job_id)
-overridden = set(vc.overridden_fields(stored_job.overrides))
+stored_global, stored_job = agent_settings.load_global(db), agent_settings.load_job(db, job_id)
+overridden = set(agent_effective.overridden_fields(stored_job.overrides))
 editable = can(user, Action.EDIT_JOB_SETTINGS)
 prefix = f"job_settings.{job_id}"
 config_fields.sync(prefix, stored_job.version * 10_000 + stored_global.version)
 
 try:
-    effective = vc.effective_config(stored_global.config, stored_job.overrides)
-except vc.ConfigValidationError as exc:
+    effective = agent_effective.effective_config(stored_global.config, stored_job.overrides)
+except agent_validation.ConfigValidationError as exc:
     effective = None
     st.error("This job's overrides no longer combine with the global settings: "
              + " ".join(exc.messages))
 
 c1, c2, c3 = st.columns(3)
 c1.metric("Overridden fields", len(overridden))
-c2.metric("Inherited fields", len(vc.FIELD_LABELS) - len(overridden))
+c2.metric("Inherited fields", len(agent_validation.FIELD_LABELS) - len(overridden))
 c3.metric("Job settings version", stored_job.version)
 if not editable:
     st.info("Read only: viewers can look at job settings but not change them.", icon=":material/lock:")
 
-library = vc.voice_library(db)
-voices = [vc.voice_ref(v, library.voices) for v in library.voices]
-global_plain = vc.as_plain(stored_global.config)
-job_plain = vc.overrides_of(stored_job.overrides)
+library = voice_catalog.voice_library(db)
+voices = [voice_catalog.voice_ref(v, library.voices) for v in library.voices]
+global_plain = agent_effective.as_plain(stored_global.config)
+job_plain = agent_effective.overrides_of(stored_job.overrides)
 config_fields.placeholders_help()
 
 tab_edit, tab_effective, tab_history = st.tabs(["Overrides", "Effective config & prompt", "History"])
@@ -78,21 +84,21 @@ with tab_edit, st.form(f"{prefix}.form"):
                 value = config_fields.field_input(
                     f"{prefix}.form", name, job_plain.get(name, global_plain[name]),
                     disabled=not editable, voices=voices, models=library.models)
-                st.caption(f"Global: {vc.describe_value(global_plain[name])}")
+                st.caption(f"Global: {agent_effective.describe_value(global_plain[name])}")
             if use:
                 new_overrides[name] = value
     submitted = st.form_submit_button("Review changes", type="primary", disabled=not editable)
 
 if submitted:
     try:
-        changes = vc.preview_job_save(db, job_id, new_overrides)
+        changes = agent_settings.preview_job_save(db, job_id, new_overrides)
         if changes:
             st.session_state[pending_key] = {"job": job_id, "values": new_overrides,
                                              "changes": changes, "base": stored_job.version}
         else:
             st.session_state.pop(pending_key, None)
             st.info("Nothing changed.")
-    except vc.ConfigValidationError as exc:
+    except agent_validation.ConfigValidationError as exc:
         st.session_state.pop(pending_key, None)
         st.error("The job settings were not saved:\n\n" + "\n".join(f"- {m}" for m in exc.messages))
 
@@ -104,11 +110,12 @@ if pending and pending["job"] == job_id:
     b1, b2 = st.columns(2)
     if b1.button("Save these changes", type="primary", key="job_settings.confirm"):
         try:
-            result = vc.save_job_config(db, user, job_id, pending["values"], base_version=pending["base"])
+            result = agent_settings.save_job_config(db, user, job_id, pending["values"],
+                                                    base_version=pending["base"])
             st.session_state.pop(pending_key, None)
             ui.flash("job_settings", f"Job settings saved as version {result.version}.")
             st.rerun()
-        except (vc.ConfigValidationError, vc.ConfigConflict, PermissionDenied) as exc:
+        except UserError as exc:
             st.error(str(exc))
     if b2.button("Cancel", key="job_settings.cancel"):
         st.session_state.pop(pending_key, None)
@@ -117,30 +124,31 @@ if pending and pending["job"] == job_id:
 if overridden and editable:
     r1, r2 = st.columns([2, 1])
     to_reset = r1.selectbox("Reset a field to the global value", sorted(overridden),
-                            format_func=vc.FIELD_LABELS.get, key=f"{prefix}.reset_field")
+                            format_func=agent_validation.FIELD_LABELS.get, key=f"{prefix}.reset_field")
     if r2.button("Reset to global", key=f"{prefix}.reset"):
         try:
-            vc.reset_job_field(db, user, job_id, to_reset)
-            ui.flash("job_settings", f"{vc.FIELD_LABELS[to_reset]} now inherits the global value.")
+            agent_settings.reset_job_field(db, user, job_id, to_reset)
+            ui.flash("job_settings",
+                     f"{agent_validation.FIELD_LABELS[to_reset]} now inherits the global value.")
             st.rerun()
-        except (vc.ConfigValidationError, vc.ConfigConflict, PermissionDenied) as exc:
+        except UserError as exc:
             st.error(str(exc))
 
 with tab_effective:
     if effective is not None:
-        diff = vc.field_diff(global_plain, vc.as_plain(effective))
+        diff = agent_effective.field_diff(global_plain, agent_effective.as_plain(effective))
         st.subheader("Differences from the global settings")
         if diff:
             st.dataframe(config_fields.changes_table(diff).rename(
                 columns={"Before": "Global", "After": "This job"}), hide_index=True, width="stretch")
         else:
             st.caption("None: this job uses the global settings unchanged.")
-        st.subheader(f"The prompt for a sample candidate ({vc.SAMPLE_CANDIDATE})")
-        st.code(vc.render_prompt(effective, candidate_name=vc.SAMPLE_CANDIDATE,
+        st.subheader(f"The prompt for a sample candidate ({agent_prompts.SAMPLE_CANDIDATE})")
+        st.code(agent_prompts.render_prompt(effective, candidate_name=agent_prompts.SAMPLE_CANDIDATE,
                                  job_title=job["title"], company_name=job["company"]),
                 language=None, wrap_lines=True)
         with st.expander("The effective config (what calls for this job use)"):
-            st.json(vc.as_plain(effective))
+            st.json(agent_effective.as_plain(effective))
 
     st.subheader("Test call")
     phone = st.text_input("Your phone number", key="job_settings.test_phone",
@@ -148,13 +156,13 @@ with tab_effective:
     if st.button("Test call with this job's settings", key="job_settings.test_call",
                  disabled=not can(user, Action.LAUNCH_CALLS)):
         try:
-            call_id = vc.place_test_call(db, user, job_id, phone)
+            call_id = test_call.place_test_call(db, user, job_id, phone)
             st.success("Calling your number now with this job's settings.")
             ui.page_link("transcripts", "Follow the call", {"call": call_id}, icon=":material/forum:")
-        except vc.TestCallUnavailable as exc:
+        except test_call.TestCallUnavailable as exc:
             st.error(f"The test call was not placed: {exc}")
         except PermissionDenied as exc:
             st.error(str(exc))
 
 with tab_history:
-    config_history.show(f"{prefix}.history", db, user, vc.job_scope(job_id), can_restore=editable)
+    config_history.show(f"{prefix}.history", db, user, agent_settings.job_scope(job_id), can_restore=editable)

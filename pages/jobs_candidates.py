@@ -4,7 +4,8 @@ import re
 
 import streamlit as st
 
-from core import auth, candidates, jobs
+from core import auth
+from core.people import candidates, csv_import, jobs
 from dashboard import ui
 from dashboard.components import candidate_detail
 
@@ -171,9 +172,9 @@ with tab_import:
                                   type=["csv", "txt"], key="jobs_candidates.upload")
         if upload is not None and st.button("Check file", key="jobs_candidates.check"):
             try:
-                st.session_state["jobs_candidates.report"] = candidates.preview_import(
+                st.session_state["jobs_candidates.report"] = csv_import.preview_import(
                     db, imp_job, upload.getvalue())
-            except candidates.ImportFileError as exc:
+            except csv_import.ImportFileError as exc:
                 st.session_state.pop("jobs_candidates.report", None)
                 st.error(str(exc))
         report = st.session_state.get("jobs_candidates.report")
@@ -194,12 +195,12 @@ with tab_import:
                          f"**{job_label.get(imp_job)}**? Rejected and duplicate rows are skipped.")
                 if st.button("Yes, save", type="primary", key="jobs_candidates.import_yes"):
                     try:
-                        done = candidates.commit_import(db, user, imp_job, upload.getvalue())
+                        done = csv_import.commit_import(db, user, imp_job, upload.getvalue())
                         st.session_state.pop("jobs_candidates.report", None)
                         ui.flash("jobs_candidates", (
                             f"{done['created']} new, {done['attached']} added to the job."))
                         st.rerun()
-                    except (candidates.ImportFileError, auth.PermissionDenied) as exc:
+                    except (csv_import.ImportFileError, auth.PermissionDenied) as exc:
                         st.error(str(exc))
 
             if st.button(f"Save {report['accepted']} candidates…", disabled=not report["accepted"],

@@ -2,7 +2,10 @@
 
 import streamlit as st
 
-from core import auth, calls, candidates, dispatch, jobs
+from core import auth
+from core.calling import batches, launch, outcome, refusals
+from core.calling import store as call_store
+from core.people import candidates, jobs
 from dashboard import ui
 from dashboard.components import candidate_detail
 
@@ -34,14 +37,14 @@ else:
                            key="launch_calls.candidate")
         if st.form_submit_button("Call now", type="primary"):
             try:
-                result = calls.launch_call(db, user, who, job_id)
+                result = launch.launch_call(db, user, who, job_id)
                 st.session_state["launch_calls.call_id"] = result.call["id"]
                 if result.created:
                     st.toast("Call placed." if result.call["status"] != "failed" else "Call failed.")
                 else:
                     st.info("This candidate already has an open call for this job; showing it "
                             "(nothing was dialled again).")
-            except (calls.LaunchRefused, auth.PermissionDenied) as exc:
+            except (refusals.LaunchRefused, auth.PermissionDenied) as exc:
                 st.error(f"Not called: {exc}")
 
 
@@ -50,11 +53,11 @@ def _live_call() -> None:
     call_id = st.session_state.get("launch_calls.call_id")
     if not call_id:
         return
-    call = calls.get_call(db, call_id)
+    call = call_store.get_call(db, call_id)
     if call is None:
         return
     st.markdown(f"**Call {call['id']}** — status **{call['status'].replace('_', ' ')}** · "
-                f"{candidates.outcome_text(call)}")
+                f"{outcome.outcome_text(call)}")
     if call.get("calling_window"):
         st.caption(call["calling_window"].get("reason", ""))
 
@@ -83,24 +86,24 @@ def _confirm_batch() -> None:
              "calling hours, the rate limits and the budget.")
     if st.button("Yes, queue them", type="primary", key="launch_calls.batch_yes"):
         try:
-            batch = dispatch.create_batch(db, user, job_id, chosen)
+            batch = batches.create_batch(db, user, job_id, chosen)
             st.session_state["launch_calls.batch_id"] = batch["id"]
             ui.flash("launch_calls", (
                 f"{batch['queued']} call(s) queued, {batch.get('skipped_count', 0)} skipped."))
             st.rerun()
-        except (dispatch.BatchError, auth.PermissionDenied) as exc:
+        except (batches.BatchError, auth.PermissionDenied) as exc:
             st.error(str(exc))
 
 
 if st.button("Queue batch…", disabled=chosen is not None and not chosen, key="launch_calls.queue"):
     _confirm_batch()
 
-batches = dispatch.list_batches(db, job_id=job_id)
-if batches:
-    ids = [b["id"] for b in batches]
+recent_batches = batches.list_batches(db, job_id=job_id)
+if recent_batches:
+    ids = [b["id"] for b in recent_batches]
     current = st.session_state.get("launch_calls.batch_id")
     # No status in the label: it would go stale; the live progress below shows it.
-    batch_label = {b["id"]: b["name"] for b in batches}
+    batch_label = {b["id"]: b["name"] for b in recent_batches}
     batch_id = st.selectbox("Batch", ids, index=ids.index(current) if current in ids else 0,
                             format_func=batch_label.get, key="launch_calls.batch")
 
@@ -108,13 +111,13 @@ if batches:
     def _confirm_cancel() -> None:
         st.write("Cancel every call of this batch that has not been dialled yet? Live calls finish.")
         if st.button("Yes, cancel", type="primary", key="launch_calls.cancel_yes"):
-            dispatch.cancel_batch(db, user, batch_id)
+            batches.cancel_batch(db, user, batch_id)
             ui.flash("launch_calls", "Batch canceled.")
             st.rerun()
 
     @st.fragment(run_every=2)
     def _progress() -> None:
-        p = dispatch.batch_progress(db, batch_id)
+        p = batches.batch_progress(db, batch_id)
         batch = p["batch"]
         st.progress(p["fraction"], text=f"{p['finished']} of {p['total']} candidates done · "
                                         f"batch {batch['status']}")
@@ -128,20 +131,20 @@ if batches:
         if p["held"]:
             st.info(f"{p['held']} call(s) held for a person:")
             st.dataframe([{"Call": c["id"], "Reason": c.get("hold_reason")}
-                          for c in dispatch.held_calls(db, batch_id)], hide_index=True)
+                          for c in batches.held_calls(db, batch_id)], hide_index=True)
             if st.button("Release held calls", key="launch_calls.release"):
-                st.toast(f"{dispatch.release_holds(db, user, batch_id)} call(s) released.")
+                st.toast(f"{batches.release_holds(db, user, batch_id)} call(s) released.")
         b1, b2, b3 = st.columns(3)
         try:
             if batch["status"] == "running" and b1.button("Pause", key="launch_calls.pause"):
-                dispatch.pause_batch(db, user, batch_id)
+                batches.pause_batch(db, user, batch_id)
                 st.toast("Batch paused.")
                 st.rerun(scope="fragment")
             if batch["status"] == "paused" and b2.button("Resume", key="launch_calls.resume"):
-                dispatch.resume_batch(db, user, batch_id)
+                batches.resume_batch(db, user, batch_id)
                 st.toast("Batch resumed.")
                 st.rerun(scope="fragment")
-        except (dispatch.BatchError, auth.PermissionDenied) as exc:
+        except (batches.BatchError, auth.PermissionDenied) as exc:
             st.error(str(exc))
         if batch["status"] in ("running", "paused") and b3.button("Cancel…", key="launch_calls.cancel"):
             _confirm_cancel()

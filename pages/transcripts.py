@@ -2,8 +2,14 @@
 
 import streamlit as st
 
-from core import auth, jobs, review
-from core.models import CallStatus
+from core import auth
+from core.calling.status import CallStatus
+from core.people import jobs
+from core.review import call_list, recordings
+from core.review import decisions as review_decisions
+from core.review import detail as review_detail
+from core.review import exports as review_exports
+from core.review import filters as review_filters
 from dashboard import ui
 from dashboard.components import review_ui as view
 
@@ -14,15 +20,15 @@ _DECISION_LABELS = {
     "advance": "Advance",
     "hold": "Hold",
     "reject": "Reject",
-    review.UNDECIDED: "Not reviewed yet",
+    review_filters.UNDECIDED: "Not reviewed yet",
 }
 _RATINGS = [None, 1, 2, 3, 4, 5]
 # Labels are dict lookups, not lambdas: AppTest keeps format_func in the (pickled) session state.
 _RATING_LABELS = {None: "Not rated", **{r: f"{r} / 5" for r in _RATINGS[1:]}}
 _OVERALL_LABELS = {**_RATING_LABELS, None: "Choose…"}
-_SORT_LABELS = {key: label for key, (label, _) in review.SORTS.items()}
+_SORT_LABELS = {key: label for key, (label, _) in review_filters.SORTS.items()}
 _STATUS_LABELS = {s.value: s.value.replace("_", " ") for s in CallStatus}
-_DECIDE_LABELS = {d: d.capitalize() for d in review.DECISIONS}
+_DECIDE_LABELS = {d: d.capitalize() for d in review_filters.DECISIONS}
 
 user = ui.require_user("transcripts")
 db = ui.require_database()
@@ -40,7 +46,7 @@ class _NoAudio(Exception):
 
 @st.cache_data(ttl=600, max_entries=4, show_spinner="Fetching the recording…")
 def _audio(call_id: str) -> tuple[bytes, str]:
-    got = review.recording_bytes(ui.database(), call_id)
+    got = recordings.recording_bytes(ui.database(), call_id)
     if not got.available:
         raise _NoAudio(got.message)
     return got.content, got.content_type
@@ -101,7 +107,7 @@ def _header(detail: dict) -> None:
 
 def _live_detail(call_id: str) -> None:
     # Re-reads the call every few seconds; the full page takes over once the call has ended.
-    detail = review.call_detail(db, call_id, user)
+    detail = review_detail.call_detail(db, call_id, user)
     if detail is None:
         st.error("That call no longer exists.")
         return
@@ -115,7 +121,7 @@ def _review_form(detail: dict) -> None:
     current = detail["review"] or {}
     key = f"transcripts.review.{detail['id']}"
     with st.form(f"{key}.form"):
-        decisions = list(review.DECISIONS)
+        decisions = list(review_filters.DECISIONS)
         decision = st.radio(
             "Decision",
             decisions,
@@ -142,12 +148,12 @@ def _review_form(detail: dict) -> None:
             key=f"{key}.overall",
         )
         notes = st.text_area(
-            "Notes", value=current.get("notes") or "", max_chars=review.MAX_NOTES, key=f"{key}.notes"
+            "Notes", value=current.get("notes") or "", max_chars=review_filters.MAX_NOTES, key=f"{key}.notes"
         )
         if st.form_submit_button("Save review", type="primary"):
             try:
-                review.save_review(db, user, detail["id"], decision, ratings, overall, notes)
-            except (review.ReviewError, auth.PermissionDenied) as exc:
+                review_decisions.save_review(db, user, detail["id"], decision, ratings, overall, notes)
+            except (review_filters.ReviewError, auth.PermissionDenied) as exc:
                 st.error(str(exc))
             else:
                 st.session_state["transcripts.saved"] = "Review saved."
@@ -158,7 +164,7 @@ def _show_detail(call_id: str) -> None:
     if st.button("← All calls", key="transcripts.back"):
         _go_to(None)
         st.rerun()
-    detail = review.call_detail(db, call_id, user)
+    detail = review_detail.call_detail(db, call_id, user)
     if detail is None:
         st.error("There is no call with that id. It may have been deleted.")
         return
@@ -187,7 +193,7 @@ def _show_detail(call_id: str) -> None:
             st.info(f"No transcript ({detail['transcript_status']}).")
         st.download_button(
             "Download transcript (.txt)",
-            review.transcript_text(db, user, call_id),
+            review_exports.transcript_text(db, user, call_id),
             file_name=f"transcript-{call_id}.txt",
             mime="text/plain",
             key="transcripts.download_txt",
@@ -272,7 +278,7 @@ def _show_detail(call_id: str) -> None:
 # -- the list ----------------------------------------------------------------------------------
 
 
-def _filters() -> tuple[review.CallFilters, str, int, str | None]:
+def _filters() -> tuple[review_filters.CallFilters, str, int, str | None]:
     all_jobs = jobs.list_jobs(db, include_archived=True)
     titles = {None: "All jobs", **{j["_id"]: j["title"] for j in all_jobs}}
     with st.form("transcripts.filters"):
@@ -302,15 +308,16 @@ def _filters() -> tuple[review.CallFilters, str, int, str | None]:
         candidate = c5.text_input(
             "Candidate name or phone number", max_chars=100, key="transcripts.candidate"
         )
-        sort = c6.selectbox("Sort", list(review.SORTS), key="transcripts.sort", format_func=_SORT_LABELS.get)
+        sort = c6.selectbox("Sort", list(review_filters.SORTS), key="transcripts.sort",
+                            format_func=_SORT_LABELS.get)
         size = c7.selectbox("Rows per page", _PAGE_SIZES, key="transcripts.size")
         if st.form_submit_button("Apply filters"):
             _set_page(1)
     picked = list(dates) if isinstance(dates, list | tuple) else [dates]
     start = picked[0] if picked else None
     end = picked[1] if len(picked) > 1 else start
-    date_from, date_to = review.day_range(start, end, zone)
-    filters = review.CallFilters(
+    date_from, date_to = review_filters.day_range(start, end, zone)
+    filters = review_filters.CallFilters(
         job_id=job_id,
         statuses=tuple(statuses),
         date_from=date_from,
@@ -321,16 +328,16 @@ def _filters() -> tuple[review.CallFilters, str, int, str | None]:
     return filters, sort, size, job_id
 
 
-def _table(filters: review.CallFilters, sort: str, size: int, live: bool) -> None:
+def _table(filters: review_filters.CallFilters, sort: str, size: int, live: bool) -> None:
     page = st.session_state.get("transcripts.page", 1)
     try:
-        rows, total = review.list_calls(db, filters, sort, page, size)
-        pages = review.page_count(total, size)
+        rows, total = call_list.list_calls(db, filters, sort, page, size)
+        pages = call_list.page_count(total, size)
         if page > pages:  # the filters shrank the result
             _set_page(pages)
             page = pages
-            rows, total = review.list_calls(db, filters, sort, page, size)
-    except review.ReviewError as exc:
+            rows, total = call_list.list_calls(db, filters, sort, page, size)
+    except review_filters.ReviewError as exc:
         st.warning(str(exc))
         return
     if any(r["in_flight"] for r in rows) != live:
@@ -389,7 +396,7 @@ def _show_list() -> None:
     if job_id:
         st.download_button(
             "Download CSV of this job's screened candidates",
-            data=lambda: review.export_job_csv(ui.database(), user, job_id),
+            data=lambda: review_exports.export_job_csv(ui.database(), user, job_id),
             file_name=f"screening-{job_id}.csv",
             mime="text/csv",
             key="transcripts.export",
@@ -406,7 +413,7 @@ def _show_list() -> None:
 
 wanted = st.query_params.get("call")
 if wanted is not None:
-    call_id = review.valid_call_id(wanted)
+    call_id = review_filters.valid_call_id(wanted)
     if call_id is None:
         st.error("That link does not point to a call.")
         if st.button("← All calls", key="transcripts.back_bad"):

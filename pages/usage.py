@@ -5,8 +5,13 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from core import charts, costs, jobs, rollups, voice_config
+from core.agent import settings as agent_settings
+from core.people import jobs
+from core.usage import budget_view
+from core.usage import export as usage_export
+from core.usage import views as usage_views
 from dashboard import ui
+from dashboard.components import charts
 
 ui.require_user("usage")
 db = ui.require_database()
@@ -14,7 +19,7 @@ currency = ui.settings().cost_currency
 
 st.title("Usage & cost")
 
-state = costs.budget_state(db, voice_config.get_global_config(db).monthly_budget)
+state = budget_view.budget_state(db, agent_settings.get_global_config(db).monthly_budget)
 budget_col, text_col = st.columns([2, 3])
 budget_col.plotly_chart(charts.budget_gauge(state, currency), width="stretch", key="usage.budget_chart")
 with text_col:
@@ -55,7 +60,7 @@ if not isinstance(picked, tuple | list) or len(picked) != 2:
 start, end = picked
 
 try:
-    usage = rollups.usage_summary(db, start, end, job_id)
+    usage = usage_views.usage_summary(db, start, end, job_id)
 except ValueError as exc:
     st.error(f"Cannot show that range: {exc}.")
     st.stop()
@@ -68,7 +73,7 @@ if usage.empty:
     )
     st.stop()
 
-head = rollups.headline(usage)
+head = usage_views.headline(usage)
 metrics = [*st.columns(3), *st.columns(3)]
 metrics[0].metric("Calls", head["calls"])
 metrics[1].metric("Answer rate", head["answer_rate"])
@@ -100,10 +105,10 @@ st.dataframe(charts.unit_costs_per_job(usage.jobs), hide_index=True, width="stre
 st.caption(f"Wasted spend in this range (no answer, voicemail, early hang-ups): {head['wasted']} {currency}.")
 
 st.subheader("Export")
-st.caption(f"The ended calls of this filter, one row each (at most {rollups.EXPORT_MAX_ROWS:,} rows).")
+st.caption(f"The ended calls of this filter, one row each (at most {usage_export.EXPORT_MAX_ROWS:,} rows).")
 if st.button("Prepare CSV", key="usage.export"):
     buffer = io.StringIO()
-    result = rollups.export_csv(db, buffer, start, end, job_id)
+    result = usage_export.export_csv(db, buffer, start, end, job_id)
     if result.truncated:
         st.warning("The export was cut at the row limit; narrow the days or pick a job.")
     suffix = f"_{job_id}" if job_id else ""

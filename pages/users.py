@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from core import auth
-from core.models import Role
+from core.auth.roles import Role
 from dashboard import ui
 
 user = ui.require_user("users")

@@ -2,9 +2,11 @@
 
 import streamlit as st
 
-from core import jobs
-from core import voice_config as vc
-from core.auth import Action, PermissionDenied, can
+from core.agent import settings as agent_settings
+from core.agent import voice_catalog
+from core.auth import Action, can
+from core.errors import UserError
+from core.people import jobs
 from dashboard import ui
 
 user = ui.require_user("voices")
@@ -16,13 +18,13 @@ _SHOWN = 60  # cards rendered at once; narrow the search to see others
 @st.cache_data(ttl=3600, max_entries=64, show_spinner="Fetching the preview…")
 def _preview(voice_id: str) -> bytes | None:
     # Fetched server-side: the browser gets bytes, never the provider URL or key.
-    return vc.voice_preview(ui.database(), voice_id)
+    return voice_catalog.voice_preview(ui.database(), voice_id)
 
 
 st.title("Voices")
 
 refresh = st.button("Refresh the list from Ultravox", key="voices.refresh")
-library = vc.voice_library(db, refresh=refresh)
+library = voice_catalog.voice_library(db, refresh=refresh)
 if not library.available:
     st.error(f"No voice list is available: {library.error or 'Ultravox returned no voices'}. "
              "The settings keep their current voice; try again later.")
@@ -33,7 +35,7 @@ if library.stale:
 elif library.fetched_at:
     st.caption(f"List fetched {library.fetched_at:%Y-%m-%d %H:%M} UTC.")
 
-current_global = vc.get_global_config(db).voice
+current_global = agent_settings.get_global_config(db).voice
 job_list = jobs.list_jobs(db)
 titles = {j["_id"]: f"{j['title']} — {j['company']}" for j in job_list}
 
@@ -46,7 +48,8 @@ chosen_provs = c3.multiselect("Provider", providers, key="voices.providers")
 job_id = st.selectbox("Job for “Use for this job”", list(titles), format_func=titles.get,
                       key="voices.job", index=None, placeholder="Pick a job to enable the button")
 
-found = vc.filter_voices(library.voices, search=search, languages=chosen_langs, providers=chosen_provs)
+found = voice_catalog.filter_voices(library.voices, search=search, languages=chosen_langs,
+                                    providers=chosen_provs)
 st.caption(f"{len(found)} of {len(library.voices)} voices · global voice: **{current_global}**")
 if not found:
     st.info("No voice matches these filters. Clear the search or pick other languages.")
@@ -54,7 +57,7 @@ if not found:
 may_global = can(user, Action.EDIT_GLOBAL_SETTINGS)
 may_job = can(user, Action.EDIT_JOB_SETTINGS)
 for voice in found[:_SHOWN]:
-    ref = vc.voice_ref(voice, library.voices)
+    ref = voice_catalog.voice_ref(voice, library.voices)
     with st.container(border=True):
         head, actions = st.columns([3, 2])
         with head:
@@ -76,17 +79,17 @@ for voice in found[:_SHOWN]:
             if st.button("Use for global", key=f"voices.global.{voice.voice_id}", disabled=not may_global,
                          help=None if may_global else "Only admins change the global settings."):
                 try:
-                    vc.use_voice_globally(db, user, ref)
+                    agent_settings.use_voice_globally(db, user, ref)
                     ui.flash("voices", f"{voice.name} is now the global voice.")
                     st.rerun()
-                except (vc.ConfigValidationError, vc.ConfigConflict, PermissionDenied) as exc:
+                except UserError as exc:
                     st.error(str(exc))
             if st.button("Use for this job", key=f"voices.job.{voice.voice_id}",
                          disabled=not (may_job and job_id)):
                 try:
-                    vc.use_voice_for_job(db, user, job_id, ref)
+                    agent_settings.use_voice_for_job(db, user, job_id, ref)
                     st.toast(f"{voice.name} is now the voice of {titles[job_id]}.")
-                except (vc.ConfigValidationError, vc.ConfigConflict, PermissionDenied) as exc:
+                except UserError as exc:
                     st.error(str(exc))
 if len(found) > _SHOWN:
     st.caption(f"Showing the first {_SHOWN}; narrow the search to see the others.")

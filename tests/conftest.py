@@ -12,8 +12,8 @@ import pytest
 os.environ["ENV_FILE"] = ""  # never read a developer's .env in tests
 
 from core import db as dbmod  # noqa: E402
-from core import embedded_db  # noqa: E402
 from core.config import get_settings  # noqa: E402
+from tools.embedded_db import launcher as embedded_db
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from core import costs as costs_mod
-from core import reconcile as reconcile_mod
+from core.calling.status import TERMINAL_STATUSES
+from core.cli.registry import CliError, command, database
 from core.config import get_settings
 from core.db import CALLS, TRANSCRIPTS
-from core.manage import CliError, command, database
-from core.models import TERMINAL_STATUSES
+from core.lifecycle import reconcile as reconcile_mod
+from core.usage import costs as costs_mod
 
 # Fields of the call document that are internal bookkeeping, not for operators.
 _INTERNAL = ("open_key", "followup_lease_until", "followup_seq", "request_body",

@@ -6,12 +6,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from core import candidates, jobs
 from core.auth import PermissionDenied, User
-from core.calls import LaunchRefused, launch_call
+from core.auth.roles import Role
+from core.calling.launch import launch_call
+from core.calling.refusals import LaunchRefused
+from core.cli.registry import CliError, command, database
 from core.crypto import CryptoError
-from core.manage import CliError, command, database
-from core.models import Role
+from core.people import candidates, csv_import, jobs
 
 # The CLI acts as the operator running it; actions are audited under this name.
 _CLI_USER = User(username="cli", name="Ops CLI", role=Role.ADMIN)
@@ -44,14 +45,14 @@ def import_candidates(args: argparse.Namespace) -> dict[str, Any]:
     data = path.read_bytes()
     try:
         if args.dry_run:
-            report = candidates.preview_import(db, args.job, data)
+            report = csv_import.preview_import(db, args.job, data)
             result: dict[str, Any] = {"job_id": args.job, "created": 0, "attached": 0,
                                       "rejected": report["rejected"],
                                       "duplicate": report["duplicate"], "total": report["total"],
                                       "report": report}
         else:
-            result = candidates.commit_import(db, _CLI_USER, args.job, data)
-    except candidates.ImportFileError as exc:
+            result = csv_import.commit_import(db, _CLI_USER, args.job, data)
+    except csv_import.ImportFileError as exc:
         raise CliError(str(exc)) from None
     report = result["report"]
     lines = [f"line {r['line']}: {r['status']}"

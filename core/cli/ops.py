@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from core import retention
-from core.manage import command, database
+from core.cli.registry import CliError, command, database
+from core.review import retention
 
 
 def _purge_args(p: argparse.ArgumentParser) -> None:
@@ -17,8 +17,6 @@ def _purge_args(p: argparse.ArgumentParser) -> None:
 def purge_expired(args: argparse.Namespace) -> dict[str, Any]:
     """Run the retention purge once and report what went."""
     if args.days is not None and args.days < 1:
-        from core.manage import CliError
-
         raise CliError("--days must be at least 1")
     summary = retention.purge_expired(database(), retention_days=args.days)
     return {"result": summary or "nothing to purge"}

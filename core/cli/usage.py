@@ -7,8 +7,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from core import costs, rollups
-from core.manage import CliError, command, database
+from core.cli.registry import CliError, command, database
+from core.usage import costs, rollups
+from core.usage import export as calls_export
 
 
 def _no_args(p: argparse.ArgumentParser) -> None:
@@ -43,7 +44,7 @@ def usage_export(args: argparse.Namespace) -> dict[str, Any]:
     db = database()
     try:
         with Path(args.out).open("w", newline="", encoding="utf-8") as out:
-            result = rollups.export_csv(db, out, args.start, args.end, args.job)
+            result = calls_export.export_csv(db, out, args.start, args.end, args.job)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:

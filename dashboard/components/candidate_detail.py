@@ -5,13 +5,13 @@ from __future__ import annotations
 import streamlit as st
 from pymongo.database import Database
 
-from core import candidates
+from core.review import candidate_view
 from dashboard import ui
 
 
 def show(db: Database, candidate_id: str, *, key: str) -> dict | None:
     """Render one candidate; returns the detail dict (None and a message when unknown)."""
-    detail = candidates.candidate_detail(db, candidate_id)
+    detail = candidate_view.candidate_detail(db, candidate_id)
     if detail is None:
         st.warning("No candidate with that id.")
         return None

@@ -9,8 +9,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import voice_config as vc
-from core.models import EndBehavior, OpeningMode, VoiceLanguage, Weekday
+from core.agent import effective as agent_effective
+from core.agent import prompts as agent_prompts
+from core.agent import validation as agent_validation
+from core.agent.models import EndBehavior, OpeningMode, VoiceLanguage, Weekday
 
 # Sections of the form, in the order the settings are shown.
 SECTIONS: list[tuple[str, list[str]]] = [
@@ -63,7 +65,7 @@ def _options(current: str, choices: list[str]) -> list[str]:
 def field_input(key: str, name: str, value: Any, *, disabled: bool = False,
                 voices: list[str] | None = None, models: list[str] | None = None) -> Any:
     """Render the widget(s) of one setting, pre-filled with `value` (plain); return the plain value."""
-    label = vc.FIELD_LABELS[name]
+    label = agent_validation.FIELD_LABELS[name]
     k = f"{key}.{name}"
     if name == "voice":
         if voices:
@@ -198,13 +200,14 @@ def show(key: str, values: dict[str, Any], *, disabled: bool = False, voices: li
 def placeholders_help() -> None:
     """The placeholders templates may use, as a compact list."""
     with st.expander("Placeholders you can use in the texts"):
-        st.markdown("\n".join(f"- `{{{{{n}}}}}` — {d}" for n, d in vc.PLACEHOLDERS.items()))
+        st.markdown("\n".join(f"- `{{{{{n}}}}}` — {d}" for n, d in agent_prompts.PLACEHOLDERS.items()))
 
 
 def changes_table(changes: dict[str, dict[str, Any]]) -> pd.DataFrame:
     """A readable table of field changes (old → new)."""
     return pd.DataFrame(
-        [{"Setting": vc.FIELD_LABELS.get(f, f), "Before": vc.describe_value(c.get("old")),
-          "After": vc.describe_value(c.get("new"))} for f, c in changes.items()],
+        [{"Setting": agent_validation.FIELD_LABELS.get(f, f),
+          "Before": agent_effective.describe_value(c.get("old")),
+          "After": agent_effective.describe_value(c.get("new"))} for f, c in changes.items()],
         columns=["Setting", "Before", "After"],
     )

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.sandbox.state import wait_until
+from sandbox.state import wait_until
 from tests.integration.launch_support import stack  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[2]

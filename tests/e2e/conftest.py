@@ -17,8 +17,8 @@ import pytest
 import requests
 
 from core import auth
-from core.embedded_db import free_port
-from core.stack import honcho_command
+from tools.embedded_db.launcher import free_port
+from tools.stack import honcho_command
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -89,7 +89,7 @@ def stack(mongo_server: str, tmp_path_factory, artifacts_dir: Path) -> Iterator[
     auth.create_user(database, "admin", ADMIN_PASSWORD, "admin", name="E2E Admin")
 
     processes = ["sidecar", "worker", "dashboard"]
-    has_sandbox = importlib.util.find_spec("core.sandbox.__main__") is not None
+    has_sandbox = importlib.util.find_spec("sandbox.__main__") is not None
     if has_sandbox:
         processes.append("sandbox")
     log = artifacts_dir / "e2e-stack.log"

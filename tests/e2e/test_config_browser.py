@@ -3,7 +3,8 @@
 import pytest
 import requests
 
-from core import auth, jobs
+from core import auth
+from core.people import jobs
 from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.e2e

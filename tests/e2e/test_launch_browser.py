@@ -10,9 +10,10 @@ from collections import Counter
 import pytest
 import requests
 
-from core import auth, voice_config
+from core import auth
+from core.agent import settings as agent_settings
+from core.agent.models import CallingHours, TimeWindow, Weekday
 from core.db import BATCHES, CALLS, CANDIDATES, JOBS
-from core.models import CallingHours, TimeWindow, Weekday
 from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.e2e
@@ -73,7 +74,7 @@ def test_import_csv_launch_batch_and_watch_it_finish(stack, page, artifacts_dir,
     assert job is not None
     # Calls are real here: open this job's calling hours all day so the test works at any hour.
     admin = auth.get_user(stack.db, "admin")
-    voice_config.save_job_config(stack.db, admin, job["_id"], {"calling_hours": _ALL_DAY})
+    agent_settings.save_job_config(stack.db, admin, job["_id"], {"calling_hours": _ALL_DAY})
 
     # CSV import: per-row report first, nothing saved until confirmed.
     csv_path = tmp_path / "candidates.csv"

@@ -6,8 +6,12 @@ import time
 
 import pytest
 
-from core import auth, calling_hours, calls, candidates, jobs, voice_config
+from core import auth
+from core.agent import settings as agent_settings
+from core.calling import hours as calling_hours
+from core.calling import launch, refusals
 from core.db import CALLS, utcnow
+from core.people import candidates, jobs
 from tests.e2e.conftest import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -37,7 +41,7 @@ def _completed_call(db) -> str:
     admin = auth.get_user(db, "admin")
     job = jobs.create_job(db, admin, title="E2E review job", company="Acme")
     # Calling hours are real: give the candidate a zone where it is a working hour right now.
-    hours = voice_config.job_effective_config(db, job["_id"]).calling_hours
+    hours = agent_settings.job_effective_config(db, job["_id"]).calling_hours
     zone = next(
         (
             z
@@ -52,8 +56,8 @@ def _completed_call(db) -> str:
         db, admin, name="Rita Review", phone="+12015550111", consent=True, timezone=zone, job_ids=[job["_id"]]
     )
     try:
-        launched = calls.launch_call(db, admin, cand["id"], job["_id"])
-    except calls.LaunchRefused as exc:
+        launched = launch.launch_call(db, admin, cand["id"], job["_id"])
+    except refusals.LaunchRefused as exc:
         pytest.skip(f"the sandbox call could not be launched here: {exc}")
     call_id = launched.call["id"]
     deadline = time.monotonic() + 90

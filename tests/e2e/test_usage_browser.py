@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from core import rollups
 from core.db import CALLS, JOBS, new_id, utcnow
+from core.usage import rollups
 from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.e2e

@@ -8,9 +8,9 @@ from typing import Any
 
 from twilio.request_validator import RequestValidator
 
-from core import events
 from core.config import get_settings
 from core.db import CALLS, new_id, utcnow
+from core.lifecycle import signatures
 
 TWILIO_PATH = "/webhooks/twilio/status"
 ULTRAVOX_PATH = "/webhooks/ultravox"
@@ -44,7 +44,7 @@ def sign_ultravox(body: bytes, *, secret: str | None = None,
                   ts: str | None = None) -> tuple[bytes, dict[str, str]]:
     """Headers signing an arbitrary body."""
     ts = ts or utcnow().isoformat()
-    sig = events.ultravox_signature(body, ts, secret or get_settings().ultravox_secret)
+    sig = signatures.ultravox_signature(body, ts, secret or get_settings().ultravox_secret)
     return body, {"X-Ultravox-Webhook-Timestamp": ts, "X-Ultravox-Webhook-Signature": sig,
                   "Content-Type": "application/json"}
 

@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from core import auth, voice_config
+from core import auth
+from core.agent import settings as agent_settings
+from core.agent.models import CallingHours, TimeWindow, Weekday
 from core.config import get_settings
-from core.embedded_db import free_port
-from core.jobs import create_job
-from core.models import CallingHours, TimeWindow, Weekday
-from core.sandbox.server import SandboxHandle, start_sandbox
+from core.people.jobs import create_job
+from sandbox.server import SandboxHandle, start_sandbox
+from tools.embedded_db.launcher import free_port
 
 ALL_DAY = CallingHours(windows={d: [TimeWindow(start=dt.time(0, 0),
                                                end=dt.time(23, 59, 59, 999999))]
@@ -39,8 +40,8 @@ class Stack:
 
     def set_config(self, **fields: Any) -> None:
         """Change global settings (calling hours default to all day for tests)."""
-        cfg = voice_config.get_global_config(self.db)
-        voice_config.save_global_config(self.db, self.admin, cfg.model_copy(update=fields))
+        cfg = agent_settings.get_global_config(self.db)
+        agent_settings.save_global_config(self.db, self.admin, cfg.model_copy(update=fields))
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ def stack(db, test_env, monkeypatch) -> Iterator[Stack]:
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
     sandbox = start_sandbox(sandbox_port)
-    from dashboard.webhooks import create_app
+    from sidecar.app import create_app
 
     server = make_server("127.0.0.1", webhook_port, create_app(db), threaded=True)
     server.daemon_threads = True

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from core import auth, candidates, jobs
+from core import auth
 from core.db import CALL_EVENTS, CALLS, TRANSCRIPTS, new_id
+from core.people import candidates, jobs
 
 QUESTIONS = [
     {"text": "How many years of forklift experience do you have?", "guidance": "3+ years"},

@@ -3,8 +3,8 @@
 import pytest
 
 from core import auth
+from core.auth.roles import Role
 from core.db import AUDIT_LOG, USERS
-from core.models import Role
 
 
 @pytest.fixture

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from core import auth, candidates
+from core import auth
 from core.config import get_settings
 from core.db import CANDIDATES
-from core.jobs import create_job, set_archived
+from core.people import candidates, csv_import, jobs
+from core.people.jobs import create_job, set_archived
+from core.review import candidate_view
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,7 +50,7 @@ def by_line(report):
 
 
 def test_preview_reports_every_kind_of_bad_row_and_saves_nothing(db, job):
-    report = candidates.preview_import(db, job["_id"], BAD_ROWS.encode())
+    report = csv_import.preview_import(db, job["_id"], BAD_ROWS.encode())
     rows = by_line(report)
     assert report["total"] == 13
     assert rows[2]["status"] == "accepted" and rows[2]["phone"] == "+12125550100"
@@ -72,15 +74,15 @@ def test_preview_reports_every_kind_of_bad_row_and_saves_nothing(db, job):
 
 
 def test_commit_saves_accepted_rows_and_a_rerun_only_finds_duplicates(db, job, recruiter):
-    result = candidates.commit_import(db, recruiter, job["_id"], BAD_ROWS.encode())
+    result = csv_import.commit_import(db, recruiter, job["_id"], BAD_ROWS.encode())
     assert (result["created"], result["attached"]) == (3, 0)
     assert db[CANDIDATES].count_documents({"job_ids": job["_id"]}) == 3
-    again = candidates.commit_import(db, recruiter, job["_id"], BAD_ROWS.encode())
+    again = csv_import.commit_import(db, recruiter, job["_id"], BAD_ROWS.encode())
     assert again["created"] == 0 and again["duplicate"] == 4
     assert "already a candidate of this job" in by_line(again["report"])[2]["reason"]
     # The same person applying to a second job is attached, not duplicated.
     other = create_job(db, recruiter, title="Picker", company="Acme")
-    third = candidates.commit_import(db, recruiter, other["_id"],
+    third = csv_import.commit_import(db, recruiter, other["_id"],
                                      b"name,phone\nAnn Again,+12125550100\n")
     assert third["attached"] == 1 and third["created"] == 0
     ann = candidates.find_by_phone(db, "212 555 0100")
@@ -102,29 +104,29 @@ def test_commit_saves_accepted_rows_and_a_rerun_only_finds_duplicates(db, job, r
     (b'name,phone\n"unterminated,+1212\n', "not valid CSV"),
 ])
 def test_bad_files_get_a_clear_message(db, job, data, message):
-    with pytest.raises(candidates.ImportFileError, match=message.replace("(", r"\(")
+    with pytest.raises(csv_import.ImportFileError, match=message.replace("(", r"\(")
                        .replace(")", r"\)")):
-        candidates.preview_import(db, job["_id"], data)
+        csv_import.preview_import(db, job["_id"], data)
 
 
 def test_a_50k_row_file_is_refused_with_its_size(db, job):
     data = "name,phone\n" + "".join(f"P{i},+1212555{i % 10000:04d}\n" for i in range(50_000))
-    with pytest.raises(candidates.ImportFileError, match="50,000 rows"):
-        candidates.preview_import(db, job["_id"], data.encode())
+    with pytest.raises(csv_import.ImportFileError, match="50,000 rows"):
+        csv_import.preview_import(db, job["_id"], data.encode())
 
 
 def test_semicolons_bom_and_header_spellings_are_read(db, job):
     data = "\ufeffFull Name;Phone Number;Time Zone\nAnn;+44 20 7946 0958;Europe/London\n"
-    report = candidates.preview_import(db, job["_id"], data.encode("utf-8"))
+    report = csv_import.preview_import(db, job["_id"], data.encode("utf-8"))
     assert report["accepted"] == 1 and report["rows"][0]["phone"] == "+442079460958"
 
 
 def test_archived_or_unknown_job_is_refused(db, job, recruiter):
-    with pytest.raises(candidates.ImportFileError, match="does not exist"):
-        candidates.preview_import(db, "nope", b"name,phone\nA,+12125550100\n")
+    with pytest.raises(csv_import.ImportFileError, match="does not exist"):
+        csv_import.preview_import(db, "nope", b"name,phone\nA,+12125550100\n")
     set_archived(db, recruiter, job["_id"], True)
-    with pytest.raises(candidates.ImportFileError, match="archived"):
-        candidates.preview_import(db, job["_id"], b"name,phone\nA,+12125550100\n")
+    with pytest.raises(csv_import.ImportFileError, match="archived"):
+        csv_import.preview_import(db, job["_id"], b"name,phone\nA,+12125550100\n")
 
 
 def test_pii_is_encrypted_at_rest_when_a_key_is_set(db, job, recruiter, monkeypatch):
@@ -142,14 +144,14 @@ def test_pii_is_encrypted_at_rest_when_a_key_is_set(db, job, recruiter, monkeypa
     updated = candidates.update_candidate(db, recruiter, cand["id"], timezone="America/Denver",
                                           phone="+1 415 555 0101")
     assert updated["timezone"] == "America/Denver" and updated["phone"] == "+14155550101"
-    detail = candidates.candidate_detail(db, cand["id"])
+    detail = candidate_view.candidate_detail(db, cand["id"])
     assert detail["zone"] == "America/Denver" and detail["calls"] == []
 
 
 def test_viewer_may_not_import(db, job):
     viewer = auth.create_user(db, "view1", "password-123", "viewer")
     with pytest.raises(auth.PermissionDenied):
-        candidates.commit_import(db, viewer, job["_id"], b"name,phone\nA,+12125550100\n")
+        csv_import.commit_import(db, viewer, job["_id"], b"name,phone\nA,+12125550100\n")
 
 
 
@@ -192,7 +194,7 @@ def test_cli_import_exits_non_zero_on_rejected_rows_and_seed_demo_is_idempotent(
 def test_concurrent_imports_of_the_same_file_create_each_number_once(db):
     import threading
 
-    from core import auth, candidates, jobs
+    from core import auth
 
     admin = auth.create_user(db, "imp", "a-long-password-1", "admin")
     job = jobs.create_job(db, admin, title="Barista", company="Bean Co")
@@ -202,7 +204,7 @@ def test_concurrent_imports_of_the_same_file_create_each_number_once(db):
 
     def run() -> None:
         try:
-            candidates.commit_import(db, admin, job["_id"], data)
+            csv_import.commit_import(db, admin, job["_id"], data)
         except Exception as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 

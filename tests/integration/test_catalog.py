@@ -7,12 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from core import catalog
+from core.agent import catalog
 from core.db import PROVIDER_CACHE
-from core.embedded_db import free_port
-from core.resilience import CircuitBreaker, ProviderUnavailable, RetryPolicy
-from core.sandbox import SandboxHandle, config_from_settings, start_sandbox
-from core.ultravox import UltravoxClient, get_ultravox
+from core.providers.resilience import CircuitBreaker, ProviderUnavailable, RetryPolicy
+from core.providers.ultravox import UltravoxClient, get_ultravox
+from sandbox import SandboxHandle, config_from_env, start_sandbox
+from tools.embedded_db.launcher import free_port
 
 FAST = RetryPolicy(attempts=2, base_delay=0.05, max_delay=0.1)
 
@@ -25,13 +25,13 @@ def sandbox(db, monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxHandle]:
     monkeypatch.setenv("SANDBOX_PORT", str(port))
     monkeypatch.setenv("PROVIDER_RETRY_ATTEMPTS", "2")
     get_settings.cache_clear()
-    handle = start_sandbox(port, config_from_settings(webhook_base_url=None, speed=200))
+    handle = start_sandbox(port, config_from_env(webhook_base_url=None, speed=200))
     yield handle
     handle.stop()
 
 
 def fast_client(sandbox: SandboxHandle) -> UltravoxClient:
-    return UltravoxClient(sandbox.base_url, config_from_settings(webhook_base_url=None)
+    return UltravoxClient(sandbox.base_url, config_from_env(webhook_base_url=None)
                           .ultravox_api_key, retry=FAST,
                           breaker=CircuitBreaker("Ultravox", threshold=50))
 

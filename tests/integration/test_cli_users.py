@@ -41,7 +41,7 @@ def test_create_user_bad_input_is_a_clear_error(db, test_env):
 
 
 def test_unreachable_database_is_reported(test_env):
-    from core.embedded_db import free_port
+    from tools.embedded_db.launcher import free_port
 
     env = {**test_env, "MONGODB_URI": f"mongodb://127.0.0.1:{free_port()}"}
     result = manage(env, "create-user", "fred", "--password", "long-enough-1")

@@ -49,6 +49,6 @@ def test_ping_reports_unreachable_database(monkeypatch):
 
 
 def dbmod_free_port() -> int:
-    from core.embedded_db import free_port
+    from tools.embedded_db.launcher import free_port
 
     return free_port()

@@ -13,16 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from core import candidates, dispatch
+from core.agent.models import RetryPolicy
+from core.calling import batches, dispatch
 from core.config import get_settings
 from core.db import BATCHES, CALLS, utcnow
-from core.models import RetryPolicy
+from core.people import candidates
 from tests.integration import launch_support
 from tests.integration.launch_support import Stack, make_job
 
 stack = launch_support.stack
 ROOT = Path(__file__).resolve().parents[2]
-_WORKER = ("import time\nfrom core.db import get_db\nfrom core.dispatch import run_once\n"
+_WORKER = ("import time\nfrom core.db import get_db\nfrom core.calling.dispatch import run_once\n"
            "db = get_db()\nwhile True:\n    run_once(db)\n    time.sleep(0.05)\n")
 
 
@@ -46,14 +47,14 @@ def wait_batch(stack: Stack, batch_id: str, status: str = "done", timeout: float
         if doc["status"] == status:
             return doc
         time.sleep(0.1)
-    raise AssertionError(f"batch not {status}: {dispatch.batch_progress(stack.db, batch_id)}")
+    raise AssertionError(f"batch not {status}: {batches.batch_progress(stack.db, batch_id)}")
 
 
 def test_three_workers_never_dial_a_candidate_twice_and_respect_the_rate(stack):
     job = make_job(stack)
     add_many(stack, job, [f"{i:02d}" for i in range(18)])
     stack.set_config(calls_per_second=5.0, max_concurrent_calls=50)
-    batch = dispatch.create_batch(stack.db, stack.recruiter, job["_id"])
+    batch = batches.create_batch(stack.db, stack.recruiter, job["_id"])
     assert batch["queued"] == 18
     stop = threading.Event()
 
@@ -80,7 +81,7 @@ def test_three_workers_never_dial_a_candidate_twice_and_respect_the_rate(stack):
     assert min(gaps) >= 0.2 - 1e-6  # never faster than 5 per second, all workers together
     for i in range(len(slots)):
         assert sum(1 for s in slots if slots[i] <= s < slots[i] + 1.0) <= 5
-    progress = dispatch.batch_progress(stack.db, batch["id"])
+    progress = batches.batch_progress(stack.db, batch["id"])
     assert progress["finished"] == 18 and progress["fraction"] == 1.0
 
 
@@ -92,7 +93,7 @@ def test_a_worker_killed_mid_batch_leaves_no_double_dial(stack, monkeypatch):
     job = make_job(stack)
     add_many(stack, job, [f"{i:02d}" for i in range(20)], npa="415")
     stack.set_config(calls_per_second=8.0, max_concurrent_calls=50)
-    batch = dispatch.create_batch(stack.db, stack.recruiter, job["_id"])
+    batch = batches.create_batch(stack.db, stack.recruiter, job["_id"])
     procs = [subprocess.Popen([sys.executable, "-c", _WORKER], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for _ in range(3)]
@@ -125,7 +126,7 @@ def test_retry_policy_for_no_answer_and_busy_not_voicemail(stack):
     add_many(stack, job, ["50", "51", "52", "00"])
     stack.set_config(calls_per_second=20.0, retry_policy=RetryPolicy(
         max_attempts=2, spacing_minutes=30, retry_after_voicemail=False))
-    batch = dispatch.create_batch(stack.db, stack.recruiter, job["_id"])
+    batch = batches.create_batch(stack.db, stack.recruiter, job["_id"])
 
     def attempts_done(n):
         return stack.db[CALLS].count_documents({"batch_id": batch["id"], "attempt": n,
@@ -178,7 +179,7 @@ def test_failure_spike_pauses_the_batch_with_a_reason(spike_window, stack):
     for npa in ("212", "415", "312", "617", "202", "303", "404", "503"):
         add_many(stack, job, ["53"], npa=npa)
     stack.set_config(calls_per_second=50.0)
-    batch = dispatch.create_batch(stack.db, stack.recruiter, job["_id"])
+    batch = batches.create_batch(stack.db, stack.recruiter, job["_id"])
     for _ in range(5):
         dispatch.run_once(stack.db)
     doc = stack.db[BATCHES].find_one({"_id": batch["id"]})
@@ -186,7 +187,7 @@ def test_failure_spike_pauses_the_batch_with_a_reason(spike_window, stack):
     assert "4 of the last 4 calls failed" in doc["pause_reason"] and "21217" in doc["pause_reason"]
     assert len(stack.dials()) == 4
     assert stack.db[CALLS].count_documents({"batch_id": batch["id"], "status": "queued"}) == 4
-    dispatch.resume_batch(stack.db, stack.recruiter, batch["id"])
+    batches.resume_batch(stack.db, stack.recruiter, batch["id"])
     for _ in range(5):
         dispatch.run_once(stack.db)
     assert len(stack.dials()) == 8  # resumed: earlier failures no longer count
@@ -199,7 +200,7 @@ def test_do_not_call_consent_unknown_zone_and_budget_are_never_dialled(stack):
                                           phone="+1 212 555 0112", job_ids=[job["_id"]])
     satellite = candidates.add_candidate(stack.db, stack.recruiter, name="Sat", consent=True,
                                          phone="+870773111632", job_ids=[job["_id"]])
-    batch = dispatch.create_batch(stack.db, stack.recruiter, job["_id"])
+    batch = batches.create_batch(stack.db, stack.recruiter, job["_id"])
     assert batch["queued"] == 3
     assert batch["skipped"][0]["candidate_id"] == no_consent["id"]
     # Do-not-call set after queueing: checked again at dial time.
@@ -214,22 +215,22 @@ def test_do_not_call_consent_unknown_zone_and_budget_are_never_dialled(stack):
     assert calls_by[satellite["id"]]["calling_window"]["held"] is True
     assert "monthly budget" in calls_by[ok["id"]]["hold_reason"]
     assert stack.dials() == []
-    progress = dispatch.batch_progress(stack.db, batch["id"])
+    progress = batches.batch_progress(stack.db, batch["id"])
     assert progress["held"] == 2 and progress["counts"]["canceled"] == 1
     # A person raises the budget and releases the holds: the good one is dialled, the
     # unknown zone is held again.
     stack.set_config(monthly_budget=Decimal("500"))
-    assert dispatch.release_holds(stack.db, stack.recruiter, batch["id"]) == 2
+    assert batches.release_holds(stack.db, stack.recruiter, batch["id"]) == 2
     dispatch.run_once(stack.db)
     assert list(dial_counts(stack)) == ["+12125550111"]
-    dispatch.cancel_batch(stack.db, stack.recruiter, batch["id"])
+    batches.cancel_batch(stack.db, stack.recruiter, batch["id"])
     assert stack.db[CALLS].find_one({"candidate_id": satellite["id"]})["status"] == "canceled"
 
 
 def test_outside_calling_hours_waits_for_the_window(stack):
     import datetime as dt
 
-    from core.models import CallingHours, TimeWindow, Weekday
+    from core.agent.models import CallingHours, TimeWindow, Weekday
 
     job = make_job(stack)
     add_many(stack, job, ["20"])
@@ -241,7 +242,7 @@ def test_outside_calling_hours_waits_for_the_window(stack):
         start, end = dt.time(1, 0), dt.time(2, 0)
     stack.set_config(calling_hours=CallingHours(
         windows={d: [TimeWindow(start=start, end=end)] for d in Weekday}))
-    batch = dispatch.create_batch(stack.db, stack.recruiter, job["_id"])
+    batch = batches.create_batch(stack.db, stack.recruiter, job["_id"])
     dispatch.run_once(stack.db)
     call = stack.db[CALLS].find_one({"batch_id": batch["id"]})
     assert call["status"] == "queued" and call["hold_reason"] is None

@@ -9,10 +9,11 @@ from datetime import datetime
 
 import pytest
 
-from core import candidates, dispatch
+from core.calling import batches, dispatch
+from core.calling.status import TERMINAL_STATUSES, CallStatus
 from core.db import APP_STATE, BATCHES, CALLS
-from core.models import TERMINAL_STATUSES, CallStatus
-from core.sandbox.server import config_from_settings, start_sandbox
+from core.people import candidates
+from sandbox.server import config_from_env, start_sandbox
 from tests.integration import launch_support
 from tests.integration.launch_support import Stack, make_job
 
@@ -28,7 +29,7 @@ _SANDBOX_LIVE = {"queued", "initiated", "ringing", "in-progress"}
 def slow_stack(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the `stack` fixture start its sandbox at `_SPEED` (requested before `stack`)."""
     monkeypatch.setattr(
-        launch_support, "start_sandbox", lambda port: start_sandbox(port, config_from_settings(speed=_SPEED))
+        launch_support, "start_sandbox", lambda port: start_sandbox(port, config_from_env(speed=_SPEED))
     )
 
 
@@ -62,7 +63,7 @@ def test_three_workers_never_exceed_the_concurrency_cap(slow_stack, stack: Stack
         )
     # A high rate, so the cap (not the rate) is what holds the dials back.
     stack.set_config(max_concurrent_calls=_CAP, calls_per_second=20.0)
-    batch = dispatch.create_batch(stack.db, stack.recruiter, job["_id"])
+    batch = batches.create_batch(stack.db, stack.recruiter, job["_id"])
     assert batch["queued"] == 6
 
     stop = threading.Event()
@@ -98,7 +99,7 @@ def test_three_workers_never_exceed_the_concurrency_cap(slow_stack, stack: Stack
     try:
         deadline = time.monotonic() + 35
         while time.monotonic() < deadline and not errors:
-            if stack.db[BATCHES].find_one({"_id": batch["id"]})["status"] == dispatch.DONE:
+            if stack.db[BATCHES].find_one({"_id": batch["id"]})["status"] == batches.DONE:
                 break
             time.sleep(0.1)
     finally:
@@ -106,8 +107,8 @@ def test_three_workers_never_exceed_the_concurrency_cap(slow_stack, stack: Stack
         for t in threads:
             t.join(15)
     assert not errors, errors
-    progress = dispatch.batch_progress(stack.db, batch["id"])
-    assert progress["batch"]["status"] == dispatch.DONE, progress
+    progress = batches.batch_progress(stack.db, batch["id"])
+    assert progress["batch"]["status"] == batches.DONE, progress
 
     docs = list(stack.db[CALLS].find({"batch_id": batch["id"]}))
     assert len(docs) == 6 and {d["status"] for d in docs} == {CallStatus.COMPLETED.value}

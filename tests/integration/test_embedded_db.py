@@ -5,7 +5,7 @@ import socket
 import pytest
 from pymongo import MongoClient
 
-from core import embedded_db
+from tools.embedded_db import launcher as embedded_db
 
 
 def test_port_taken_is_a_clear_error():

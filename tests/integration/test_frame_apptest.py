@@ -4,7 +4,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import auth
-from core.models import Role
+from core.auth.roles import Role
 from tests.apptest_support import APP, TIMEOUT, make_user, page_path, signed_in, texts
 
 ALL_PAGES = list(auth.PAGE_ROLES)
@@ -108,7 +108,7 @@ def test_users_page_adds_a_user(db):
 
 
 def test_unreachable_database_shows_a_clear_message(test_env, monkeypatch):
-    from core.embedded_db import free_port
+    from tools.embedded_db.launcher import free_port
 
     monkeypatch.setenv("MONGODB_URI", f"mongodb://127.0.0.1:{free_port()}")
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()

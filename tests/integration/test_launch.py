@@ -11,10 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from core import auth, calls, candidates
+from core import auth
+from core.agent import settings as agent_settings
+from core.agent.models import CallingHours, TimeWindow, Weekday
+from core.calling import launch, refusals, test_call
+from core.calling import store as call_store
 from core.db import CALLS
-from core.jobs import set_archived
-from core.models import CallingHours, TimeWindow, Weekday
+from core.people import candidates
+from core.people.jobs import set_archived
+from core.usage import budget_view, rollups, spend
 from tests.integration import launch_support
 from tests.integration.launch_support import Stack, make_job
 
@@ -32,7 +37,7 @@ def add(stack: Stack, job: dict, xx: str = "00", **fields) -> dict:
 def test_single_launch_goes_through_to_the_call_document(stack):
     job = make_job(stack)
     cand = add(stack, job, "00")
-    result = calls.launch_call(stack.db, stack.recruiter, cand["id"])
+    result = launch.launch_call(stack.db, stack.recruiter, cand["id"])
     call = result.call
     assert result.created and call["status"] == "dialing"
     assert call["ultravox_call_id"] and call["twilio_call_sid"]
@@ -56,17 +61,17 @@ def test_single_launch_goes_through_to_the_call_document(stack):
     assert uv["metadata"]["screeningId"] == call["id"]
     dial = stack.dials()[0]["params"]
     assert dial["To"] == ["+12125550100"] and int(dial["TimeLimit"][0]) == 900 + 60
-    assert "joinUrl" not in json.dumps(calls.get_call(stack.db, call["id"]), default=str)
+    assert "joinUrl" not in json.dumps(call_store.get_call(stack.db, call["id"]), default=str)
     # Webhooks carry it to the end; the open key is released.
     done = stack.sandbox.wait_for(
-        lambda: (c := calls.get_call(stack.db, call["id"]))["status"] == "completed" and c, 20)
+        lambda: (c := call_store.get_call(stack.db, call["id"]))["status"] == "completed" and c, 20)
     assert "open_key" not in done
 
 
 def test_twilio_failure_ends_the_ultravox_call_and_marks_ours_failed(stack):
     job = make_job(stack)
     cand = add(stack, job, "53")  # the sandbox's Twilio rejects this number
-    call = calls.launch_call(stack.db, stack.recruiter, cand["id"]).call
+    call = launch.launch_call(stack.db, stack.recruiter, cand["id"]).call
     assert call["status"] == "failed"
     assert call["failure_reason"].startswith("Twilio step failed") and "21217" in call["failure_reason"]
     assert call["twilio_call_sid"] is None and call["ultravox_call_id"]
@@ -77,7 +82,7 @@ def test_twilio_failure_ends_the_ultravox_call_and_marks_ours_failed(stack):
         lambda: stack.sandbox.ultravox_call(call["ultravox_call_id"])["ended"], 20)
     assert ended
     # The pair is free again: a new launch is a new call.
-    again = calls.launch_call(stack.db, stack.recruiter, cand["id"])
+    again = launch.launch_call(stack.db, stack.recruiter, cand["id"])
     assert again.created and again.call["id"] != call["id"]
 
 
@@ -85,7 +90,7 @@ def test_ultravox_refusal_marks_the_call_failed_without_dialling(stack):
     job = make_job(stack)
     cand = add(stack, job, "01")
     stack.sandbox.inject_fault(status=400, count=1, path_prefix="/api/calls", method="POST")
-    call = calls.launch_call(stack.db, stack.recruiter, cand["id"]).call
+    call = launch.launch_call(stack.db, stack.recruiter, cand["id"]).call
     assert call["status"] == "failed" and call["failure_reason"].startswith("Ultravox step failed")
     assert stack.dials() == []
 
@@ -96,14 +101,14 @@ def test_twenty_concurrent_launches_of_one_candidate_place_one_call(stack):
     results, errors = [], []
     barrier = threading.Barrier(20)
 
-    def launch():
+    def launch_once():
         barrier.wait()
         try:
-            results.append(calls.launch_call(stack.db, stack.recruiter, cand["id"]))
+            results.append(launch.launch_call(stack.db, stack.recruiter, cand["id"]))
         except Exception as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 
-    threads = [threading.Thread(target=launch) for _ in range(20)]
+    threads = [threading.Thread(target=launch_once) for _ in range(20)]
     for t in threads:
         t.start()
     for t in threads:
@@ -128,22 +133,22 @@ def test_refusals_change_nothing_and_say_why(stack):
     cases = [(dnc, "do_not_call", "do-not-call"), (no_consent, "no_consent", "consent"),
              (satellite, "zone_unknown", "Held for a person")]
     for cand, code, words in cases:
-        with pytest.raises(calls.LaunchRefused, match=words) as info:
-            calls.launch_call(stack.db, stack.recruiter, cand["id"])
+        with pytest.raises(refusals.LaunchRefused, match=words) as info:
+            launch.launch_call(stack.db, stack.recruiter, cand["id"])
         assert info.value.code == code
     stack.set_config(monthly_budget=Decimal("0.50"))
-    with pytest.raises(calls.LaunchRefused, match="monthly budget") as info:
-        calls.launch_call(stack.db, stack.recruiter, ok["id"])
+    with pytest.raises(refusals.LaunchRefused, match="monthly budget") as info:
+        launch.launch_call(stack.db, stack.recruiter, ok["id"])
     assert info.value.code == "budget"
     never = CallingHours(windows={Weekday.MON: [TimeWindow(start=dt.time(3, 0),
                                                             end=dt.time(3, 1))]})
     stack.set_config(monthly_budget=Decimal("500"), calling_hours=never)
-    with pytest.raises(calls.LaunchRefused, match="Outside calling hours") as info:
-        calls.launch_call(stack.db, stack.recruiter, ok["id"])
+    with pytest.raises(refusals.LaunchRefused, match="Outside calling hours") as info:
+        launch.launch_call(stack.db, stack.recruiter, ok["id"])
     assert info.value.code == "calling_hours" and "window opens at" in str(info.value)
     set_archived(stack.db, stack.recruiter, job["_id"], True)
-    with pytest.raises(calls.LaunchRefused, match="archived"):
-        calls.launch_call(stack.db, stack.recruiter, ok["id"])
+    with pytest.raises(refusals.LaunchRefused, match="archived"):
+        launch.launch_call(stack.db, stack.recruiter, ok["id"])
     assert stack.db[CALLS].count_documents({}) == 0
     assert stack.dials() == []
 
@@ -155,7 +160,7 @@ def test_viewer_cannot_launch(stack):
     cand = add(stack, job, "06")
     viewer = auth.create_user(stack.db, "viewer1", "password-123", "viewer")
     with pytest.raises(auth.PermissionDenied):
-        calls.launch_call(stack.db, viewer, cand["id"])
+        launch.launch_call(stack.db, viewer, cand["id"])
 
 
 def test_cli_launch_call_prints_the_call_and_a_rerun_does_not_dial_again(stack):
@@ -170,8 +175,8 @@ def test_cli_launch_call_prints_the_call_and_a_rerun_does_not_dial_again(stack):
     assert out["id"] and out["status"] == "dialing" and out["created"] is True
     # A candidate with an open (queued) call: the CLI reports it and dials nothing.
     queued = add(stack, job, "08")
-    open_call, _ = calls.insert_open_call(
-        stack.db, calls.new_call_doc(queued["id"], job["_id"], actor="test"))
+    open_call, _ = call_store.insert_open_call(
+        stack.db, call_store.new_call_doc(queued["id"], job["_id"], actor="test"))
     second = subprocess.run([sys.executable, "-m", "core.manage", "launch-call", "--candidate",
                              queued["id"]], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=60)
@@ -186,7 +191,6 @@ def test_cli_launch_call_prints_the_call_and_a_rerun_does_not_dial_again(stack):
 def test_recorded_spend_of_ended_calls_holds_the_next_dial(stack):
     from decimal import Decimal
 
-    from core import costs, rollups
     from core.db import CALLS, utcnow
 
     job = make_job(stack)
@@ -198,31 +202,30 @@ def test_recorded_spend_of_ended_calls_holds_the_next_dial(stack):
         "created_at": now, "ended_at": now, "billed_duration_seconds": 3600,
         "duration_seconds": 3600, "telephony_price": "0.84", "price_unit": "USD"})
     rollups.sync_call(stack.db, "spent-1")
-    assert costs.spend_this_month(stack.db) == Decimal("3.84")  # 60 × 0.05 + 0.84
-    assert calls.month_spend(stack.db) == Decimal("3.84")
+    assert budget_view.spend_this_month(stack.db) == Decimal("3.84")  # 60 × 0.05 + 0.84
+    assert spend.month_spend(stack.db) == Decimal("3.84")
     stack.set_config(monthly_budget=Decimal("4.00"))  # the next call may cost up to $0.96
-    with pytest.raises(calls.LaunchRefused, match="monthly budget") as info:
-        calls.launch_call(stack.db, stack.recruiter, cand["id"])
+    with pytest.raises(refusals.LaunchRefused, match="monthly budget") as info:
+        launch.launch_call(stack.db, stack.recruiter, cand["id"])
     assert info.value.code == "budget"
     assert stack.dials() == []
     stack.set_config(monthly_budget=Decimal("5.00"))
-    assert calls.launch_call(stack.db, stack.recruiter, cand["id"]).created
+    assert launch.launch_call(stack.db, stack.recruiter, cand["id"]).created
 
 
 def test_test_call_to_own_number_uses_the_job_settings_outside_calling_hours(stack):
-    from core import voice_config
-    from core.models import CallingHours
+    from core.agent.models import CallingHours
 
     job = make_job(stack)
-    voice_config.save_job_config(stack.db, stack.recruiter, job["_id"], {"max_duration_minutes": 4})
+    agent_settings.save_job_config(stack.db, stack.recruiter, job["_id"], {"max_duration_minutes": 4})
     stack.set_config(calling_hours=CallingHours(windows={}))  # no calling hours at all
-    call_id = voice_config.place_test_call(stack.db, stack.recruiter, job["_id"], "+1 212 555 0107")
-    call = calls.get_call(stack.db, call_id)
+    call_id = test_call.place_test_call(stack.db, stack.recruiter, job["_id"], "+1 212 555 0107")
+    call = call_store.get_call(stack.db, call_id)
     assert call["test_call"] is True and call["status"] != "failed"
     assert call["request_body"]["maxDuration"] == "240s"  # the job's override
     assert stack.dials()[0]["params"]["To"] == ["+12125550107"]
-    with pytest.raises(voice_config.TestCallUnavailable, match="phone number|number"):
-        voice_config.place_test_call(stack.db, stack.recruiter, job["_id"], "not a number")
+    with pytest.raises(test_call.TestCallUnavailable, match="phone number|number"):
+        test_call.place_test_call(stack.db, stack.recruiter, job["_id"], "not a number")
     viewer = auth.create_user(stack.db, "vera", "a-long-password-1", "viewer")
     with pytest.raises(auth.PermissionDenied):
-        voice_config.place_test_call(stack.db, viewer, job["_id"], "+1 212 555 0108")
+        test_call.place_test_call(stack.db, viewer, job["_id"], "+1 212 555 0108")

@@ -8,12 +8,12 @@ from decimal import Decimal
 
 import pytest
 
-from core import lifecycle, reconcile
 from core.db import AUDIT_LOG, CALLS, CANDIDATES, TRANSCRIPTS, utcnow
-from core.resilience import ProviderUnavailable
-from core.telephony import TwilioCall
-from core.ultravox import Call, Message
-from dashboard.webhooks import create_app
+from core.lifecycle import followup, reconcile
+from core.providers.resilience import ProviderUnavailable
+from core.providers.telephony import TwilioCall
+from core.providers.ultravox import Call, Message
+from sidecar.app import create_app
 from tests.integration.helpers_webhooks import deliver, full_sequence, make_call
 
 MESSAGES = [
@@ -68,8 +68,8 @@ class FakeTwilio:
 
 
 @pytest.fixture
-def providers() -> lifecycle.Providers:
-    return lifecycle.Providers(FakeUltravox(), FakeTwilio())
+def providers() -> followup.Providers:
+    return followup.Providers(FakeUltravox(), FakeTwilio())
 
 
 def _ended_uv(call: dict, **extra) -> dict:
@@ -93,7 +93,7 @@ def test_call_ended_webhook_then_follow_up_completes_the_call(db, providers) -> 
     client = create_app(db, followup_in_background=False).test_client()
     seq = full_sequence(call)
     assert deliver(client, seq[6]).status_code == 200  # call.ended only: the line is still up
-    assert lifecycle.follow_up(db, call["_id"], providers=providers) == \
+    assert followup.follow_up(db, call["_id"], providers=providers) == \
         "waiting for billing, price"
     assert tw.hangups == [call["twilio_call_sid"]]  # the Twilio leg was ended
     doc = db[CALLS].find_one({"_id": call["_id"]})
@@ -104,12 +104,12 @@ def test_call_ended_webhook_then_follow_up_completes_the_call(db, providers) -> 
     assert transcript["messages"][0]["start_s"] == 0.5
     assert transcript["messages"][0]["end_s"] == 2.25
     # Not due again before its back-off; then billing and the price have arrived.
-    assert lifecycle.follow_up(db, call["_id"], providers=providers) is None
+    assert followup.follow_up(db, call["_id"], providers=providers) is None
     uv.calls[call["ultravox_call_id"]] = _ended_uv(call)
     tw.calls[call["twilio_call_sid"]] = TwilioCall(call["twilio_call_sid"], "completed",
                                                    Decimal("-0.01400"), "USD", 61)
     later = utcnow() + timedelta(minutes=1)
-    assert lifecycle.follow_up(db, call["_id"], providers=providers, now=later) == "complete"
+    assert followup.follow_up(db, call["_id"], providers=providers, now=later) == "complete"
     doc = db[CALLS].find_one({"_id": call["_id"]})
     assert doc["telephony_price"] == "0.01400" and doc["price_unit"] == "USD"
     assert doc["billed_duration_seconds"] == 61.5
@@ -130,7 +130,7 @@ def test_spoken_opt_out_marks_the_candidate_everywhere(db, providers) -> None:
     providers.telephony.calls[call["twilio_call_sid"]] = TwilioCall(
         call["twilio_call_sid"], "completed", Decimal("-0.02"), "USD", 20)
     db[CALLS].update_one({"_id": call["_id"]}, {"$set": {"needs_followup": True}})
-    assert lifecycle.follow_up(db, call["_id"], providers=providers) == "complete"
+    assert followup.follow_up(db, call["_id"], providers=providers) == "complete"
     cand = db[CANDIDATES].find_one({"_id": candidate_id})
     assert cand["do_not_call"] is True and cand["do_not_call_call_id"] == call["_id"]
     assert cand["do_not_call_at"]
@@ -184,7 +184,7 @@ def test_provider_outage_backs_off_then_completes(db, providers) -> None:
     providers.ultravox.down = True
     providers.telephony.calls[call["twilio_call_sid"]] = TwilioCall(
         call["twilio_call_sid"], "completed", Decimal("0"), "USD", 0)
-    assert lifecycle.follow_up(db, call["_id"], providers=providers).startswith("waiting")
+    assert followup.follow_up(db, call["_id"], providers=providers).startswith("waiting")
     doc = db[CALLS].find_one({"_id": call["_id"]})
     assert doc["followup_next_at"] > utcnow() and "followup_lease_until" not in doc
     providers.ultravox.down = False
@@ -215,14 +215,14 @@ def test_only_one_follow_up_runs_at_a_time(db, providers) -> None:
             gate.wait(5)
             return TwilioCall(sid, "completed", Decimal("-0.01"), "USD", 10)
 
-    slow = lifecycle.Providers(FakeUltravox(), SlowTwilio())
+    slow = followup.Providers(FakeUltravox(), SlowTwilio())
     results: list[str | None] = []
     first = threading.Thread(target=lambda: results.append(
-        lifecycle.follow_up(db, call["_id"], providers=slow)))
+        followup.follow_up(db, call["_id"], providers=slow)))
     first.start()
     while not fetches:
         pass
-    assert lifecycle.follow_up(db, call["_id"], providers=slow) is None  # leased
+    assert followup.follow_up(db, call["_id"], providers=slow) is None  # leased
     gate.set()
     first.join(10)
     assert results == ["complete"] and len(fetches) == 1

@@ -12,13 +12,17 @@ from pathlib import Path
 import pytest
 import requests
 
-from core import auth, calls, candidates, reconcile, voice_config
+from core import auth
+from core.agent import settings as agent_settings
+from core.calling import launch
 from core.config import get_settings
 from core.db import CALL_EVENTS, CALLS, CANDIDATES, TRANSCRIPTS, utcnow
-from core.embedded_db import free_port
-from core.jobs import create_job
-from core.sandbox.server import start_sandbox
+from core.lifecycle import reconcile
+from core.people import candidates
+from core.people.jobs import create_job
+from sandbox.server import start_sandbox
 from tests.integration.launch_support import ALL_DAY
+from tools.embedded_db.launcher import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
@@ -65,7 +69,7 @@ def gunicorn(env) -> Iterator[str]:
     base = f"http://127.0.0.1:{env['WEBHOOK_PORT']}"
     proc = subprocess.Popen(
         [str(GUNICORN), "--bind", f"127.0.0.1:{env['WEBHOOK_PORT']}", "--workers", "2",
-         "--threads", "4", "--log-level", "warning", "dashboard.webhooks:create_app()"],
+         "--threads", "4", "--log-level", "warning", "sidecar.app:create_app()"],
         cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         def up() -> bool:
@@ -89,12 +93,12 @@ def _launch(db, phone: str) -> tuple[str, str]:
     admin = auth.get_user(db, "adm")
     if not admin:
         admin = auth.create_user(db, "adm", "password-123", "admin")
-        cfg = voice_config.get_global_config(db)
-        voice_config.save_global_config(db, admin, cfg.model_copy(update={"calling_hours": ALL_DAY}))
+        cfg = agent_settings.get_global_config(db)
+        agent_settings.save_global_config(db, admin, cfg.model_copy(update={"calling_hours": ALL_DAY}))
     job = create_job(db, admin, title="Warehouse lead", company="Acme Logistics")
     cand = candidates.add_candidate(db, admin, name="Pat Doe", phone=phone, consent=True,
                                     timezone="America/New_York", job_ids=[job["_id"]])
-    result = calls.launch_call(db, admin, cand["id"], job["_id"])
+    result = launch.launch_call(db, admin, cand["id"], job["_id"])
     return result.call["id"] if "id" in result.call else result.call["_id"], cand["id"]
 
 
@@ -127,7 +131,7 @@ def test_reconcile_recovers_a_call_whose_webhooks_never_arrived(db, env) -> None
     # No sidecar listens on WEBHOOK_PORT: every webhook of this call is lost.
     call_id, _ = _launch(db, "+12025550124")
     sid = db[CALLS].find_one({"_id": call_id})["twilio_call_sid"]
-    from core.telephony import get_twilio
+    from core.providers.telephony import get_twilio
 
     assert _wait(lambda: get_twilio().fetch_call(sid).status == "completed", 30)
     assert db[CALL_EVENTS].count_documents({}) == 0

@@ -5,9 +5,12 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import voice_config as vc
+from core.agent import defaults as agent_defaults
+from core.agent import effective as agent_effective
+from core.agent import settings as agent_settings
+from core.agent import voice_catalog
 from core.db import AUDIT_LOG, PROVIDER_CACHE, utcnow
-from core.jobs import create_job
+from core.people.jobs import create_job
 from tests.apptest_support import TIMEOUT, make_user, page_path, signed_in, texts
 
 
@@ -59,10 +62,10 @@ def test_global_settings_admin_saves_after_confirmation(db) -> None:
     at.button[0].click().run()  # the form's "Review changes"
     assert not at.exception
     assert "Confirm your changes" in texts(at)
-    assert vc.load_global(db).version == 0  # nothing saved before confirming
+    assert agent_settings.load_global(db).version == 0  # nothing saved before confirming
     _by_key(at.button, "global_settings.confirm").click().run()
     assert not at.exception
-    stored = vc.load_global(db)
+    stored = agent_settings.load_global(db)
     assert (stored.version, stored.config.temperature, stored.config.max_duration_minutes) == (1, 0.6, 20)
     assert db[AUDIT_LOG].find_one({"action": "global_config.update"})["actor"] == "admin1"
     assert "Version 1" in " ".join(e.label for e in at.expander)
@@ -74,21 +77,21 @@ def test_global_settings_shows_validation_messages(db) -> None:
     at.button[0].click().run()
     assert not at.exception
     assert "{{nickname}}" in " ".join(e.value for e in at.error)
-    assert vc.load_global(db).version == 0
+    assert agent_settings.load_global(db).version == 0
 
 
 def test_global_settings_restore(db) -> None:
     admin = make_user(db, "admin", "boss")
-    base = vc.as_plain(vc.default_global_config())
-    vc.save_global_config(db, admin, {**base, "temperature": 0.5})
-    vc.save_global_config(db, admin, {**base, "temperature": 0.9})
+    base = agent_effective.as_plain(agent_defaults.default_global_config())
+    agent_settings.save_global_config(db, admin, {**base, "temperature": 0.5})
+    agent_settings.save_global_config(db, admin, {**base, "temperature": 0.9})
     at = _page(db, "global_settings", "admin")
     _by_key(at.checkbox, "global_settings.history.confirm").check()
     at.run()
     _by_key(at.button, "global_settings.history.restore").click().run()
     assert not at.exception
-    assert vc.get_global_config(db).temperature == 0.5
-    assert vc.load_global(db).version == 3
+    assert agent_settings.get_global_config(db).temperature == 0.5
+    assert agent_settings.load_global(db).version == 3
 
 
 # -- job settings ------------------------------------------------------------------------
@@ -97,7 +100,7 @@ def test_global_settings_restore(db) -> None:
 def test_job_settings_marks_inherited_and_overridden(db) -> None:
     admin = make_user(db, "admin", "boss")
     job = create_job(db, admin, title="Barista", company="Bean Co")
-    vc.save_job_config(db, admin, job["_id"], {"temperature": 0.8})
+    agent_settings.save_job_config(db, admin, job["_id"], {"temperature": 0.8})
     at = _page(db, "job_settings", "viewer", {"job": job["_id"]})
     assert not at.exception
     page = texts(at)
@@ -129,8 +132,8 @@ def test_job_settings_recruiter_overrides_a_field(db) -> None:
     assert not at.exception
     _by_key(at.button, "job_settings.confirm").click().run()
     assert not at.exception
-    stored = vc.load_job(db, job["_id"])
-    assert vc.overridden_fields(stored.overrides) == ["max_duration_minutes"]
+    stored = agent_settings.load_job(db, job["_id"])
+    assert agent_effective.overridden_fields(stored.overrides) == ["max_duration_minutes"]
     assert stored.overrides.max_duration_minutes == 9
     # A test call to a bad number is refused with the reason, before anything is dialled.
     at.text_input(key="job_settings.test_phone").input("12ab")
@@ -151,7 +154,7 @@ def test_voices_lists_filters_and_uses_for_global(db) -> None:
     at.text_input(key="voices.search").input("").run()
     _by_key(at.button, "voices.global.id-Jessica").click().run()
     assert not at.exception
-    assert vc.get_global_config(db).voice == "Jessica"
+    assert agent_settings.get_global_config(db).voice == "Jessica"
 
 
 def test_voices_viewer_cannot_use(db) -> None:
@@ -161,7 +164,8 @@ def test_voices_viewer_cannot_use(db) -> None:
 
 
 def test_voices_empty_state_when_no_list(db, monkeypatch) -> None:
-    monkeypatch.setattr(vc, "voice_library", lambda db, **kw: vc.VoiceLibrary(error="Ultravox is down"))
+    monkeypatch.setattr(voice_catalog, "voice_library", lambda db,
+                        **kw: voice_catalog.VoiceLibrary(error="Ultravox is down"))
     user = make_user(db, "admin")
     at = signed_in(AppTest.from_file(page_path("voices"), default_timeout=TIMEOUT), user).run()
     assert not at.exception
@@ -175,7 +179,7 @@ def test_voices_preview_plays_bytes_fetched_server_side(db, monkeypatch) -> None
         calls.append(voice_id)
         return b"RIFF\x24\x00\x00\x00WAVEfmt "
 
-    monkeypatch.setattr(vc, "voice_preview", fake_preview)
+    monkeypatch.setattr(voice_catalog, "voice_preview", fake_preview)
     at = _page(db, "voices", "recruiter")
     _by_key(at.button, "voices.preview.id-Mark").click().run()
     assert not at.exception

@@ -2,7 +2,8 @@
 
 from streamlit.testing.v1 import AppTest
 
-from core import candidates, dispatch
+from core.calling import batches
+from core.people import candidates
 from tests.apptest_support import TIMEOUT, page_path, signed_in, texts
 from tests.integration import launch_support
 from tests.integration.launch_support import make_job
@@ -47,7 +48,7 @@ def test_launch_page_places_a_call_and_shows_batch_progress(stack):
     assert stack.db["calls"].find_one({"_id": call_id})["candidate_id"] == cand["id"]
     assert len(stack.dials()) == 1
     # A batch created elsewhere shows its progress on the page.
-    dispatch.create_batch(stack.db, stack.recruiter, job["_id"], [cand["id"]])
+    batches.create_batch(stack.db, stack.recruiter, job["_id"], [cand["id"]])
     at.run()
     assert not at.exception
     assert at.get("progress")

@@ -2,8 +2,9 @@
 
 from streamlit.testing.v1 import AppTest
 
-from core import candidates, jobs, lifecycle
 from core.db import CALLS, utcnow
+from core.lifecycle import opt_out
+from core.people import candidates, jobs
 from tests.apptest_support import TIMEOUT, make_user, page_path, signed_in, texts
 
 
@@ -15,7 +16,7 @@ def test_opt_out_is_shown_on_candidate_and_call_pages(db):
     now = utcnow()
     db[CALLS].insert_one({"_id": "call-55", "candidate_id": cand["id"], "job_id": job["_id"],
                           "status": "completed", "created_at": now, "ended_at": now})
-    lifecycle.mark_do_not_call(db, db[CALLS].find_one({"_id": "call-55"}), "please stop calling me")
+    opt_out.mark_do_not_call(db, db[CALLS].find_one({"_id": "call-55"}), "please stop calling me")
     assert candidates.get_candidate(db, cand["id"])["do_not_call"] is True
 
     at = signed_in(AppTest.from_file(page_path("jobs_candidates"), default_timeout=TIMEOUT), admin)

@@ -7,8 +7,11 @@ from datetime import timedelta
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import rollups, voice_config
+from core.agent import defaults as agent_defaults
+from core.agent import effective as agent_effective
+from core.agent import settings as agent_settings
 from core.db import CALLS, JOBS, utcnow
+from core.usage import rollups
 from tests.apptest_support import TIMEOUT, make_user, page_path, signed_in, texts
 
 ROLES = ["admin", "recruiter", "viewer"]
@@ -102,8 +105,8 @@ def test_job_filter_and_csv_export(db):
 def test_budget_warning_at_eighty_percent(db):
     _seed(db)
     admin = make_user(db, "admin", "boss")
-    data = voice_config.as_plain(voice_config.default_global_config())
-    voice_config.save_global_config(db, admin, {**data, "monthly_budget": "0.35"})
+    data = agent_effective.as_plain(agent_defaults.default_global_config())
+    agent_settings.save_global_config(db, admin, {**data, "monthly_budget": "0.35"})
     at = _run(db, "recruiter")
     assert not at.exception
     assert any("0.314 of 0.35 spent this month (90%)" in str(w.value) for w in at.warning)

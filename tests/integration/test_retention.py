@@ -2,8 +2,8 @@
 
 from datetime import timedelta
 
-from core import retention
 from core.db import CALLS, MEDIA_CACHE, TRANSCRIPTS, utcnow
+from core.review import retention
 
 
 def test_purges_old_conversations_and_keeps_outcome_and_recent_calls(db):

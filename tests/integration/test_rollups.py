@@ -10,8 +10,11 @@ from decimal import Decimal
 
 import pytest
 
-from core import costs, rollups
+from core import manage
 from core.db import CALLS, JOBS, ROLLUPS, utcnow
+from core.usage import budget_view, costs, rollups
+from core.usage import export as usage_export
+from core.usage import views as usage_views
 
 D1, D2, D3 = date(2025, 3, 3), date(2025, 3, 4), date(2025, 3, 5)
 
@@ -163,7 +166,7 @@ def test_exact_sums_per_day_job_and_component(db):
         "job|2025-03-05|j2",
     }
     assert job_days["job|2025-03-03|j2"] == {"calls": 1, "out_no_answer": 1}
-    usage = rollups.usage_summary(db, D1, D2)
+    usage = usage_views.usage_summary(db, D1, D2)
     per_job = {r["job_id"]: r for r in usage.jobs.to_dict("records")}
     for job, total in EXPECTED_JOB_TOTAL.items():
         r = per_job[job]
@@ -180,7 +183,7 @@ def test_exact_sums_per_day_job_and_component(db):
     }
     call = db[CALLS].find_one({"_id": "c1"})
     assert call["costs"]["total"] == "0.048" and not call["costs"]["telephony_estimated"]
-    assert rollups.headline(usage)["spend"] == "0.4575"
+    assert usage_views.headline(usage)["spend"] == "0.4575"
 
 
 def test_same_fact_applied_twice_counts_once_even_concurrently(db):
@@ -262,7 +265,7 @@ def test_sweep_syncs_calls_the_hooks_missed(db):
 
 def _csv_totals(db, start, end, job=None) -> tuple[int, dict[str, Decimal]]:
     out = io.StringIO()
-    result = rollups.export_csv(db, out, start, end, job)
+    result = usage_export.export_csv(db, out, start, end, job)
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert len(rows) == result.rows and not result.truncated
     sums = {
@@ -276,20 +279,20 @@ def _csv_totals(db, start, end, job=None) -> tuple[int, dict[str, Decimal]]:
 )
 def test_page_numbers_equal_csv_export_totals(db, start, end, job):
     _seed(db, duplicate=False)
-    usage = rollups.usage_summary(db, start, end, job)
+    usage = usage_views.usage_summary(db, start, end, job)
     count, sums = _csv_totals(db, start, end, job)
     t = usage.totals
     assert count == t["calls"]
     assert sums["ai_cost"] == costs.from_micros(t.get("ai_est", 0) + t.get("ai_act", 0))
     assert sums["telephony_cost"] == costs.from_micros(t.get("tel_est", 0) + t.get("tel_act", 0))
     assert sums["total_cost"] == costs.from_micros(usage.total_cost_micros)
-    assert rollups.headline(usage)["spend"] == costs.money_str(sums["total_cost"])
+    assert usage_views.headline(usage)["spend"] == costs.money_str(sums["total_cost"])
 
 
 def test_export_is_bounded(db):
     _seed(db, duplicate=False)
     out = io.StringIO()
-    result = rollups.export_csv(db, out, D1, D3, limit=3)
+    result = usage_export.export_csv(db, out, D1, D3, limit=3)
     assert result.rows == 3 and result.truncated
     assert len(out.getvalue().strip().splitlines()) == 4  # header + 3
 
@@ -310,24 +313,23 @@ def test_budget_reads_this_months_rollups(db):
         }
     )
     rollups.record_terminal(db, "b")
-    assert costs.spend_this_month(db) == Decimal("0.64")
-    assert costs.budget_state(db, "0.70").level == "warning"
-    assert costs.budget_state(db, "0.64").level == "exceeded"
-    assert costs.budget_state(db, "100").allows(Decimal("1"))
-    assert costs.spend_this_month(db, now=now + timedelta(days=40)) == 0
+    assert budget_view.spend_this_month(db) == Decimal("0.64")
+    assert budget_view.budget_state(db, "0.70").level == "warning"
+    assert budget_view.budget_state(db, "0.64").level == "exceeded"
+    assert budget_view.budget_state(db, "100").allows(Decimal("1"))
+    assert budget_view.spend_this_month(db, now=now + timedelta(days=40)) == 0
 
 
 def test_empty_range_and_bad_range(db):
-    usage = rollups.usage_summary(db, D1, D2)
+    usage = usage_views.usage_summary(db, D1, D2)
     assert usage.empty and len(usage.daily) == 2 and usage.jobs.empty
     with pytest.raises(ValueError):
-        rollups.usage_summary(db, D2, D1)
+        usage_views.usage_summary(db, D2, D1)
 
 
 def test_cli_rebuild_and_export(db, tmp_path, capsys):
     import json
 
-    from core import manage
 
     _seed(db, duplicate=False)
     db[ROLLUPS].delete_many({})

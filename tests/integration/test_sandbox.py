@@ -11,14 +11,14 @@ import pytest
 import requests
 from twilio.request_validator import RequestValidator
 
-from core.embedded_db import free_port
-from core.resilience import RetryPolicy
-from core.sandbox import SandboxConfig, SandboxHandle, start_sandbox
-from core.sandbox.conversation import Outcome, build_script, outcome_for, questions_from_prompt
-from core.sandbox.signing import verify_ultravox_signature
-from core.sandbox.testing import WebhookReceiver
-from core.telephony import TwilioGateway, join_timeout_for
-from core.ultravox import UltravoxClient
+from core.providers.resilience import RetryPolicy
+from core.providers.telephony import TwilioGateway, join_timeout_for
+from core.providers.ultravox import UltravoxClient
+from sandbox import SandboxConfig, SandboxHandle, start_sandbox
+from sandbox.conversation import Outcome, build_script, outcome_for, questions_from_prompt
+from sandbox.signing import verify_ultravox_signature
+from sandbox.testing import WebhookReceiver
+from tools.embedded_db.launcher import free_port
 
 KEY = "sandbox1.abcdefghijabcdefghijabcdefghij12"
 SECRET = "uv-webhook-secret"

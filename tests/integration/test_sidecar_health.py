@@ -2,8 +2,8 @@
 
 from pymongo import MongoClient
 
-from core.embedded_db import free_port
-from dashboard.webhooks import create_app
+from sidecar.app import create_app
+from tools.embedded_db.launcher import free_port
 
 
 def test_healthz_and_readyz_with_database_up(db):

@@ -8,10 +8,11 @@ from decimal import Decimal
 
 import pytest
 
-from core.embedded_db import free_port
-from core.resilience import CircuitBreaker, ProviderError, ProviderUnavailable, RetryPolicy
-from core.sandbox import SandboxConfig, SandboxHandle, start_sandbox
-from core.telephony import PhoneNumberError, TwilioGateway
+from core.people.phones import PhoneNumberError
+from core.providers.resilience import CircuitBreaker, ProviderError, ProviderUnavailable, RetryPolicy
+from core.providers.telephony import TwilioGateway
+from sandbox import SandboxConfig, SandboxHandle, start_sandbox
+from tools.embedded_db.launcher import free_port
 
 SID = "AC" + "5" * 32
 TOKEN = "twilio-test-token"

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.embedded_db import free_port
-from core.resilience import CircuitBreaker, ProviderError, ProviderUnavailable, RetryPolicy
-from core.sandbox import SandboxConfig, SandboxHandle, start_sandbox
-from core.telephony import TwilioGateway
-from core.ultravox import UltravoxClient
+from core.providers.resilience import CircuitBreaker, ProviderError, ProviderUnavailable, RetryPolicy
+from core.providers.telephony import TwilioGateway
+from core.providers.ultravox import UltravoxClient
+from sandbox import SandboxConfig, SandboxHandle, start_sandbox
+from tools.embedded_db.launcher import free_port
 
 KEY = "testkey1.abcdefghijabcdefghijabcdefghij12"
 CFG = dict(ultravox_api_key=KEY, ultravox_webhook_secret="whsec", twilio_account_sid="AC" + "7" * 32,

@@ -12,9 +12,9 @@ import pytest
 from pymongo import MongoClient
 
 from core import db as dbmod
-from core import embedded_db, reconcile
 from core.db import CALL_EVENTS, CALLS
-from dashboard.webhooks import create_app
+from core.lifecycle import ingest, reconcile
+from sidecar.app import create_app
 from tests.integration.helpers_webhooks import (
     TWILIO_PATH,
     ULTRAVOX_PATH,
@@ -25,6 +25,7 @@ from tests.integration.helpers_webhooks import (
     twilio_headers,
     ultravox_request,
 )
+from tools.embedded_db import launcher as embedded_db
 
 # What must be identical whatever order the events arrived in.
 FINAL_FIELDS = (
@@ -251,26 +252,25 @@ def test_twenty_threads_twenty_calls(db) -> None:
 
 
 def test_apply_crash_is_recovered_by_reconcile(client, db, monkeypatch) -> None:
-    from core import events
 
     call = make_call(db)
-    real = events.apply_event
+    real = ingest.apply_event
 
     def broken(database, doc):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(events, "apply_event", broken)
+    monkeypatch.setattr(ingest, "apply_event", broken)
     assert deliver(client, full_sequence(call)[1]).status_code == 200  # stored: acknowledged
     assert db[CALL_EVENTS].find_one({})["applied"] is False
     # The provider's retry finds it stored but unapplied and applies it.
-    monkeypatch.setattr(events, "apply_event", real)
+    monkeypatch.setattr(ingest, "apply_event", real)
     assert deliver(client, full_sequence(call)[1]).status_code == 200
     assert db[CALLS].find_one({"_id": call["_id"]})["status"] == "ringing"
     assert db[CALL_EVENTS].find_one({})["applied"] is True
     # And without a retry, reconcile does it.
-    monkeypatch.setattr(events, "apply_event", broken)
+    monkeypatch.setattr(ingest, "apply_event", broken)
     deliver(client, full_sequence(call)[2])
-    monkeypatch.setattr(events, "apply_event", real)
+    monkeypatch.setattr(ingest, "apply_event", real)
     assert "events applied 1" in reconcile.run_once(db)
     assert db[CALLS].find_one({"_id": call["_id"]})["status"] == "in_progress"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from core import health
 from core.db import APP_STATE
-from dashboard import worker
+from worker import loop as worker
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,7 +47,7 @@ def test_loop_beats_runs_tasks_survives_a_failing_one_and_stops(db, monkeypatch)
 
 def test_sigterm_stops_the_worker_process_cleanly(db, test_env):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dashboard.worker"],
+        [sys.executable, "-m", "worker"],
         cwd=ROOT,
         env={**os.environ, **test_env},
         stdout=subprocess.PIPE,

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core import calling_hours
-from core.models import CallingHours, TimeWindow, Weekday
+from core.agent.models import CallingHours, TimeWindow, Weekday
+from core.calling import hours as calling_hours
 
 HOURS = CallingHours()  # Monday-Friday 09:00-18:00 local
 

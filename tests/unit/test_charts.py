@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from core import charts, rollups
-from core.costs import BudgetState
+from core.usage import rollups
+from core.usage import views as usage_views
+from core.usage.budget_view import BudgetState
+from dashboard.components import charts
 
 
-def _usage(jobs: int = 2) -> rollups.UsageData:
+def _usage(jobs: int = 2) -> usage_views.UsageData:
     days = {
         "2025-03-03": {
             "calls": 3,
@@ -36,7 +38,7 @@ def _usage(jobs: int = 2) -> rollups.UsageData:
         f"j{i}": {"calls": 2, "out_completed": 1, "advanced": i % 2, "ai_act": 100_000 + i, "tel_est": 28_000}
         for i in range(jobs)
     }
-    return rollups.usage_from_counters(date(2025, 3, 2), date(2025, 3, 4), None, days, job_counters, {})
+    return usage_views.usage_from_counters(date(2025, 3, 2), date(2025, 3, 4), None, days, job_counters, {})
 
 
 def test_daily_frame_covers_every_day_of_the_range():

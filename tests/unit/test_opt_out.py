@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core import events
-from core.lifecycle import detect_opt_out
-from core.models import CallStatus
+from core.calling.status import CallStatus
+from core.lifecycle import events
+from core.lifecycle.opt_out import detect_opt_out
 
 
 def _user(text: str) -> list[dict[str, str]]:

@@ -11,8 +11,8 @@ from email.utils import formatdate
 import pytest
 from twilio.request_validator import RequestValidator
 
-from core.resilience import CircuitBreaker, ProviderUnavailable, RetryPolicy, parse_retry_after
-from core.sandbox.signing import twilio_signature, ultravox_signature, verify_ultravox_signature
+from core.providers.resilience import CircuitBreaker, ProviderUnavailable, RetryPolicy, parse_retry_after
+from sandbox.signing import twilio_signature, ultravox_signature, verify_ultravox_signature
 
 # Twilio's documented example (providers.md section 2.4).
 _TW_TOKEN = "12345"

@@ -6,13 +6,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from core.telephony import (
-    PhoneNumberError,
-    build_twiml,
-    join_timeout_for,
-    normalize_phone,
-    timezones_for,
-)
+from core.people.phones import PhoneNumberError, normalize_phone, timezones_for
+from core.providers.telephony import build_twiml, join_timeout_for
 
 
 @pytest.mark.parametrize(

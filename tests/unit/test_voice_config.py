@@ -10,8 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import voice_config as vc
-from core.models import (
+from core.agent import defaults as agent_defaults
+from core.agent import effective as agent_effective
+from core.agent import prompts as agent_prompts
+from core.agent import validation as agent_validation
+from core.agent import voice_catalog
+from core.agent.models import (
     CONFIG_FIELDS,
     CallingHours,
     CallOpening,
@@ -39,7 +43,7 @@ FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "language_hint": st.sampled_from(list(VoiceLanguage)),
     "temperature": st.floats(0, 1, allow_nan=False),
     "company_name": _WORDS,
-    "system_prompt": st.one_of(_WORDS, st.just(vc.DEFAULT_SYSTEM_PROMPT),
+    "system_prompt": st.one_of(_WORDS, st.just(agent_defaults.DEFAULT_SYSTEM_PROMPT),
                                st.just("Screen {{candidate_name}}: {{questions}}")),
     "opening": st.builds(CallOpening, mode=st.sampled_from(list(OpeningMode)),
                          text=st.one_of(_WORDS, _SPOKEN),
@@ -48,7 +52,7 @@ FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
                                               guidance=st.one_of(st.just(""), _WORDS)),
                                     min_size=1, max_size=4),
     "recording_enabled": st.booleans(),
-    "recording_disclosure": st.one_of(_WORDS, st.just(vc.DEFAULT_DISCLOSURE)),
+    "recording_disclosure": st.one_of(_WORDS, st.just(agent_defaults.DEFAULT_DISCLOSURE)),
     "voicemail_message": st.one_of(_WORDS, _SPOKEN),
     "max_duration_minutes": st.integers(1, 60),
     "time_exceeded_message": _WORDS,
@@ -76,13 +80,14 @@ def globals_(draw: st.DrawFn) -> GlobalVoiceConfig:
     """A valid global config: the default with a random subset of fields changed."""
     names = draw(st.lists(st.sampled_from(CONFIG_FIELDS), unique=True))
     values = {n: draw(FIELD_VALUES[n]) for n in names}
-    return vc.validate_global({**vc.as_plain(vc.default_global_config()), **vc._plain_input(values)})
+    default = agent_effective.as_plain(agent_defaults.default_global_config())
+    return agent_validation.validate_global({**default, **agent_validation._plain_input(values)})
 
 
 @st.composite
 def jobs_(draw: st.DrawFn) -> Any:
     names = draw(st.lists(st.sampled_from(CONFIG_FIELDS), unique=True))
-    return vc.validate_job({n: draw(FIELD_VALUES[n]) for n in names})
+    return agent_validation.validate_job({n: draw(FIELD_VALUES[n]) for n in names})
 
 
 _FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -94,51 +99,51 @@ _FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCh
 @_FAST
 @given(globals_())
 def test_empty_override_equals_global(g: GlobalVoiceConfig) -> None:
-    assert vc.effective_config(g, JobVoiceConfig()) == g
-    assert vc.effective_config(g, None) == g
+    assert agent_effective.effective_config(g, JobVoiceConfig()) == g
+    assert agent_effective.effective_config(g, None) == g
     blank = JobVoiceConfig.model_validate({"system_prompt": "  ", "voice": "", "screening_questions": []})
-    assert vc.overridden_fields(blank) == []
-    assert vc.effective_config(g, blank) == g
+    assert agent_effective.overridden_fields(blank) == []
+    assert agent_effective.effective_config(g, blank) == g
 
 
 @_FAST
 @given(globals_(), jobs_(), st.data())
 def test_reset_removes_exactly_one_override(g: GlobalVoiceConfig, job: Any, data: st.DataObject) -> None:
-    before = vc.overridden_fields(job)
+    before = agent_effective.overridden_fields(job)
     name = data.draw(st.sampled_from(CONFIG_FIELDS))
-    after = vc.reset_field(job, name)
-    assert vc.overridden_fields(after) == [f for f in before if f != name]
-    eff = vc.effective_config(g, after)
+    after = agent_effective.reset_field(job, name)
+    assert agent_effective.overridden_fields(after) == [f for f in before if f != name]
+    eff = agent_effective.effective_config(g, after)
     assert getattr(eff, name) == getattr(g, name)
-    for other in vc.overridden_fields(after):
+    for other in agent_effective.overridden_fields(after):
         assert getattr(after, other) == getattr(job, other)
 
 
 @_FAST
 @given(globals_(), jobs_())
 def test_effective_is_valid_whenever_global_is(g: GlobalVoiceConfig, job: Any) -> None:
-    eff = vc.effective_config(g, job)
-    assert vc.validate_global(eff) == eff
+    eff = agent_effective.effective_config(g, job)
+    assert agent_validation.validate_global(eff) == eff
     for name in CONFIG_FIELDS:
-        expected = getattr(job, name) if name in vc.overridden_fields(job) else getattr(g, name)
+        expected = getattr(job, name) if name in agent_effective.overridden_fields(job) else getattr(g, name)
         assert getattr(eff, name) == expected
 
 
 def test_field_by_field_override() -> None:
-    g = vc.default_global_config()
+    g = agent_defaults.default_global_config()
     job = JobVoiceConfig(temperature=0.9, voice="Jessica")
-    eff = vc.effective_config(g, job)
+    eff = agent_effective.effective_config(g, job)
     assert (eff.temperature, eff.voice, eff.model) == (0.9, "Jessica", g.model)
-    assert vc.overridden_fields(job) == ["voice", "temperature"]
+    assert agent_effective.overridden_fields(job) == ["voice", "temperature"]
 
 
 def test_reset_unknown_field_is_refused() -> None:
     with pytest.raises(ValueError, match="not a setting"):
-        vc.reset_field(JobVoiceConfig(), "nope")
+        agent_effective.reset_field(JobVoiceConfig(), "nope")
 
 
 def test_shipped_default_is_valid_and_careful() -> None:
-    g = vc.validate_global(vc.default_global_config())
+    g = agent_validation.validate_global(agent_defaults.default_global_config())
     prompt = g.system_prompt
     for must in ("hangUp", "leaveVoicemail", "AI assistant", "{{candidate_first_name}}", "religion",
                  "nationality", "age", "health", "not to be called again", "what happens next"):
@@ -153,9 +158,9 @@ def test_shipped_default_is_valid_and_careful() -> None:
 
 
 def _problems(**changes: Any) -> list[str]:
-    data = {**vc.as_plain(vc.default_global_config()), **changes}
-    with pytest.raises(vc.ConfigValidationError) as info:
-        vc.validate_global(data)
+    data = {**agent_effective.as_plain(agent_defaults.default_global_config()), **changes}
+    with pytest.raises(agent_validation.ConfigValidationError) as info:
+        agent_validation.validate_global(data)
     return info.value.messages
 
 
@@ -206,29 +211,31 @@ def test_recording_without_disclosure_message() -> None:
 
 
 def test_job_validation_uses_same_rules() -> None:
-    with pytest.raises(vc.ConfigValidationError) as info:
-        vc.validate_job({"temperature": 2, "opening": {"mode": "agent_text", "text": "Hi {{bar}}"}})
+    with pytest.raises(agent_validation.ConfigValidationError) as info:
+        agent_validation.validate_job({"temperature": 2, "opening": {"mode": "agent_text",
+                                                                     "text": "Hi {{bar}}"}})
     msgs = info.value.messages
     assert "Temperature must be at most 1." in msgs[0]
     assert "{{bar}}" in msgs[1]
-    with pytest.raises(vc.ConfigValidationError, match="is not a setting"):
-        vc.validate_job({"colour": "blue"})
+    with pytest.raises(agent_validation.ConfigValidationError, match="is not a setting"):
+        agent_validation.validate_job({"colour": "blue"})
 
 
 def test_unknown_voice_message() -> None:
     library = [VoiceInfo(voice_id="v1", name="Mark"), VoiceInfo(voice_id="v2", name="Jessica")]
-    assert vc.voice_problems("mark", library) == []
-    assert vc.voice_problems("v2", library) == []
-    assert "not in the Ultravox voice library" in vc.voice_problems("Ghost", library)[0]
-    assert vc.voice_problems("Ghost", None) == []  # library unknown: no false alarm
+    assert agent_validation.voice_problems("mark", library) == []
+    assert agent_validation.voice_problems("v2", library) == []
+    assert "not in the Ultravox voice library" in agent_validation.voice_problems("Ghost", library)[0]
+    assert agent_validation.voice_problems("Ghost", None) == []  # library unknown: no false alarm
 
 
 # -- rendering ---------------------------------------------------------------------------
 
 
 def test_render_prompt_fills_everything() -> None:
-    g = vc.default_global_config()
-    text = vc.render_prompt(g, candidate_name="  Alex   Morgan ", job_title="Barista", company_name="Bean Co")
+    g = agent_defaults.default_global_config()
+    text = agent_prompts.render_prompt(g, candidate_name="  Alex   Morgan ", job_title="Barista",
+                                       company_name="Bean Co")
     assert "{{" not in text and "Greet Alex by name" in text and "Alex Morgan" in text
     assert "Bean Co" in text and "Barista" in text
     assert "1. Could you tell me" in text and "Guidance, not to be read out" in text
@@ -236,25 +243,25 @@ def test_render_prompt_fills_everything() -> None:
 
 
 def test_render_company_falls_back_to_setting() -> None:
-    g = vc.default_global_config().model_copy(update={"company_name": "Acme"})
-    text = vc.render_prompt(g, candidate_name="Sam", job_title="Driver", company_name="")
+    g = agent_defaults.default_global_config().model_copy(update={"company_name": "Acme"})
+    text = agent_prompts.render_prompt(g, candidate_name="Sam", job_title="Driver", company_name="")
     assert "on behalf of Acme" in text
 
 
 def test_disclosure_and_hangup_added_to_custom_prompt() -> None:
-    g = vc.validate_global({**vc.as_plain(vc.default_global_config()),
+    g = agent_validation.validate_global({**agent_effective.as_plain(agent_defaults.default_global_config()),
                             "system_prompt": "Ask {{candidate_name}} the {{questions}}."})
-    text = vc.render_prompt(g, candidate_name="Sam", job_title="Driver", company_name="Acme")
+    text = agent_prompts.render_prompt(g, candidate_name="Sam", job_title="Driver", company_name="Acme")
     assert "this call is recorded" in text and "hangUp tool" in text
     off = g.model_copy(update={"recording_enabled": False})
-    assert "recorded so" not in vc.render_prompt(off, candidate_name="Sam", job_title="Driver",
+    assert "recorded so" not in agent_prompts.render_prompt(off, candidate_name="Sam", job_title="Driver",
                                                  company_name="Acme")
 
 
 def test_call_request_fields_match_ultravox_shapes() -> None:
-    g = vc.default_global_config()
-    spoken = vc.render_spoken(g, candidate_name="Sam Lee", job_title="Driver", company_name="Acme")
-    body = vc.call_request_fields(g, "PROMPT", spoken)
+    g = agent_defaults.default_global_config()
+    spoken = agent_prompts.render_spoken(g, candidate_name="Sam Lee", job_title="Driver", company_name="Acme")
+    body = agent_prompts.call_request_fields(g, "PROMPT", spoken)
     assert body["maxDuration"] == "900s" and body["languageHint"] == "en-US"
     assert body["firstSpeakerSettings"] == {"user": {"fallback": {"delay": "6s", "text": spoken["opening"]}}}
     assert body["inactivityMessages"][-1]["endBehavior"] == "END_BEHAVIOR_HANG_UP_SOFT"
@@ -266,8 +273,8 @@ def test_call_request_fields_match_ultravox_shapes() -> None:
 
 def test_placeholders_documented() -> None:
     for name in ("candidate_name", "job_title", "company_name", "questions"):
-        assert name in vc.PLACEHOLDERS
-    assert vc.placeholders_in("{{a}} {{ b }} {{a}}") == ["a", "b"]
+        assert name in agent_prompts.PLACEHOLDERS
+    assert agent_prompts.placeholders_in("{{a}} {{ b }} {{a}}") == ["a", "b"]
 
 
 def test_calling_hours_and_models() -> None:
@@ -284,21 +291,22 @@ def test_filter_voices() -> None:
     voices = [VoiceInfo(voice_id="1", name="Mark", primary_language="en-US", provider="cartesia"),
               VoiceInfo(voice_id="2", name="Hugo", primary_language="fr-FR", provider="eleven_labs",
                         description="calm")]
-    assert [v.name for v in vc.filter_voices(voices, search="CALM")] == ["Hugo"]
-    assert [v.name for v in vc.filter_voices(voices, languages=["en-US"])] == ["Mark"]
-    assert vc.filter_voices(voices, providers=["lmnt"]) == []
+    assert [v.name for v in voice_catalog.filter_voices(voices, search="CALM")] == ["Hugo"]
+    assert [v.name for v in voice_catalog.filter_voices(voices, languages=["en-US"])] == ["Mark"]
+    assert voice_catalog.filter_voices(voices, providers=["lmnt"]) == []
 
 
 def test_describe_value() -> None:
-    assert vc.describe_value(True) == "on" and vc.describe_value(None) == "—"
-    assert vc.describe_value([{"text": "a"}, {"text": "b"}]) == "a | b"
-    assert vc.describe_value("x" * 500).endswith("…")
+    assert agent_effective.describe_value(True) == "on" and agent_effective.describe_value(None) == "—"
+    assert agent_effective.describe_value([{"text": "a"}, {"text": "b"}]) == "a | b"
+    assert agent_effective.describe_value("x" * 500).endswith("…")
 
 
 def test_spoken_questions_have_their_placeholders_filled() -> None:
-    from core.models import ScreeningQuestion
+    from core.agent.models import ScreeningQuestion
 
     question = ScreeningQuestion(text="Why the {{job_title}} role at {{company_name}}?")
-    cfg = vc.default_global_config().model_copy(update={"screening_questions": [question]})
-    spoken = vc.render_spoken(cfg, candidate_name="Ana", job_title="Baker", company_name="Crumb Co")
+    cfg = agent_defaults.default_global_config().model_copy(update={"screening_questions": [question]})
+    spoken = agent_prompts.render_spoken(cfg, candidate_name="Ana", job_title="Baker",
+                                         company_name="Crumb Co")
     assert spoken["screening_questions"] == ["Why the Baker role at Crumb Co?"]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core import events
+from core.lifecycle import signatures
 
 # Twilio's published example (docs "webhooks security"; reproduced in providers.md §2.4).
 TWILIO_TOKEN = "12345"
@@ -32,11 +32,11 @@ def _sign(body: bytes, ts: str, secret: str = SECRET) -> str:
 
 
 def _verify(body: bytes, ts: str | None, sig: str | None, *, now: datetime = NOW) -> str | None:
-    return events.verify_ultravox(body, ts, sig, [SECRET], max_age_seconds=300, now=now)
+    return signatures.verify_ultravox(body, ts, sig, [SECRET], max_age_seconds=300, now=now)
 
 
 def test_twilio_published_vector_is_accepted() -> None:
-    assert events.verify_twilio(TWILIO_URL, TWILIO_PARAMS, TWILIO_SIGNATURE, TWILIO_TOKEN)
+    assert signatures.verify_twilio(TWILIO_URL, TWILIO_PARAMS, TWILIO_SIGNATURE, TWILIO_TOKEN)
 
 
 @pytest.mark.parametrize("change", ["param", "url", "token", "missing"])
@@ -50,12 +50,12 @@ def test_twilio_any_change_is_refused(change: str) -> None:
         token = "54321"
     else:
         sig = None
-    assert not events.verify_twilio(url, params, sig, token)
+    assert not signatures.verify_twilio(url, params, sig, token)
 
 
 def test_ultravox_scheme_body_then_timestamp() -> None:
     ts = NOW.isoformat()
-    assert events.ultravox_signature(BODY, ts, SECRET) == _sign(BODY, ts)
+    assert signatures.ultravox_signature(BODY, ts, SECRET) == _sign(BODY, ts)
     assert _verify(BODY, ts, _sign(BODY, ts)) is None
     # The wrong construction some code uses (timestamp + "." + body) must not pass.
     wrong = hmac.new(SECRET.encode(), ts.encode() + b"." + BODY, hashlib.sha256).hexdigest()

@@ -1,0 +1,121 @@
+"""Ultravox's voices and models, cached in the database with a time to live."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo.database import Database
+
+from core.db import MEDIA_CACHE, PROVIDER_CACHE, utcnow
+from core.providers.resilience import ProviderError, ProviderUnavailable
+from core.providers.ultravox import UltravoxClient, get_ultravox
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TTL = timedelta(hours=6)
+_MAX_ITEMS = 2000  # bounds the cached document (Mongo's 16 MB limit, page payloads)
+
+
+@dataclass
+class CatalogList:
+    """A cached provider list: its items, when fetched, and whether it is a stale fallback."""
+
+    items: list[dict[str, Any]]
+    fetched_at: datetime | None
+    stale: bool = False
+    error: str | None = None
+    source: str = field(default="cache")  # "api" or "cache"
+
+    @property
+    def notice(self) -> str | None:
+        """A sentence for the page when the list is not fresh, else None."""
+        if not self.stale:
+            return None
+        when = self.fetched_at.strftime("%Y-%m-%d %H:%M UTC") if self.fetched_at else "earlier"
+        return f"Showing the list from {when}; {self.error or 'Ultravox is unavailable'}."
+
+
+def _voice_items(client: UltravoxClient) -> list[dict[str, Any]]:
+    return [
+        {
+            "voice_id": v.voice_id,
+            "name": v.name,
+            "language": v.primary_language,
+            "language_label": v.language_label,
+            "description": v.description,
+            "preview_url": v.preview_url,
+            "provider": v.provider,
+            "billing_style": v.billing_style,
+        }
+        for v in client.list_voices()
+    ][:_MAX_ITEMS]
+
+
+def _model_items(client: UltravoxClient) -> list[dict[str, Any]]:
+    return [{"name": m.name} for m in client.list_models()][:_MAX_ITEMS]
+
+
+def _cached(
+    db: Database,
+    key: str,
+    fetch: Callable[[UltravoxClient], list[dict[str, Any]]],
+    client: UltravoxClient | None,
+    ttl: timedelta,
+    force: bool,
+) -> CatalogList:
+    coll = db[PROVIDER_CACHE]
+    doc = coll.find_one({"_id": key})
+    now = utcnow()
+    if doc and not force and doc.get("fetched_at") and now - doc["fetched_at"] < ttl:
+        return CatalogList(doc.get("items") or [], doc["fetched_at"], source="cache")
+    try:
+        items = fetch(client or get_ultravox())
+    except (ProviderUnavailable, ProviderError) as exc:
+        if not doc:
+            raise
+        log.warning("Ultravox %s list unavailable; serving the cached copy", key)
+        return CatalogList(doc.get("items") or [], doc.get("fetched_at"), stale=True,
+                           error=str(exc).rstrip("."), source="cache")
+    coll.update_one({"_id": key}, {"$set": {"items": items, "fetched_at": now}}, upsert=True)
+    return CatalogList(items, now, source="api")
+
+
+def get_voices(db: Database, client: UltravoxClient | None = None, *,
+               ttl: timedelta = DEFAULT_TTL, force: bool = False) -> CatalogList:
+    """Voices for the dashboard: cached copy within `ttl`, else fetched; stale copy if Ultravox is down.
+
+    Raises ProviderUnavailable/ProviderError only when there is no cached copy at all.
+    """
+    return _cached(db, "voices", _voice_items, client, ttl, force)
+
+
+def get_models(db: Database, client: UltravoxClient | None = None, *,
+               ttl: timedelta = DEFAULT_TTL, force: bool = False) -> CatalogList:
+    """Model aliases for the dashboard, cached like `get_voices`."""
+    return _cached(db, "models", _model_items, client, ttl, force)
+
+
+_PREVIEW_TTL = timedelta(days=7)
+
+
+def voice_preview(db: Database, voice_id: str, client: UltravoxClient | None = None) -> bytes | None:
+    """A voice's preview audio, fetched server-side once and kept in MEDIA_CACHE for a week."""
+    key = f"voice-preview:{voice_id}"
+    cached = db[MEDIA_CACHE].find_one({"_id": key})
+    now = utcnow()
+    if cached and cached.get("expires_at") and cached["expires_at"] > now:
+        return bytes(cached["content"])
+    recording = (client or get_ultravox()).get_voice_preview(voice_id)
+    if recording is None or not recording.content:
+        return None
+    db[MEDIA_CACHE].update_one(
+        {"_id": key},
+        {"$set": {"content": recording.content, "content_type": recording.content_type,
+                  "kind": "voice_preview", "expires_at": now + _PREVIEW_TTL}},
+        upsert=True,
+    )
+    return recording.content

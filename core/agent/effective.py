@@ -1,0 +1,94 @@
+"""A job's effective settings: the global ones overridden field by field (pure)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from core import audit
+from core.agent.models import (
+    CONFIG_FIELDS,
+    GlobalVoiceConfig,
+    JobVoiceConfig,
+)
+from core.agent.validation import _friendly
+
+# ---------------------------------------------------------------------------------------
+# Merge: global + job overrides
+# ---------------------------------------------------------------------------------------
+
+
+def overrides_of(job_cfg: BaseModel | None) -> dict[str, Any]:
+    """The job's set fields as plain JSON-ready values (None fields are inherited, left out)."""
+    if job_cfg is None:
+        return {}
+    return job_cfg.model_dump(mode="json", exclude_none=True)
+
+
+def overridden_fields(job_cfg: BaseModel | None) -> list[str]:
+    """Names of the fields a job overrides, in the settings' order."""
+    if job_cfg is None:
+        return []
+    return [name for name in CONFIG_FIELDS if getattr(job_cfg, name) is not None]
+
+
+def effective_config(global_cfg: GlobalVoiceConfig, job_cfg: BaseModel | None) -> GlobalVoiceConfig:
+    """The config a job's calls use: global, overridden field by field by the job's set fields."""
+    if job_cfg is None or not overridden_fields(job_cfg):
+        return global_cfg
+    merged = global_cfg.model_dump()
+    merged.update({name: getattr(job_cfg, name) for name in overridden_fields(job_cfg)})
+    try:
+        # Re-validated: the only cross-field rule (recording needs a disclosure) may combine
+        # a job's value with a global one.
+        return GlobalVoiceConfig.model_validate(
+            {k: v.model_dump() if isinstance(v, BaseModel) else v for k, v in merged.items()}
+        )
+    except ValidationError as exc:
+        raise _friendly(exc) from None
+
+
+def reset_field(job_cfg: BaseModel | None, name: str) -> BaseModel:
+    """The job's overrides without `name` (that field inherits the global value again)."""
+    if name not in CONFIG_FIELDS:
+        raise ValueError(f"'{name}' is not a setting.")
+    kept = {k: getattr(job_cfg, k) for k in overridden_fields(job_cfg) if k != name}
+    return JobVoiceConfig.model_validate(
+        {k: v.model_dump() if isinstance(v, BaseModel) else v for k, v in kept.items()}
+    )
+
+
+def as_plain(cfg: BaseModel) -> dict[str, Any]:
+    """A config as JSON-ready values (what is stored and compared)."""
+    return cfg.model_dump(mode="json")
+
+
+def field_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Changed fields between two plain configs, {field: {"old", "new"}}, in settings order."""
+    changes = audit.diff(old, new)
+    order = {name: i for i, name in enumerate(CONFIG_FIELDS)}
+    return dict(sorted(changes.items(), key=lambda kv: order.get(kv[0], len(order))))
+
+
+def describe_value(value: Any, limit: int = 160) -> str:
+    """A short human-readable rendering of a field value (for marks, history and diffs)."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, list) and value and isinstance(value[0], dict) and "text" in value[0]:
+        text = " | ".join(str(v.get("text")) for v in value)
+    elif isinstance(value, list) and value and isinstance(value[0], dict) and "message" in value[0]:
+        text = " | ".join(f"{v.get('duration_seconds')}s: {v.get('message')}" for v in value)
+    elif isinstance(value, dict | list):
+        text = json.dumps(value, default=str, ensure_ascii=False)
+    else:
+        text = str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

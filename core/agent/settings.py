@@ -1,0 +1,317 @@
+"""Stored voice settings: load, save (versioned, audited), history, restore, call snapshots."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from core import audit
+from core.agent.defaults import default_global_config
+from core.agent.effective import (
+    as_plain,
+    effective_config,
+    field_diff,
+    overridden_fields,
+    overrides_of,
+    reset_field,
+)
+from core.agent.models import (
+    GlobalVoiceConfig,
+    JobVoiceConfig,
+)
+from core.agent.prompts import call_request_fields, render_prompt, render_spoken
+from core.agent.validation import (
+    ConfigConflict,
+    ConfigValidationError,
+    validate_global,
+    validate_job,
+    voice_problems,
+)
+from core.agent.voice_catalog import _known_voices
+from core.auth import Action, User, require
+from core.db import (
+    CONFIG_VERSIONS,
+    GLOBAL_VOICE_CONFIG,
+    JOB_VOICE_CONFIGS,
+    JOBS,
+    new_id,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+GLOBAL_SCOPE = "global"
+_GLOBAL_DOC_ID = "global"
+_HISTORY_CAP = 200  # history lists are bounded; older versions stay in the collection
+
+
+# ---------------------------------------------------------------------------------------
+# Storage: load, save (versioned + audited), history, restore
+# ---------------------------------------------------------------------------------------
+
+
+def job_scope(job_id: str) -> str:
+    """The history scope of a job's settings."""
+    return f"job:{job_id}"
+
+
+@dataclass
+class StoredGlobal:
+    """The global config with its version (0 = the shipped default, never saved)."""
+
+    config: GlobalVoiceConfig
+    version: int = 0
+    updated_by: str | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass
+class StoredJob:
+    """A job's overrides with their version (0 = none saved yet)."""
+
+    job_id: str
+    overrides: Any  # JobVoiceConfig
+    version: int = 0
+    updated_by: str | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass
+class SaveResult:
+    """What a save did: the new version (None when nothing changed) and the field changes."""
+
+    version: int | None
+    changes: dict[str, dict[str, Any]]
+
+    @property
+    def changed(self) -> bool:
+        """True when something was written."""
+        return self.version is not None
+
+
+def load_global(db: Database) -> StoredGlobal:
+    """The stored global config, or the shipped default when none was ever saved."""
+    doc = db[GLOBAL_VOICE_CONFIG].find_one({"_id": _GLOBAL_DOC_ID})
+    if not doc:
+        return StoredGlobal(config=default_global_config())
+    try:
+        cfg = GlobalVoiceConfig.model_validate(doc["config"])
+    except ValidationError:
+        # A field added since it was saved: fill it from the defaults rather than break calls.
+        log.warning("stored global config incomplete; filling from defaults")
+        cfg = GlobalVoiceConfig.model_validate({**as_plain(default_global_config()), **doc["config"]})
+    return StoredGlobal(cfg, doc.get("version", 0), doc.get("updated_by"), doc.get("updated_at"))
+
+
+def get_global_config(db: Database) -> GlobalVoiceConfig:
+    """The global config in force."""
+    return load_global(db).config
+
+
+def load_job(db: Database, job_id: str) -> StoredJob:
+    """A job's stored overrides (empty when the job inherits everything)."""
+    doc = db[JOB_VOICE_CONFIGS].find_one({"job_id": str(job_id)})
+    if not doc:
+        return StoredJob(job_id=str(job_id), overrides=JobVoiceConfig())
+    overrides = JobVoiceConfig.model_validate(doc.get("overrides") or {})
+    return StoredJob(str(job_id), overrides, doc.get("version", 0), doc.get("updated_by"),
+                     doc.get("updated_at"))
+
+
+def job_effective_config(db: Database, job_id: str) -> GlobalVoiceConfig:
+    """The config a job's calls use now."""
+    return effective_config(get_global_config(db), load_job(db, job_id).overrides)
+
+
+def _write_version(db: Database, scope: str, version: int, config: dict[str, Any], actor: User,
+                   changes: dict[str, Any], restored_from: int | None) -> None:
+    # The unique (scope, version) index makes this the atomic "nobody saved in between" check.
+    try:
+        db[CONFIG_VERSIONS].insert_one({
+            "_id": new_id(), "scope": scope, "version": version, "config": config,
+            "actor": actor.username, "at": utcnow(), "changes": changes,
+            "restored_from": restored_from,
+        })
+    except DuplicateKeyError:
+        raise ConfigConflict(
+            "Someone else saved these settings a moment ago. Reload the page to see their "
+            "change, then make yours again."
+        ) from None
+
+
+def _current_version(db: Database, scope: str) -> int:
+    last = db[CONFIG_VERSIONS].find_one({"scope": scope}, sort=[("version", -1)])
+    return int(last["version"]) if last else 0
+
+
+def save_global_config(
+    db: Database, actor: User, data: GlobalVoiceConfig | dict[str, Any], *,
+    base_version: int | None = None, restored_from: int | None = None,
+) -> SaveResult:
+    """Validate and save the global config (admins only): new version + audit entry."""
+    require(actor, Action.EDIT_GLOBAL_SETTINGS)
+    cfg = validate_global(data)
+    stored = load_global(db)
+    if cfg.voice != stored.config.voice:
+        problems = voice_problems(cfg.voice, _known_voices(db))
+        if problems:
+            raise ConfigValidationError(problems)
+    old, new = as_plain(stored.config), as_plain(cfg)
+    changes = field_diff(old, new)
+    if not changes and restored_from is None:
+        return SaveResult(None, {})
+    current = _current_version(db, GLOBAL_SCOPE)
+    if base_version is not None and base_version != current:
+        raise ConfigConflict("Someone else saved the global settings after you opened them. "
+                             "Reload the page to see their change, then make yours again.")
+    version = current + 1
+    _write_version(db, GLOBAL_SCOPE, version, new, actor, changes, restored_from)
+    db[GLOBAL_VOICE_CONFIG].replace_one(
+        {"_id": _GLOBAL_DOC_ID},
+        {"_id": _GLOBAL_DOC_ID, "config": new, "version": version, "updated_by": actor.username,
+         "updated_at": utcnow()},
+        upsert=True,
+    )
+    audit.record(db, actor=actor.username,
+                 action="global_config.restore" if restored_from else "global_config.update",
+                 entity="global_voice_config", entity_id=_GLOBAL_DOC_ID, changes=changes,
+                 detail=f"version {version}" + (f" (restored from {restored_from})" if restored_from else ""))
+    log.info("global config saved as version %s by %s", version, actor.username)
+    return SaveResult(version, changes)
+
+
+def save_job_config(
+    db: Database, actor: User, job_id: str, data: BaseModel | dict[str, Any], *,
+    base_version: int | None = None, restored_from: int | None = None,
+) -> SaveResult:
+    """Validate and save a job's overrides (admins, recruiters): new version + audit entry."""
+    require(actor, Action.EDIT_JOB_SETTINGS)
+    job_id = str(job_id)
+    if db[JOBS].find_one({"_id": job_id}, {"_id": 1}) is None:
+        raise ConfigValidationError(["That job does not exist (it may have been deleted)."])
+    overrides = validate_job(data)
+    effective = effective_config(get_global_config(db), overrides)  # cross-field rules
+    stored = load_job(db, job_id)
+    old, new = overrides_of(stored.overrides), overrides_of(overrides)
+    if "voice" in new and new.get("voice") != old.get("voice"):
+        problems = voice_problems(effective.voice, _known_voices(db))
+        if problems:
+            raise ConfigValidationError(problems)
+    changes = field_diff(old, new)
+    if not changes and restored_from is None:
+        return SaveResult(None, {})
+    scope = job_scope(job_id)
+    current = _current_version(db, scope)
+    if base_version is not None and base_version != current:
+        raise ConfigConflict("Someone else saved this job's settings after you opened them. "
+                             "Reload the page to see their change, then make yours again.")
+    version = current + 1
+    _write_version(db, scope, version, new, actor, changes, restored_from)
+    db[JOB_VOICE_CONFIGS].replace_one(
+        {"job_id": job_id},
+        {"_id": job_id, "job_id": job_id, "overrides": new, "version": version,
+         "updated_by": actor.username, "updated_at": utcnow()},
+        upsert=True,
+    )
+    audit.record(db, actor=actor.username,
+                 action="job_config.restore" if restored_from else "job_config.update",
+                 entity="job_voice_config", entity_id=job_id, changes=changes,
+                 detail=f"version {version}" + (f" (restored from {restored_from})" if restored_from else ""))
+    return SaveResult(version, changes)
+
+
+def reset_job_field(db: Database, actor: User, job_id: str, name: str) -> SaveResult:
+    """Remove one override of a job, so that field inherits the global value again."""
+    require(actor, Action.EDIT_JOB_SETTINGS)
+    stored = load_job(db, job_id)
+    return save_job_config(db, actor, job_id, reset_field(stored.overrides, name),
+                           base_version=stored.version)
+
+
+def list_history(db: Database, scope: str, limit: int = 50) -> list[dict[str, Any]]:
+    """Saved versions of a scope ("global" or "job:<id>"), newest first (bounded)."""
+    cursor = db[CONFIG_VERSIONS].find({"scope": scope}).sort("version", -1).limit(min(limit, _HISTORY_CAP))
+    return list(cursor)
+
+
+def restore_version(db: Database, actor: User, scope: str, version: int) -> SaveResult:
+    """Make an earlier version current again (saved as a new version; history is kept)."""
+    require(actor, Action.EDIT_GLOBAL_SETTINGS if scope == GLOBAL_SCOPE else Action.EDIT_JOB_SETTINGS)
+    doc = db[CONFIG_VERSIONS].find_one({"scope": scope, "version": int(version)})
+    if doc is None:
+        raise ConfigValidationError([f"Version {version} does not exist."])
+    if scope == GLOBAL_SCOPE:
+        return save_global_config(db, actor, doc["config"], restored_from=int(version))
+    job_id = scope.removeprefix("job:")
+    return save_job_config(db, actor, job_id, doc["config"], restored_from=int(version))
+
+
+def snapshot_for_call(
+    db: Database, job_id: str, candidate_name: str, job_title: str, company_name: str | None
+) -> dict[str, Any]:
+    """The exact effective config and rendered texts for one call, to store on the call."""
+    stored_global, stored_job = load_global(db), load_job(db, job_id)
+    cfg = effective_config(stored_global.config, stored_job.overrides)
+    prompt = render_prompt(cfg, candidate_name=candidate_name, job_title=job_title,
+                           company_name=company_name)
+    spoken = render_spoken(cfg, candidate_name=candidate_name, job_title=job_title,
+                           company_name=company_name)
+    return {
+        "taken_at": utcnow(),
+        "job_id": str(job_id),
+        "global_version": stored_global.version,
+        "job_version": stored_job.version,
+        "overridden_fields": overridden_fields(stored_job.overrides),
+        "config": as_plain(cfg),
+        "rendered_prompt": prompt,
+        "spoken": spoken,
+        "ultravox": call_request_fields(cfg, prompt, spoken),
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers for the settings pages (validate + diff before the confirmation step)
+# ---------------------------------------------------------------------------------------
+
+
+def preview_global_save(db: Database, data: GlobalVoiceConfig | dict[str, Any]) -> dict[str, Any]:
+    """The field changes a global save would make; raises ConfigValidationError if invalid."""
+    cfg = validate_global(data)
+    stored = load_global(db)
+    if cfg.voice != stored.config.voice:
+        problems = voice_problems(cfg.voice, _known_voices(db))
+        if problems:
+            raise ConfigValidationError(problems)
+    return field_diff(as_plain(stored.config), as_plain(cfg))
+
+
+def preview_job_save(db: Database, job_id: str, data: BaseModel | dict[str, Any]) -> dict[str, Any]:
+    """The override changes a job save would make; raises ConfigValidationError if invalid."""
+    overrides = validate_job(data)
+    effective = effective_config(get_global_config(db), overrides)
+    old, new = overrides_of(load_job(db, job_id).overrides), overrides_of(overrides)
+    if "voice" in new and new.get("voice") != old.get("voice"):
+        problems = voice_problems(effective.voice, _known_voices(db))
+        if problems:
+            raise ConfigValidationError(problems)
+    return field_diff(old, new)
+
+
+def use_voice_globally(db: Database, actor: User, voice: str) -> SaveResult:
+    """Make `voice` the global voice (admins only)."""
+    stored = load_global(db)
+    return save_global_config(db, actor, {**as_plain(stored.config), "voice": voice},
+                              base_version=stored.version)
+
+
+def use_voice_for_job(db: Database, actor: User, job_id: str, voice: str) -> SaveResult:
+    """Override a job's voice with `voice` (admins, recruiters)."""
+    stored = load_job(db, job_id)
+    return save_job_config(db, actor, job_id, {**overrides_of(stored.overrides), "voice": voice},
+                           base_version=stored.version)

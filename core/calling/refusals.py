@@ -1,0 +1,38 @@
+"""Standing reasons not to call a candidate, and the calling-hours verdict for one now."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from core import crypto
+from core.agent.models import GlobalVoiceConfig
+from core.calling import hours as calling_hours
+from core.errors import UserError
+
+
+class LaunchRefused(UserError):
+    """A call that must not be placed; `code` is stable, the message is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+def refusal(candidate: dict, job: dict, config: GlobalVoiceConfig) -> LaunchRefused | None:
+    """The standing reason this candidate must not be called for this job, if any."""
+    if candidate.get("do_not_call"):
+        return LaunchRefused("do_not_call", "The candidate is on the do-not-call list.")
+    if job.get("status") == "archived":
+        return LaunchRefused("job_archived", "The job is archived; no new calls are placed for it.")
+    if config.require_consent and not candidate.get("consent"):
+        return LaunchRefused("no_consent", "The candidate has not consented to be called, and "
+                             "the settings require consent.")
+    return None
+
+
+def window_check(candidate: dict, config: GlobalVoiceConfig,
+                 now: datetime) -> calling_hours.WindowCheck:
+    """Calling-hours verdict for this candidate now."""
+    phone = crypto.decrypt(candidate.get("phone"))
+    return calling_hours.check(config.calling_hours, now=now,
+                               candidate_timezone=candidate.get("timezone") or None, phone=phone)

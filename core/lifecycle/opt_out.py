@@ -1,0 +1,89 @@
+"""A candidate's spoken "don't call me again": detected in the transcript, then honoured."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from pymongo.database import Database
+
+from core import audit
+from core.calling.status import CallStatus
+from core.db import CALLS, CANDIDATES, utcnow
+from core.lifecycle import ingest as ev
+
+log = logging.getLogger(__name__)
+
+# -- spoken opt-out -----------------------------------------------------------------------
+
+# Phrases a candidate uses to refuse further calls. Text is normalised first (lower case,
+# straight apostrophes, "do not"/"don't"/"dont" → "dont"), so each pattern covers its variants.
+_OPT_OUT_PATTERNS = [
+    re.compile(r"\bstop (calling|contacting|phoning|ringing|bothering) (me|us|this number)\b"),
+    re.compile(r"\b(dont|never) (ever )?(call|contact|phone|ring) (me|us|this number)"
+               r"( ever)? (again|anymore|any more|in the future)\b"),
+    re.compile(r"\b(remove|take) (me|us|my (phone )?number|this number) (off|from) (of )?"
+               r"(your|the|this) ([a-z-]+ ){0,2}(list|database|system)\b"),
+    re.compile(r"\b(put|add) (me|my (phone )?number|this number) (on|to) (your|the) "
+               r"dont call list\b"),
+    re.compile(r"\b(i|we) dont want (to be called|to be contacted|any more calls|anymore calls|"
+               r"(you|anyone) (to )?(call|calling|contact|contacting) (me|us)( again| anymore)?)\b"),
+    re.compile(r"\b(lose|delete) my (phone )?number\b"),
+]
+# Context that flips the meaning: "don't stop calling me", "I didn't say stop calling me".
+_NEGATED_PREFIX = re.compile(
+    r"(\bdont|\bnever|\bnot|\bdidnt say|\bno need to|\bwhy would i ask you to)\s*(\w+\s+){0,2}$"
+)
+
+
+def _normalise(text: str) -> str:
+    text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+    text = re.sub(r"\bdo not\b|\bdon't\b|\bdon t\b", "dont", text)
+    text = re.sub(r"\bdid not\b|\bdidn't\b", "didnt", text)
+    text = text.replace("do-not-call", "dont call")
+    text = re.sub(r"[^a-z' -]+", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def detect_opt_out(messages: list[dict[str, Any]]) -> str | None:
+    """The candidate's words asking not to be called again, if any (only their own lines count)."""
+    for message in messages:
+        if message.get("role") != "user" or not message.get("text"):
+            continue
+        # Sentences are checked one by one so a negation in one cannot cancel another.
+        for sentence in re.split(r"[.!?;]+", message["text"]):
+            norm = _normalise(sentence)
+            for pattern in _OPT_OUT_PATTERNS:
+                match = pattern.search(norm)
+                if match and not _NEGATED_PREFIX.search(norm[: match.start()]):
+                    return match.group(0)
+    return None
+
+
+def mark_do_not_call(db: Database, call: dict[str, Any], phrase: str) -> bool:
+    """Record a spoken opt-out: candidate do-not-call (all jobs), call flagged, audit entry."""
+    now = utcnow()
+    db[CALLS].update_one({"_id": call["_id"]}, {"$set": {"opt_out": True, "updated_at": now}})
+    candidate_id = call.get("candidate_id")
+    if not candidate_id:
+        return False
+    result = db[CANDIDATES].update_one(
+        {"_id": candidate_id, "do_not_call": {"$ne": True}},
+        {"$set": {"do_not_call": True, "do_not_call_at": now, "do_not_call_call_id": call["_id"],
+                  "do_not_call_reason": "asked during the screening call"}},
+    )
+    # Calls still waiting in the queue for this candidate (any job) must never be dialled.
+    for queued in db[CALLS].find({"candidate_id": candidate_id, "status": "queued"},
+                                 {"_id": 1}).limit(100):
+        ev.advance_status(db, queued["_id"], CallStatus.CANCELED,
+                          fields={"failure_reason": "candidate asked not to be called"})
+    if result.modified_count:
+        audit.record(
+            db, actor="system", action="candidate.do_not_call", entity="candidate",
+            entity_id=candidate_id,
+            changes={"do_not_call": {"old": False, "new": True}},
+            detail=f"spoken opt-out on call {call['_id']}: \"{phrase}\"",
+        )
+        log.info("candidate %s opted out on call %s", candidate_id, call["_id"])
+    return bool(result.modified_count)

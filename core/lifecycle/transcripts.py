@@ -1,0 +1,53 @@
+"""A call's transcript as fetched from Ultravox and stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo.database import Database
+
+from core.db import CALLS, TRANSCRIPTS, utcnow
+from core.lifecycle import events as ev
+
+_ROLES = {
+    "MESSAGE_ROLE_USER": "user",
+    "MESSAGE_ROLE_AGENT": "agent",
+    "MESSAGE_ROLE_TOOL_CALL": "tool_call",
+    "MESSAGE_ROLE_TOOL_RESULT": "tool_result",
+}
+
+
+# -- transcript ---------------------------------------------------------------------------
+
+
+def _seconds(span: Any, key: str) -> float | None:
+    if isinstance(span, dict):
+        return ev.parse_duration(span.get(key)) if isinstance(span.get(key), str) else None
+    return None
+
+
+def transcript_messages(messages: list[Any]) -> list[dict[str, Any]]:
+    """Ultravox messages (models or dicts) as stored transcript entries."""
+    out = []
+    for m in messages:
+        data = m.model_dump(by_alias=True) if hasattr(m, "model_dump") else dict(m)
+        role = str(data.get("role") or "")
+        out.append({
+            "role": _ROLES.get(role, role.removeprefix("MESSAGE_ROLE_").lower() or "unknown"),
+            "text": str(data.get("text") or ""),
+            "medium": "text" if data.get("medium") == "MESSAGE_MEDIUM_TEXT" else "voice",
+            "start_s": _seconds(data.get("timespan"), "start"),
+            "end_s": _seconds(data.get("timespan"), "end"),
+        })
+    return out
+
+
+def store_transcript(db: Database, call_id: str, messages: list[dict[str, Any]]) -> None:
+    """Write the call's transcript document (replacing any earlier fetch) and its count."""
+    now = utcnow()
+    db[TRANSCRIPTS].replace_one(
+        {"_id": call_id}, {"_id": call_id, "messages": messages, "fetched_at": now}, upsert=True
+    )
+    db[CALLS].update_one({"_id": call_id}, {"$set": {
+        "transcript_status": "stored", "message_count": len(messages), "updated_at": now,
+    }})

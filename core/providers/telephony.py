@@ -1,0 +1,239 @@
+"""Twilio through its SDK (pointed at the sandbox in sandbox mode): place, end, fetch calls."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+from twilio.twiml.voice_response import Connect, VoiceResponse
+
+from core.config import get_settings
+from core.people.phones import normalize_phone
+from core.providers.resilience import (
+    CircuitBreaker,
+    ProviderError,
+    RetryPolicy,
+    TransientError,
+    parse_retry_after,
+    run_with_retries,
+    transport_errors,
+)
+
+PROVIDER = "Twilio"
+STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
+STATUS_CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"]
+# Twilio queues REST calls at 1 call/second per account and AMD takes seconds before the
+# stream connects; all of it counts against Ultravox's joinTimeout (providers.md section 3).
+_JOIN_SLACK_SECONDS = 45
+
+# The SDK logs request parameters (phone numbers) at DEBUG; keep its logger quiet.
+_twilio_log = logging.getLogger("twilio.http_client")
+_twilio_log.setLevel(logging.WARNING)
+
+
+def join_timeout_for(ring_timeout: int) -> str:
+    """Ultravox `joinTimeout` covering Twilio's ring time (+ its ~5 s extra) and queueing slack."""
+    return f"{int(ring_timeout) + _JOIN_SLACK_SECONDS}s"
+
+
+def build_twiml(join_url: str) -> str:
+    """`<Response><Connect><Stream url=.../></Connect></Response>`, nothing after `</Connect>`."""
+    response = VoiceResponse()
+    connect = Connect()
+    connect.stream(url=join_url)
+    response.append(connect)
+    # The SDK escapes the URL; it writes empty elements as `<Stream ... />`, and our
+    # contract is the compact `<Stream .../>` form (same XML, byte-exact for comparisons).
+    return response.to_xml(xml_declaration=False).replace(" />", "/>")
+
+
+@dataclass(frozen=True)
+class TwilioCall:
+    """What we read back from Twilio's Call resource."""
+
+    sid: str
+    status: str | None
+    price: Decimal | None  # Twilio reports a charge as a negative amount; this is as given
+    price_unit: str | None
+    duration: int | None
+    answered_by: str | None = None
+
+
+class _QuietHttpClient(TwilioHttpClient):
+    """The SDK's HTTP client, remembering Retry-After of the last answer per thread."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(timeout=timeout, logger=_twilio_log)
+        self._local = threading.local()
+
+    def request(self, *args: Any, **kwargs: Any):  # type: ignore[override]
+        self._local.retry_after = None
+        response = super().request(*args, **kwargs)
+        headers = response.headers or {}
+        self._local.retry_after = parse_retry_after(headers.get("Retry-After"))
+        return response
+
+    @property
+    def last_retry_after(self) -> float | None:
+        """Retry-After (seconds) of this thread's last answer."""
+        return getattr(self._local, "retry_after", None)
+
+
+class TwilioGateway:
+    """Places, ends and reads Twilio calls through the official SDK."""
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        from_number: str,
+        *,
+        base_url: str | None = None,
+        webhook_base_url: str = "http://127.0.0.1:8001",
+        timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+        default_ring_timeout: int = 45,
+    ) -> None:
+        self._http = _QuietHttpClient(timeout=timeout)
+        self._client = Client(account_sid, auth_token, http_client=self._http)
+        if base_url:
+            # The sandbox speaks Twilio's paths; the SDK joins base_url + path at request time.
+            self._client.api.base_url = base_url.rstrip("/")
+        self.from_number = from_number
+        self.status_callback_url = webhook_base_url.rstrip("/") + STATUS_CALLBACK_PATH
+        self.retry = retry or RetryPolicy()
+        self.breaker = breaker or CircuitBreaker(PROVIDER)
+        self.default_ring_timeout = default_ring_timeout
+
+    def _attempt(self, fn: Any) -> Any:
+        """Run one SDK call, turning its failures into TransientError / ProviderError."""
+        try:
+            with transport_errors():
+                return fn()
+        except TwilioRestException as exc:
+            status = int(exc.status or 0)
+            if status == 429:
+                raise TransientError("rate limited (HTTP 429)", ambiguous=False,
+                                     retry_after=self._http.last_retry_after) from exc
+            if status >= 500:
+                raise TransientError(f"HTTP {status}", ambiguous=True,
+                                     retry_after=self._http.last_retry_after) from exc
+            message = _twilio_message(exc)
+            if status in (401, 403):
+                message = f"the account credentials were refused: {message}"
+            raise ProviderError(PROVIDER, status, message, code=exc.code) from exc
+
+    def place_call(
+        self,
+        to: str,
+        join_url: str,
+        *,
+        time_limit_seconds: int,
+        ring_timeout: int | None = None,
+        machine_detection: bool = True,
+    ) -> str:
+        """Dial `to` and bridge it to the Ultravox `join_url`; returns the CallSid.
+
+        The number is validated before any request. Only failures Twilio certainly did not
+        act on (429, refused connection) are retried: Twilio has no idempotency key, so a
+        timed-out create is reported, not repeated (the worker reconciles it).
+        """
+        number = normalize_phone(to)
+        if not join_url.startswith("wss://"):
+            raise ValueError("The Ultravox joinUrl must be a wss:// URL.")
+        kwargs: dict[str, Any] = {
+            "to": number,
+            "from_": self.from_number,
+            "twiml": build_twiml(join_url),
+            "status_callback": self.status_callback_url,
+            "status_callback_event": STATUS_CALLBACK_EVENTS,
+            "status_callback_method": "POST",
+            "timeout": int(ring_timeout or self.default_ring_timeout),
+            "time_limit": int(time_limit_seconds),
+        }
+        if machine_detection:
+            # Sync AMD: AnsweredBy arrives with the answered/completed callbacks.
+            kwargs["machine_detection"] = "Enable"
+        call = run_with_retries(
+            lambda: self._attempt(lambda: self._client.calls.create(**kwargs)),
+            provider=PROVIDER, breaker=self.breaker, policy=self.retry,
+            retry_if=lambda exc: not exc.ambiguous,
+        )
+        return str(call.sid)
+
+    def end_call(self, sid: str) -> str | None:
+        """Hang up (or cancel, if not answered yet) a call; returns its new status."""
+        def update() -> Any:
+            call = self._client.calls(sid).fetch()
+            if call.status in ("queued", "ringing"):
+                return self._client.calls(sid).update(status="canceled")
+            if call.status == "in-progress":
+                return self._client.calls(sid).update(status="completed")
+            return call  # already over: nothing to do
+
+        # Both branches are idempotent (ending an ended call changes nothing).
+        result = run_with_retries(lambda: self._attempt(update), provider=PROVIDER,
+                                  breaker=self.breaker, policy=self.retry)
+        return getattr(result, "status", None)
+
+    def fetch_call(self, sid: str) -> TwilioCall:
+        """Status, price (negative string from Twilio, None until known) and duration of a call."""
+        call = run_with_retries(
+            lambda: self._attempt(lambda: self._client.calls(sid).fetch()),
+            provider=PROVIDER, breaker=self.breaker, policy=self.retry,
+        )
+        return TwilioCall(
+            sid=str(call.sid),
+            status=call.status,
+            price=_decimal(call.price),
+            price_unit=call.price_unit,
+            duration=int(call.duration) if call.duration not in (None, "") else None,
+            answered_by=getattr(call, "answered_by", None),
+        )
+
+
+def _twilio_message(exc: TwilioRestException) -> str:
+    # The SDK prefixes "Unable to create record: "; keep Twilio's own sentence.
+    msg = str(exc.msg or "")
+    return msg.split(": ", 1)[1] if ": " in msg else msg or f"HTTP {exc.status}"
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+@functools.lru_cache(maxsize=4)
+def _gateway_for(sid: str, token: str, from_number: str, base_url: str | None,
+                 webhook_base: str, timeout: float, ring: int, attempts: int, max_wait: float,
+                 threshold: int, reset_seconds: float) -> TwilioGateway:
+    return TwilioGateway(
+        sid, token, from_number, base_url=base_url, webhook_base_url=webhook_base,
+        timeout=timeout, default_ring_timeout=ring,
+        retry=RetryPolicy(attempts=attempts, max_delay=max_wait),
+        breaker=CircuitBreaker(PROVIDER, threshold=threshold, reset_seconds=reset_seconds),
+    )
+
+
+def get_twilio() -> TwilioGateway:
+    """The process-wide Twilio gateway (pointed at the sandbox in sandbox mode)."""
+    s = get_settings()
+    return _gateway_for(
+        s.twilio_sid, s.twilio_token, s.twilio_from,
+        s.sandbox_base_url if s.is_sandbox else None, s.webhook_base_url,
+        s.http_timeout_seconds, s.ring_timeout_seconds, s.provider_retry_attempts,
+        s.provider_retry_max_wait_seconds, s.provider_breaker_threshold,
+        s.provider_breaker_reset_seconds,
+    )

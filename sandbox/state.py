@@ -1,0 +1,149 @@
+"""In-memory state of the sandbox: calls of both providers, what it received, injected faults."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sandbox.conversation import Script
+
+
+@dataclass
+class SandboxConfig:
+    """Credentials the sandbox accepts and signs with, and where it sends webhooks."""
+
+    ultravox_api_key: str
+    ultravox_webhook_secret: str
+    twilio_account_sid: str
+    twilio_auth_token: str
+    twilio_from_number: str
+    webhook_base_url: str | None  # None: play calls out but send no Ultravox webhooks
+    speed: float = 1.0
+    # Ultravox retries failed webhooks from ~30 s, doubling (10 times); Twilio retries a
+    # status callback once. Both are scaled by `speed` and bounded here.
+    ultravox_webhook_tries: int = 5
+    twilio_webhook_tries: int = 3
+    webhook_timeout: float = 5.0
+
+
+@dataclass
+class Fault:
+    """Make the next `count` matching requests fail (or hang) for real."""
+
+    status: int | None = 500
+    count: int = 1
+    retry_after: float | None = None
+    hang_seconds: float = 0.0
+    path_prefix: str = "/"
+    method: str | None = None
+    after: bool = False  # process the request first, then fail the response (lost answer)
+
+
+@dataclass
+class UltravoxCall:
+    """One simulated Ultravox call: its public JSON and its playback state."""
+
+    data: dict[str, Any]
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    script: Script | None = None
+    hangup_requested: threading.Event = field(default_factory=threading.Event)
+    joined_event: threading.Event = field(default_factory=threading.Event)
+    twilio_sid: str | None = None
+    seq: int = 0  # insertion order, for stable sorting
+
+
+@dataclass
+class TwilioCall:
+    """One simulated Twilio call: its public resource and its callback state."""
+
+    data: dict[str, Any]
+    status_callback: str | None
+    events: list[str]
+    ring_timeout: int
+    time_limit: int
+    machine_detection: bool
+    ultravox_call_id: str | None
+    stop: threading.Event = field(default_factory=threading.Event)
+    stop_status: str | None = None
+    sequence: int = 0
+
+
+class SandboxState:
+    """Everything the sandbox knows; guarded by one lock."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.lock = threading.RLock()
+        self.ultravox_calls: dict[str, UltravoxCall] = {}
+        self.twilio_calls: dict[str, TwilioCall] = {}
+        self.received: list[dict[str, Any]] = []
+        self.deliveries: list[dict[str, Any]] = []
+        self.faults: list[Fault] = []
+        self.recordings: dict[str, bytes] = {}
+        self.stopping = threading.Event()
+        self._seq = 0
+
+    def next_seq(self) -> int:
+        """A monotonically increasing number (creation order)."""
+        with self.lock:
+            self._seq += 1
+            return self._seq
+
+    def record(self, entry: dict[str, Any]) -> None:
+        """Remember one request the sandbox received (kept in memory only, never logged)."""
+        entry.setdefault("at", time.time())
+        with self.lock:
+            self.received.append(entry)
+
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        """The first active fault matching this request, consuming one of its count."""
+        with self.lock:
+            for fault in self.faults:
+                if fault.count <= 0 or not path.startswith(fault.path_prefix):
+                    continue
+                if path.startswith("/_"):
+                    continue  # admin and media routes are never faulted
+                if fault.method and fault.method.upper() != method.upper():
+                    continue
+                fault.count -= 1
+                return fault
+        return None
+
+    def sim_sleep(self, seconds: float, stop: threading.Event | None = None) -> bool:
+        """Wait `seconds` of simulated time; True if `stop` (or shutdown) fired meanwhile."""
+        deadline = time.monotonic() + seconds / self.config.speed
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if self.stopping.is_set():
+                return True
+            if stop is not None and stop.wait(min(remaining, 0.05)):
+                return True
+            if stop is None:
+                time.sleep(min(remaining, 0.05))
+
+
+def iso_now() -> str:
+    """Now as an ISO 8601 UTC string with a Z suffix, as Ultravox writes timestamps."""
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def rfc2822_now() -> str:
+    """Now in Twilio's date format ("Sun, 25 Mar 2018 09:53:19 +0000")."""
+    return datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll `predicate` until it returns something truthy; TimeoutError naming `what` otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise TimeoutError(f"{what} in time")

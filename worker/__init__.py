@@ -1,0 +1,1 @@
+"""The worker process: one loop for time-driven work (dispatch, reconcile, purge)."""

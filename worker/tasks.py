@@ -1,0 +1,20 @@
+"""The worker's fixed task list: (name, function, every N seconds).
+
+Each function takes the Database and returns a short summary string (or None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pymongo.database import Database
+
+from core.calling import dispatch
+from core.lifecycle import reconcile
+from core.review import retention
+
+TASKS: list[tuple[str, Callable[[Database], object], float]] = [
+    ("dispatch", dispatch.run_once, 1.0),
+    ("reconcile", reconcile.run_once, 15.0),
+    ("purge", retention.purge_expired, 3600.0),
+]
