@@ -13,6 +13,7 @@ run: venv tools
 
 test: venv tools chromium
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 venv: $(VENV)/.installed
@@ -44,6 +45,7 @@ chromium:
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 bench: venv tools
 	@echo "Benchmarks print numbers and take minutes; see bench/README.md for each command."
