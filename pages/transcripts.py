@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core import auth
-from core.calling.status import CallStatus
+from core.documents.status import CallStatus
 from core.people import jobs
 from core.review import call_list, recordings
 from core.review import decisions as review_decisions

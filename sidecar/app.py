@@ -16,7 +16,7 @@ from pymongo.errors import PyMongoError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from core import db as dbmod
-from core.calling.status import TERMINAL_STATUSES
+from core.documents.status import TERMINAL_STATUSES
 from core.config import get_settings
 from core.lifecycle import events, followup, ingest, signatures
 

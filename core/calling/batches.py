@@ -13,8 +13,8 @@ from core import audit
 from core.agent.settings import job_effective_config
 from core.auth import Action, User, require
 from core.calling import store as call_store
-from core.calling.status import TERMINAL_VALUES as _TERMINAL
-from core.calling.status import CallStatus
+from core.documents.status import TERMINAL_VALUES as _TERMINAL
+from core.documents.status import CallStatus
 from core.config import get_settings
 from core.db import BATCHES, CALLS, CANDIDATES, JOBS, new_id, utcnow
 from core.errors import UserError

@@ -17,8 +17,8 @@ from core.calling import budget, dialing, refusals
 from core.calling import gate as dial_gate
 from core.calling import store as call_store
 from core.calling.batches import PAUSED, RUNNING, check_failure_spike, finish_batches
-from core.calling.status import TERMINAL_VALUES as _TERMINAL
-from core.calling.status import CallStatus
+from core.documents.status import TERMINAL_VALUES as _TERMINAL
+from core.documents.status import CallStatus
 from core.config import get_settings
 from core.db import BATCHES, CALLS, CANDIDATES, JOBS, utcnow
 from core.providers.resilience import ProviderError, ProviderUnavailable

@@ -11,7 +11,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from core.calling.status import OPEN_VALUES
+from core.documents.status import OPEN_VALUES
 from core.config import get_settings
 from core.db import APP_STATE, CALLS
 

@@ -11,7 +11,7 @@ from pymongo.errors import DuplicateKeyError
 
 from core.calling.gate import release_slot
 from core.calling.refusals import LaunchRefused
-from core.calling.status import OPEN_STATUSES, CallStatus
+from core.documents.status import OPEN_STATUSES, CallStatus
 from core.db import CALLS, new_id, utcnow
 from core.lifecycle import ingest
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from core.calling.status import TERMINAL_STATUSES
+from core.documents.status import TERMINAL_STATUSES
 from core.cli.registry import CliError, command, database
 from core.config import get_settings
 from core.db import CALLS, TRANSCRIPTS

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from core.calling.status import CallStatus
+from core.documents.status import CallStatus
 from core.lifecycle.signatures import parse_timestamp
 
 ULTRAVOX = "ultravox"

@@ -12,7 +12,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.database import Database
 
-from core.calling.status import OPEN_STATUSES, TERMINAL_STATUSES, CallStatus
+from core.documents.status import OPEN_STATUSES, TERMINAL_STATUSES, CallStatus
 from core.config import get_settings
 from core.db import CALLS, utcnow
 from core.lifecycle import events, ingest

@@ -11,7 +11,7 @@ from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from core.calling.status import TERMINAL_STATUSES, CallStatus, statuses_before
+from core.documents.status import TERMINAL_STATUSES, CallStatus, statuses_before
 from core.db import CALL_EVENTS, CALLS, new_id, utcnow
 from core.lifecycle.events import (
     BILLING_PENDING,

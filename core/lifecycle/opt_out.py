@@ -9,7 +9,7 @@ from typing import Any
 from pymongo.database import Database
 
 from core import audit
-from core.calling.status import CallStatus
+from core.documents.status import CallStatus
 from core.db import CALLS, CANDIDATES, utcnow
 from core.lifecycle import ingest as ev
 

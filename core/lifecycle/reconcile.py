@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from pymongo.database import Database
 
-from core.calling.status import CallStatus
+from core.documents.status import CallStatus
 from core.db import CALLS, utcnow
 from core.lifecycle import followup, ingest
 from core.usage import rollups

@@ -11,7 +11,7 @@ from pymongo.database import Database
 from core import audit, crypto
 from core.auth import Action, User, can, require
 from core.calling.outcome import outcome_text
-from core.calling.status import CallStatus
+from core.documents.status import CallStatus
 from core.db import CALLS, CANDIDATES, JOBS
 from core.review.answer_matching import _questions
 from core.review.detail import call_detail

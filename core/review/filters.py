@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pymongo.database import Database
 
 from core import crypto
-from core.calling.status import OPEN_STATUSES, CallStatus
+from core.documents.status import OPEN_STATUSES, CallStatus
 from core.db import CANDIDATES
 from core.errors import UserError
 from core.people.phones import PhoneNumberError, normalize_phone

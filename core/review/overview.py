@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pymongo.database import Database
 
-from core.calling.status import OPEN_STATUSES, TERMINAL_STATUSES
+from core.documents.status import OPEN_STATUSES, TERMINAL_STATUSES
 from core.db import CALLS, CANDIDATES, JOBS
 
 

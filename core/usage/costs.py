@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from core.calling.status import CallStatus
+from core.documents.status import CallStatus
 from core.config import Settings
 
 MICROS = 1_000_000

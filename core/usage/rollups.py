@@ -11,7 +11,7 @@ from typing import Any
 from pymongo import ReplaceOne, UpdateOne
 from pymongo.database import Database
 
-from core.calling.status import TERMINAL_STATUSES, CallStatus
+from core.documents.status import TERMINAL_STATUSES, CallStatus
 from core.config import Settings, get_settings
 from core.db import CALLS, ROLLUPS, new_id, utcnow
 from core.usage import costs as costmod

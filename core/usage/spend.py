@@ -8,7 +8,7 @@ from decimal import Decimal
 from pymongo.database import Database
 
 from core.agent.models import GlobalVoiceConfig
-from core.calling.status import CallStatus
+from core.documents.status import CallStatus
 from core.calling.store import _OPEN
 from core.config import get_settings
 from core.db import CALLS, utcnow

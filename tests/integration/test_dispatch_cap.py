@@ -10,7 +10,7 @@ from datetime import datetime
 import pytest
 
 from core.calling import batches, dispatch
-from core.calling.status import TERMINAL_STATUSES, CallStatus
+from core.documents.status import TERMINAL_STATUSES, CallStatus
 from core.db import APP_STATE, BATCHES, CALLS
 from core.people import candidates
 from sandbox.server import config_from_env, start_sandbox

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.calling.status import CallStatus
+from core.documents.status import CallStatus
 from core.lifecycle import events
 from core.lifecycle.opt_out import detect_opt_out
 

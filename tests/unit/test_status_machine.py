@@ -2,7 +2,7 @@
 
 from itertools import product
 
-from core.calling.status import TERMINAL_STATUSES, CallStatus, can_advance, statuses_before
+from core.documents.status import TERMINAL_STATUSES, CallStatus, can_advance, statuses_before
 
 ORDER = [CallStatus.QUEUED, CallStatus.DIALING, CallStatus.RINGING, CallStatus.IN_PROGRESS]
 

@@ -1,0 +1,177 @@
+"""A call (`calls`): one screening attempt of one candidate for one job.
+
+Several features write parts of it, each through its own store and only its own fields:
+calling (the queued call, the claim, the dial), lifecycle (status and what the providers
+report), review (the reviewer's decision), usage (costs and the rollup state).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from core.documents.base import Document, Instant, Stored
+from core.documents.status import OPEN_STATUSES, CallStatus
+
+
+class StatusChange(Stored):
+    """One step of the call's status history."""
+
+    status: str = ""
+    at: Instant = None
+    event_id: str | None = None
+
+
+class CallingWindow(Stored):
+    """The calling-hours verdict stored when the call was checked (zone, local time, why)."""
+
+    zone: str | None = None
+    zones: list[str] = Field(default_factory=list)
+    zone_source: str | None = None  # "candidate" | "number" | "unknown"
+    local_time: str | None = None
+    local_times: dict[str, str] = Field(default_factory=dict)
+    allowed: bool | None = None
+    held: bool | None = None
+    reason: str | None = None
+    next_open_at: Instant = None
+    checked_at: Instant = None
+
+
+class Review(Stored):
+    """A reviewer's decision, ratings (per question and overall, 1–5) and notes."""
+
+    decision: str | None = None
+    ratings: dict[str, int] = Field(default_factory=dict)
+    overall: int | None = None
+    notes: str = ""
+    by: str | None = None
+    at: Instant = None
+
+
+class CallCosts(Stored):
+    """What the call cost, as core.usage.costs computed it (Decimal strings and micros)."""
+
+    currency: str = ""
+    ai: str | None = None
+    telephony: str | None = None
+    total: str | None = None
+    ai_micros: int = 0
+    telephony_micros: int = 0
+    total_micros: int = 0
+    ai_estimated: bool = False
+    telephony_estimated: bool = False
+    telephony_country: str | None = None
+    telephony_foreign: dict[str, Any] | None = None
+
+
+class RollupState(Stored):
+    """The counters this call last added to the usage rollups, and the sync gate."""
+
+    applied: dict[str, int] = Field(default_factory=dict)
+    seq: int | None = None
+    synced_at: Instant = None
+    day: str | None = None
+    inc_pending: bool = False
+
+
+class Call(Document):
+    """One call as stored."""
+
+    # Who, for what, in which batch and attempt.
+    candidate_id: str = ""
+    job_id: str = ""
+    batch_id: str | None = None
+    attempt: int = 1
+    first_call_id: str | None = None
+    retry_of: str | None = None
+    retry_handled: bool | None = None
+    retry_call_id: str | None = None
+    test_call: bool = False
+    created_by: str | None = None
+    created_at: Instant = None
+    updated_at: Instant = None
+    # Status and its history; `open_key` is set while the call is open (one per pair).
+    status: CallStatus = CallStatus.QUEUED
+    status_history: list[StatusChange] = Field(default_factory=list)
+    open_key: str | None = None
+    # Waiting in the queue.
+    next_attempt_at: Instant = None
+    lease_owner: str | None = None
+    lease_until: Instant = None
+    hold_reason: str | None = None
+    wait_reason: str | None = None
+    calling_window: CallingWindow | None = None
+    # Dialling.
+    claimed_by: str | None = None
+    rate_slot_at: float | None = None
+    twilio_requested_at: float | None = None
+    config_snapshot: dict[str, Any] = Field(default_factory=dict)
+    rendered_prompt: str | None = None
+    request_body: dict[str, Any] | None = None
+    destination_country: str | None = None
+    ultravox_call_id: str | None = None
+    twilio_call_sid: str | None = None
+    ultravox_end: str | None = None
+    # What the providers reported.
+    dialed_at: Instant = None
+    ringing_at: Instant = None
+    answered_at: Instant = None
+    joined_at: Instant = None
+    ended_at: Instant = None
+    ultravox_ended: bool = False
+    ultravox_ended_at: Instant = None
+    twilio_status: str | None = None
+    answered_by: str | None = None
+    duration_seconds: int | None = None
+    end_reason: str | None = None
+    failure_reason: str | None = None
+    summary: str | None = None
+    short_summary: str | None = None
+    transcript_status: str | None = None  # "pending" | "stored" | "unavailable" | "purged"
+    message_count: int | None = None
+    billing_status: str | None = None
+    billing_status_note: str | None = None
+    billed_duration_seconds: float | None = None
+    billed_at: Instant = None
+    telephony_price: str | None = None
+    price_unit: str | None = None
+    price_status: str | None = None
+    priced_at: Instant = None
+    recording_available: bool | None = None
+    opt_out: bool = False
+    # Follow-up of what webhooks did not bring.
+    needs_followup: bool = False
+    followup_next_at: Instant = None
+    followup_lease_until: Instant = None
+    followup_seq: int | None = None
+    followup_attempts: int = 0
+    followup_done_at: Instant = None
+    last_polled_at: Instant = None
+    twilio_hangup_at: Instant = None
+    ultravox_hangup_at: Instant = None
+    purged_at: Instant = None
+    # Review and money.
+    review: Review | None = None
+    costs: CallCosts | None = None
+    rollup: RollupState | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """True while the call is queued or live."""
+        return self.status in OPEN_STATUSES
+
+    @property
+    def started_at(self) -> Instant:
+        """When the call was dialled (else created)."""
+        return self.dialed_at or self.created_at
+
+    @property
+    def decision(self) -> str | None:
+        """The reviewer's decision, if any."""
+        return self.review.decision if self.review else None
+
+    @property
+    def snapshot_config(self) -> dict[str, Any]:
+        """The effective voice settings the call was placed with (empty before the dial)."""
+        return self.config_snapshot.get("config") or {}
