@@ -11,12 +11,11 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
+from core.config import get_settings
+
 # Services type their `db` argument and catch database failures through these names, so that
 # pymongo itself is imported only here and in the store modules.
-__all__ = ["Database", "DatabaseError"]
 DatabaseError = PyMongoError
-
-from core.config import get_settings
 
 log = logging.getLogger(__name__)
 
