@@ -98,10 +98,10 @@ def main() -> int:
             docs.append({"_id": new_id(), "name": f"Bench {i}", "name_lower": f"bench {i}",
                          "phone": crypto.encrypt(phone), "phone_hash": crypto.phone_hash(phone),
                          "phone_last4": phone[-4:], "email": "", "timezone": "America/New_York",
-                         "consent": True, "do_not_call": False, "job_ids": [job["_id"]],
+                         "consent": True, "do_not_call": False, "job_ids": [job.id],
                          "notes": "", "created_at": utcnow()})
         db[CANDIDATES].insert_many(docs)
-        batch = batches.create_batch(db, admin, job["_id"])
+        batch = batches.create_batch(db, admin, job.id)
         print(f"queued {batch['queued']} calls; cps limit {args.cps}; {args.workers} workers")
         worker_env = {**os.environ}
         procs = [subprocess.Popen([sys.executable, "-c", _WORKER], cwd=ROOT, env=worker_env)
@@ -110,7 +110,7 @@ def main() -> int:
         deadline = started + args.calls / args.cps * 1.5 + 30
         next_report = started + 15
         while time.monotonic() < deadline:
-            dialled = db[CALLS].count_documents({"batch_id": batch["id"],
+            dialled = db[CALLS].count_documents({"batch_id": batch.id,
                                                  "status": {"$ne": "queued"}})
             if dialled >= args.calls:
                 break
@@ -126,14 +126,14 @@ def main() -> int:
         for p in procs:
             p.wait(10)
     slots = sorted(c["rate_slot_at"] for c in db[CALLS].find(
-        {"batch_id": batch["id"], "rate_slot_at": {"$exists": True}}, {"rate_slot_at": 1}))
+        {"batch_id": batch.id, "rate_slot_at": {"$exists": True}}, {"rate_slot_at": 1}))
     sent = sorted(c["twilio_requested_at"] for c in db[CALLS].find(
-        {"batch_id": batch["id"], "twilio_requested_at": {"$exists": True}},
+        {"batch_id": batch.id, "twilio_requested_at": {"$exists": True}},
         {"twilio_requested_at": 1}))
     received = sorted(r["at"] for r in sandbox.received("twilio", "create_call"))
     numbers = Counter(r["params"]["To"][0] for r in sandbox.received("twilio", "create_call"))
     by_worker = Counter(c["claimed_by"].split(":")[1] for c in db[CALLS].find(
-        {"batch_id": batch["id"], "claimed_by": {"$exists": True}}, {"claimed_by": 1}))
+        {"batch_id": batch.id, "claimed_by": {"$exists": True}}, {"claimed_by": 1}))
     sandbox.stop()
     if server:
         server.stop()

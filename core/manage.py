@@ -9,11 +9,10 @@ import logging
 import pkgutil
 import sys
 
-from pymongo.errors import PyMongoError
-
 import core.cli
 from core.cli.registry import _COMMANDS, CliError
 from core.config import describe_error, get_settings
+from core.db import DatabaseError
 
 
 def _load_command_modules() -> None:
@@ -49,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"error": str(exc)}))
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except PyMongoError as exc:
+    except DatabaseError as exc:
         print(f"error: database problem: {type(exc).__name__}", file=sys.stderr)
         return 1
     if args.json:

@@ -24,7 +24,7 @@ job_list = jobs.list_jobs(db)
 if not job_list:
     st.info("There are no open jobs yet. Create one on the Jobs & candidates page.")
     st.stop()
-titles = {j["_id"]: f"{j['title']} — {j['company']}" for j in job_list}
+titles = {j.id: jobs.label(j) for j in job_list}
 
 wanted = st.query_params.get("job")
 if wanted and wanted not in titles:
@@ -145,7 +145,7 @@ with tab_effective:
             st.caption("None: this job uses the global settings unchanged.")
         st.subheader(f"The prompt for a sample candidate ({agent_prompts.SAMPLE_CANDIDATE})")
         st.code(agent_prompts.render_prompt(effective, candidate_name=agent_prompts.SAMPLE_CANDIDATE,
-                                 job_title=job["title"], company_name=job["company"]),
+                                 job_title=job.title, company_name=job.company),
                 language=None, wrap_lines=True)
         with st.expander("The effective config (what calls for this job use)"):
             st.json(agent_effective.as_plain(effective))

@@ -23,7 +23,7 @@ if wanted:
         candidate_detail.show(db, wanted, key="jobs_candidates.detail")
         if can_edit and (cand := candidates.get_candidate(db, wanted)):
             with st.form("jobs_candidates.dnc_form"):
-                dnc = st.checkbox("Do not call this candidate", value=bool(cand["do_not_call"]),
+                dnc = st.checkbox("Do not call this candidate", value=cand.do_not_call,
                                   key="jobs_candidates.dnc")
                 why = st.text_input("Reason", key="jobs_candidates.dnc_reason")
                 if st.form_submit_button("Save do-not-call state"):
@@ -39,15 +39,14 @@ if wanted:
     st.stop()
 
 all_jobs = jobs.list_jobs(db, include_archived=True)
-job_label = {j["_id"]: f"{j['title']} — {j['company']}" + (" (archived)" if j["status"] == "archived" else "")
-             for j in all_jobs}
-open_jobs = [j["_id"] for j in all_jobs if j["status"] == "open"]
+job_label = {j.id: jobs.label(j) for j in all_jobs}
+open_jobs = [j.id for j in all_jobs if not j.archived]
 
 tab_jobs, tab_cands, tab_import = st.tabs(["Jobs", "Candidates", "Import CSV"])
 
 with tab_jobs:
-    st.dataframe([{"Id": j["_id"], "Title": j["title"], "Company": j["company"],
-                   "Owner": j.get("owner", ""), "Status": j["status"]} for j in all_jobs],
+    st.dataframe([{"Id": j.id, "Title": j.title, "Company": j.company,
+                   "Owner": j.owner, "Status": j.status.value} for j in all_jobs],
                  hide_index=True, width="stretch")
     if can_edit:
         with st.expander("Create a job", expanded=not all_jobs), \
@@ -65,14 +64,14 @@ with tab_jobs:
         if all_jobs:
             edit_id = st.selectbox("Edit a job", list(job_label), format_func=job_label.get,
                                    key="jobs_candidates.edit_job")
-            job = next(j for j in all_jobs if j["_id"] == edit_id)
+            job = next(j for j in all_jobs if j.id == edit_id)
             with st.form("jobs_candidates.edit_job_form"):
-                e_title = st.text_input("Title", job["title"], key=f"jobs_candidates.e_title_{edit_id}")
-                e_company = st.text_input("Company", job["company"],
+                e_title = st.text_input("Title", job.title, key=f"jobs_candidates.e_title_{edit_id}")
+                e_company = st.text_input("Company", job.company,
                                           key=f"jobs_candidates.e_company_{edit_id}")
-                e_desc = st.text_area("Description", job.get("description", ""),
+                e_desc = st.text_area("Description", job.description,
                                       key=f"jobs_candidates.e_desc_{edit_id}")
-                e_owner = st.text_input("Owner", job.get("owner", ""),
+                e_owner = st.text_input("Owner", job.owner,
                                         key=f"jobs_candidates.e_owner_{edit_id}")
                 if st.form_submit_button("Save job"):
                     try:
@@ -83,17 +82,17 @@ with tab_jobs:
                     except (jobs.JobError, auth.PermissionDenied) as exc:
                         st.error(str(exc))
 
-            archived = job["status"] == "archived"
+            archived = job.archived
 
             @st.dialog("Archive or reopen the job")
             def _confirm_archive() -> None:
                 verb = "Reopen" if archived else "Archive"
-                st.write(f"{verb} **{job['title']}**? "
+                st.write(f"{verb} **{job.title}**? "
                          + ("" if archived else "No new calls will be placed for it."))
                 if st.button(f"Yes, {verb.lower()}", key="jobs_candidates.archive_yes"):
                     jobs.set_archived(db, user, edit_id, not archived)
                     ui.flash("jobs_candidates", (
-                        f"{job['title']}: {'reopened' if archived else 'archived'}."))
+                        f"{job.title}: {'reopened' if archived else 'archived'}."))
                     st.rerun()
 
             if st.button("Reopen job" if archived else "Archive job…", key="jobs_candidates.archive"):
@@ -105,13 +104,13 @@ with tab_cands:
                               key="jobs_candidates.filter_job")
     search = st.text_input("Name starts with", key="jobs_candidates.search")
     rows = candidates.list_candidates(db, job_id=filter_job or None, search=search, limit=500)
-    st.dataframe([{"Id": c["id"], "Name": c["name"], "Phone": c["phone"],
-                   "Time zone": c.get("timezone") or "(from number)",
-                   "Consent": c["consent"], "Do not call": c["do_not_call"],
-                   "Jobs": len(c["job_ids"])} for c in rows], hide_index=True, width="stretch")
+    st.dataframe([{"Id": c.id, "Name": c.name, "Phone": c.phone,
+                   "Time zone": c.timezone or "(from number)",
+                   "Consent": c.consent, "Do not call": c.do_not_call,
+                   "Jobs": len(c.job_ids)} for c in rows], hide_index=True, width="stretch")
     st.caption(f"{len(rows)} shown (at most 500; narrow with the filters).")
     if rows:
-        name_of = {c["id"]: c["name"] for c in rows}
+        name_of = {c.id: c.name for c in rows}
         pick = st.selectbox("Open a candidate", list(name_of), format_func=name_of.get,
                             key="jobs_candidates.pick")
         if st.button("Open", key="jobs_candidates.open"):
@@ -134,25 +133,25 @@ with tab_cands:
                     new = candidates.add_candidate(db, user, name=a_name, phone=a_phone, email=a_email,
                                                    timezone=a_tz, consent=a_consent, notes=a_notes,
                                                    job_ids=a_jobs)
-                    st.toast(f"{new['name']} added.")
+                    st.toast(f"{new.name} added.")
                 except (candidates.CandidateError, auth.PermissionDenied) as exc:
                     st.error(str(exc))
         if rows:
-            edit = next(c for c in rows if c["id"] == pick)
-            with st.expander(f"Edit {edit['name']}"), st.form("jobs_candidates.edit_cand"):
-                k = f"jobs_candidates.ed_{edit['id']}"
-                ed_name = st.text_input("Name", edit["name"], key=f"{k}_name")
-                ed_phone = st.text_input("Phone", edit["phone"], key=f"{k}_phone")
-                ed_email = st.text_input("Email", edit.get("email", ""), key=f"{k}_email")
-                ed_tz = st.text_input("Time zone", edit.get("timezone", ""), key=f"{k}_tz")
-                ed_consent = st.checkbox("Consented", bool(edit["consent"]), key=f"{k}_consent")
+            edit = next(c for c in rows if c.id == pick)
+            with st.expander(f"Edit {edit.name}"), st.form("jobs_candidates.edit_cand"):
+                k = f"jobs_candidates.ed_{edit.id}"
+                ed_name = st.text_input("Name", edit.name, key=f"{k}_name")
+                ed_phone = st.text_input("Phone", edit.phone, key=f"{k}_phone")
+                ed_email = st.text_input("Email", edit.email, key=f"{k}_email")
+                ed_tz = st.text_input("Time zone", edit.timezone, key=f"{k}_tz")
+                ed_consent = st.checkbox("Consented", edit.consent, key=f"{k}_consent")
                 ed_jobs = st.multiselect("Jobs", list(job_label),
-                                         default=[j for j in edit["job_ids"] if j in job_label],
+                                         default=[j for j in edit.job_ids if j in job_label],
                                          format_func=job_label.get, key=f"{k}_jobs")
-                ed_notes = st.text_area("Notes", edit.get("notes", ""), key=f"{k}_notes")
+                ed_notes = st.text_area("Notes", edit.notes, key=f"{k}_notes")
                 if st.form_submit_button("Save candidate"):
                     try:
-                        candidates.update_candidate(db, user, edit["id"], name=ed_name, phone=ed_phone,
+                        candidates.update_candidate(db, user, edit.id, name=ed_name, phone=ed_phone,
                                                     email=ed_email, timezone=ed_tz, consent=ed_consent,
                                                     job_ids=ed_jobs, notes=ed_notes)
                         ui.flash("jobs_candidates", "Candidate saved.")
@@ -178,31 +177,30 @@ with tab_import:
                 st.session_state.pop("jobs_candidates.report", None)
                 st.error(str(exc))
         report = st.session_state.get("jobs_candidates.report")
-        if report and upload is not None and report["job_id"] == imp_job:
-            st.write(f"**{report['total']}** rows: **{report['accepted']}** accepted, "
-                     f"**{report['duplicate']}** duplicate, **{report['rejected']}** rejected.")
-            if report["ignored_columns"]:
-                st.caption("Ignored columns: " + ", ".join(report["ignored_columns"]))
-            st.dataframe([{"Line": r["line"], "Result": r["status"], "Name": r["name"],
-                           "Phone": r.get("phone") or r.get("input_phone", ""),
-                           "Time zone used": r.get("zone", ""),
-                           "Note": r.get("reason") or r.get("note", "")} for r in report["rows"]],
+        if report and upload is not None and report.job_id == imp_job:
+            st.write(f"**{report.total}** rows: **{report.accepted}** accepted, "
+                     f"**{report.duplicate}** duplicate, **{report.rejected}** rejected.")
+            if report.ignored_columns:
+                st.caption("Ignored columns: " + ", ".join(report.ignored_columns))
+            st.dataframe([{"Line": r.line, "Result": r.status, "Name": r.name,
+                           "Phone": r.phone or r.input_phone,
+                           "Time zone used": r.zone or "",
+                           "Note": r.reason or r.note or ""} for r in report.rows],
                          hide_index=True, width="stretch")
 
             @st.dialog("Save the accepted candidates")
             def _confirm_import() -> None:
-                st.write(f"Save {report['accepted']} candidate(s) into "
+                st.write(f"Save {report.accepted} candidate(s) into "
                          f"**{job_label.get(imp_job)}**? Rejected and duplicate rows are skipped.")
                 if st.button("Yes, save", type="primary", key="jobs_candidates.import_yes"):
                     try:
                         done = csv_import.commit_import(db, user, imp_job, upload.getvalue())
                         st.session_state.pop("jobs_candidates.report", None)
-                        ui.flash("jobs_candidates", (
-                            f"{done['created']} new, {done['attached']} added to the job."))
+                        ui.flash("jobs_candidates", f"{done.created} new, {done.attached} added to the job.")
                         st.rerun()
                     except (csv_import.ImportFileError, auth.PermissionDenied) as exc:
                         st.error(str(exc))
 
-            if st.button(f"Save {report['accepted']} candidates…", disabled=not report["accepted"],
+            if st.button(f"Save {report.accepted} candidates…", disabled=not report.accepted,
                          type="primary", key="jobs_candidates.save"):
                 _confirm_import()

@@ -5,6 +5,8 @@ import streamlit as st
 from core import auth
 from core.calling import batches, launch, outcome, refusals
 from core.calling import store as call_store
+from core.documents.batch import BatchStatus
+from core.documents.status import CallStatus
 from core.people import candidates, jobs
 from dashboard import ui
 from dashboard.components import candidate_detail
@@ -21,12 +23,10 @@ open_jobs = jobs.list_jobs(db)
 if not open_jobs:
     st.info("There is no open job. Create one under Jobs & candidates.")
     st.stop()
-job_label = {j["_id"]: f"{j['title']} — {j['company']}" for j in open_jobs}
+job_label = {j.id: jobs.label(j) for j in open_jobs}
 job_id = st.selectbox("Job", list(job_label), format_func=job_label.get, key="launch_calls.job")
 people = candidates.list_candidates(db, job_id=job_id, limit=2000)
-person_label = {c["id"]: f"{c['name']} (…{c['phone'][-4:]})"
-                + (" · do not call" if c["do_not_call"] else "")
-                + ("" if c["consent"] else " · no consent") for c in people}
+person_label = {c.id: candidates.label(c) for c in people}
 
 st.subheader("One call now")
 if not people:
@@ -38,9 +38,9 @@ else:
         if st.form_submit_button("Call now", type="primary"):
             try:
                 result = launch.launch_call(db, user, who, job_id)
-                st.session_state["launch_calls.call_id"] = result.call["id"]
+                st.session_state["launch_calls.call_id"] = result.call.id
                 if result.created:
-                    st.toast("Call placed." if result.call["status"] != "failed" else "Call failed.")
+                    st.toast("Call failed." if result.call.status == CallStatus.FAILED else "Call placed.")
                 else:
                     st.info("This candidate already has an open call for this job; showing it "
                             "(nothing was dialled again).")
@@ -56,17 +56,17 @@ def _live_call() -> None:
     call = call_store.get_call(db, call_id)
     if call is None:
         return
-    st.markdown(f"**Call {call['id']}** — status **{call['status'].replace('_', ' ')}** · "
+    st.markdown(f"**Call {call.id}** — status **{call.status.value.replace('_', ' ')}** · "
                 f"{outcome.outcome_text(call)}")
-    if call.get("calling_window"):
-        st.caption(call["calling_window"].get("reason", ""))
+    if call.calling_window and call.calling_window.reason:
+        st.caption(call.calling_window.reason)
 
 
 _live_call()
 
 if people:
     with st.expander("Candidate details"):
-        candidate_detail.show(db, st.session_state.get("launch_calls.candidate") or people[0]["id"],
+        candidate_detail.show(db, st.session_state.get("launch_calls.candidate") or people[0].id,
                               key="launch_calls.detail")
 
 st.divider()
@@ -87,9 +87,8 @@ def _confirm_batch() -> None:
     if st.button("Yes, queue them", type="primary", key="launch_calls.batch_yes"):
         try:
             batch = batches.create_batch(db, user, job_id, chosen)
-            st.session_state["launch_calls.batch_id"] = batch["id"]
-            ui.flash("launch_calls", (
-                f"{batch['queued']} call(s) queued, {batch.get('skipped_count', 0)} skipped."))
+            st.session_state["launch_calls.batch_id"] = batch.id
+            ui.flash("launch_calls", f"{batch.queued} call(s) queued, {batch.skipped_count} skipped.")
             st.rerun()
         except (batches.BatchError, auth.PermissionDenied) as exc:
             st.error(str(exc))
@@ -100,10 +99,10 @@ if st.button("Queue batch…", disabled=chosen is not None and not chosen, key="
 
 recent_batches = batches.list_batches(db, job_id=job_id)
 if recent_batches:
-    ids = [b["id"] for b in recent_batches]
+    ids = [b.id for b in recent_batches]
     current = st.session_state.get("launch_calls.batch_id")
     # No status in the label: it would go stale; the live progress below shows it.
-    batch_label = {b["id"]: b["name"] for b in recent_batches}
+    batch_label = {b.id: b.name for b in recent_batches}
     batch_id = st.selectbox("Batch", ids, index=ids.index(current) if current in ids else 0,
                             format_func=batch_label.get, key="launch_calls.batch")
 
@@ -118,35 +117,39 @@ if recent_batches:
     @st.fragment(run_every=2)
     def _progress() -> None:
         p = batches.batch_progress(db, batch_id)
-        batch = p["batch"]
-        st.progress(p["fraction"], text=f"{p['finished']} of {p['total']} candidates done · "
-                                        f"batch {batch['status']}")
-        if batch.get("pause_reason") and batch["status"] in ("paused", "canceled"):
-            st.warning(batch["pause_reason"])
-        shown = {k.replace("_", " "): v for k, v in p["counts"].items() if v}
+        batch = p.batch
+        if batch is None:
+            st.warning("That batch no longer exists.")
+            return
+        st.progress(p.fraction, text=f"{p.finished} of {p.total} candidates done · "
+                                     f"batch {batch.status.value}")
+        if batch.pause_reason and batch.status in (BatchStatus.PAUSED, BatchStatus.CANCELED):
+            st.warning(batch.pause_reason)
+        shown = {k.replace("_", " "): v for k, v in p.counts.items() if v}
         if shown:
             cols = st.columns(len(shown))
             for col, (label, value) in zip(cols, shown.items(), strict=True):
                 col.metric(label, value)
-        if p["held"]:
-            st.info(f"{p['held']} call(s) held for a person:")
-            st.dataframe([{"Call": c["id"], "Reason": c.get("hold_reason")}
+        if p.held:
+            st.info(f"{p.held} call(s) held for a person:")
+            st.dataframe([{"Call": c.id, "Reason": c.hold_reason}
                           for c in batches.held_calls(db, batch_id)], hide_index=True)
             if st.button("Release held calls", key="launch_calls.release"):
                 st.toast(f"{batches.release_holds(db, user, batch_id)} call(s) released.")
         b1, b2, b3 = st.columns(3)
         try:
-            if batch["status"] == "running" and b1.button("Pause", key="launch_calls.pause"):
+            if batch.status == BatchStatus.RUNNING and b1.button("Pause", key="launch_calls.pause"):
                 batches.pause_batch(db, user, batch_id)
                 st.toast("Batch paused.")
                 st.rerun(scope="fragment")
-            if batch["status"] == "paused" and b2.button("Resume", key="launch_calls.resume"):
+            if batch.status == BatchStatus.PAUSED and b2.button("Resume", key="launch_calls.resume"):
                 batches.resume_batch(db, user, batch_id)
                 st.toast("Batch resumed.")
                 st.rerun(scope="fragment")
         except (batches.BatchError, auth.PermissionDenied) as exc:
             st.error(str(exc))
-        if batch["status"] in ("running", "paused") and b3.button("Cancel…", key="launch_calls.cancel"):
+        if batch.status in (BatchStatus.RUNNING, BatchStatus.PAUSED) and \
+                b3.button("Cancel…", key="launch_calls.cancel"):
             _confirm_cancel()
 
     _progress()

@@ -280,7 +280,7 @@ def _show_detail(call_id: str) -> None:
 
 def _filters() -> tuple[review_filters.CallFilters, str, int, str | None]:
     all_jobs = jobs.list_jobs(db, include_archived=True)
-    titles = {None: "All jobs", **{j["_id"]: j["title"] for j in all_jobs}}
+    titles = {None: "All jobs", **{j.id: j.title for j in all_jobs}}
     with st.form("transcripts.filters"):
         c1, c2, c3 = st.columns(3)
         job_id = c1.selectbox(

@@ -37,7 +37,7 @@ with text_col:
 
 today = datetime.now(UTC).date()
 job_list = jobs.list_jobs(db, include_archived=True)
-labels = {"": "All jobs", **{j["_id"]: j.get("title") or j["_id"] for j in job_list}}
+labels = {"": "All jobs", **{j.id: j.title or j.id for j in job_list}}
 filters = st.columns([2, 2])
 picked = filters[0].date_input(
     "Days (UTC)",

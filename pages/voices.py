@@ -37,7 +37,7 @@ elif library.fetched_at:
 
 current_global = agent_settings.get_global_config(db).voice
 job_list = jobs.list_jobs(db)
-titles = {j["_id"]: f"{j['title']} — {j['company']}" for j in job_list}
+titles = {j.id: jobs.label(j) for j in job_list}
 
 c1, c2, c3 = st.columns([2, 1, 1])
 search = c1.text_input("Search", key="voices.search", placeholder="Name or description")

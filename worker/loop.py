@@ -10,12 +10,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pymongo.database import Database
-from pymongo.errors import PyMongoError
-
 from core import db as dbmod
 from core import health
 from core.config import get_settings
+from core.db import Database, DatabaseError
 from worker.tasks import TASKS
 
 log = logging.getLogger("worker")
@@ -46,7 +44,7 @@ def run(stop: threading.Event, db: Database | None = None, tick: float | None = 
         now = time.monotonic()
         try:
             health.beat(db, "worker", detail=",".join(t.name for t in tasks))
-        except PyMongoError as exc:
+        except DatabaseError as exc:
             log.warning("database unavailable, worker waits: %s", type(exc).__name__)
             stop.wait(2)
             continue
@@ -58,12 +56,12 @@ def run(stop: threading.Event, db: Database | None = None, tick: float | None = 
                 result = task.func(db)
                 if result:
                     log.info("%s: %s", task.name, result)
-            except PyMongoError as exc:
+            except DatabaseError as exc:
                 log.warning("%s: database error %s; will retry", task.name, type(exc).__name__)
             except Exception:
                 log.exception("%s failed; will retry", task.name)
         stop.wait(tick)
-    with contextlib.suppress(PyMongoError):  # a dead database just leaves a stale heartbeat
+    with contextlib.suppress(DatabaseError):  # a dead database just leaves a stale heartbeat
         health.forget(db, "worker")
     log.info("worker stopped")
 

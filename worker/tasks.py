@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pymongo.database import Database
-
 from core.calling import dispatch
+from core.db import Database
 from core.lifecycle import reconcile
 from core.review import retention
 

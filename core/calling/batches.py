@@ -3,231 +3,192 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
-
-from pymongo import ReturnDocument
-from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from dataclasses import dataclass, field
 
 from core import audit
 from core.agent.settings import job_effective_config
 from core.auth import Action, User, require
+from core.calling import batch_store, queue_store
 from core.calling import store as call_store
-from core.documents.status import TERMINAL_VALUES as _TERMINAL
-from core.documents.status import CallStatus
 from core.config import get_settings
-from core.db import BATCHES, CALLS, CANDIDATES, JOBS, new_id, utcnow
+from core.db import Database, new_id, utcnow
+from core.documents.batch import Batch, BatchStatus
+from core.documents.call import Call
+from core.documents.status import TERMINAL_VALUES, CallStatus
 from core.errors import UserError
+from core.people import store as people_store
 
 log = logging.getLogger(__name__)
 
-RUNNING, PAUSED, CANCELED, DONE = "running", "paused", "canceled", "done"
+RUNNING, PAUSED, CANCELED, DONE = (BatchStatus.RUNNING, BatchStatus.PAUSED, BatchStatus.CANCELED,
+                                   BatchStatus.DONE)
 _MAX_BATCH = 10_000  # candidates per batch; the import limit is the same
+_MAX_SKIPPED_KEPT = 1000
 
 
 class BatchError(UserError, ValueError):
     """A batch operation that cannot be done; the message is for people."""
 
 
-# -- batches ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BatchProgress:
+    """Where a batch stands: per status of each candidate's latest attempt, held calls, done share."""
 
+    batch: Batch | None
+    counts: dict[str, int] = field(default_factory=dict)
+    total: int = 0
+    finished: int = 0
+    held: int = 0
+    attempts: int = 0
 
-def _screened(db: Database, job_id: str) -> set[str]:
-    """Candidates with a completed screening for this job."""
-    return set(db[CALLS].distinct("candidate_id", {"job_id": job_id,
-                                                   "status": CallStatus.COMPLETED.value}))
+    @property
+    def fraction(self) -> float:
+        """Share of candidates whose latest attempt has ended (1.0 for an empty batch)."""
+        return (self.finished / self.total) if self.total else 1.0
 
 
 def create_batch(db: Database, actor: User, job_id: str, candidate_ids: list[str] | None = None,
-                 *, name: str = "") -> dict[str, Any]:
+                 *, name: str = "") -> Batch:
     """Queue calls for the chosen candidates, or for everyone of the job not yet screened."""
     require(actor, Action.LAUNCH_CALLS)
-    job = db[JOBS].find_one({"_id": str(job_id)})
+    job = people_store.get_job(db, job_id)
     if job is None:
         raise BatchError("That job does not exist.")
-    if job.get("status") == "archived":
+    if job.archived:
         raise BatchError("The job is archived; no new calls are placed for it.")
-    config = job_effective_config(db, job["_id"])
-    query: dict[str, Any] = {"job_ids": job["_id"]}
-    if candidate_ids is not None:
-        if not candidate_ids:
-            raise BatchError("Choose at least one candidate.")
-        query["_id"] = {"$in": [str(c) for c in candidate_ids]}
-    cands = list(db[CANDIDATES].find(query, {"do_not_call": 1, "consent": 1, "name": 1})
-                 .limit(_MAX_BATCH + 1))
+    config = job_effective_config(db, job.id)
+    if candidate_ids is not None and not candidate_ids:
+        raise BatchError("Choose at least one candidate.")
+    cands = people_store.candidates_of_job(db, job.id, ids=candidate_ids, limit=_MAX_BATCH + 1)
     if len(cands) > _MAX_BATCH:
         raise BatchError(f"A batch holds at most {_MAX_BATCH:,} candidates.")
-    screened = _screened(db, job["_id"]) if candidate_ids is None else set()
+    screened = queue_store.screened_candidates(db, job.id) if candidate_ids is None else set()
     batch_id = new_id()
     now = utcnow()
-    batch = {"_id": batch_id, "job_id": job["_id"], "name": name.strip()[:100] or
-             f"{job.get('title', 'Job')} — {now:%Y-%m-%d %H:%M} UTC", "status": RUNNING,
-             "pause_reason": None, "created_by": actor.username, "created_at": now,
-             "updated_at": now, "spike_since": now, "queued": 0, "skipped": []}
-    db[BATCHES].insert_one(batch)
+    first = {"_id": batch_id, "job_id": job.id,
+             "name": name.strip()[:100] or f"{job.title or 'Job'} — {now:%Y-%m-%d %H:%M} UTC",
+             "status": RUNNING.value, "pause_reason": None, "created_by": actor.username,
+             "created_at": now, "updated_at": now, "spike_since": now, "queued": 0, "skipped": []}
+    batch_store.insert_batch(db, first)
     queued, skipped = 0, []
     for cand in cands:
         reason = None
-        if cand["_id"] in screened:
+        if cand.id in screened:
             continue
-        if cand.get("do_not_call"):
+        if cand.do_not_call:
             reason = "on the do-not-call list"
-        elif config.require_consent and not cand.get("consent"):
+        elif config.require_consent and not cand.consent:
             reason = "no consent (the settings require it)"
         if reason is None:
-            doc = call_store.new_call_doc(cand["_id"], job["_id"], actor=actor.username,
-                                     batch_id=batch_id)
-            try:
-                db[CALLS].insert_one(doc)
+            doc = call_store.new_call_doc(cand.id, job.id, actor=actor.username, batch_id=batch_id)
+            if call_store.insert_call(db, doc):
                 queued += 1
                 continue
-            except DuplicateKeyError:
-                reason = "already has an open call for this job"
-        skipped.append({"candidate_id": cand["_id"], "name": cand.get("name"), "reason": reason})
-    status = RUNNING if queued else DONE
-    db[BATCHES].update_one({"_id": batch_id}, {"$set": {
-        "queued": queued, "skipped": skipped[:1000], "skipped_count": len(skipped),
-        "status": status, "finished_at": None if queued else utcnow()}})
-    audit.record(db, actor=actor.username, action="batch.create", entity="batch",
-                 entity_id=batch_id, detail=f"job {job['_id']}: {queued} queued, "
-                                            f"{len(skipped)} skipped")
-    return get_batch(db, batch_id) or batch
+            reason = "already has an open call for this job"
+        skipped.append({"candidate_id": cand.id, "name": cand.name or None, "reason": reason})
+    batch_store.set_outcome_of_queueing(
+        db, batch_id, queued=queued, skipped=skipped[:_MAX_SKIPPED_KEPT], skipped_count=len(skipped),
+        status=RUNNING if queued else DONE, finished_at=None if queued else utcnow())
+    audit.record(db, actor=actor.username, action="batch.create", entity="batch", entity_id=batch_id,
+                 detail=f"job {job.id}: {queued} queued, {len(skipped)} skipped")
+    return batch_store.get_batch(db, batch_id) or Batch.model_validate(first)
 
 
-def get_batch(db: Database, batch_id: str) -> dict | None:
-    """One batch by id (`id` added)."""
-    doc = db[BATCHES].find_one({"_id": str(batch_id)})
-    return {"id": doc["_id"], **doc} if doc else None
+def get_batch(db: Database, batch_id: str) -> Batch | None:
+    """One batch by id."""
+    return batch_store.get_batch(db, batch_id)
 
 
-def list_batches(db: Database, *, job_id: str | None = None, limit: int = 50) -> list[dict]:
+def list_batches(db: Database, *, job_id: str | None = None, limit: int = 50) -> list[Batch]:
     """Recent batches, newest first (bounded)."""
-    query = {"job_id": str(job_id)} if job_id else {}
-    return [{"id": d["_id"], **d} for d in
-            db[BATCHES].find(query, {"skipped": 0}).sort("created_at", -1).limit(min(limit, 200))]
+    return batch_store.list_batches(db, job_id=job_id, limit=limit)
 
 
-def _set_status(db: Database, actor: User, batch_id: str, new: str, allowed_from: list[str],
-                extra: dict[str, Any] | None = None) -> dict:
+def _set_status(db: Database, actor: User, batch_id: str, new: BatchStatus,
+                allowed_from: list[BatchStatus], extra: dict | None = None) -> Batch:
     require(actor, Action.LAUNCH_CALLS)
-    doc = db[BATCHES].find_one_and_update(
-        {"_id": str(batch_id), "status": {"$in": allowed_from}},
-        {"$set": {"status": new, "updated_at": utcnow(), **(extra or {})}},
-        return_document=ReturnDocument.AFTER,
-    )
-    if doc is None:
-        current = get_batch(db, batch_id)
+    moved = batch_store.move_status(db, batch_id, new, allowed_from, extra)
+    if moved is None:
+        current = batch_store.get_batch(db, batch_id)
         if current is None:
             raise BatchError("That batch does not exist.")
-        raise BatchError(f"The batch is {current['status']}; it cannot be set to {new}.")
-    audit.record(db, actor=actor.username, action=f"batch.{new}", entity="batch",
+        raise BatchError(f"The batch is {current.status.value}; it cannot be set to {new.value}.")
+    audit.record(db, actor=actor.username, action=f"batch.{new.value}", entity="batch",
                  entity_id=str(batch_id))
-    return {"id": doc["_id"], **doc}
+    return moved
 
 
-def pause_batch(db: Database, actor: User, batch_id: str) -> dict:
+def pause_batch(db: Database, actor: User, batch_id: str) -> Batch:
     """Stop dialling new calls of a batch (live calls finish)."""
     return _set_status(db, actor, batch_id, PAUSED, [RUNNING],
                        {"pause_reason": f"paused by {actor.username}"})
 
 
-def resume_batch(db: Database, actor: User, batch_id: str) -> dict:
+def resume_batch(db: Database, actor: User, batch_id: str) -> Batch:
     """Dial again; failures before now no longer count towards the failure-spike check."""
     return _set_status(db, actor, batch_id, RUNNING, [PAUSED],
                        {"pause_reason": None, "spike_since": utcnow()})
 
 
-def cancel_batch(db: Database, actor: User, batch_id: str) -> dict:
+def cancel_batch(db: Database, actor: User, batch_id: str) -> Batch:
     """Cancel every not-yet-dialled call of a batch (calls already live finish)."""
-    doc = _set_status(db, actor, batch_id, CANCELED, [RUNNING, PAUSED],
-                      {"pause_reason": f"canceled by {actor.username}", "finished_at": utcnow()})
-    for call in db[CALLS].find({"batch_id": doc["_id"], "status": CallStatus.QUEUED.value},
-                               {"_id": 1}):
-        call_store.cancel_queued(db, call["_id"], f"batch canceled by {actor.username}")
-    return doc
+    batch = _set_status(db, actor, batch_id, CANCELED, [RUNNING, PAUSED],
+                        {"pause_reason": f"canceled by {actor.username}", "finished_at": utcnow()})
+    for call_id in queue_store.queued_of_batch(db, batch.id):
+        call_store.cancel_queued(db, call_id, f"batch canceled by {actor.username}")
+    return batch
 
 
 def release_holds(db: Database, actor: User, batch_id: str) -> int:
     """Let held calls of a batch be tried again (after a person fixed the time zone or budget)."""
     require(actor, Action.LAUNCH_CALLS)
-    result = db[CALLS].update_many(
-        {"batch_id": str(batch_id), "status": CallStatus.QUEUED.value,
-         "hold_reason": {"$nin": [None, ""]}},
-        {"$set": {"next_attempt_at": utcnow(), "hold_reason": None, "updated_at": utcnow()}},
-    )
+    released = queue_store.release_holds(db, batch_id, utcnow())
     audit.record(db, actor=actor.username, action="batch.release_holds", entity="batch",
-                 entity_id=str(batch_id), detail=f"{result.modified_count} calls released")
-    return result.modified_count
+                 entity_id=str(batch_id), detail=f"{released} calls released")
+    return released
 
 
-def batch_progress(db: Database, batch_id: str) -> dict[str, Any]:
+def batch_progress(db: Database, batch_id: str) -> BatchProgress:
     """Counts per status of each candidate's latest attempt, held calls and the done share."""
-    rows = db[CALLS].aggregate([
-        {"$match": {"batch_id": str(batch_id)}},
-        {"$sort": {"attempt": -1}},
-        {"$group": {"_id": "$candidate_id", "status": {"$first": "$status"},
-                    "hold": {"$first": "$hold_reason"}, "attempts": {"$sum": 1}}},
-        {"$group": {"_id": "$status", "n": {"$sum": 1},
-                    "held": {"$sum": {"$cond": [{"$gt": ["$hold", None]}, 1, 0]}},
-                    "attempts": {"$sum": "$attempts"}}},
-    ])
     counts: dict[str, int] = {s.value: 0 for s in CallStatus}
     held = attempts = 0
-    for row in rows:
-        counts[row["_id"]] = row["n"]
-        held += row["held"]
-        attempts += row["attempts"]
-    total = sum(counts.values())
-    finished = sum(counts[s] for s in _TERMINAL)
-    return {"batch": get_batch(db, batch_id), "counts": counts, "total": total,
-            "finished": finished, "held": held, "attempts": attempts,
-            "fraction": (finished / total) if total else 1.0}
+    for row in queue_store.latest_status_counts(db, batch_id):
+        counts[row.status] = row.candidates
+        held += row.held
+        attempts += row.attempts
+    return BatchProgress(batch=batch_store.get_batch(db, batch_id), counts=counts,
+                         total=sum(counts.values()), finished=sum(counts[s] for s in TERMINAL_VALUES),
+                         held=held, attempts=attempts)
 
 
-def held_calls(db: Database, batch_id: str, limit: int = 200) -> list[dict]:
+def held_calls(db: Database, batch_id: str, limit: int = 200) -> list[Call]:
     """Queued calls of a batch waiting for a person, with the reason."""
-    return [call_store.public_call(d) for d in db[CALLS].find(
-        {"batch_id": str(batch_id), "status": CallStatus.QUEUED.value,
-         "hold_reason": {"$nin": [None, ""]}},
-        {"candidate_id": 1, "hold_reason": 1, "attempt": 1, "calling_window": 1}).limit(limit)]
+    return queue_store.held_calls(db, batch_id, limit)
 
 
-def check_failure_spike(db: Database, batch: dict) -> str | None:
+def check_failure_spike(db: Database, batch: Batch) -> str | None:
     """Pause a batch when more than half of its last N attempts failed; returns the reason."""
     window = get_settings().dispatch_failure_window
-    since = batch.get("spike_since") or batch.get("created_at")
-    last = list(db[CALLS].find(
-        {"batch_id": batch["_id"], "status": {"$in": _TERMINAL},
-         "ended_at": {"$gte": since}}, {"status": 1, "failure_reason": 1, "ended_at": 1})
-        .sort("ended_at", -1).limit(window))
+    last = queue_store.latest_ended(db, batch.id, batch.spike_since or batch.created_at, window)
     if len(last) < window:
         return None
-    failed = [c for c in last if c["status"] == CallStatus.FAILED.value]
+    failed = [c for c in last if c.status == CallStatus.FAILED]
     if len(failed) * 2 <= window:
         return None
-    latest = failed[0].get("failure_reason") or "no reason recorded"
+    latest = failed[0].failure_reason or "no reason recorded"
     reason = (f"Paused automatically: {len(failed)} of the last {window} calls failed "
               f"(latest: {latest}). Check the numbers and the provider status, then resume.")
-    moved = db[BATCHES].update_one({"_id": batch["_id"], "status": RUNNING},
-                                   {"$set": {"status": PAUSED, "pause_reason": reason,
-                                             "updated_at": utcnow()}})
-    if moved.modified_count:
+    if batch_store.pause_if_running(db, batch.id, reason):
         audit.record(db, actor="dispatch", action="batch.paused", entity="batch",
-                     entity_id=batch["_id"], detail=reason)
-        log.warning("batch %s paused: failure spike", batch["_id"])
+                     entity_id=batch.id, detail=reason)
+        log.warning("batch %s paused: failure spike", batch.id)
     return reason
 
 
 def finish_batches(db: Database) -> int:
     """Mark running batches done when nothing is queued, live or awaiting a retry decision."""
     done = 0
-    for batch in db[BATCHES].find({"status": RUNNING}, {"_id": 1}).limit(200):
-        pending = db[CALLS].find_one({"batch_id": batch["_id"], "$or": [
-            {"status": {"$nin": _TERMINAL}},
-            {"status": {"$in": _TERMINAL}, "retry_handled": {"$exists": False}}]}, {"_id": 1})
-        if pending is None:
-            result = db[BATCHES].update_one({"_id": batch["_id"], "status": RUNNING},
-                                            {"$set": {"status": DONE, "finished_at": utcnow(),
-                                                      "updated_at": utcnow()}})
-            done += result.modified_count
+    for batch in batch_store.running_batches(db):
+        if not queue_store.has_pending(db, batch.id) and batch_store.finish_if_running(db, batch.id):
+            done += 1
     return done

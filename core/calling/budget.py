@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from pymongo.database import Database
-
 from core.agent.models import GlobalVoiceConfig
+from core.db import Database
 from core.usage.spend import estimated_call_cost, month_spend
 
 

@@ -7,18 +7,16 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
 
-from pymongo.database import Database
-
-from core.documents.status import OPEN_VALUES
+from core.calling import gate_store
+from core.calling import store as call_store
 from core.config import get_settings
-from core.db import APP_STATE, CALLS
+from core.db import Database
 
-_GATE_ID = "dial_gate"
+DIAL_GATE = "dial_gate"
 # Twilio creates get their own rate gate, taken right before the request: the Ultravox step
 # in between has variable latency, which would otherwise bunch Twilio's arrivals.
-_TWILIO_GATE_ID = "twilio_gate"
+TWILIO_GATE = "twilio_gate"
 
 
 def worker_id() -> str:
@@ -26,40 +24,26 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-# -- the dial gate: calls per second and concurrent calls, across every process ---------------
-
-
-def _gate(db: Database, gate_id: str = _GATE_ID) -> dict:
-    db[APP_STATE].update_one(
-        {"_id": gate_id},
-        {"$setOnInsert": {"next_at": 0.0, "version": 0, "inflight": []}},
-        upsert=True,
-    )
-    return db[APP_STATE].find_one({"_id": gate_id}) or {}
-
-
 def sweep_gate(db: Database) -> int:
     """Free the slots of calls that have ended (or vanished); returns how many were freed."""
-    doc = _gate(db)
-    ids = list(doc.get("inflight") or [])
+    ids = gate_store.read_gate(db, DIAL_GATE).inflight
     if not ids:
         return 0
-    still_open = {d["_id"] for d in db[CALLS].find({"_id": {"$in": ids}, "status": {"$in": OPEN_VALUES}},
-                                                   {"_id": 1})}
+    still_open = call_store.open_ids(db, ids)
     done = [i for i in ids if i not in still_open]
     if done:
-        db[APP_STATE].update_one({"_id": _GATE_ID}, {"$pull": {"inflight": {"$in": done}}})
+        gate_store.release(db, DIAL_GATE, done)
     return len(done)
 
 
 def release_slot(db: Database, call_id: str) -> None:
     """Give back a call's concurrency slot (its rate slot is spent either way)."""
-    db[APP_STATE].update_one({"_id": _GATE_ID}, {"$pull": {"inflight": call_id}})
+    gate_store.release(db, DIAL_GATE, [call_id])
 
 
 def inflight_count(db: Database) -> int:
     """Calls currently holding a concurrency slot."""
-    return len(_gate(db).get("inflight") or [])
+    return len(gate_store.read_gate(db, DIAL_GATE).inflight)
 
 
 @dataclass(frozen=True)
@@ -74,7 +58,7 @@ class Slot:
 
 def acquire_slot(db: Database, call_id: str, *, calls_per_second: float,
                  max_concurrent: int | None, max_wait: float, sleep: bool = True,
-                 gate_id: str = _GATE_ID) -> Slot:
+                 gate_id: str = DIAL_GATE) -> Slot:
     """Reserve the next dial time and a concurrency slot for `call_id`, atomically.
 
     One document holds the next free dial time and the calls in flight; a compare-and-set on
@@ -84,27 +68,22 @@ def acquire_slot(db: Database, call_id: str, *, calls_per_second: float,
     interval = (1.0 / calls_per_second) * (1.0 + get_settings().dispatch_rate_margin)
     swept = False
     for _ in range(200):  # bounded: contention resolves in a few rounds
-        doc = _gate(db, gate_id)
-        inflight = list(doc.get("inflight") or [])
-        if max_concurrent is not None and call_id in inflight:
+        gate = gate_store.read_gate(db, gate_id)
+        if max_concurrent is not None and call_id in gate.inflight:
             return Slot(True, at=time.time())
-        if max_concurrent is not None and len(inflight) >= max_concurrent:
+        if max_concurrent is not None and len(gate.inflight) >= max_concurrent:
             if not swept:
                 swept = True
                 sweep_gate(db)
                 continue
-            return Slot(False, f"{len(inflight)} calls are in progress; the limit is "
+            return Slot(False, f"{len(gate.inflight)} calls are in progress; the limit is "
                                f"{max_concurrent} at a time.")
         now = time.time()
-        at = max(now, float(doc.get("next_at") or 0.0))
+        at = max(now, gate.next_at)
         if at - now > max_wait:
             return Slot(False, "the calls-per-second limit is reached", wait=at - now)
-        update: dict[str, Any] = {"$set": {"next_at": at + interval}, "$inc": {"version": 1}}
-        if max_concurrent is not None:
-            update["$push"] = {"inflight": call_id}
-        result = db[APP_STATE].update_one({"_id": gate_id, "version": doc.get("version", 0)},
-                                          update)
-        if result.modified_count == 1:
+        if gate_store.reserve(db, gate_id, version=gate.version, next_at=at + interval,
+                              call_id=call_id if max_concurrent is not None else None):
             if sleep and at > time.time():
                 time.sleep(at - time.time())
             return Slot(True, at=at)

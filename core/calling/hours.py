@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from core.agent.models import CallingHours, Weekday
-from core.people.phones import timezones_for
+from core.people.phones import zones_for
 
 # How far ahead the next opening is searched: a week plus a day covers every weekly pattern.
 _SEARCH_DAYS = 8
@@ -42,28 +42,6 @@ class WindowCheck:
             "next_open_at": self.next_open_at,
             "checked_at": self.checked_at,
         }
-
-
-def valid_zone(name: str | None) -> bool:
-    """True if `name` is an IANA time zone this machine knows."""
-    if not name or not name.strip():
-        return False
-    try:
-        ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
-
-
-def zones_for(candidate_timezone: str | None, phone: str | None) -> tuple[list[str], str]:
-    """The zones to respect and where they came from: the candidate record, else the number."""
-    if candidate_timezone and candidate_timezone.strip():
-        zone = candidate_timezone.strip()
-        # A zone typed on the record but unknown here is not guessed from the number: a human
-        # wrote it, so a human must fix it.
-        return ([zone], "candidate") if valid_zone(zone) else ([], "unknown")
-    zones = [z for z in timezones_for(phone) if valid_zone(z)] if phone else []
-    return (zones, "number") if zones else ([], "unknown")
 
 
 def _allowed_in(hours: CallingHours, zone: str, instant: datetime) -> bool:

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 
-def outcome_text(call: dict) -> str:
+from core.documents.call import Call
+from core.documents.status import CallStatus
+
+
+def outcome_text(call: Call | Mapping[str, Any]) -> str:
     """One line saying how a call went (or why it is waiting)."""
-    status = call.get("status")
-    if call.get("opt_out"):
+    if not isinstance(call, Call):
+        call = Call.model_validate(dict(call))
+    status = call.status
+    if call.opt_out:
         return "candidate asked not to be called again"
-    if status == "failed":
-        return f"failed: {call.get('failure_reason') or call.get('end_reason') or 'unknown'}"
-    if status == "queued" and call.get("hold_reason"):
-        return f"held: {call['hold_reason']}"
-    if status == "queued" and call.get("next_attempt_at"):
+    if status == CallStatus.FAILED:
+        return f"failed: {call.failure_reason or call.end_reason or 'unknown'}"
+    if status == CallStatus.QUEUED and call.hold_reason:
+        return f"held: {call.hold_reason}"
+    if status == CallStatus.QUEUED and call.next_attempt_at:
         return "queued"
-    if status == "canceled" and call.get("failure_reason"):
-        return f"canceled: {call['failure_reason']}"
-    if status == "completed" and call.get("end_reason"):
-        return f"completed ({call['end_reason']})"
-    return str(status or "unknown").replace("_", " ")
+    if status == CallStatus.CANCELED and call.failure_reason:
+        return f"canceled: {call.failure_reason}"
+    if status == CallStatus.COMPLETED and call.end_reason:
+        return f"completed ({call.end_reason})"
+    return str(status.value).replace("_", " ")

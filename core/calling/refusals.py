@@ -7,6 +7,8 @@ from datetime import datetime
 from core import crypto
 from core.agent.models import GlobalVoiceConfig
 from core.calling import hours as calling_hours
+from core.documents.candidate import Candidate
+from core.documents.job import Job
 from core.errors import UserError
 
 
@@ -18,21 +20,21 @@ class LaunchRefused(UserError):
         super().__init__(message)
 
 
-def refusal(candidate: dict, job: dict, config: GlobalVoiceConfig) -> LaunchRefused | None:
+def refusal(candidate: Candidate, job: Job | None, config: GlobalVoiceConfig) -> LaunchRefused | None:
     """The standing reason this candidate must not be called for this job, if any."""
-    if candidate.get("do_not_call"):
+    if candidate.do_not_call:
         return LaunchRefused("do_not_call", "The candidate is on the do-not-call list.")
-    if job.get("status") == "archived":
+    if job is not None and job.archived:
         return LaunchRefused("job_archived", "The job is archived; no new calls are placed for it.")
-    if config.require_consent and not candidate.get("consent"):
+    if config.require_consent and not candidate.consent:
         return LaunchRefused("no_consent", "The candidate has not consented to be called, and "
                              "the settings require consent.")
     return None
 
 
-def window_check(candidate: dict, config: GlobalVoiceConfig,
+def window_check(candidate: Candidate, config: GlobalVoiceConfig,
                  now: datetime) -> calling_hours.WindowCheck:
     """Calling-hours verdict for this candidate now."""
-    phone = crypto.decrypt(candidate.get("phone"))
+    phone = crypto.decrypt(candidate.phone)
     return calling_hours.check(config.calling_hours, now=now,
-                               candidate_timezone=candidate.get("timezone") or None, phone=phone)
+                               candidate_timezone=candidate.timezone or None, phone=phone)

@@ -1,4 +1,10 @@
-"""Call documents for launching and dispatch: the queued call, the claim, the early ends."""
+"""The `calls` collection as launching and dialling see it: one call at a time.
+
+Every write here is a single conditional update on one call document, so that concurrent
+launches, workers and webhooks stay safe without transactions: the unique `open_key` makes
+the insert the idempotency check, the `status` filter makes the claim and every status move
+atomic and forward-only.
+"""
 
 from __future__ import annotations
 
@@ -9,48 +15,16 @@ from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from core.calling.gate import release_slot
-from core.calling.refusals import LaunchRefused
-from core.documents.status import OPEN_STATUSES, CallStatus
 from core.db import CALLS, new_id, utcnow
-from core.lifecycle import ingest
+from core.documents.call import Call
+from core.documents.status import OPEN_VALUES, TERMINAL_STATUSES, CallStatus, statuses_before
 
-_OPEN = [s.value for s in OPEN_STATUSES]
 _LIST_LIMIT = 500
 
 
 def open_key(candidate_id: str, job_id: str) -> str:
     """The value of the unique `open_key` while a screening of this pair is open."""
     return f"{candidate_id}:{job_id}"
-
-
-def public_call(doc: dict | None) -> dict | None:
-    """A call document for pages and the CLI (`id` added)."""
-    if doc is None:
-        return None
-    return {"id": doc["_id"], **doc}
-
-
-def get_call(db: Database, call_id: str) -> dict | None:
-    """One call by id."""
-    return public_call(db[CALLS].find_one({"_id": str(call_id)}))
-
-
-def list_calls(db: Database, *, job_id: str | None = None, batch_id: str | None = None,
-               limit: int = 100) -> list[dict]:
-    """Recent calls (of a job or batch), newest first, without the bulky request fields."""
-    query: dict[str, Any] = {}
-    if job_id:
-        query["job_id"] = str(job_id)
-    if batch_id:
-        query["batch_id"] = str(batch_id)
-    docs = (db[CALLS].find(query, {"request_body": 0, "rendered_prompt": 0,
-                                   "config_snapshot": 0})
-            .sort("created_at", -1).limit(max(1, min(limit, _LIST_LIMIT))))
-    return [public_call(d) for d in docs]  # type: ignore[misc]
-
-
-# -- the call document -----------------------------------------------------------------------
 
 
 def new_call_doc(candidate_id: str, job_id: str, *, actor: str, batch_id: str | None = None,
@@ -78,23 +52,70 @@ def new_call_doc(candidate_id: str, job_id: str, *, actor: str, batch_id: str | 
     }
 
 
-def insert_open_call(db: Database, doc: dict[str, Any]) -> tuple[dict, bool]:
-    """Insert a queued call, or return the pair's open call: (call, created)."""
+# -- reads ---------------------------------------------------------------------------------
+
+
+def get_call(db: Database, call_id: str) -> Call | None:
+    """One call by id."""
+    return Call.from_doc(db[CALLS].find_one({"_id": str(call_id)}))
+
+
+def find_open_call(db: Database, candidate_id: str, job_id: str) -> Call | None:
+    """The pair's open call (queued or live), if any."""
+    return Call.from_doc(db[CALLS].find_one({"open_key": open_key(candidate_id, job_id)}))
+
+
+def list_calls(db: Database, *, job_id: str | None = None, batch_id: str | None = None,
+               limit: int = 100) -> list[Call]:
+    """Recent calls (of a job or batch), newest first, without the bulky request fields."""
+    query: dict[str, Any] = {}
+    if job_id:
+        query["job_id"] = str(job_id)
+    if batch_id:
+        query["batch_id"] = str(batch_id)
+    docs = (db[CALLS].find(query, {"request_body": 0, "rendered_prompt": 0, "config_snapshot": 0})
+            .sort("created_at", -1).limit(max(1, min(limit, _LIST_LIMIT))))
+    return [Call.model_validate(d) for d in docs]
+
+
+def open_ids(db: Database, ids: list[str]) -> set[str]:
+    """Which of these calls are still open (queued or live)."""
+    if not ids:
+        return set()
+    return {d["_id"] for d in db[CALLS].find({"_id": {"$in": ids}, "status": {"$in": OPEN_VALUES}},
+                                             {"_id": 1})}
+
+
+# -- the queued call and the claim -----------------------------------------------------------
+
+
+def insert_open_call(db: Database, doc: dict[str, Any]) -> tuple[Call | None, bool]:
+    """Insert a queued call, or return the pair's open call: (call, created).
+
+    (None, False) when the pair's other call ended between the insert and the read: the
+    caller may simply try again.
+    """
     try:
         db[CALLS].insert_one(doc)
-        return doc, True
+        return Call.model_validate(doc), True
     except DuplicateKeyError:
         existing = db[CALLS].find_one({"open_key": doc["open_key"]})
-        if existing is None:  # it ended in between: the caller may try again
-            existing = db[CALLS].find_one({"_id": doc["_id"]})
         if existing is None:
-            raise LaunchRefused("busy", "Another launch of this candidate just finished; "
-                                "try again.") from None
-        return existing, False
+            existing = db[CALLS].find_one({"_id": doc["_id"]})
+        return Call.from_doc(existing), False
+
+
+def insert_call(db: Database, doc: dict[str, Any]) -> bool:
+    """Insert a queued call; False when its id or its pair's open call already exists."""
+    try:
+        db[CALLS].insert_one(doc)
+    except DuplicateKeyError:
+        return False
+    return True
 
 
 def claim(db: Database, call_id: str, *, by: str, lease_owner: str | None = None,
-          window: dict | None = None, slot_at: float | None = None) -> dict | None:
+          window: dict | None = None, slot_at: float | None = None) -> Call | None:
     """Move a queued call to `dialing` atomically; None when someone else got it first."""
     query: dict[str, Any] = {"_id": call_id, "status": CallStatus.QUEUED.value}
     if lease_owner is not None:
@@ -106,22 +127,13 @@ def claim(db: Database, call_id: str, *, by: str, lease_owner: str | None = None
         fields["calling_window"] = window
     if slot_at is not None:
         fields["rate_slot_at"] = slot_at  # the gate's reserved dial time (epoch seconds)
-    return db[CALLS].find_one_and_update(
+    return Call.from_doc(db[CALLS].find_one_and_update(
         query,
         {"$set": fields, "$unset": {"lease_owner": "", "lease_until": "", "hold_reason": ""},
          "$push": {"status_history": {"status": CallStatus.DIALING.value, "at": now,
                                       "event_id": None}}},
         return_document=ReturnDocument.AFTER,
-    )
-
-
-def mark_failed(db: Database, call_id: str, reason: str, **fields: Any) -> bool:
-    """End an open call as `failed` with a reason (forward-only; frees the open_key)."""
-    moved = ingest.advance_status(db, call_id, CallStatus.FAILED,
-                                  fields={"failure_reason": reason[:500], "ended_at": utcnow(),
-                                          **fields})
-    release_slot(db, call_id)
-    return moved
+    ))
 
 
 def cancel_queued(db: Database, call_id: str, reason: str) -> bool:
@@ -136,3 +148,75 @@ def cancel_queued(db: Database, call_id: str, reason: str) -> bool:
                                       "event_id": None}}},
     )
     return result.modified_count == 1
+
+
+def move_status(db: Database, call_id: str, new: CallStatus, *, fields: dict[str, Any] | None = None,
+                event_id: str | None = None, at: datetime | None = None) -> bool:
+    """Move a call to `new` only if that is forward (one conditional update); True if it moved.
+
+    A terminal move frees the pair's `open_key` and flags the call for its follow-up.
+    """
+    now = utcnow()
+    update: dict[str, Any] = {
+        "$set": {"status": new.value, "updated_at": now, **(fields or {})},
+        "$push": {"status_history": {"status": new.value, "at": at or now, "event_id": event_id}},
+    }
+    if new in TERMINAL_STATUSES:
+        update["$unset"] = {"open_key": ""}
+        update["$set"]["needs_followup"] = True
+        update["$set"]["followup_next_at"] = now
+        update["$inc"] = {"followup_seq": 1}
+    result = db[CALLS].update_one({"_id": call_id, "status": {"$in": statuses_before(new)}}, update)
+    return result.modified_count == 1
+
+
+# -- the dial ------------------------------------------------------------------------------
+
+
+def record_request(db: Database, call_id: str, *, config_snapshot: dict[str, Any], rendered_prompt: str,
+                   request_body: dict[str, Any], destination_country: str | None) -> None:
+    """Keep what the call is placed with: the settings snapshot, prompt and request (no secrets)."""
+    db[CALLS].update_one({"_id": call_id}, {"$set": {
+        "config_snapshot": config_snapshot, "rendered_prompt": rendered_prompt,
+        "request_body": request_body, "destination_country": destination_country,
+        "updated_at": utcnow()}})
+
+
+def attach_ultravox_id(db: Database, call_id: str, ultravox_id: str) -> bool:
+    """Store the Ultravox call id while the call is still open; False if it ended meanwhile."""
+    result = db[CALLS].update_one(
+        {"_id": call_id, "status": {"$in": OPEN_VALUES},
+         "ultravox_call_id": {"$in": [None, ultravox_id]}},
+        {"$set": {"ultravox_call_id": ultravox_id, "updated_at": utcnow()}})
+    return result.matched_count == 1
+
+
+def adopt_ultravox_id(db: Database, call_id: str, ultravox_id: str) -> None:
+    """Link a call to the Ultravox call found for it later (only if it has none)."""
+    db[CALLS].update_one({"_id": call_id, "ultravox_call_id": None},
+                         {"$set": {"ultravox_call_id": ultravox_id}})
+
+
+def attach_twilio_sid(db: Database, call_id: str, sid: str, *, requested_at: float) -> None:
+    """Store Twilio's CallSid (and when the create request left, epoch seconds)."""
+    db[CALLS].update_one({"_id": call_id, "twilio_call_sid": {"$in": [None, sid]}},
+                         {"$set": {"twilio_call_sid": sid, "updated_at": utcnow(),
+                                   # when the request left (epoch s): the rate as sent
+                                   "twilio_requested_at": requested_at}})
+
+
+def mark_opt_out(db: Database, call_id: str) -> None:
+    """Flag the call on which the candidate asked never to be called again."""
+    db[CALLS].update_one({"_id": call_id}, {"$set": {"opt_out": True, "updated_at": utcnow()}})
+
+
+def queued_of_candidate(db: Database, candidate_id: str, *, limit: int = 100) -> list[str]:
+    """Ids of the candidate's calls still waiting in the queue (any job)."""
+    return [d["_id"] for d in db[CALLS].find({"candidate_id": candidate_id, "status": "queued"},
+                                             {"_id": 1}).limit(limit)]
+
+
+def find_call(db: Database, ref: str) -> Call | None:
+    """A call by our id, or by its Ultravox call id or Twilio CallSid (for operators)."""
+    return Call.from_doc(db[CALLS].find_one({"_id": ref}) or db[CALLS].find_one(
+        {"$or": [{"ultravox_call_id": ref}, {"twilio_call_sid": ref}]}))

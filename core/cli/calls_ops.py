@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from core.documents.status import TERMINAL_STATUSES
+from core.calling import store as call_store
 from core.cli.registry import CliError, command, database
 from core.config import get_settings
-from core.db import CALLS, TRANSCRIPTS
+from core.documents.call import Call, CallCosts
+from core.documents.status import TERMINAL_STATUSES
 from core.lifecycle import reconcile as reconcile_mod
+from core.lifecycle import store as lifecycle_store
 from core.usage import costs as costs_mod
 
 # Fields of the call document that are internal bookkeeping, not for operators.
@@ -17,24 +19,23 @@ _INTERNAL = ("open_key", "followup_lease_until", "followup_seq", "request_body",
              "rendered_prompt")
 
 
-def _costs(call: dict[str, Any]) -> dict[str, Any]:
+def _costs(call: Call) -> CallCosts:
     """The call's costs: the stored breakdown when there is one, else computed from its figures."""
-    if isinstance(call.get("costs"), dict):
-        return call["costs"]
-    return costs_mod.call_costs(call, get_settings())
+    if call.costs is not None:
+        return call.costs
+    return CallCosts.model_validate(costs_mod.call_costs(call.to_doc(), get_settings()))
 
 
-def _outcome(call: dict[str, Any]) -> str:
-    status = call.get("status", "")
-    if status not in {s.value for s in TERMINAL_STATUSES}:
-        return f"not finished ({status})"
-    parts = [status.replace("_", " ")]
-    if call.get("end_reason"):
-        parts.append(f"ended by {call['end_reason']}")
-    if call.get("opt_out"):
+def _outcome(call: Call) -> str:
+    if call.status not in TERMINAL_STATUSES:
+        return f"not finished ({call.status.value})"
+    parts = [call.status.value.replace("_", " ")]
+    if call.end_reason:
+        parts.append(f"ended by {call.end_reason}")
+    if call.opt_out:
         parts.append("candidate asked not to be called again")
-    if call.get("failure_reason"):
-        parts.append(call["failure_reason"])
+    if call.failure_reason:
+        parts.append(call.failure_reason)
     return "; ".join(parts)
 
 
@@ -49,35 +50,34 @@ def show_call(args: argparse.Namespace) -> dict[str, Any]:
     if not ref or len(ref) > 100 or ref.startswith("$"):
         raise CliError("give a call id")
     db = database()
-    call = db[CALLS].find_one({"_id": ref}) or db[CALLS].find_one(
-        {"$or": [{"ultravox_call_id": ref}, {"twilio_call_sid": ref}]}
-    )
+    call = call_store.find_call(db, ref)
     if call is None:
         raise CliError(f"no call with id {ref}")
-    count = call.get("message_count")
+    count = call.message_count
     if count is None:
-        transcript = db[TRANSCRIPTS].find_one({"_id": call["_id"]}, {"messages": 1})
-        count = len(transcript["messages"]) if transcript else 0
-    result: dict[str, Any] = {"id": call["_id"]}
-    result.update({k: v for k, v in call.items() if k != "_id" and k not in _INTERNAL})
-    result["status"] = call.get("status")
-    result["outcome"] = _outcome(call)
+        count = lifecycle_store.transcript_size(db, call.id)
+    costs = _costs(call)
+    result: dict[str, Any] = {"id": call.id}
+    result.update({k: v for k, v in call.to_doc().items() if k != "_id" and k not in _INTERNAL})
+    result["status"] = call.status.value
+    outcome = _outcome(call)
+    result["outcome"] = outcome
     result["transcript_message_count"] = count
-    result["costs"] = _costs(call)
-    summary = call.get("summary") or call.get("short_summary") or "(none yet)"
-    c = result["costs"]
-    costs = (f"total {c.get('total')} {c.get('currency', '')} (AI {c.get('ai')}"
-             f"{' est.' if c.get('ai_estimated') else ''}, telephony {c.get('telephony')}"
-             f"{' est.' if c.get('telephony_estimated') else ''})") if c else "(not known yet)"
+    # The stored breakdown as stored; a computed one in full.
+    result["costs"] = costs.model_dump(exclude_unset=call.costs is not None)
+    summary = call.summary or call.short_summary or "(none yet)"
+    costs_line = (f"total {costs.total} {costs.currency} (AI {costs.ai}"
+                  f"{' est.' if costs.ai_estimated else ''}, telephony {costs.telephony}"
+                  f"{' est.' if costs.telephony_estimated else ''})")
     if getattr(args, "json", False):
         return result
     result["_text"] = "\n".join([
-        f"call:        {call['_id']}",
-        f"status:      {call.get('status')}",
-        f"outcome:     {result['outcome']}",
-        f"transcript:  {count} messages ({call.get('transcript_status') or 'none'})",
+        f"call:        {call.id}",
+        f"status:      {call.status.value}",
+        f"outcome:     {outcome}",
+        f"transcript:  {count} messages ({call.transcript_status or 'none'})",
         f"summary:     {summary}",
-        f"costs:       {costs}",
+        f"costs:       {costs_line}",
     ])
     return result
 

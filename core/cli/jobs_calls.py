@@ -12,6 +12,7 @@ from core.calling.launch import launch_call
 from core.calling.refusals import LaunchRefused
 from core.cli.registry import CliError, command, database
 from core.crypto import CryptoError
+from core.documents.status import CallStatus
 from core.people import candidates, csv_import, jobs
 
 # The CLI acts as the operator running it; actions are audited under this name.
@@ -46,29 +47,29 @@ def import_candidates(args: argparse.Namespace) -> dict[str, Any]:
     try:
         if args.dry_run:
             report = csv_import.preview_import(db, args.job, data)
-            result: dict[str, Any] = {"job_id": args.job, "created": 0, "attached": 0,
-                                      "rejected": report["rejected"],
-                                      "duplicate": report["duplicate"], "total": report["total"],
-                                      "report": report}
+            created = attached = 0
         else:
             result = csv_import.commit_import(db, _CLI_USER, args.job, data)
+            report, created, attached = result.report, result.created, result.attached
     except csv_import.ImportFileError as exc:
         raise CliError(str(exc)) from None
-    report = result["report"]
-    lines = [f"line {r['line']}: {r['status']}"
-             + (f" {r['phone']} ({r.get('zone')})" if r["status"] == "accepted" else "")
-             + (f" — {r['reason']}" if r.get("reason") else "") for r in report["rows"]]
-    summary = (f"{result['total']} rows: {result['created']} new, {result['attached']} added from "
-               f"other jobs, {result['duplicate']} duplicate, {result['rejected']} rejected"
+    lines = [f"line {r.line}: {r.status}"
+             + (f" {r.phone} ({r.zone})" if r.status == "accepted" else "")
+             + (f" — {r.reason}" if r.reason else "") for r in report.rows]
+    summary = (f"{report.total} rows: {created} new, {attached} added from other jobs, "
+               f"{report.duplicate} duplicate, {report.rejected} rejected"
                + (" (dry run, nothing saved)" if args.dry_run else ""))
-    out = {k: v for k, v in result.items() if k != "report"}
-    out["rows"] = [{k: r.get(k) for k in ("line", "status", "name", "phone", "zone", "reason")}
-                   for r in report["rows"]]
-    if result["rejected"]:
+    out: dict[str, Any] = {
+        "job_id": report.job_id, "created": created, "attached": attached,
+        "rejected": report.rejected, "duplicate": report.duplicate, "total": report.total,
+        "rows": [{"line": r.line, "status": r.status, "name": r.name, "phone": r.phone,
+                  "zone": r.zone, "reason": r.reason} for r in report.rows],
+    }
+    if report.rejected:
         # Saved what was good, but the operator must see a failure exit for the bad rows.
         if not args.json:
             print("\n".join(lines))
-        raise CliError(f"{result['rejected']} row(s) rejected; {summary}")
+        raise CliError(f"{report.rejected} row(s) rejected; {summary}")
     if not args.json:
         out["_text"] = "\n".join([*lines, summary])
     return out
@@ -86,17 +87,18 @@ def seed_demo(args: argparse.Namespace) -> dict[str, Any]:
         except Exception as exc:  # noqa: BLE001 - a concurrent seed created it: carry on
             if jobs.get_job(db, DEMO_JOB_ID) is None:
                 raise CliError(f"could not create the demo job: {exc}") from None
-    rows = []
+    seeded = []
     try:
         for xx, outcome, name in DEMO_OUTCOMES:
             cand = candidates.upsert_demo_candidate(db, name=name, phone=f"+1212555 01{xx}",
                                                     job_id=DEMO_JOB_ID,
                                                     timezone="America/New_York")
-            rows.append({"id": cand["id"], "phone": cand["phone"], "outcome": outcome})
+            seeded.append((cand, outcome))
     except (candidates.CandidateError, CryptoError) as exc:
         raise CliError(str(exc)) from None
     text = "\n".join([f"demo job: {DEMO_JOB_ID}"]
-                     + [f"  {r['id']}  {r['phone']}  {r['outcome']}" for r in rows])
+                     + [f"  {c.id}  {c.phone}  {outcome}" for c, outcome in seeded])
+    rows = [{"id": c.id, "phone": c.phone, "outcome": outcome} for c, outcome in seeded]
     return {"job_id": DEMO_JOB_ID, "candidates": rows, **({} if args.json else {"_text": text})}
 
 
@@ -114,13 +116,13 @@ def launch(args: argparse.Namespace) -> dict[str, Any]:
     except (LaunchRefused, PermissionDenied, CryptoError) as exc:
         raise CliError(str(exc)) from None
     call = result.call
-    out = {k: v for k, v in call.items()
-           if k not in ("_id", "request_body", "rendered_prompt", "config_snapshot",
-                        "status_history")}
+    out = {"id": call.id, **{k: v for k, v in call.to_doc().items()
+                             if k not in ("_id", "request_body", "rendered_prompt", "config_snapshot",
+                                          "status_history")}}
     out["created"] = result.created
-    if call.get("status") == "failed":
-        raise CliError(f"call {call['id']} failed: {call.get('failure_reason')}")
+    if call.status == CallStatus.FAILED:
+        raise CliError(f"call {call.id} failed: {call.failure_reason}")
     note = "" if result.created else " (already open: not dialled again)"
     if not args.json:
-        out["_text"] = f"{call['id']}{note}"
+        out["_text"] = f"{call.id}{note}"
     return out

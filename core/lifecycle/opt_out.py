@@ -6,12 +6,13 @@ import logging
 import re
 from typing import Any
 
-from pymongo.database import Database
-
 from core import audit
+from core.calling import store as call_store
+from core.calling.transitions import advance_status
+from core.db import Database
+from core.documents.call import Call
 from core.documents.status import CallStatus
-from core.db import CALLS, CANDIDATES, utcnow
-from core.lifecycle import ingest as ev
+from core.people import store as people_store
 
 log = logging.getLogger(__name__)
 
@@ -61,29 +62,24 @@ def detect_opt_out(messages: list[dict[str, Any]]) -> str | None:
     return None
 
 
-def mark_do_not_call(db: Database, call: dict[str, Any], phrase: str) -> bool:
+def mark_do_not_call(db: Database, call: Call, phrase: str) -> bool:
     """Record a spoken opt-out: candidate do-not-call (all jobs), call flagged, audit entry."""
-    now = utcnow()
-    db[CALLS].update_one({"_id": call["_id"]}, {"$set": {"opt_out": True, "updated_at": now}})
-    candidate_id = call.get("candidate_id")
+    call_store.mark_opt_out(db, call.id)
+    candidate_id = call.candidate_id
     if not candidate_id:
         return False
-    result = db[CANDIDATES].update_one(
-        {"_id": candidate_id, "do_not_call": {"$ne": True}},
-        {"$set": {"do_not_call": True, "do_not_call_at": now, "do_not_call_call_id": call["_id"],
-                  "do_not_call_reason": "asked during the screening call"}},
-    )
+    newly = people_store.mark_do_not_call(db, candidate_id, call_id=call.id,
+                                          reason="asked during the screening call")
     # Calls still waiting in the queue for this candidate (any job) must never be dialled.
-    for queued in db[CALLS].find({"candidate_id": candidate_id, "status": "queued"},
-                                 {"_id": 1}).limit(100):
-        ev.advance_status(db, queued["_id"], CallStatus.CANCELED,
-                          fields={"failure_reason": "candidate asked not to be called"})
-    if result.modified_count:
+    for queued_id in call_store.queued_of_candidate(db, candidate_id):
+        advance_status(db, queued_id, CallStatus.CANCELED,
+                       fields={"failure_reason": "candidate asked not to be called"})
+    if newly:
         audit.record(
             db, actor="system", action="candidate.do_not_call", entity="candidate",
             entity_id=candidate_id,
             changes={"do_not_call": {"old": False, "new": True}},
-            detail=f"spoken opt-out on call {call['_id']}: \"{phrase}\"",
+            detail=f"spoken opt-out on call {call.id}: \"{phrase}\"",
         )
-        log.info("candidate %s opted out on call %s", candidate_id, call["_id"])
-    return bool(result.modified_count)
+        log.info("candidate %s opted out on call %s", candidate_id, call.id)
+    return newly

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pymongo.database import Database
-
-from core.documents.status import CallStatus
-from core.db import CALLS, utcnow
-from core.lifecycle import followup, ingest
+from core.db import Database, utcnow
+from core.documents.status import TERMINAL_VALUES
+from core.lifecycle import followup, ingest, store
 from core.usage import rollups
 
 # An open call that has heard nothing for this long is polled from the providers, at most
@@ -22,42 +20,15 @@ _BATCH = 50  # per category and run: the worker runs us again in 15 s
 
 def flag_quiet_open_calls(db: Database, now: datetime, limit: int = _BATCH) -> int:
     """Mark open calls that went quiet (or passed their max duration) for a provider poll."""
-    live = [s.value for s in (CallStatus.DIALING, CallStatus.RINGING, CallStatus.IN_PROGRESS)]
-    query = {
-        "status": {"$in": live},
-        "needs_followup": {"$ne": True},
-        "$and": [
-            {"$or": [{"updated_at": {"$lte": now - QUIET_AFTER}},
-                     {"updated_at": None, "created_at": {"$lte": now - QUIET_AFTER}}]},
-            {"$or": [{"last_polled_at": None}, {"last_polled_at": {"$lte": now - POLL_EVERY}}]},
-        ],
-    }
-    flagged = 0
-    for doc in db[CALLS].find(query, {"_id": 1}).limit(limit):
-        result = db[CALLS].update_one(
-            {"_id": doc["_id"], "needs_followup": {"$ne": True}},
-            {"$set": {"needs_followup": True, "followup_next_at": now, "last_polled_at": now}},
-        )
-        flagged += result.modified_count
-    return flagged
+    quiet = store.quiet_live_calls(db, quiet_since=now - QUIET_AFTER, polled_before=now - POLL_EVERY,
+                                   limit=limit)
+    return sum(store.flag_for_poll(db, call_id, now) for call_id in quiet)
 
 
 def flag_incomplete_terminal_calls(db: Database, now: datetime, limit: int = _BATCH) -> int:
     """Mark ended calls whose follow-up never ran (e.g. ended by another process) for one."""
-    query = {
-        "status": {"$in": followup.terminal_statuses()},
-        "needs_followup": {"$ne": True},
-        "followup_done_at": None,
-        "created_at": {"$gte": now - LOOKBACK},
-    }
-    flagged = 0
-    for doc in db[CALLS].find(query, {"_id": 1}).limit(limit):
-        result = db[CALLS].update_one(
-            {"_id": doc["_id"], "needs_followup": {"$ne": True}, "followup_done_at": None},
-            {"$set": {"needs_followup": True, "followup_next_at": now}},
-        )
-        flagged += result.modified_count
-    return flagged
+    ended = store.ended_without_followup(db, TERMINAL_VALUES, created_since=now - LOOKBACK, limit=limit)
+    return sum(store.flag_ended_for_followup(db, call_id, now) for call_id in ended)
 
 
 def run_once(db: Database, *, now: datetime | None = None,

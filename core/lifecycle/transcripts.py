@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo.database import Database
-
-from core.db import CALLS, TRANSCRIPTS, utcnow
 from core.lifecycle import events as ev
 
 _ROLES = {
@@ -40,14 +37,3 @@ def transcript_messages(messages: list[Any]) -> list[dict[str, Any]]:
             "end_s": _seconds(data.get("timespan"), "end"),
         })
     return out
-
-
-def store_transcript(db: Database, call_id: str, messages: list[dict[str, Any]]) -> None:
-    """Write the call's transcript document (replacing any earlier fetch) and its count."""
-    now = utcnow()
-    db[TRANSCRIPTS].replace_one(
-        {"_id": call_id}, {"_id": call_id, "messages": messages, "fetched_at": now}, upsert=True
-    )
-    db[CALLS].update_one({"_id": call_id}, {"$set": {
-        "transcript_status": "stored", "message_count": len(messages), "updated_at": now,
-    }})

@@ -7,14 +7,11 @@ import io
 import re
 from typing import Any
 
-from pymongo import UpdateOne
-from pymongo.database import Database
-from pymongo.errors import BulkWriteError
-
 from core import audit, crypto
 from core.auth import Action, User, require
-from core.db import CANDIDATES, JOBS, utcnow
+from core.db import Database
 from core.errors import UserError
+from core.people import store
 from core.people.candidates import (
     _MAX_NAME,
     CandidateError,
@@ -24,9 +21,10 @@ from core.people.candidates import (
     _clean_notes,
     _clean_phone,
     _clean_timezone,
-    _new_doc,
     describe_zone,
+    new_document,
 )
+from core.people.models import ImportReport, ImportResult, ImportRow
 
 MAX_IMPORT_ROWS = 10_000  # one file; a bigger list is split so the preview stays readable
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -120,24 +118,23 @@ def _read_rows(text: str) -> tuple[dict[str, int], list[str], int, list[tuple[in
     return columns, ignored, len(header), rows
 
 
-def preview_import(db: Database, job_id: str, file_bytes: bytes) -> dict[str, Any]:
+def preview_import(db: Database, job_id: str, file_bytes: bytes) -> ImportReport:
     """Check a CSV without saving: each row accepted, rejected (with why) or a duplicate.
 
     Raises ImportFileError when the file as a whole cannot be used.
     """
-    job = db[JOBS].find_one({"_id": str(job_id)})
+    job = store.get_job(db, job_id)
     if job is None:
         raise ImportFileError("That job does not exist.")
-    if job.get("status") == "archived":
+    if job.archived:
         raise ImportFileError("That job is archived; reopen it before importing candidates.")
     columns, ignored, width, raw_rows = _read_rows(_decode(file_bytes))
 
-    parsed: list[dict[str, Any]] = []
+    parsed: list[ImportRow] = []
     for line, values in raw_rows:
-        row: dict[str, Any] = {"line": line, "name": "", "phone": "", "status": "rejected"}
         get = {f: (values[i].strip() if i < len(values) else "") for f, i in columns.items()}
-        row["name"] = get.get("name", "")[:_MAX_NAME]
-        row["input_phone"] = get.get("phone", "")[:40]
+        row = ImportRow(line=line, name=get.get("name", "")[:_MAX_NAME],
+                        input_phone=get.get("phone", "")[:40])
         problems: list[str] = []
         if len(values) > width:
             problems.append(f"the row has {len(values)} fields but the header has {width}")
@@ -150,84 +147,67 @@ def preview_import(db: Database, job_id: str, file_bytes: bytes) -> dict[str, An
             except CandidateError as exc:
                 problems.append(str(exc).rstrip("."))
         if problems:
-            row["reason"] = "; ".join(problems) + "."
+            row.reason = "; ".join(problems) + "."
         else:
-            row.update(clean)
-            row["status"] = "accepted"
+            for field, value in clean.items():
+                setattr(row, field, value)
+            row.status = "accepted"
         parsed.append(row)
 
-    accepted = [r for r in parsed if r["status"] == "accepted"]
-    hashes = {crypto.phone_hash(r["phone"]) for r in accepted}
-    existing: dict[str, dict] = {}
-    hash_list = sorted(hashes)
-    for start in range(0, len(hash_list), 1000):
-        for d in db[CANDIDATES].find({"phone_hash": {"$in": hash_list[start:start + 1000]}},
-                                     {"phone_hash": 1, "job_ids": 1, "name": 1, "timezone": 1}):
-            existing[d["phone_hash"]] = d
+    accepted = [r for r in parsed if r.status == "accepted"]
+    existing = store.by_phone_hashes(db, (crypto.phone_hash(r.phone) for r in accepted))
     seen: dict[str, int] = {}
     for row in accepted:
-        h = crypto.phone_hash(row["phone"])
+        h = crypto.phone_hash(row.phone)
         other = existing.get(h)
         if h in seen:
-            row.update(status="duplicate", reason=f"same number as line {seen[h]} of this file")
-        elif other and str(job_id) in other.get("job_ids", []):
-            row.update(status="duplicate", existing_candidate_id=other["_id"],
-                       reason=f"already a candidate of this job ({other['name']})")
+            row.status, row.reason = "duplicate", f"same number as line {seen[h]} of this file"
+        elif other and str(job_id) in other.job_ids:
+            row.status, row.existing_candidate_id = "duplicate", other.id
+            row.reason = f"already a candidate of this job ({other.name})"
         elif other:
-            row.update(action="attach", existing_candidate_id=other["_id"],
-                       note=f"existing candidate {other['name']} will be added to this job")
-            row["zone"] = describe_zone(other.get("timezone", ""), row["phone"])
+            row.action, row.existing_candidate_id = "attach", other.id
+            row.note = f"existing candidate {other.name} will be added to this job"
+            row.zone = describe_zone(other.timezone or "", row.phone)
         else:
-            row["action"] = "new"
-            row["zone"] = describe_zone(row.get("timezone", ""), row["phone"])
-        seen.setdefault(h, row["line"])
-    counts = {s: sum(1 for r in parsed if r["status"] == s)
-              for s in ("accepted", "rejected", "duplicate")}
-    return {"job_id": str(job_id), "job_title": job.get("title"), "total": len(parsed),
-            **counts, "ignored_columns": ignored, "rows": parsed}
+            row.action = "new"
+            row.zone = describe_zone(row.timezone, row.phone)
+        seen.setdefault(h, row.line)
+    counts = {s: sum(1 for r in parsed if r.status == s) for s in ("accepted", "rejected", "duplicate")}
+    return ImportReport(job_id=str(job_id), job_title=job.title, total=len(parsed), **counts,
+                        ignored_columns=ignored, rows=parsed)
 
 
-def commit_import(db: Database, actor: User, job_id: str, file_bytes: bytes) -> dict[str, Any]:
+def commit_import(db: Database, actor: User, job_id: str, file_bytes: bytes) -> ImportResult:
     """Save the accepted rows of a CSV (checked again, so the preview cannot go stale)."""
     require(actor, Action.MANAGE_JOBS)
     report = preview_import(db, job_id, file_bytes)
     new_docs = []
-    attach = []
-    for row in report["rows"]:
-        if row["status"] != "accepted":
+    attach_ids: list[str] = []
+    for row in report.rows:
+        if row.status != "accepted":
             continue
-        if row.get("action") == "attach":
-            attach.append(UpdateOne({"_id": row["existing_candidate_id"]},
-                                    {"$addToSet": {"job_ids": str(job_id)},
-                                     "$set": {"updated_at": utcnow()}}))
+        if row.action == "attach" and row.existing_candidate_id:
+            attach_ids.append(row.existing_candidate_id)
         else:
-            new_docs.append(_new_doc(name=row["name"], phone=row["phone"], email=row["email"],
-                                     timezone=row["timezone"], consent=row["consent"],
-                                     notes=row["notes"], job_ids=[str(job_id)], source="import",
-                                     actor=actor.username))
+            new_docs.append(new_document(name=row.name, phone=row.phone, email=row.email,
+                                         timezone=row.timezone, consent=row.consent, notes=row.notes,
+                                         job_ids=[str(job_id)], source="import",
+                                         actor=actor.username))
     created = 0
+    taken: set[str] = set()
     for start in range(0, len(new_docs), 1000):
-        chunk = new_docs[start:start + 1000]
-        try:
-            created += len(db[CANDIDATES].insert_many(chunk, ordered=False).inserted_ids)
-        except BulkWriteError as exc:
-            # A concurrent import created some of these numbers first (unique phone_hash):
-            # attach this job to those candidates instead of creating twins.
-            created += exc.details.get("nInserted", 0)
-            failed = {chunk[e["index"]]["phone_hash"] for e in exc.details.get("writeErrors", [])
-                      if e.get("code") == 11000}
-            attach.extend(UpdateOne({"phone_hash": h}, {"$addToSet": {"job_ids": str(job_id)},
-                                                        "$set": {"updated_at": utcnow()}})
-                          for h in failed)
-            if len(failed) != len(exc.details.get("writeErrors", [])):
-                raise
-    if attach:
-        db[CANDIDATES].bulk_write(attach, ordered=False)
-    result = {"job_id": str(job_id), "created": created, "attached": len(attach),
-              "rejected": report["rejected"], "duplicate": report["duplicate"],
-              "total": report["total"], "report": report}
+        chunk_created, chunk_taken = store.insert_many_candidates(db, new_docs[start:start + 1000])
+        created += chunk_created
+        taken |= chunk_taken
+    # A concurrent import created some of these numbers first (unique phone_hash): attach this
+    # job to those candidates instead of creating twins.
+    store.attach_job(db, str(job_id), candidate_ids=attach_ids, phone_hashes=sorted(taken))
+    attached = len(attach_ids) + len(taken)
     audit.record(db, actor=actor.username, action="candidate.import", entity="job",
                  entity_id=str(job_id),
-                 detail=f"{created} new, {len(attach)} added from other jobs, "
-                        f"{report['rejected']} rejected, {report['duplicate']} duplicate")
-    return result
+                 detail=f"{created} new, {attached} added from other jobs, "
+                        f"{report.rejected} rejected, {report.duplicate} duplicate")
+    return ImportResult(job_id=str(job_id), created=created, attached=attached,
+                        rejected=report.rejected, duplicate=report.duplicate, total=report.total,
+                        report=report)

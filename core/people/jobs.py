@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo.database import Database
-
 from core import audit
 from core.auth import Action, User, require
-from core.db import JOBS, new_id, utcnow
+from core.db import Database, new_id, utcnow
+from core.documents.job import Job, JobStatus
 from core.errors import UserError
+from core.people import store
 
 _EDITABLE = ("title", "company", "description", "owner")
 
@@ -30,78 +30,54 @@ def _clean(fields: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def create_job(
-    db: Database,
-    actor: User,
-    *,
-    title: str,
-    company: str,
-    description: str = "",
-    owner: str = "",
-    job_id: str | None = None,
-) -> dict:
+def create_job(db: Database, actor: User, *, title: str, company: str, description: str = "",
+               owner: str = "", job_id: str | None = None) -> Job:
     """Create an open job and return it."""
     require(actor, Action.MANAGE_JOBS)
-    fields = _clean(
-        {
-            "title": title,
-            "company": company,
-            "description": description,
-            "owner": owner or actor.username,
-        }
-    )
-    doc = {"_id": job_id or new_id(), **fields, "status": "open", "created_at": utcnow()}
-    db[JOBS].insert_one(doc)
-    audit.record(
-        db,
-        actor=actor.username,
-        action="job.create",
-        entity="job",
-        entity_id=doc["_id"],
-        changes={k: {"old": None, "new": v} for k, v in fields.items()},
-    )
-    return doc
+    fields = _clean({"title": title, "company": company, "description": description,
+                     "owner": owner or actor.username})
+    doc = {"_id": job_id or new_id(), **fields, "status": JobStatus.OPEN.value, "created_at": utcnow()}
+    job = store.insert_job(db, doc)
+    audit.record(db, actor=actor.username, action="job.create", entity="job", entity_id=job.id,
+                 changes={k: {"old": None, "new": v} for k, v in fields.items()})
+    return job
 
 
-def update_job(db: Database, actor: User, job_id: str, **fields: Any) -> dict:
+def update_job(db: Database, actor: User, job_id: str, **fields: Any) -> Job:
     """Change a job's title, company, description or owner."""
     require(actor, Action.MANAGE_JOBS)
-    old = get_job(db, job_id)
+    old = store.get_job(db, job_id)
     if old is None:
         raise JobError("That job does not exist.")
     new = _clean(fields)
-    changes = audit.diff({k: old.get(k) for k in new}, new)
+    changes = audit.diff({k: getattr(old, k) for k in new}, new)
     if changes:
-        db[JOBS].update_one({"_id": job_id}, {"$set": {**new, "updated_at": utcnow()}})
-        audit.record(
-            db,
-            actor=actor.username,
-            action="job.update",
-            entity="job",
-            entity_id=job_id,
-            changes=changes,
-        )
-    return get_job(db, job_id) or old
+        store.update_job(db, job_id, new)
+        audit.record(db, actor=actor.username, action="job.update", entity="job", entity_id=job_id,
+                     changes=changes)
+    return store.get_job(db, job_id) or old
 
 
 def set_archived(db: Database, actor: User, job_id: str, archived: bool) -> None:
     """Archive a job (no new calls) or reopen it."""
     require(actor, Action.MANAGE_JOBS)
-    status = "archived" if archived else "open"
-    result = db[JOBS].update_one(
-        {"_id": job_id}, {"$set": {"status": status, "updated_at": utcnow()}}
-    )
-    if result.matched_count == 0:
+    status = JobStatus.ARCHIVED if archived else JobStatus.OPEN
+    if not store.set_job_status(db, job_id, status):
         raise JobError("That job does not exist.")
-    audit.record(db, actor=actor.username, action=f"job.{status}", entity="job", entity_id=job_id)
+    audit.record(db, actor=actor.username, action=f"job.{status.value}", entity="job",
+                 entity_id=job_id)
 
 
-def get_job(db: Database, job_id: str) -> dict | None:
+def get_job(db: Database, job_id: str) -> Job | None:
     """One job by id."""
-    return db[JOBS].find_one({"_id": str(job_id)})
+    return store.get_job(db, job_id)
 
 
-def list_jobs(db: Database, *, include_archived: bool = False, limit: int = 500) -> list[dict]:
+def list_jobs(db: Database, *, include_archived: bool = False, limit: int = 500) -> list[Job]:
     """Jobs, newest first (bounded: the picker shows at most `limit`)."""
-    query = {} if include_archived else {"status": "open"}
-    return list(db[JOBS].find(query).sort("created_at", -1).limit(limit))
+    return store.list_jobs(db, include_archived=include_archived, limit=limit)
+
+
+def label(job: Job) -> str:
+    """How pickers name a job: "Title — Company" (and "(archived)" when it is)."""
+    return f"{job.title} — {job.company}" + (" (archived)" if job.archived else "")

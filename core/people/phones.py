@@ -1,6 +1,9 @@
-"""Phone numbers: validated and normalised to E.164, their region and time zones."""
+"""Phone numbers: validated and normalised to E.164, their region and time zones (and a
+candidate's time zone: the one on the record, else the number's)."""
 
 from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
@@ -85,3 +88,25 @@ def region_of(e164: str | None) -> str | None:
         return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or None
     except phonenumbers.NumberParseException:
         return None
+
+
+def valid_zone(name: str | None) -> bool:
+    """True if `name` is an IANA time zone this machine knows."""
+    if not name or not name.strip():
+        return False
+    try:
+        ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def zones_for(candidate_timezone: str | None, phone: str | None) -> tuple[list[str], str]:
+    """The zones to respect and where they came from: the candidate record, else the number."""
+    if candidate_timezone and candidate_timezone.strip():
+        zone = candidate_timezone.strip()
+        # A zone typed on the record but unknown here is not guessed from the number: a human
+        # wrote it, so a human must fix it.
+        return ([zone], "candidate") if valid_zone(zone) else ([], "unknown")
+    zones = [z for z in timezones_for(phone) if valid_zone(z)] if phone else []
+    return (zones, "number") if zones else ([], "unknown")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from pymongo.database import Database
 
 from core.calling.outcome import outcome_text
@@ -13,9 +15,10 @@ _DETAIL_CALL_LIMIT = 200  # a candidate has a handful of calls; the cap guards t
 
 def candidate_detail(db: Database, candidate_id: str) -> dict | None:
     """Everything the candidate page shows: profile, do-not-call state, jobs, every call."""
-    cand = get_candidate(db, candidate_id)
-    if cand is None:
+    profile = get_candidate(db, candidate_id)
+    if profile is None:
         return None
+    cand = dataclasses.asdict(profile)
     jobs = {d["_id"]: d for d in db[JOBS].find({"_id": {"$in": cand["job_ids"]}})}
     calls = list(db[CALLS].find({"candidate_id": cand["id"]},
                                 {"request_body": 0, "rendered_prompt": 0, "config_snapshot": 0})

@@ -8,10 +8,10 @@ from decimal import Decimal
 from pymongo.database import Database
 
 from core.agent.models import GlobalVoiceConfig
-from core.documents.status import CallStatus
-from core.calling.store import _OPEN
 from core.config import get_settings
 from core.db import CALLS, utcnow
+from core.documents.status import OPEN_VALUES as _OPEN
+from core.documents.status import CallStatus
 from core.usage import budget_view
 
 # -- budget ----------------------------------------------------------------------------------

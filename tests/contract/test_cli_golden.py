@@ -68,8 +68,11 @@ def test_seed_launch_show_keep_their_json_shape(stack) -> None:  # noqa: F811
     assert launched["status"] == "dialing" and launched["created"] is True
 
     def settled() -> bool:
+        # Every piece a finished call gets: webhooks and the follow-up race, so wait for all.
         call = stack.db["calls"].find_one({"_id": launched["id"]}) or {}
-        return bool(call.get("followup_done_at")) and call.get("status") == "completed"
+        return call.get("status") == "completed" and all(
+            call.get(k) for k in ("followup_done_at", "joined_at", "summary", "short_summary",
+                                  "billing_status", "telephony_price", "message_count"))
 
     wait_until(settled, 60, "the sandbox call did not finish and follow up")
     shown = _cli(stack.env, "show-call", launched["id"])

@@ -49,7 +49,7 @@ def test_global_edit_job_override_effective_value_and_marks(stack, page, artifac
     page.get_by_text("Line cook").first.wait_for()  # the prompt rendered for a sample candidate
     page.get_by_role("tab", name="Overrides").click()
     page.screenshot(path=str(artifacts_dir / "job_settings.png"), full_page=True)
-    effective = stack.db["job_voice_configs"].find_one({"job_id": job["_id"]})
+    effective = stack.db["job_voice_configs"].find_one({"job_id": job.id})
     assert effective is not None and "7" in str(effective)
 
 

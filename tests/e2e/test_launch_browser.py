@@ -74,7 +74,7 @@ def test_import_csv_launch_batch_and_watch_it_finish(stack, page, artifacts_dir,
     assert job is not None
     # Calls are real here: open this job's calling hours all day so the test works at any hour.
     admin = auth.get_user(stack.db, "admin")
-    agent_settings.save_job_config(stack.db, admin, job["_id"], {"calling_hours": _ALL_DAY})
+    agent_settings.save_job_config(stack.db, admin, job.id, {"calling_hours": _ALL_DAY})
 
     # CSV import: per-row report first, nothing saved until confirmed.
     csv_path = tmp_path / "candidates.csv"
@@ -85,13 +85,13 @@ def test_import_csv_launch_batch_and_watch_it_finish(stack, page, artifacts_dir,
     page.get_by_text("candidates.csv").wait_for()
     page.get_by_role("button", name="Check file").click()
     page.get_by_text("5 rows: 4 accepted, 0 duplicate, 1 rejected.").wait_for()
-    assert stack.db[CANDIDATES].count_documents({"job_ids": job["_id"]}) == 0
+    assert stack.db[CANDIDATES].count_documents({"job_ids": job.id}) == 0
     page.get_by_role("button", name="Save 4 candidates…").click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("Save 4 candidate(s) into").wait_for()
     dialog.get_by_role("button", name="Yes, save").click()
     page.get_by_text("4 new, 0 added to the job.").wait_for()
-    cand_ids = {c["_id"] for c in stack.db[CANDIDATES].find({"job_ids": job["_id"]}, {"_id": 1})}
+    cand_ids = {c["_id"] for c in stack.db[CANDIDATES].find({"job_ids": job.id}, {"_id": 1})}
     assert len(cand_ids) == 4
 
     # Launch calls: a batch of everyone not yet screened, confirmed in a dialog.
@@ -117,9 +117,9 @@ def test_import_csv_launch_batch_and_watch_it_finish(stack, page, artifacts_dir,
     page.screenshot(path=str(artifacts_dir / "launch.png"), full_page=True)
 
     # The database: one batch, exactly one completed call per candidate, no duplicate.
-    batch = stack.db[BATCHES].find_one({"job_id": job["_id"]})
+    batch = stack.db[BATCHES].find_one({"job_id": job.id})
     assert batch["status"] == "done" and batch["queued"] == 4
-    docs = list(stack.db[CALLS].find({"job_id": job["_id"]}, {"candidate_id": 1, "status": 1}))
+    docs = list(stack.db[CALLS].find({"job_id": job.id}, {"candidate_id": 1, "status": 1}))
     assert Counter(d["candidate_id"] for d in docs) == Counter(dict.fromkeys(cand_ids, 1))
     assert {d["status"] for d in docs} == {"completed"}
     # And the provider side: each number dialled once.

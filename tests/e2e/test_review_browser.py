@@ -41,7 +41,7 @@ def _completed_call(db) -> str:
     admin = auth.get_user(db, "admin")
     job = jobs.create_job(db, admin, title="E2E review job", company="Acme")
     # Calling hours are real: give the candidate a zone where it is a working hour right now.
-    hours = agent_settings.job_effective_config(db, job["_id"]).calling_hours
+    hours = agent_settings.job_effective_config(db, job.id).calling_hours
     zone = next(
         (
             z
@@ -53,13 +53,13 @@ def _completed_call(db) -> str:
     if zone is None:
         pytest.skip("it is outside calling hours in every zone tried (a weekend everywhere)")
     cand = candidates.add_candidate(
-        db, admin, name="Rita Review", phone="+12015550111", consent=True, timezone=zone, job_ids=[job["_id"]]
+        db, admin, name="Rita Review", phone="+12015550111", consent=True, timezone=zone, job_ids=[job.id]
     )
     try:
-        launched = launch.launch_call(db, admin, cand["id"], job["_id"])
+        launched = launch.launch_call(db, admin, cand.id, job.id)
     except refusals.LaunchRefused as exc:
         pytest.skip(f"the sandbox call could not be launched here: {exc}")
-    call_id = launched.call["id"]
+    call_id = launched.call.id
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         doc = db[CALLS].find_one({"_id": call_id}, {"status": 1, "transcript_status": 1})

@@ -29,7 +29,7 @@ _WORKER = ("import time\nfrom core.db import get_db\nfrom core.calling.dispatch 
 
 def add_many(stack: Stack, job: dict, suffixes: list[str], npa: str = "212") -> list[dict]:
     return [candidates.add_candidate(stack.db, stack.recruiter, name=f"P{npa}{xx}", consent=True,
-                                     phone=f"+1 {npa} 555 01{xx}", job_ids=[job["_id"]])
+                                     phone=f"+1 {npa} 555 01{xx}", job_ids=[job.id])
             for xx in suffixes]
 
 
@@ -54,8 +54,8 @@ def test_three_workers_never_dial_a_candidate_twice_and_respect_the_rate(stack):
     job = make_job(stack)
     add_many(stack, job, [f"{i:02d}" for i in range(18)])
     stack.set_config(calls_per_second=5.0, max_concurrent_calls=50)
-    batch = batches.create_batch(stack.db, stack.recruiter, job["_id"])
-    assert batch["queued"] == 18
+    batch = batches.create_batch(stack.db, stack.recruiter, job.id)
+    assert batch.queued == 18
     stop = threading.Event()
 
     def worker():
@@ -67,22 +67,22 @@ def test_three_workers_never_dial_a_candidate_twice_and_respect_the_rate(stack):
     for t in threads:
         t.start()
     try:
-        wait_batch(stack, batch["id"], drive=False, timeout=40)
+        wait_batch(stack, batch.id, drive=False, timeout=40)
     finally:
         stop.set()
         for t in threads:
             t.join(10)
     counts = dial_counts(stack)
     assert len(counts) == 18 and set(counts.values()) == {1}
-    claimers = {c["claimed_by"] for c in stack.db[CALLS].find({"batch_id": batch["id"]})}
+    claimers = {c["claimed_by"] for c in stack.db[CALLS].find({"batch_id": batch.id})}
     assert len(claimers) >= 2  # the work was shared
-    slots = sorted(c["rate_slot_at"] for c in stack.db[CALLS].find({"batch_id": batch["id"]}))
+    slots = sorted(c["rate_slot_at"] for c in stack.db[CALLS].find({"batch_id": batch.id}))
     gaps = [b - a for a, b in zip(slots, slots[1:], strict=False)]
     assert min(gaps) >= 0.2 - 1e-6  # never faster than 5 per second, all workers together
     for i in range(len(slots)):
         assert sum(1 for s in slots if slots[i] <= s < slots[i] + 1.0) <= 5
-    progress = batches.batch_progress(stack.db, batch["id"])
-    assert progress["finished"] == 18 and progress["fraction"] == 1.0
+    progress = batches.batch_progress(stack.db, batch.id)
+    assert progress.finished == 18 and progress.fraction == 1.0
 
 
 def test_a_worker_killed_mid_batch_leaves_no_double_dial(stack, monkeypatch):
@@ -93,7 +93,7 @@ def test_a_worker_killed_mid_batch_leaves_no_double_dial(stack, monkeypatch):
     job = make_job(stack)
     add_many(stack, job, [f"{i:02d}" for i in range(20)], npa="415")
     stack.set_config(calls_per_second=8.0, max_concurrent_calls=50)
-    batch = batches.create_batch(stack.db, stack.recruiter, job["_id"])
+    batch = batches.create_batch(stack.db, stack.recruiter, job.id)
     procs = [subprocess.Popen([sys.executable, "-c", _WORKER], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for _ in range(3)]
@@ -101,7 +101,7 @@ def test_a_worker_killed_mid_batch_leaves_no_double_dial(stack, monkeypatch):
         stack.sandbox.wait_for(lambda: len(stack.dials()) >= 4, 30)
         os.kill(procs[0].pid, signal.SIGKILL)  # no clean-up of any kind
         procs[0].wait(5)
-        wait_batch(stack, batch["id"], drive=False, timeout=60)
+        wait_batch(stack, batch.id, drive=False, timeout=60)
     finally:
         for p in procs[1:]:
             p.send_signal(signal.SIGTERM)
@@ -112,7 +112,7 @@ def test_a_worker_killed_mid_batch_leaves_no_double_dial(stack, monkeypatch):
                 p.kill()
     counts = dial_counts(stack)
     assert max(counts.values()) == 1  # nobody dialled twice
-    docs = list(stack.db[CALLS].find({"batch_id": batch["id"]}))
+    docs = list(stack.db[CALLS].find({"batch_id": batch.id}))
     assert len(docs) == 20 and all(d["status"] in ("completed", "failed") for d in docs)
     # A call whose worker died mid-dial ends failed with a reason (interrupted before
     # Ultravox, or never placed at Twilio); none is silently dropped or dialled again.
@@ -126,10 +126,10 @@ def test_retry_policy_for_no_answer_and_busy_not_voicemail(stack):
     add_many(stack, job, ["50", "51", "52", "00"])
     stack.set_config(calls_per_second=20.0, retry_policy=RetryPolicy(
         max_attempts=2, spacing_minutes=30, retry_after_voicemail=False))
-    batch = batches.create_batch(stack.db, stack.recruiter, job["_id"])
+    batch = batches.create_batch(stack.db, stack.recruiter, job.id)
 
     def attempts_done(n):
-        return stack.db[CALLS].count_documents({"batch_id": batch["id"], "attempt": n,
+        return stack.db[CALLS].count_documents({"batch_id": batch.id, "attempt": n,
                                                 "status": {"$in": ["completed", "no_answer",
                                                                    "busy", "voicemail"]}})
 
@@ -138,9 +138,9 @@ def test_retry_policy_for_no_answer_and_busy_not_voicemail(stack):
         dispatch.run_once(stack.db)
         time.sleep(0.1)
     dispatch.run_once(stack.db)
-    first = {d["status"]: d for d in stack.db[CALLS].find({"batch_id": batch["id"], "attempt": 1})}
+    first = {d["status"]: d for d in stack.db[CALLS].find({"batch_id": batch.id, "attempt": 1})}
     assert set(first) == {"no_answer", "busy", "voicemail", "completed"}
-    retries = list(stack.db[CALLS].find({"batch_id": batch["id"], "attempt": 2}))
+    retries = list(stack.db[CALLS].find({"batch_id": batch.id, "attempt": 2}))
     assert sorted(r["retry_of"] for r in retries) == sorted(
         [first["no_answer"]["_id"], first["busy"]["_id"]])
     for r in retries:
@@ -149,7 +149,7 @@ def test_retry_policy_for_no_answer_and_busy_not_voicemail(stack):
         assert abs((r["next_attempt_at"] - prev["ended_at"]) - timedelta(minutes=30)) < \
             timedelta(seconds=1)
     assert len(dial_counts(stack)) == 4 and stack.db[BATCHES].find_one(
-        {"_id": batch["id"]})["status"] == "running"
+        {"_id": batch.id})["status"] == "running"
     # Not before the spacing: nothing is dialled now.
     dispatch.run_once(stack.db)
     assert sum(dial_counts(stack).values()) == 4
@@ -162,8 +162,8 @@ def test_retry_policy_for_no_answer_and_busy_not_voicemail(stack):
     for _ in range(3):
         dispatch.run_once(stack.db, now=later + timedelta(hours=2))
     assert sum(dial_counts(stack).values()) == 6
-    assert stack.db[CALLS].count_documents({"batch_id": batch["id"], "attempt": 3}) == 0
-    assert stack.db[BATCHES].find_one({"_id": batch["id"]})["status"] == "done"
+    assert stack.db[CALLS].count_documents({"batch_id": batch.id, "attempt": 3}) == 0
+    assert stack.db[BATCHES].find_one({"_id": batch.id})["status"] == "done"
 
 
 @pytest.fixture
@@ -179,15 +179,15 @@ def test_failure_spike_pauses_the_batch_with_a_reason(spike_window, stack):
     for npa in ("212", "415", "312", "617", "202", "303", "404", "503"):
         add_many(stack, job, ["53"], npa=npa)
     stack.set_config(calls_per_second=50.0)
-    batch = batches.create_batch(stack.db, stack.recruiter, job["_id"])
+    batch = batches.create_batch(stack.db, stack.recruiter, job.id)
     for _ in range(5):
         dispatch.run_once(stack.db)
-    doc = stack.db[BATCHES].find_one({"_id": batch["id"]})
+    doc = stack.db[BATCHES].find_one({"_id": batch.id})
     assert doc["status"] == "paused"
     assert "4 of the last 4 calls failed" in doc["pause_reason"] and "21217" in doc["pause_reason"]
     assert len(stack.dials()) == 4
-    assert stack.db[CALLS].count_documents({"batch_id": batch["id"], "status": "queued"}) == 4
-    batches.resume_batch(stack.db, stack.recruiter, batch["id"])
+    assert stack.db[CALLS].count_documents({"batch_id": batch.id, "status": "queued"}) == 4
+    batches.resume_batch(stack.db, stack.recruiter, batch.id)
     for _ in range(5):
         dispatch.run_once(stack.db)
     assert len(stack.dials()) == 8  # resumed: earlier failures no longer count
@@ -197,34 +197,34 @@ def test_do_not_call_consent_unknown_zone_and_budget_are_never_dialled(stack):
     job = make_job(stack)
     dnc, ok = add_many(stack, job, ["10", "11"])
     no_consent = candidates.add_candidate(stack.db, stack.recruiter, name="NC", consent=False,
-                                          phone="+1 212 555 0112", job_ids=[job["_id"]])
+                                          phone="+1 212 555 0112", job_ids=[job.id])
     satellite = candidates.add_candidate(stack.db, stack.recruiter, name="Sat", consent=True,
-                                         phone="+870773111632", job_ids=[job["_id"]])
-    batch = batches.create_batch(stack.db, stack.recruiter, job["_id"])
-    assert batch["queued"] == 3
-    assert batch["skipped"][0]["candidate_id"] == no_consent["id"]
+                                         phone="+870773111632", job_ids=[job.id])
+    batch = batches.create_batch(stack.db, stack.recruiter, job.id)
+    assert batch.queued == 3
+    assert batch.skipped[0].candidate_id == no_consent.id
     # Do-not-call set after queueing: checked again at dial time.
-    candidates.set_do_not_call(stack.db, stack.recruiter, dnc["id"], True, "opted out by email")
+    candidates.set_do_not_call(stack.db, stack.recruiter, dnc.id, True, "opted out by email")
     stack.set_config(monthly_budget=Decimal("0.50"))  # one call may cost up to $0.96
     dispatch.run_once(stack.db)
-    calls_by = {c["candidate_id"]: c for c in stack.db[CALLS].find({"batch_id": batch["id"]})}
-    assert calls_by[dnc["id"]]["status"] == "canceled"
-    assert "do-not-call" in calls_by[dnc["id"]]["failure_reason"]
-    assert calls_by[satellite["id"]]["status"] == "queued"
-    assert "Held for a person" in calls_by[satellite["id"]]["hold_reason"]
-    assert calls_by[satellite["id"]]["calling_window"]["held"] is True
-    assert "monthly budget" in calls_by[ok["id"]]["hold_reason"]
+    calls_by = {c["candidate_id"]: c for c in stack.db[CALLS].find({"batch_id": batch.id})}
+    assert calls_by[dnc.id]["status"] == "canceled"
+    assert "do-not-call" in calls_by[dnc.id]["failure_reason"]
+    assert calls_by[satellite.id]["status"] == "queued"
+    assert "Held for a person" in calls_by[satellite.id]["hold_reason"]
+    assert calls_by[satellite.id]["calling_window"]["held"] is True
+    assert "monthly budget" in calls_by[ok.id]["hold_reason"]
     assert stack.dials() == []
-    progress = batches.batch_progress(stack.db, batch["id"])
-    assert progress["held"] == 2 and progress["counts"]["canceled"] == 1
+    progress = batches.batch_progress(stack.db, batch.id)
+    assert progress.held == 2 and progress.counts["canceled"] == 1
     # A person raises the budget and releases the holds: the good one is dialled, the
     # unknown zone is held again.
     stack.set_config(monthly_budget=Decimal("500"))
-    assert batches.release_holds(stack.db, stack.recruiter, batch["id"]) == 2
+    assert batches.release_holds(stack.db, stack.recruiter, batch.id) == 2
     dispatch.run_once(stack.db)
     assert list(dial_counts(stack)) == ["+12125550111"]
-    batches.cancel_batch(stack.db, stack.recruiter, batch["id"])
-    assert stack.db[CALLS].find_one({"candidate_id": satellite["id"]})["status"] == "canceled"
+    batches.cancel_batch(stack.db, stack.recruiter, batch.id)
+    assert stack.db[CALLS].find_one({"candidate_id": satellite.id})["status"] == "canceled"
 
 
 def test_outside_calling_hours_waits_for_the_window(stack):
@@ -242,9 +242,9 @@ def test_outside_calling_hours_waits_for_the_window(stack):
         start, end = dt.time(1, 0), dt.time(2, 0)
     stack.set_config(calling_hours=CallingHours(
         windows={d: [TimeWindow(start=start, end=end)] for d in Weekday}))
-    batch = batches.create_batch(stack.db, stack.recruiter, job["_id"])
+    batch = batches.create_batch(stack.db, stack.recruiter, job.id)
     dispatch.run_once(stack.db)
-    call = stack.db[CALLS].find_one({"batch_id": batch["id"]})
+    call = stack.db[CALLS].find_one({"batch_id": batch.id})
     assert call["status"] == "queued" and call["hold_reason"] is None
     assert call["next_attempt_at"] > utcnow() and "Outside calling hours" in call["wait_reason"]
     assert call["calling_window"]["zone"] == "America/New_York"

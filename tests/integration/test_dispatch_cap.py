@@ -10,8 +10,8 @@ from datetime import datetime
 import pytest
 
 from core.calling import batches, dispatch
-from core.documents.status import TERMINAL_STATUSES, CallStatus
 from core.db import APP_STATE, BATCHES, CALLS
+from core.documents.status import TERMINAL_STATUSES, CallStatus
 from core.people import candidates
 from sandbox.server import config_from_env, start_sandbox
 from tests.integration import launch_support
@@ -59,12 +59,12 @@ def test_three_workers_never_exceed_the_concurrency_cap(slow_stack, stack: Stack
     numbers = [f"+1 212 555 01{i:02d}" for i in range(6)]  # all answered by the sandbox
     for i, phone in enumerate(numbers):
         candidates.add_candidate(
-            stack.db, stack.recruiter, name=f"Cap {i}", phone=phone, consent=True, job_ids=[job["_id"]]
+            stack.db, stack.recruiter, name=f"Cap {i}", phone=phone, consent=True, job_ids=[job.id]
         )
     # A high rate, so the cap (not the rate) is what holds the dials back.
     stack.set_config(max_concurrent_calls=_CAP, calls_per_second=20.0)
-    batch = batches.create_batch(stack.db, stack.recruiter, job["_id"])
-    assert batch["queued"] == 6
+    batch = batches.create_batch(stack.db, stack.recruiter, job.id)
+    assert batch.queued == 6
 
     stop = threading.Event()
     samples: list[tuple[int, int, int]] = []  # (live in our DB, gate slots, live at the sandbox)
@@ -81,7 +81,7 @@ def test_three_workers_never_exceed_the_concurrency_cap(slow_stack, stack: Stack
 
     def sampler() -> None:
         while not stop.is_set():
-            live = stack.db[CALLS].count_documents({"batch_id": batch["id"], "status": {"$in": _LIVE}})
+            live = stack.db[CALLS].count_documents({"batch_id": batch.id, "status": {"$in": _LIVE}})
             gate = stack.db[APP_STATE].find_one({"_id": "dial_gate"}) or {}
             with stack.sandbox.state.lock:
                 at_sandbox = sum(
@@ -99,7 +99,7 @@ def test_three_workers_never_exceed_the_concurrency_cap(slow_stack, stack: Stack
     try:
         deadline = time.monotonic() + 35
         while time.monotonic() < deadline and not errors:
-            if stack.db[BATCHES].find_one({"_id": batch["id"]})["status"] == batches.DONE:
+            if stack.db[BATCHES].find_one({"_id": batch.id})["status"] == batches.DONE:
                 break
             time.sleep(0.1)
     finally:
@@ -107,10 +107,10 @@ def test_three_workers_never_exceed_the_concurrency_cap(slow_stack, stack: Stack
         for t in threads:
             t.join(15)
     assert not errors, errors
-    progress = batches.batch_progress(stack.db, batch["id"])
-    assert progress["batch"]["status"] == batches.DONE, progress
+    progress = batches.batch_progress(stack.db, batch.id)
+    assert progress.batch and progress.batch.status == batches.DONE, progress
 
-    docs = list(stack.db[CALLS].find({"batch_id": batch["id"]}))
+    docs = list(stack.db[CALLS].find({"batch_id": batch.id}))
     assert len(docs) == 6 and {d["status"] for d in docs} == {CallStatus.COMPLETED.value}
     # Ground truth of dialling: one Twilio create per number, one Ultravox call per candidate.
     dialled = Counter(d["params"]["To"][0] for d in stack.dials())

@@ -97,9 +97,9 @@ def _launch(db, phone: str) -> tuple[str, str]:
         agent_settings.save_global_config(db, admin, cfg.model_copy(update={"calling_hours": ALL_DAY}))
     job = create_job(db, admin, title="Warehouse lead", company="Acme Logistics")
     cand = candidates.add_candidate(db, admin, name="Pat Doe", phone=phone, consent=True,
-                                    timezone="America/New_York", job_ids=[job["_id"]])
-    result = launch.launch_call(db, admin, cand["id"], job["_id"])
-    return result.call["id"] if "id" in result.call else result.call["_id"], cand["id"]
+                                    timezone="America/New_York", job_ids=[job.id])
+    result = launch.launch_call(db, admin, cand.id, job.id)
+    return result.call.id, cand.id
 
 
 def test_whole_sandbox_calls_through_gunicorn(db, gunicorn) -> None:

@@ -100,12 +100,12 @@ def test_global_settings_restore(db) -> None:
 def test_job_settings_marks_inherited_and_overridden(db) -> None:
     admin = make_user(db, "admin", "boss")
     job = create_job(db, admin, title="Barista", company="Bean Co")
-    agent_settings.save_job_config(db, admin, job["_id"], {"temperature": 0.8})
-    at = _page(db, "job_settings", "viewer", {"job": job["_id"]})
+    agent_settings.save_job_config(db, admin, job.id, {"temperature": 0.8})
+    at = _page(db, "job_settings", "viewer", {"job": job.id})
     assert not at.exception
     page = texts(at)
     assert "Overridden" in page and "Inherited" in page
-    assert at.selectbox(key="job_settings.job").value == job["_id"]
+    assert at.selectbox(key="job_settings.job").value == job.id
     prompt = at.code[0].value
     assert "Barista" in prompt and "Bean Co" in prompt and "Alex" in prompt
     diff = next(d.value for d in at.dataframe if "This job" in d.value.columns)  # diff vs global
@@ -124,15 +124,15 @@ def test_job_settings_bad_deep_link(db) -> None:
 def test_job_settings_recruiter_overrides_a_field(db) -> None:
     admin = make_user(db, "admin", "boss")
     job = create_job(db, admin, title="Barista", company="Bean Co")
-    at = _page(db, "job_settings", "recruiter", {"job": job["_id"]})
-    prefix = f"job_settings.{job['_id']}"
+    at = _page(db, "job_settings", "recruiter", {"job": job.id})
+    prefix = f"job_settings.{job.id}"
     _by_key(at.checkbox, f"{prefix}.override.max_duration_minutes").check()
     _by_key(at.number_input, f"{prefix}.form.max_duration_minutes").set_value(9)
     at.button[0].click().run()
     assert not at.exception
     _by_key(at.button, "job_settings.confirm").click().run()
     assert not at.exception
-    stored = agent_settings.load_job(db, job["_id"])
+    stored = agent_settings.load_job(db, job.id)
     assert agent_effective.overridden_fields(stored.overrides) == ["max_duration_minutes"]
     assert stored.overrides.max_duration_minutes == 9
     # A test call to a bad number is refused with the reason, before anything is dialled.

@@ -3,7 +3,7 @@
 from streamlit.testing.v1 import AppTest
 
 from core.calling import batches
-from core.people import candidates
+from core.people import candidates, jobs
 from tests.apptest_support import TIMEOUT, page_path, signed_in, texts
 from tests.integration import launch_support
 from tests.integration.launch_support import make_job
@@ -19,13 +19,13 @@ def test_jobs_page_creates_a_job_and_shows_a_candidate_deep_link(stack):
     at.text_input(key="jobs_candidates.new_company").input("Acme")
     at.button[0].click().run()  # the form's submit button comes first
     assert not at.exception
-    job = stack.db["jobs"].find_one({"title": "Forklift driver"})
+    job = next(j for j in jobs.list_jobs(stack.db) if j.title == "Forklift driver")
     assert job is not None
     cand = candidates.add_candidate(stack.db, stack.recruiter, name="Dee Link", consent=True,
-                                    phone="+1 212 555 0140", job_ids=[job["_id"]])
+                                    phone="+1 212 555 0140", job_ids=[job.id])
     at = signed_in(AppTest.from_file(page_path("jobs_candidates"), default_timeout=TIMEOUT),
                    stack.recruiter)
-    at.query_params["candidate"] = cand["id"]
+    at.query_params["candidate"] = cand.id
     at.run()
     assert not at.exception and "Dee Link" in texts(at)
     bad = signed_in(AppTest.from_file(page_path("jobs_candidates"), default_timeout=TIMEOUT),
@@ -38,17 +38,17 @@ def test_jobs_page_creates_a_job_and_shows_a_candidate_deep_link(stack):
 def test_launch_page_places_a_call_and_shows_batch_progress(stack):
     job = make_job(stack)
     cand = candidates.add_candidate(stack.db, stack.recruiter, name="Lou Launch", consent=True,
-                                    phone="+1 212 555 0141", job_ids=[job["_id"]])
+                                    phone="+1 212 555 0141", job_ids=[job.id])
     at = signed_in(AppTest.from_file(page_path("launch_calls"), default_timeout=TIMEOUT),
                    stack.recruiter).run()
     assert not at.exception
     at.button(key="FormSubmitter:launch_calls.one-Call now").click().run()
     assert not at.exception
     call_id = at.session_state["launch_calls.call_id"]
-    assert stack.db["calls"].find_one({"_id": call_id})["candidate_id"] == cand["id"]
+    assert stack.db["calls"].find_one({"_id": call_id})["candidate_id"] == cand.id
     assert len(stack.dials()) == 1
     # A batch created elsewhere shows its progress on the page.
-    batches.create_batch(stack.db, stack.recruiter, job["_id"], [cand["id"]])
+    batches.create_batch(stack.db, stack.recruiter, job.id, [cand.id])
     at.run()
     assert not at.exception
     assert at.get("progress")

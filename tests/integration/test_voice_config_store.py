@@ -113,25 +113,25 @@ def test_history_and_restore(db) -> None:
 @pytest.mark.parametrize("user", [ADMIN, RECRUITER])
 def test_job_overrides_by_admin_and_recruiter(db, job, user) -> None:
     _seed_voices(db)
-    result = agent_settings.save_job_config(db, user, job["_id"], {"temperature": 0.8, "voice": "Jessica"})
+    result = agent_settings.save_job_config(db, user, job.id, {"temperature": 0.8, "voice": "Jessica"})
     assert result.version == 1
     assert result.changes == {"voice": {"old": None, "new": "Jessica"},
                               "temperature": {"old": None, "new": 0.8}}
-    stored = agent_settings.load_job(db, job["_id"])
+    stored = agent_settings.load_job(db, job.id)
     assert agent_effective.overridden_fields(stored.overrides) == ["voice", "temperature"]
-    assert agent_settings.job_effective_config(db, job["_id"]).temperature == 0.8
-    doc = db[JOB_VOICE_CONFIGS].find_one({"job_id": job["_id"]})
+    assert agent_settings.job_effective_config(db, job.id).temperature == 0.8
+    doc = db[JOB_VOICE_CONFIGS].find_one({"job_id": job.id})
     assert doc["overrides"] == {"voice": "Jessica", "temperature": 0.8}
-    assert db[CONFIG_VERSIONS].find_one({"scope": f"job:{job['_id']}"})["actor"] == user.username
+    assert db[CONFIG_VERSIONS].find_one({"scope": f"job:{job.id}"})["actor"] == user.username
     entry = db[AUDIT_LOG].find_one({"action": "job_config.update"})
-    assert entry["entity_id"] == job["_id"] and entry["changes"]["temperature"]["new"] == 0.8
+    assert entry["entity_id"] == job.id and entry["changes"]["temperature"]["new"] == 0.8
 
 
 def test_job_refused_for_viewer_and_unknown_job(db, job) -> None:
     with pytest.raises(PermissionDenied):
-        agent_settings.save_job_config(db, VIEWER, job["_id"], {"temperature": 0.8})
+        agent_settings.save_job_config(db, VIEWER, job.id, {"temperature": 0.8})
     with pytest.raises(PermissionDenied):
-        agent_settings.reset_job_field(db, VIEWER, job["_id"], "temperature")
+        agent_settings.reset_job_field(db, VIEWER, job.id, "temperature")
     with pytest.raises(agent_validation.ConfigValidationError, match="does not exist"):
         agent_settings.save_job_config(db, RECRUITER, "nope", {"temperature": 0.8})
     assert db[JOB_VOICE_CONFIGS].count_documents({}) == 0
@@ -139,36 +139,36 @@ def test_job_refused_for_viewer_and_unknown_job(db, job) -> None:
 
 def test_job_validation_messages(db, job) -> None:
     with pytest.raises(agent_validation.ConfigValidationError) as info:
-        agent_settings.save_job_config(db, RECRUITER, job["_id"], {"max_duration_minutes": 90,
+        agent_settings.save_job_config(db, RECRUITER, job.id, {"max_duration_minutes": 90,
                                                         "system_prompt": "Hi {{nickname}}"})
     assert "Maximum call length (minutes) must be at most 60." in info.value.messages
     assert any("{{nickname}}" in m for m in info.value.messages)
 
 
 def test_reset_field_and_job_restore(db, job) -> None:
-    agent_settings.save_job_config(db, RECRUITER, job["_id"], {"temperature": 0.8, "max_duration_minutes": 5})
-    result = agent_settings.reset_job_field(db, RECRUITER, job["_id"], "temperature")
+    agent_settings.save_job_config(db, RECRUITER, job.id, {"temperature": 0.8, "max_duration_minutes": 5})
+    result = agent_settings.reset_job_field(db, RECRUITER, job.id, "temperature")
     assert result.changes == {"temperature": {"old": 0.8, "new": None}}
-    overrides = agent_settings.load_job(db, job["_id"]).overrides
+    overrides = agent_settings.load_job(db, job.id).overrides
     assert agent_effective.overridden_fields(overrides) == ["max_duration_minutes"]
     global_temperature = agent_settings.get_global_config(db).temperature
-    assert agent_settings.job_effective_config(db, job["_id"]).temperature == global_temperature
-    agent_settings.restore_version(db, RECRUITER, agent_settings.job_scope(job["_id"]), 1)
-    assert agent_settings.load_job(db, job["_id"]).overrides == JobVoiceConfig(temperature=0.8,
+    assert agent_settings.job_effective_config(db, job.id).temperature == global_temperature
+    agent_settings.restore_version(db, RECRUITER, agent_settings.job_scope(job.id), 1)
+    assert agent_settings.load_job(db, job.id).overrides == JobVoiceConfig(temperature=0.8,
                                                                                max_duration_minutes=5)
 
 
 def test_global_change_flows_into_inheriting_job(db, job) -> None:
-    agent_settings.save_job_config(db, RECRUITER, job["_id"], {"max_duration_minutes": 5})
+    agent_settings.save_job_config(db, RECRUITER, job.id, {"max_duration_minutes": 5})
     agent_settings.save_global_config(db, ADMIN, _with(temperature=0.1, max_duration_minutes=30))
-    eff = agent_settings.job_effective_config(db, job["_id"])
+    eff = agent_settings.job_effective_config(db, job.id)
     assert (eff.temperature, eff.max_duration_minutes) == (0.1, 5)
 
 
 def test_snapshot_for_call_is_exact_and_frozen(db, job) -> None:
     agent_settings.save_global_config(db, ADMIN, _with(temperature=0.2))
-    agent_settings.save_job_config(db, RECRUITER, job["_id"], {"max_duration_minutes": 7})
-    snap = agent_settings.snapshot_for_call(db, job["_id"], "Alex Morgan", "Barista", "Bean Co")
+    agent_settings.save_job_config(db, RECRUITER, job.id, {"max_duration_minutes": 7})
+    snap = agent_settings.snapshot_for_call(db, job.id, "Alex Morgan", "Barista", "Bean Co")
     assert snap["config"]["temperature"] == 0.2 and snap["config"]["max_duration_minutes"] == 7
     assert (snap["global_version"], snap["job_version"]) == (1, 1)
     assert snap["overridden_fields"] == ["max_duration_minutes"]

@@ -7,6 +7,7 @@ import pytest
 
 from core.agent.models import CallingHours, TimeWindow, Weekday
 from core.calling import hours as calling_hours
+from core.people import phones
 
 HOURS = CallingHours()  # Monday-Friday 09:00-18:00 local
 
@@ -75,7 +76,7 @@ def test_window_starting_in_the_spring_forward_gap():
 
 def test_several_zone_number_needs_every_zone_inside():
     # +1 208 spans America/Boise (Mountain) and America/Los_Angeles (Pacific).
-    zones, source = calling_hours.zones_for(None, "+12085550100")
+    zones, source = phones.zones_for(None, "+12085550100")
     assert sorted(zones) == ["America/Boise", "America/Los_Angeles"] and source == "number"
     # 15:30 UTC Tuesday in June: 09:30 Boise (inside), 08:30 Los Angeles (outside).
     res = calling_hours.check(HOURS, now=at(2025, 6, 10, 15, 30), candidate_timezone=None,

@@ -1,0 +1,184 @@
+"""The `jobs` and `candidates` collections: every query of the people feature.
+
+Named single-document operations and bounded read views; the services in `jobs.py`,
+`candidates.py` and `csv_import.py` hold the rules. Other features read candidates and jobs
+through the read functions here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from pymongo import ReturnDocument, UpdateOne
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from core.db import CANDIDATES, JOBS, utcnow
+from core.documents.candidate import Candidate
+from core.documents.job import Job, JobStatus
+
+_MAX_LIST = 5000  # the largest candidate list any caller asks for
+_HASH_CHUNK = 1000  # phone hashes per $in
+
+
+# -- jobs ----------------------------------------------------------------------------------
+
+
+def insert_job(db: Database, doc: dict[str, Any]) -> Job:
+    """Store a new job document."""
+    db[JOBS].insert_one(doc)
+    return Job.model_validate(doc)
+
+
+def update_job(db: Database, job_id: str, fields: dict[str, Any]) -> None:
+    """Set fields of one job (and its `updated_at`)."""
+    db[JOBS].update_one({"_id": job_id}, {"$set": {**fields, "updated_at": utcnow()}})
+
+
+def set_job_status(db: Database, job_id: str, status: JobStatus) -> bool:
+    """Open or archive one job; False when there is no such job."""
+    result = db[JOBS].update_one({"_id": job_id},
+                                 {"$set": {"status": status.value, "updated_at": utcnow()}})
+    return result.matched_count == 1
+
+
+def get_job(db: Database, job_id: str) -> Job | None:
+    """One job by id."""
+    return Job.from_doc(db[JOBS].find_one({"_id": str(job_id)}))
+
+
+def list_jobs(db: Database, *, include_archived: bool = False, limit: int = 500) -> list[Job]:
+    """Jobs, newest first (bounded: the pickers show at most `limit`)."""
+    query = {} if include_archived else {"status": JobStatus.OPEN.value}
+    return [Job.model_validate(d) for d in db[JOBS].find(query).sort("created_at", -1).limit(limit)]
+
+
+def jobs_by_id(db: Database, job_ids: Iterable[str]) -> dict[str, Job]:
+    """The jobs with these ids (bounded by the list)."""
+    ids = sorted({str(j) for j in job_ids if j})
+    if not ids:
+        return {}
+    return {d["_id"]: Job.model_validate(d) for d in db[JOBS].find({"_id": {"$in": ids}})}
+
+
+# -- candidates ----------------------------------------------------------------------------
+
+
+def get_candidate(db: Database, candidate_id: str) -> Candidate | None:
+    """One candidate by id."""
+    return Candidate.from_doc(db[CANDIDATES].find_one({"_id": str(candidate_id)}))
+
+
+def find_by_phone_hash(db: Database, phone_hash: str, *,
+                       other_than: str | None = None) -> Candidate | None:
+    """The candidate with this number's lookup hash (optionally not `other_than`)."""
+    query: dict[str, Any] = {"phone_hash": phone_hash}
+    if other_than is not None:
+        query["_id"] = {"$ne": other_than}
+    return Candidate.from_doc(db[CANDIDATES].find_one(query))
+
+
+def insert_candidate(db: Database, doc: dict[str, Any]) -> bool:
+    """Store a new candidate; False when the number is already on file (unique phone_hash)."""
+    try:
+        db[CANDIDATES].insert_one(doc)
+    except DuplicateKeyError:
+        return False
+    return True
+
+
+def update_candidate(db: Database, candidate_id: str, fields: dict[str, Any]) -> bool:
+    """Set fields of one candidate (and its `updated_at`); False when there is no such one."""
+    result = db[CANDIDATES].update_one({"_id": str(candidate_id)},
+                                       {"$set": {**fields, "updated_at": utcnow()}})
+    return result.matched_count == 1
+
+
+def list_candidates(db: Database, *, job_id: str | None = None, name_prefix: str = "",
+                    limit: int = 500) -> list[Candidate]:
+    """Candidates of a job and/or whose name starts with a prefix, by name (bounded)."""
+    query: dict[str, Any] = {}
+    if job_id:
+        query["job_ids"] = str(job_id)
+    if name_prefix:
+        query["name_lower"] = {"$regex": "^" + re.escape(name_prefix.lower())}
+    cursor = db[CANDIDATES].find(query).sort("name_lower", 1).limit(max(1, min(limit, _MAX_LIST)))
+    return [Candidate.model_validate(d) for d in cursor]
+
+
+def candidates_of_job(db: Database, job_id: str, *, ids: list[str] | None = None,
+                      limit: int) -> list[Candidate]:
+    """The candidates of a job (or the listed ones of it), at most `limit` (in storage order)."""
+    query: dict[str, Any] = {"job_ids": str(job_id)}
+    if ids is not None:
+        query["_id"] = {"$in": [str(c) for c in ids]}
+    projection = {"do_not_call": 1, "consent": 1, "name": 1}
+    return [Candidate.model_validate(d) for d in db[CANDIDATES].find(query, projection).limit(limit)]
+
+
+def by_phone_hashes(db: Database, hashes: Iterable[str]) -> dict[str, Candidate]:
+    """The candidates with these lookup hashes, keyed by hash (read in bounded chunks)."""
+    wanted = sorted(set(hashes))
+    found: dict[str, Candidate] = {}
+    for start in range(0, len(wanted), _HASH_CHUNK):
+        query = {"phone_hash": {"$in": wanted[start:start + _HASH_CHUNK]}}
+        for d in db[CANDIDATES].find(query, {"phone_hash": 1, "job_ids": 1, "name": 1, "timezone": 1}):
+            found[d["phone_hash"]] = Candidate.model_validate(d)
+    return found
+
+
+def insert_many_candidates(db: Database, docs: list[dict[str, Any]]) -> tuple[int, set[str]]:
+    """Store new candidates; returns (how many were created, phone hashes already on file).
+
+    A concurrent import may have created some of these numbers a moment ago: those come back
+    as already on file instead of failing the whole batch.
+    """
+    try:
+        return len(db[CANDIDATES].insert_many(docs, ordered=False).inserted_ids), set()
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        duplicates = {docs[e["index"]]["phone_hash"] for e in errors if e.get("code") == 11000}
+        if len(duplicates) != len(errors):
+            raise
+        return exc.details.get("nInserted", 0), duplicates
+
+
+def attach_job(db: Database, job_id: str, *, candidate_ids: Iterable[str] = (),
+               phone_hashes: Iterable[str] = ()) -> int:
+    """Add a job to candidates given by id or by phone hash; returns how many were matched."""
+    now = utcnow()
+    update = {"$addToSet": {"job_ids": str(job_id)}, "$set": {"updated_at": now}}
+    ops = [UpdateOne({"_id": c}, update) for c in candidate_ids]
+    ops += [UpdateOne({"phone_hash": h}, update) for h in phone_hashes]
+    if not ops:
+        return 0
+    return db[CANDIDATES].bulk_write(ops, ordered=False).matched_count
+
+
+def upsert_by_phone(db: Database, doc: dict[str, Any], job_id: str) -> Candidate:
+    """Find the candidate with this number or insert `doc`; either way attach the job."""
+    doc = {k: v for k, v in doc.items() if k != "job_ids"}
+    found = db[CANDIDATES].find_one_and_update(
+        {"phone_hash": doc["phone_hash"]},
+        {"$setOnInsert": doc, "$addToSet": {"job_ids": str(job_id)}},
+        upsert=True, return_document=ReturnDocument.AFTER,
+    )
+    return Candidate.model_validate(found)
+
+
+def mark_do_not_call(db: Database, candidate_id: str, *, call_id: str, reason: str) -> bool:
+    """Record a spoken opt-out once; True if this call set it (False if already set)."""
+    now = utcnow()
+    result = db[CANDIDATES].update_one(
+        {"_id": candidate_id, "do_not_call": {"$ne": True}},
+        {"$set": {"do_not_call": True, "do_not_call_at": now, "do_not_call_call_id": call_id,
+                  "do_not_call_reason": reason}},
+    )
+    return result.modified_count == 1
+
+
+def count_candidates(db: Database) -> int:
+    """How many candidates exist (from the collection's metadata: no scan)."""
+    return db[CANDIDATES].estimated_document_count()
