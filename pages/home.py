@@ -14,14 +14,14 @@ st.caption(f"Signed in as {user.name} ({user.role.value}).")
 
 counts = overview.counts(db)
 cols = st.columns(4)
-cols[0].metric("Open jobs", counts["jobs"])
-cols[1].metric("Candidates", counts["candidates"])
-cols[2].metric("Calls in progress", counts["calls_open"])
-cols[3].metric("Calls finished", counts["calls_done"])
+cols[0].metric("Open jobs", counts.jobs)
+cols[1].metric("Candidates", counts.candidates)
+cols[2].metric("Calls in progress", counts.calls_open)
+cols[3].metric("Calls finished", counts.calls_done)
 
 st.caption(f"Worker last seen: {health.describe_age(health.last_heartbeat(db))}")
 
-if counts["jobs"] == 0:
+if counts.jobs == 0:
     st.info(
         "Nothing here yet. Start with **Global settings** to shape the screening agent, then "
         "create a job and add candidates under **Jobs & candidates**."

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+
+from core.documents.call import Call
+from core.review.models import Message, Question, QuestionAnswer
 
 _EXCERPT_CHARS = 600
 
@@ -61,19 +63,18 @@ def _excerpt(text: str, limit: int = _EXCERPT_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def question_answers(questions: list[dict[str, Any]], messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def question_answers(questions: list[Question], messages: list[Message]) -> list[QuestionAnswer]:
     """Each screening question with the candidate's answer: the agent turn asking it → the
     candidate's turns that follow, up to the agent's next turn.
 
     The agent rephrases, so a turn "asks" a question when it holds at least half of the
     question's content words; the best such turn not yet used wins (earliest on a tie).
     """
-    agent_turns = [(i, _words(m["text"])) for i, m in enumerate(messages) if m["speaker"] == "agent"]
+    agent_turns = [(i, _words(m.text)) for i, m in enumerate(messages) if m.speaker == "agent"]
     used: set[int] = set()
     out = []
     for number, q in enumerate(questions, start=1):
-        text = str(q.get("text") or "")
-        wanted = _words(text)
+        wanted = _words(q.text)
         best, best_score = None, 0.0
         for index, words in agent_turns:
             if index in used or not wanted:
@@ -81,40 +82,38 @@ def question_answers(questions: list[dict[str, Any]], messages: list[dict[str, A
             score = len(wanted & words) / len(wanted)
             if score > best_score:
                 best, best_score = index, score
-        item = {
-            "number": number,
-            "question": text,
-            "guidance": str(q.get("guidance") or ""),
-            "asked": False,
-            "asked_at_s": None,
-            "asked_as": None,
-            "answer": None,
-        }
-        if best is not None and best_score >= 0.5:
-            used.add(best)
-            replies = []
-            for m in messages[best + 1 :]:
-                if m["speaker"] == "agent":
-                    break
-                if m["speaker"] == "candidate" and m["text"].strip():
-                    replies.append(m["text"])
-            item.update(
+        if best is None or best_score < 0.5:
+            out.append(QuestionAnswer(number=number, question=q.text, guidance=q.guidance))
+            continue
+        used.add(best)
+        replies = []
+        for m in messages[best + 1 :]:
+            if m.speaker == "agent":
+                break
+            if m.speaker == "candidate" and m.text.strip():
+                replies.append(m.text)
+        out.append(
+            QuestionAnswer(
+                number=number,
+                question=q.text,
+                guidance=q.guidance,
                 asked=True,
-                asked_at_s=messages[best]["start_s"],
-                asked_as=_excerpt(messages[best]["text"], 300),
+                asked_at_s=messages[best].start_s,
+                asked_as=_excerpt(messages[best].text, 300),
                 answer=_excerpt(" ".join(replies)) if replies else "",
             )
-        out.append(item)
+        )
     return out
 
 
-def _questions(call: dict[str, Any]) -> list[dict[str, Any]]:
-    snapshot = call.get("config_snapshot") or {}
+def screening_questions(call: Call) -> list[Question]:
+    """The call's screening questions in the wording the candidate heard, when the snapshot has it."""
+    snapshot = call.config_snapshot
     items = (snapshot.get("config") or {}).get("screening_questions") or []
-    questions = [dict(q) if isinstance(q, dict) else {"text": str(q)} for q in items]
+    texts = [str(q.get("text") or "") if isinstance(q, dict) else str(q) for q in items]
+    guidance = [str(q.get("guidance") or "") if isinstance(q, dict) else "" for q in items]
     # Prefer the wording the candidate heard (placeholders filled) when the snapshot has it.
     spoken = (snapshot.get("spoken") or {}).get("screening_questions") or []
-    if len(spoken) == len(questions):
-        for question, text in zip(questions, spoken, strict=True):
-            question["text"] = text
-    return questions
+    if len(spoken) == len(texts):
+        texts = [str(text or "") for text in spoken]
+    return [Question(text=t, guidance=g) for t, g in zip(texts, guidance, strict=True)]

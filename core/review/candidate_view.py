@@ -2,55 +2,82 @@
 
 from __future__ import annotations
 
-import dataclasses
-
-from pymongo.database import Database
-
-from core.calling.outcome import outcome_text
-from core.db import CALLS, JOBS
-from core.people.candidates import describe_zone, get_candidate
+from core import crypto
+from core.db import Database
+from core.documents.call import Call
+from core.documents.candidate import Candidate
+from core.documents.job import Job
+from core.people.candidates import describe_zone
+from core.review import store
+from core.review.filters import outcome_of
+from core.review.models import (
+    CandidateCall,
+    CandidateJob,
+    CandidateProfile,
+    CandidateView,
+    DoNotCall,
+)
 
 _DETAIL_CALL_LIMIT = 200  # a candidate has a handful of calls; the cap guards the page
 
 
-def candidate_detail(db: Database, candidate_id: str) -> dict | None:
+def _profile(cand: Candidate) -> CandidateProfile:
+    return CandidateProfile(
+        id=cand.id,
+        name=cand.name,
+        phone=crypto.decrypt(cand.phone),
+        email=crypto.decrypt(cand.email) or "",
+        timezone=cand.timezone,
+        consent=cand.consent,
+        notes=cand.notes,
+    )
+
+
+def do_not_call_state(cand: Candidate) -> DoNotCall:
+    """Whether the candidate may not be called, since when, and why (a call: they asked on it)."""
+    return DoNotCall(
+        active=bool(cand.do_not_call),
+        at=cand.do_not_call_at,
+        reason=cand.do_not_call_reason or ("asked on a call" if cand.do_not_call_call_id else None),
+        call_id=cand.do_not_call_call_id,
+    )
+
+
+def _call(call: Call, jobs: dict[str, Job]) -> CandidateCall:
+    job = jobs.get(call.job_id)
+    return CandidateCall(
+        id=call.id,
+        job_id=call.job_id,
+        job=job.title if job else call.job_id,
+        attempt=call.attempt,
+        status=call.status.value,
+        outcome=outcome_of(call),
+        created_at=call.created_at,
+        ended_at=call.ended_at,
+        decision=call.decision,
+        batch_id=call.batch_id,
+    )
+
+
+def candidate_detail(db: Database, candidate_id: str) -> CandidateView | None:
     """Everything the candidate page shows: profile, do-not-call state, jobs, every call."""
-    profile = get_candidate(db, candidate_id)
-    if profile is None:
+    cand = store.get_candidate(db, candidate_id)
+    if cand is None:
         return None
-    cand = dataclasses.asdict(profile)
-    jobs = {d["_id"]: d for d in db[JOBS].find({"_id": {"$in": cand["job_ids"]}})}
-    calls = list(db[CALLS].find({"candidate_id": cand["id"]},
-                                {"request_body": 0, "rendered_prompt": 0, "config_snapshot": 0})
-                 .sort("created_at", -1).limit(_DETAIL_CALL_LIMIT))
-    all_jobs = {**jobs, **{d["_id"]: d for d in db[JOBS].find(
-        {"_id": {"$in": sorted({c["job_id"] for c in calls} - set(jobs))}})}}
-    rows = []
-    for c in calls:
-        review = c.get("review") or {}
-        rows.append({
-            "id": c["_id"],
-            "job_id": c.get("job_id"),
-            "job": (all_jobs.get(c.get("job_id")) or {}).get("title", c.get("job_id")),
-            "attempt": c.get("attempt", 1),
-            "status": c.get("status"),
-            "outcome": outcome_text(c),
-            "created_at": c.get("created_at"),
-            "ended_at": c.get("ended_at"),
-            "decision": review.get("decision"),
-            "batch_id": c.get("batch_id"),
-        })
-    return {
-        "candidate": cand,
-        "zone": describe_zone(cand.get("timezone", ""), cand["phone"]),
-        "do_not_call": {
-            "active": bool(cand.get("do_not_call")),
-            "at": cand.get("do_not_call_at"),
-            "reason": cand.get("do_not_call_reason")
-            or ("asked on a call" if cand.get("do_not_call_call_id") else None),
-            "call_id": cand.get("do_not_call_call_id"),
-        },
-        "jobs": [{"id": j, "title": (jobs.get(j) or {}).get("title", j),
-                  "status": (jobs.get(j) or {}).get("status", "missing")} for j in cand["job_ids"]],
-        "calls": rows,
-    }
+    profile = _profile(cand)
+    jobs = store.jobs_by_id(db, cand.job_ids)
+    calls = store.candidate_calls(db, cand.id, _DETAIL_CALL_LIMIT)
+    # Calls may be for jobs the candidate was since detached from: their titles too.
+    all_jobs = {**jobs, **store.jobs_by_id(db, {c.job_id for c in calls} - set(jobs))}
+    return CandidateView(
+        candidate=profile,
+        zone=describe_zone(cand.timezone or "", profile.phone or ""),
+        do_not_call=do_not_call_state(cand),
+        jobs=[
+            CandidateJob(id=j, title=jobs[j].title, status=jobs[j].status.value)
+            if j in jobs
+            else CandidateJob(id=j, title=j, status="missing")
+            for j in cand.job_ids
+        ],
+        calls=[_call(c, all_jobs) for c in calls],
+    )

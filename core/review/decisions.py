@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
-
-from pymongo.database import Database
 
 from core import audit
 from core.auth import Action, User, require
-from core.db import CALLS, utcnow
-from core.review.answer_matching import _questions
-from core.review.filters import _OPEN, DECISIONS, MAX_NOTES, ReviewError, valid_call_id
+from core.db import Database, utcnow
+from core.documents.call import Review
+from core.review import store
+from core.review.answer_matching import screening_questions
+from core.review.filters import DECISIONS, MAX_NOTES, ReviewError, valid_call_id
 from core.usage import rollups
 
 RATING_MIN, RATING_MAX = 1, 5
 
 
-# -- the review -----------------------------------------------------------------------------
+# -- the review input (pure) ----------------------------------------------------------------
 
 
 def _rating(value: Any, what: str) -> int | None:
@@ -33,17 +34,56 @@ def _rating(value: Any, what: str) -> int | None:
     return number
 
 
-def _flat(review: dict[str, Any] | None) -> dict[str, Any]:
+def review_from_input(
+    *,
+    decision: Any,
+    ratings: dict[Any, Any] | None,
+    overall: Any,
+    notes: str | None,
+    question_count: int,
+    by: str,
+    at: datetime,
+) -> Review:
+    """The review a reviewer's form input makes, or a ReviewError saying what is wrong with it."""
+    if decision not in DECISIONS:
+        raise ReviewError("Choose a decision: advance, hold or reject.")
+    clean: dict[str, int] = {}
+    for key, value in (ratings or {}).items():
+        try:
+            number = int(key)
+        except (TypeError, ValueError):
+            raise ReviewError(f"Unknown question {key!r}.") from None
+        if not 1 <= number <= question_count:
+            raise ReviewError(
+                f"This call has {question_count} screening question(s); there is no question {number}."
+            )
+        rated = _rating(value, f"question {number}")
+        if rated is not None:
+            clean[str(number)] = rated  # BSON keys are strings
+    overall_rating = _rating(overall, "overall")
+    if overall_rating is None:
+        raise ReviewError("Give an overall rating from 1 to 5.")
+    notes = (notes or "").strip()
+    if len(notes) > MAX_NOTES:
+        raise ReviewError(f"The notes are longer than {MAX_NOTES:,} characters.")
+    return Review(decision=decision, ratings=clean, overall=overall_rating, notes=notes, by=by, at=at)
+
+
+def flat_review(review: Review | None) -> dict[str, Any]:
     """A review as flat fields, for the audit diff."""
-    review = review or {}
-    flat = {
-        "decision": review.get("decision"),
-        "overall": review.get("overall"),
-        "notes": review.get("notes") or "",
+    if review is None:
+        return {"decision": None, "overall": None, "notes": ""}
+    flat: dict[str, Any] = {
+        "decision": review.decision,
+        "overall": review.overall,
+        "notes": review.notes or "",
     }
-    for key, value in (review.get("ratings") or {}).items():
+    for key, value in review.ratings.items():
         flat[f"rating_q{key}"] = value
     return flat
+
+
+# -- the review -----------------------------------------------------------------------------
 
 
 def save_review(
@@ -54,50 +94,30 @@ def save_review(
     ratings: dict[Any, Any] | None = None,
     overall: Any = None,
     notes: str = "",
-) -> dict[str, Any]:
+) -> Review:
     """Record a reviewer's decision, ratings (per question and overall, 1–5) and notes; audited."""
     actor = require(user, Action.REVIEW_CALLS)
     call_id = valid_call_id(call_id)  # type: ignore[assignment]
     if decision not in DECISIONS:
         raise ReviewError("Choose a decision: advance, hold or reject.")
-    call = db[CALLS].find_one(
-        {"_id": call_id}, {"status": 1, "review": 1, "config_snapshot.config.screening_questions": 1,
-                           "config_snapshot.spoken.screening_questions": 1}
-    )
+    call = store.call_for_review(db, call_id)
     if call is None:
         raise ReviewError("That call does not exist.")
-    if call.get("status") in _OPEN:
+    if call.is_open:
         raise ReviewError("The call has not ended yet; review it once it is over.")
-    count = len(_questions(call))
-    clean: dict[str, int] = {}
-    for key, value in (ratings or {}).items():
-        try:
-            number = int(key)
-        except (TypeError, ValueError):
-            raise ReviewError(f"Unknown question {key!r}.") from None
-        if not 1 <= number <= count:
-            raise ReviewError(f"This call has {count} screening question(s); there is no question {number}.")
-        rated = _rating(value, f"question {number}")
-        if rated is not None:
-            clean[str(number)] = rated  # BSON keys are strings
-    overall_rating = _rating(overall, "overall")
-    if overall_rating is None:
-        raise ReviewError("Give an overall rating from 1 to 5.")
-    notes = (notes or "").strip()
-    if len(notes) > MAX_NOTES:
-        raise ReviewError(f"The notes are longer than {MAX_NOTES:,} characters.")
-    review = {
-        "decision": decision,
-        "ratings": clean,
-        "overall": overall_rating,
-        "notes": notes,
-        "by": actor.username,
-        "at": utcnow(),
-    }
-    changes = audit.diff(_flat(call.get("review")), _flat(review))
-    db[CALLS].update_one({"_id": call_id}, {"$set": {"review": review, "updated_at": review["at"]}})
+    review = review_from_input(
+        decision=decision,
+        ratings=ratings,
+        overall=overall,
+        notes=notes,
+        question_count=len(screening_questions(call)),
+        by=actor.username,
+        at=utcnow(),
+    )
+    changes = audit.diff(flat_review(call.review), flat_review(review))
+    store.record_review(db, call_id, review)
     # "Cost per advanced candidate" counts decisions: keep the usage rollups in step.
-    rollups.record_decision(db, call_id, (call.get("review") or {}).get("decision"), decision)
+    rollups.record_decision(db, call_id, call.decision, decision)
     audit.record(
         db, actor=actor.username, action="call.review", entity="call", entity_id=call_id, changes=changes
     )

@@ -1,214 +1,139 @@
-"""One call's detail: timeline, transcript, answers, review, costs."""
+"""One call's detail: timeline, transcript, answers, review, costs — redacted for the user's role."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pymongo.database import Database
-
 from core import crypto
 from core.auth import Action, User, can
-from core.calling.outcome import outcome_text
-from core.db import CALL_EVENTS, CALLS, CANDIDATES, JOBS, TRANSCRIPTS
-from core.review.answer_matching import _questions, question_answers
-from core.review.filters import _OPEN, _aware, _started, call_cost, valid_call_id
+from core.db import Database
+from core.documents.call import Call, Review
+from core.review import store
+from core.review.answer_matching import question_answers, screening_questions
+from core.review.filters import call_cost, currency_of, outcome_of, valid_call_id
+from core.review.models import CallDetail, CallParty, ConfigMeta, Fact, JobRef, ReviewView
+from core.review.timeline import event_entry, timeline, transcript_messages
 
 _EVENT_LIMIT = 200  # a call has a dozen events; the cap guards the detail page
-_MAX_MESSAGES = 5000  # shown per transcript (a 60-minute call has a few hundred turns)
+_WINDOW_HIDDEN = ("zones", "local_times")  # per-zone detail the calling-hours table leaves out
 
 
-# -- the detail -----------------------------------------------------------------------------
-
-_TWILIO_STEPS = {
-    "initiated": "dialled",
-    "queued": "dialled",
-    "ringing": "ringing",
-    "in-progress": "answered",
-    "answered": "answered",
-    "completed": "ended",
-    "busy": "ended",
-    "no-answer": "ended",
-    "failed": "ended",
-    "canceled": "ended",
-}
-_ULTRAVOX_STEPS = {
-    "call.started": "agent ready",
-    "call.joined": "answered",
-    "call.ended": "ended",
-    "call.billed": "billed",
-}
-TIMELINE_STEPS: tuple[str, ...] = ("queued", "dialled", "ringing", "answered", "ended", "billed", "priced")
-_DOC_TIMES = {
-    "queued": "created_at",
-    "dialled": "dialed_at",
-    "ringing": "ringing_at",
-    "answered": "answered_at",
-    "ended": "ended_at",
-    "billed": "billed_at",
-    "priced": "priced_at",
-}
-
-
-def _event_view(doc: dict[str, Any]) -> dict[str, Any]:
-    payload = doc.get("payload") or {}
-    if doc.get("provider") == "twilio":
-        step = _TWILIO_STEPS.get(doc.get("kind", ""), doc.get("kind", ""))
-        detail = f"Twilio: {doc.get('kind')}"
-        if payload.get("AnsweredBy"):
-            detail += f" (answered by {payload['AnsweredBy']})"
-        if payload.get("CallDuration"):
-            detail += f", {payload['CallDuration']} s"
-    else:
-        call = payload.get("call") or {}
-        step = _ULTRAVOX_STEPS.get(doc.get("kind", ""), doc.get("kind", ""))
-        detail = f"Ultravox: {doc.get('kind')}"
-        if call.get("endReason"):
-            detail += f" ({call['endReason']})"
-        if call.get("billedDuration"):
-            detail += f", billed {call['billedDuration']}"
-    return {
-        "step": step,
-        "at": _aware(doc.get("occurred_at")) or _aware(doc.get("received_at")),
-        "received_at": _aware(doc.get("received_at")),
-        "detail": detail,
-        "source": doc.get("source") or "webhook",
-    }
-
-
-def _timeline(call: dict[str, Any], events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One entry per life step: the earliest event time, else the time written on the call."""
-    steps: dict[str, dict[str, Any]] = {}
-    for ev in events:
-        if ev["step"] not in TIMELINE_STEPS:
-            continue
-        seen = steps.get(ev["step"])
-        if seen is None or (ev["at"] and (seen["at"] is None or ev["at"] < seen["at"])):
-            steps[ev["step"]] = {"step": ev["step"], "at": ev["at"], "detail": ev["detail"]}
-    for step, field in _DOC_TIMES.items():
-        at = _aware(call.get(field))
-        if step not in steps and at:
-            steps[step] = {"step": step, "at": at, "detail": "recorded on the call"}
-    if "billed" not in steps and call.get("billing_status"):
-        steps["billed"] = {
-            "step": "billed",
-            "at": None,
-            "detail": f"{call['billing_status']}, {call.get('billed_duration_seconds', '?')} s billed",
-        }
-    if "priced" not in steps and call.get("telephony_price") is not None:
-        steps["priced"] = {
-            "step": "priced",
-            "at": None,
-            "detail": f"Twilio price {call['telephony_price']} {call.get('price_unit') or ''}".strip(),
-        }
-    elif "priced" in steps and call.get("telephony_price") is not None:
-        steps["priced"]["detail"] = (
-            f"Twilio price {call['telephony_price']} {call.get('price_unit') or ''}"
-        ).strip()
-    return [steps[s] for s in TIMELINE_STEPS if s in steps]
-
-
-def _speaker(role: str) -> str:
-    if role == "agent":
-        return "agent"
-    if role == "user":
-        return "candidate"
-    return "tool"
-
-
-def _messages(transcript: dict[str, Any] | None) -> list[dict[str, Any]]:
-    out = []
-    for m in ((transcript or {}).get("messages") or [])[:_MAX_MESSAGES]:
-        out.append(
-            {
-                "speaker": _speaker(str(m.get("role") or "")),
-                "text": str(m.get("text") or ""),
-                "start_s": m.get("start_s"),
-                "end_s": m.get("end_s"),
-            }
-        )
-    return out
-
-
-def _public_review(review: dict[str, Any] | None, reviewer: bool) -> dict[str, Any] | None:
-    if not review:
+def public_review(review: Review | None, reviewer: bool) -> ReviewView | None:
+    """The saved review as the user may see it: the notes only for those who may review."""
+    if review is None:
         return None
-    out = {k: review.get(k) for k in ("decision", "ratings", "overall", "by", "at")}
-    out["ratings"] = dict(out.get("ratings") or {})
-    out["notes"] = review.get("notes", "") if reviewer else None
-    return out
+    return ReviewView(
+        decision=review.decision,
+        ratings=dict(review.ratings or {}),
+        overall=review.overall,
+        notes=review.notes if reviewer else None,
+        by=review.by,
+        at=review.at,
+    )
 
 
-def call_detail(db: Database, call_id: str, user: User | None = None) -> dict[str, Any] | None:
+def config_meta(call: Call) -> ConfigMeta:
+    """Where the call's settings came from (versions, the fields the job overrode)."""
+    snapshot = call.config_snapshot
+    return ConfigMeta(
+        taken_at=snapshot.get("taken_at"),
+        global_version=snapshot.get("global_version"),
+        job_version=snapshot.get("job_version"),
+        overridden_fields=list(snapshot.get("overridden_fields") or []),
+    )
+
+
+def settings_facts(call: Call) -> list[Fact]:
+    """The voice settings the call was placed with, as label/value rows."""
+    cfg, meta = call.snapshot_config, config_meta(call)
+    rows: list[tuple[str, Any]] = [
+        ("Voice", cfg.get("voice")),
+        ("Model", cfg.get("model")),
+        ("Language", cfg.get("language_hint")),
+        ("Temperature", cfg.get("temperature")),
+        ("Max duration (min)", cfg.get("max_duration_minutes")),
+        ("Recording", cfg.get("recording_enabled")),
+        ("Global config version", meta.global_version),
+        ("Job config version", meta.job_version),
+        ("Overridden by the job", ", ".join(meta.overridden_fields) or "none"),
+    ]
+    return [Fact(label, str(value)) for label, value in rows]
+
+
+def configured_questions(call: Call) -> list[str]:
+    """The screening questions as configured (placeholders not filled), one text each."""
+    items = call.snapshot_config.get("screening_questions") or []
+    return [str(q.get("text", "")) if isinstance(q, dict) else str(q) for q in items]
+
+
+def window_facts(call: Call) -> list[Fact]:
+    """The calling-hours verdict stored at dial time, as label/value rows (empty: not recorded)."""
+    window = call.calling_window
+    if window is None:
+        return []
+    return [
+        Fact(name.replace("_", " "), str(getattr(window, name)))
+        for name in type(window).model_fields
+        if name in window.model_fields_set and name not in _WINDOW_HIDDEN
+    ]
+
+
+def call_detail(db: Database, call_id: str, user: User | None = None) -> CallDetail | None:
     """Everything the call page shows, redacted for the user's role (None: as for a viewer)."""
     call_id = valid_call_id(call_id)  # type: ignore[assignment]
     if call_id is None:
         return None
-    call = db[CALLS].find_one({"_id": call_id}, {"request_body": 0})
+    call = store.get_call(db, call_id)
     if call is None:
         return None
     reviewer = can(user, Action.REVIEW_CALLS)
-    cand = (
-        db[CANDIDATES].find_one(
-            {"_id": call.get("candidate_id")}, {"name": 1, "phone": 1, "timezone": 1, "do_not_call": 1}
-        )
-        or {}
-    )
-    job = db[JOBS].find_one({"_id": call.get("job_id")}, {"title": 1, "company": 1}) or {}
+    cand = store.call_party(db, call.candidate_id)
+    job = store.get_job(db, call.job_id)
     try:
-        phone = crypto.decrypt(cand.get("phone")) or ""
+        phone = crypto.decrypt(cand.phone if cand else None) or ""
     except crypto.CryptoError:
         phone = ""  # a rotated key must not take the review page down
-    # Indexed (call_id, received_at) on MongoDB; bounded either way.
-    events = [
-        _event_view(d)
-        for d in db[CALL_EVENTS]
-        .find(
-            {"call_id": call_id},
-            {"payload": 1, "provider": 1, "kind": 1, "occurred_at": 1, "received_at": 1, "source": 1},
-        )
-        .sort("received_at", 1)
-        .limit(_EVENT_LIMIT)
-    ]
-    transcript = db[TRANSCRIPTS].find_one({"_id": call_id})
-    messages = _messages(transcript)
+    events = [event_entry(e) for e in store.call_events(db, call_id, _EVENT_LIMIT)]
+    transcript = store.get_transcript(db, call_id)
+    messages = transcript_messages(transcript)
     amount, estimated = call_cost(call)
-    snapshot = call.get("config_snapshot") or {}
-    return {
-        "id": call_id,
-        "call": {k: v for k, v in call.items() if k != "review"},
-        "status": call.get("status"),
-        "in_flight": call.get("status") in _OPEN,
-        "outcome": outcome_text(call),
-        "started_at": _started(call),
-        "candidate": {
-            "id": call.get("candidate_id"),
-            "name": cand.get("name") or "(deleted candidate)",
-            "phone": phone if reviewer else crypto.mask_phone(phone),
-            "timezone": cand.get("timezone") or "",
-            "do_not_call": bool(cand.get("do_not_call")),
-        },
-        "job": {
-            "id": call.get("job_id"),
-            "title": job.get("title") or "(deleted job)",
-            "company": job.get("company") or "",
-        },
-        "cost": amount,
-        "cost_estimated": estimated,
-        "costs": call.get("costs") or {},
-        "timeline": _timeline(call, events),
-        "events": events,
-        "transcript": messages,
-        "transcript_status": call.get("transcript_status") or ("stored" if transcript else "pending"),
-        "summary": call.get("summary") or "",
-        "short_summary": call.get("short_summary") or "",
-        "config": snapshot.get("config") or {},
-        "config_meta": {
-            k: snapshot.get(k) for k in ("taken_at", "global_version", "job_version", "overridden_fields")
-        },
-        "rendered_prompt": call.get("rendered_prompt") or "",
-        "calling_window": call.get("calling_window") or {},
-        "questions": question_answers(_questions(call), messages),
-        "review": _public_review(call.get("review"), reviewer),
-        "can_review": reviewer,
-        "recording_enabled": (snapshot.get("config") or {}).get("recording_enabled"),
-    }
+    return CallDetail(
+        id=call_id,
+        status=call.status.value,
+        in_flight=call.is_open,
+        outcome=outcome_of(call),
+        started_at=call.started_at,
+        duration_seconds=call.duration_seconds,
+        opt_out=call.opt_out,
+        candidate=CallParty(
+            id=call.candidate_id,
+            name=(cand.name if cand else "") or "(deleted candidate)",
+            phone=phone if reviewer else crypto.mask_phone(phone),
+            timezone=(cand.timezone if cand else "") or "",
+            do_not_call=bool(cand and cand.do_not_call),
+        ),
+        job=JobRef(
+            id=call.job_id,
+            title=(job.title if job else "") or "(deleted job)",
+            company=(job.company if job else "") or "",
+        ),
+        cost=amount,
+        cost_estimated=estimated,
+        currency=currency_of(call),
+        costs=call.costs,
+        timeline=timeline(call, events),
+        events=events,
+        transcript=messages,
+        transcript_status=call.transcript_status or ("stored" if transcript is not None else "pending"),
+        summary=call.summary or "",
+        short_summary=call.short_summary or "",
+        settings=settings_facts(call),
+        config_meta=config_meta(call),
+        screening_questions=configured_questions(call),
+        rendered_prompt=call.rendered_prompt or "",
+        calling_window=window_facts(call),
+        questions=question_answers(screening_questions(call), messages),
+        review=public_review(call.review, reviewer),
+        can_review=reviewer,
+        recording_enabled=call.snapshot_config.get("recording_enabled"),
+    )

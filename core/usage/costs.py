@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from core.documents.status import CallStatus
 from core.config import Settings
+from core.documents.status import CallStatus
 
 MICROS = 1_000_000
 _MICRO = Decimal("0.000001")

@@ -11,9 +11,9 @@ from typing import Any
 from pymongo import ReplaceOne, UpdateOne
 from pymongo.database import Database
 
-from core.documents.status import TERMINAL_STATUSES, CallStatus
 from core.config import Settings, get_settings
 from core.db import CALLS, ROLLUPS, new_id, utcnow
+from core.documents.status import TERMINAL_STATUSES, CallStatus
 from core.usage import costs as costmod
 
 log = logging.getLogger(__name__)

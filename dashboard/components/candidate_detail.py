@@ -3,44 +3,59 @@
 from __future__ import annotations
 
 import streamlit as st
-from pymongo.database import Database
 
+from core.db import Database
 from core.review import candidate_view
+from core.review.models import CandidateView
 from dashboard import ui
 
 
-def show(db: Database, candidate_id: str, *, key: str) -> dict | None:
-    """Render one candidate; returns the detail dict (None and a message when unknown)."""
+def show(db: Database, candidate_id: str, *, key: str) -> CandidateView | None:
+    """Render one candidate; returns the candidate view (None and a message when unknown)."""
     detail = candidate_view.candidate_detail(db, candidate_id)
     if detail is None:
         st.warning("No candidate with that id.")
         return None
-    cand = detail["candidate"]
-    st.subheader(cand["name"])
-    dnc = detail["do_not_call"]
-    if dnc["active"]:
-        st.error(f"Do not call — {dnc['reason'] or 'no reason recorded'}"
-                 + (f" (since {dnc['at']:%Y-%m-%d})" if dnc.get("at") else ""),
-                 icon=":material/phone_disabled:")
-        if dnc.get("call_id"):
-            ui.page_link("transcripts", "The call where they asked", {"call": dnc["call_id"]},
-                         icon=":material/forum:")
+    cand = detail.candidate
+    st.subheader(cand.name)
+    dnc = detail.do_not_call
+    if dnc.active:
+        st.error(
+            f"Do not call — {dnc.reason or 'no reason recorded'}"
+            + (f" (since {dnc.at:%Y-%m-%d})" if dnc.at else ""),
+            icon=":material/phone_disabled:",
+        )
+        if dnc.call_id:
+            ui.page_link(
+                "transcripts", "The call where they asked", {"call": dnc.call_id}, icon=":material/forum:"
+            )
     cols = st.columns(4)
-    cols[0].metric("Phone", cand["phone"] or "—")
-    cols[1].metric("Consent", "yes" if cand.get("consent") else "no")
-    cols[2].metric("Calls", len(detail["calls"]))
-    cols[3].metric("Jobs", len(detail["jobs"]))
-    st.caption(f"Email: {cand.get('email') or '—'} · Time zone used for calls: {detail['zone']}")
-    if cand.get("notes"):
-        st.caption(f"Notes: {cand['notes']}")
-    st.markdown("**Jobs:** " + (", ".join(f"{j['title']} ({j['status']})" for j in detail["jobs"])
-                                or "none"))
-    if detail["calls"]:
+    cols[0].metric("Phone", cand.phone or "—")
+    cols[1].metric("Consent", "yes" if cand.consent else "no")
+    cols[2].metric("Calls", len(detail.calls))
+    cols[3].metric("Jobs", len(detail.jobs))
+    st.caption(f"Email: {cand.email or '—'} · Time zone used for calls: {detail.zone}")
+    if cand.notes:
+        st.caption(f"Notes: {cand.notes}")
+    st.markdown("**Jobs:** " + (", ".join(f"{j.title} ({j.status})" for j in detail.jobs) or "none"))
+    if detail.calls:
         st.dataframe(
-            [{"Call": c["id"], "Job": c["job"], "Attempt": c["attempt"], "Status": c["status"],
-              "Outcome": c["outcome"], "Decision": c["decision"] or "",
-              "Started": c["created_at"], "Ended": c["ended_at"]} for c in detail["calls"]],
-            hide_index=True, width="stretch", key=f"{key}.calls",
+            [
+                {
+                    "Call": c.id,
+                    "Job": c.job,
+                    "Attempt": c.attempt,
+                    "Status": c.status,
+                    "Outcome": c.outcome,
+                    "Decision": c.decision or "",
+                    "Started": c.created_at,
+                    "Ended": c.ended_at,
+                }
+                for c in detail.calls
+            ],
+            hide_index=True,
+            width="stretch",
+            key=f"{key}.calls",
         )
     else:
         st.info("No calls yet.")

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import streamlit as st
 
+from core.review.models import CallRow, Message
+
 _PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
 _SPEAKERS = {
     "agent": ("assistant", ":material/smart_toy:", "Agent"),
@@ -71,17 +73,38 @@ def zones(preferred: str | None) -> list[str]:
     return list(dict.fromkeys(first + rest))
 
 
-def conversation(messages: list[dict[str, Any]], *, show_tools: bool = False) -> None:
+def conversation(messages: list[Message], *, show_tools: bool = False) -> None:
     """A transcript as chat bubbles: agent and candidate apart, time into the call, inert text."""
     shown = 0
     for message in messages:
-        if message["speaker"] == "tool" and not show_tools:
+        if message.speaker == "tool" and not show_tools:
             continue
-        name, avatar, label = _SPEAKERS.get(message["speaker"], _SPEAKERS["tool"])
+        name, avatar, label = _SPEAKERS.get(message.speaker, _SPEAKERS["tool"])
         with st.chat_message(name, avatar=avatar):
-            stamp = clock(message.get("start_s"))
+            stamp = clock(message.start_s)
             st.caption(f"{label} · {stamp}" if stamp else label)
-            st.text(message["text"])
+            st.text(message.text)
         shown += 1
     if not shown:
         st.caption("No transcript lines.")
+
+
+def calls_table(rows: list[CallRow], zone: str) -> list[dict[str, str]]:
+    """The cells of the calls table, times in the viewer's zone."""
+    return [
+        {
+            "Candidate": r.candidate,
+            "Job": r.job,
+            "Started": when(r.started_at, zone),
+            "Duration": duration(r.duration_seconds),
+            "Outcome": r.outcome,
+            "Cost": money(r.cost, r.currency, r.cost_estimated),
+            "Decision": r.decision or "—",
+        }
+        for r in rows
+    ]
+
+
+def call_labels(rows: list[CallRow], zone: str) -> dict[str, str]:
+    """Call id → "candidate · job · start" for the open-a-call picker."""
+    return {r.id: f"{r.candidate} · {r.job} · {when(r.started_at, zone)}" for r in rows}

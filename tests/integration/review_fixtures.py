@@ -24,14 +24,13 @@ def admin(db) -> auth.User:
 
 def add_job(db, title: str) -> str:
     """An open job; returns its id."""
-    return jobs.create_job(db, admin(db), title=title, company="Acme")["_id"]
+    return jobs.create_job(db, admin(db), title=title, company="Acme").id
 
 
 def add_candidate(db, name: str, phone: str, job_ids: list[str]) -> str:
     """A candidate through the real module (encrypted phone, phone_hash, name_lower)."""
-    return candidates.add_candidate(db, admin(db), name=name, phone=phone, consent=True, job_ids=job_ids)[
-        "id"
-    ]
+    return candidates.add_candidate(db, admin(db), name=name, phone=phone, consent=True,
+                                    job_ids=job_ids).id
 
 
 def conversation(answers: list[str] | None = None) -> list[dict[str, Any]]:

@@ -145,7 +145,7 @@ def test_pii_is_encrypted_at_rest_when_a_key_is_set(db, job, recruiter, monkeypa
                                           phone="+1 415 555 0101")
     assert updated.timezone == "America/Denver" and updated.phone == "+14155550101"
     detail = candidate_view.candidate_detail(db, cand.id)
-    assert detail["zone"] == "America/Denver" and detail["calls"] == []
+    assert detail.zone == "America/Denver" and detail.calls == []
 
 
 def test_viewer_may_not_import(db, job):

@@ -11,8 +11,8 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from core.db import CALLS
-from core.review import call_list, recordings
+from core.db import CALLS, utcnow
+from core.review import recording_store, recordings
 from tests.apptest_support import MARKDOWN_KINDS, TIMEOUT, make_user, page_path, signed_in, texts
 from tests.integration.review_fixtures import T0, add_call, add_candidate, add_job
 
@@ -228,8 +228,9 @@ def test_transcript_download_and_recording_from_cache(db):
     job = add_job(db, "Forklift driver")
     cand = add_candidate(db, "Ann", "+12015550101", [job])
     call_id = add_call(db, cand, job)
-    recordings._write_cached(db, call_id, call_list.utcnow(), content=b"RIFF....WAVEfmt ",
-                             content_type="audio/wav")
+    now = utcnow()
+    recording_store.cache_recording(db, call_id, now, content=b"RIFF....WAVEfmt ", content_type="audio/wav",
+                                    expires_at=now + recordings.RECORDING_TTL)
     at = app(make_user(db, "viewer"), call_id)
     assert not at.exception
     assert len(at.get("audio")) == 1

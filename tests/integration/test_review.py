@@ -13,11 +13,13 @@ from core.auth import PermissionDenied
 from core.db import AUDIT_LOG, CALLS, MEDIA_CACHE
 from core.providers.resilience import ProviderUnavailable
 from core.providers.ultravox import Recording
-from core.review import call_list, recordings
+from core.review import call_list, recording_store, recordings
 from core.review import decisions as review_decisions
 from core.review import detail as review_detail
 from core.review import exports as review_exports
 from core.review import filters as review_filters
+from core.review import store as review_store
+from core.review.models import Page
 from tests.apptest_support import make_user
 from tests.integration.review_fixtures import T0, add_call, add_candidate, add_job, conversation
 
@@ -62,34 +64,40 @@ def data(db):
 
 
 def ids_of(rows):
-    return [r["id"] for r in rows]
+    return [r.id for r in rows]
+
+
+def listed(*args, **kwargs):
+    """list_calls as (rows, total)."""
+    page = call_list.list_calls(*args, **kwargs)
+    return page.data, page.count
 
 
 def test_default_list_is_newest_first_with_names_and_costs(data):
-    rows, total = call_list.list_calls(data["db"], F())
+    rows, total = listed(data["db"], F())
     assert total == 10
     assert ids_of(rows) == list(reversed(data["calls"]))
     first = rows[-1]
-    assert (first["candidate"], first["job"], first["status"]) == (
+    assert (first.candidate, first.job, first.status) == (
         "Ann Archer",
         "Forklift driver",
         "completed",
     )
-    assert first["cost"] == Decimal("0.42") and first["decision"] == "advance"
-    assert rows[3]["in_flight"] is True and rows[3]["status"] == "in_progress"
+    assert first.cost == Decimal("0.42") and first.decision == "advance"
+    assert rows[3].in_flight is True and rows[3].status == "in_progress"
 
 
 def test_filters_job_status_decision_dates(data):
     db, (j1, j2), calls = data["db"], data["jobs"], data["calls"]
-    assert call_list.list_calls(db, F(job_id=j2))[1] == 4
-    rows, total = call_list.list_calls(db, F(statuses=("busy", "no_answer")))
+    assert call_list.list_calls(db, F(job_id=j2)).count == 4
+    rows, total = listed(db, F(statuses=("busy", "no_answer")))
     assert total == 2 and set(ids_of(rows)) == {calls[2], calls[4]}
-    rows, total = call_list.list_calls(db, F(decision="advance"))
+    rows, total = listed(db, F(decision="advance"))
     assert set(ids_of(rows)) == {calls[0], calls[8]}
-    rows, total = call_list.list_calls(db, F(decision=review_filters.UNDECIDED, job_id=j1))
+    rows, total = listed(db, F(decision=review_filters.UNDECIDED, job_id=j1))
     assert set(ids_of(rows)) == {calls[2], calls[4], calls[5], calls[6]}
     lo, hi = review_filters.day_range(date(2026, 3, 4), date(2026, 3, 5), "UTC")
-    rows, total = call_list.list_calls(db, F(date_from=lo, date_to=hi), sort="oldest")
+    rows, total = listed(db, F(date_from=lo, date_to=hi), sort="oldest")
     assert ids_of(rows) == [calls[2], calls[3]]
 
 
@@ -97,21 +105,21 @@ def test_day_range_uses_the_viewers_zone(data):
     # 2 March 15:00 UTC is 2 March in New York but the early morning of 3 March in Tokyo.
     db, calls = data["db"], data["calls"]
     lo, hi = review_filters.day_range(date(2026, 3, 3), date(2026, 3, 3), "Asia/Tokyo")
-    assert calls[0] in ids_of(call_list.list_calls(db, F(date_from=lo, date_to=hi))[0])
+    assert calls[0] in ids_of(call_list.list_calls(db, F(date_from=lo, date_to=hi)).data)
     lo, hi = review_filters.day_range(date(2026, 3, 3), date(2026, 3, 3), "America/New_York")
-    assert calls[0] not in ids_of(call_list.list_calls(db, F(date_from=lo, date_to=hi))[0])
+    assert calls[0] not in ids_of(call_list.list_calls(db, F(date_from=lo, date_to=hi)).data)
 
 
 def test_candidate_by_name_prefix_and_by_number(data):
     db, calls = data["db"], data["calls"]
-    rows, _ = call_list.list_calls(db, F(candidate="  ann "))
+    rows, _ = listed(db, F(candidate="  ann "))
     assert set(ids_of(rows)) == {calls[0], calls[1], calls[2], calls[3]}  # Ann and Anna
-    rows, _ = call_list.list_calls(db, F(candidate="Anna"))
+    rows, _ = listed(db, F(candidate="Anna"))
     assert set(ids_of(rows)) == {calls[2], calls[3]}
-    rows, _ = call_list.list_calls(db, F(candidate="(201) 555-0103"))  # Bob, any format
+    rows, _ = listed(db, F(candidate="(201) 555-0103"))  # Bob, any format
     assert set(ids_of(rows)) == {calls[4], calls[5], calls[6]}
-    assert call_list.list_calls(db, F(candidate="Zed")) == ([], 0)
-    assert call_list.list_calls(db, F(candidate="a.*")) == ([], 0)  # a regex is only text
+    assert call_list.list_calls(db, F(candidate="Zed")) == Page(data=[], count=0)
+    assert call_list.list_calls(db, F(candidate="a.*")) == Page(data=[], count=0)  # a regex is only text
     with pytest.raises(review_filters.ReviewError):
         call_list.list_calls(db, F(candidate="555 555 5555 555"))
 
@@ -119,12 +127,12 @@ def test_candidate_by_name_prefix_and_by_number(data):
 def test_sort_and_pagination(data):
     db, calls = data["db"], data["calls"]
     pages = [call_list.list_calls(db, F(), "oldest", page, 4) for page in (1, 2, 3)]
-    assert [t for _, t in pages] == [10, 10, 10]
-    assert sum((ids_of(r) for r, _ in pages), []) == calls
-    assert len(pages[2][0]) == 2 and call_list.page_count(10, 4) == 3
-    rows, _ = call_list.list_calls(db, F(statuses=("completed",)), "longest", 1, 2)
-    assert [r["duration_seconds"] for r in rows] == [400, 300]
-    assert len(call_list.list_calls(db, F(), page_size=10_000)[0]) == 10  # capped, not refused
+    assert [p.count for p in pages] == [10, 10, 10]
+    assert sum((ids_of(p.data) for p in pages), []) == calls
+    assert len(pages[2].data) == 2 and call_list.page_count(10, 4) == 3
+    rows, _ = listed(db, F(statuses=("completed",)), "longest", 1, 2)
+    assert [r.duration_seconds for r in rows] == [400, 300]
+    assert len(call_list.list_calls(db, F(), page_size=10_000).data) == 10  # capped, not refused
     with pytest.raises(review_filters.ReviewError):
         call_list.list_calls(db, F(), sort="$where")
     with pytest.raises(review_filters.ReviewError):
@@ -139,24 +147,24 @@ def test_detail_timeline_questions_and_redaction(db):
     review_decisions.save_review(db, recruiter, call_id, "hold", {1: 3}, 3, "call back")
 
     full = review_detail.call_detail(db, call_id, recruiter)
-    assert full["candidate"]["phone"] == "+12015550101"
-    assert full["review"]["notes"] == "call back" and full["can_review"] is True
-    steps = [s["step"] for s in full["timeline"]]
+    assert full.candidate.phone == "+12015550101"
+    assert full.review.notes == "call back" and full.can_review is True
+    steps = [s.step for s in full.timeline]
     assert steps == ["queued", "dialled", "ringing", "answered", "ended", "billed", "priced"]
-    assert full["timeline"][2]["at"] == T0 + timedelta(seconds=2)
-    assert "0.0130" in full["timeline"][-1]["detail"]
-    assert [q["answer"] for q in full["questions"]] == [
+    assert full.timeline[2].at == T0 + timedelta(seconds=2)
+    assert "0.0130" in full.timeline[-1].detail
+    assert [q.answer for q in full.questions] == [
         "About five years in a warehouse.",
         "In two weeks.",
         "Yes, weekends are fine.",
     ]
-    assert full["questions"][1]["asked_at_s"] == 16.0
-    assert [m["speaker"] for m in full["transcript"][:2]] == ["agent", "candidate"]
+    assert full.questions[1].asked_at_s == 16.0
+    assert [m.speaker for m in full.transcript[:2]] == ["agent", "candidate"]
 
     redacted = review_detail.call_detail(db, call_id, viewer)
-    assert redacted["candidate"]["phone"] == "+1…0101"
-    assert redacted["review"]["notes"] is None and redacted["can_review"] is False
-    assert review_detail.call_detail(db, call_id)["candidate"]["phone"] == "+1…0101"
+    assert redacted.candidate.phone == "+1…0101"
+    assert redacted.review.notes is None and redacted.can_review is False
+    assert review_detail.call_detail(db, call_id).candidate.phone == "+1…0101"
     assert review_detail.call_detail(db, "nope-not-there") is None
     assert review_detail.call_detail(db, {"$ne": ""}) is None  # type: ignore[arg-type]
 
@@ -166,8 +174,8 @@ def test_unasked_question_has_no_answer(db):
     cand = add_candidate(db, "Cy", "+12015550104", [job])
     call_id = add_call(db, cand, job, messages=conversation(["Ten years.", "Monday."])[:-1])
     detail = review_detail.call_detail(db, call_id)
-    assert [q["asked"] for q in detail["questions"]] == [True, True, False]
-    assert detail["questions"][2]["answer"] is None
+    assert [q.asked for q in detail.questions] == [True, True, False]
+    assert detail.questions[2].answer is None
 
 
 def test_review_permissions_validation_and_audit(db):
@@ -281,7 +289,7 @@ def test_recording_fetched_once_cached_chunked_and_expires(db, monkeypatch):
     job = add_job(db, "Forklift driver")
     cand = add_candidate(db, "Ann", "+12015550101", [job])
     call_id = add_call(db, cand, job)
-    monkeypatch.setattr(recordings, "_CHUNK_BYTES", 1000)
+    monkeypatch.setattr(recording_store, "_CHUNK_BYTES", 1000)
     audio = bytes(range(256)) * 10
     fake = FakeUltravox(Recording(audio, "audio/wav"))
     got = recordings.recording_bytes(db, call_id, client=fake, now=T0)
@@ -318,17 +326,17 @@ def test_recording_states(db):
 
 def test_newest_first_through_time_windows_matches_a_full_sort(data, monkeypatch):
     db, (j1, _) = data["db"], data["jobs"]
-    original = call_list._newest_in_window
+    original = review_store._newest_in_window
     expected = [call_list.list_calls(db, F(), "newest", p, 3) for p in (1, 2, 3, 4)]
     expected_j1 = call_list.list_calls(db, F(job_id=j1), "newest", 2, 2)
-    monkeypatch.setattr(call_list, "_WINDOW_MIN_TOTAL", 3)  # the window path for this small set
+    monkeypatch.setattr(review_store, "_WINDOW_MIN_TOTAL", 3)  # the window path for this small set
     assert [call_list.list_calls(db, F(), "newest", p, 3) for p in (1, 2, 3, 4)] == expected
     assert call_list.list_calls(db, F(job_id=j1), "newest", 2, 2) == expected_j1
     lo, hi = review_filters.day_range(date(2026, 3, 3), date(2026, 3, 9), "UTC")
-    monkeypatch.setattr(call_list, "_WINDOW_MIN_TOTAL", 10_000)
+    monkeypatch.setattr(review_store, "_WINDOW_MIN_TOTAL", 10_000)
     plain = call_list.list_calls(db, F(date_from=lo, date_to=hi), "newest", 1, 2)
-    monkeypatch.setattr(call_list, "_WINDOW_MIN_TOTAL", 1)
+    monkeypatch.setattr(review_store, "_WINDOW_MIN_TOTAL", 1)
     seen = []
-    monkeypatch.setattr(call_list, "_newest_in_window", lambda *a: seen.append(a) or original(*a))
+    monkeypatch.setattr(review_store, "_newest_in_window", lambda *a: seen.append(a) or original(*a))
     assert call_list.list_calls(db, F(date_from=lo, date_to=hi), "newest", 1, 2) == plain
-    assert [r["started_at"].day for r in plain[0]] == [9, 8] and seen
+    assert [r.started_at.day for r in plain.data] == [9, 8] and seen

@@ -1,0 +1,316 @@
+"""Review's read side (the calls list, one call, the candidate page, exports, home counts) and
+its one write on calls: the reviewer's `review` field.
+
+A separate read side, as in cosmicpython's views.py: it may read `candidates`, `jobs`,
+`call_events` and `call_transcripts` for its views, and hands back typed documents
+(`core.documents`) or review's own read models. Every read is bounded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from datetime import timedelta
+from typing import Any
+
+from pymongo.database import Database
+
+from core.db import CALL_EVENTS, CALLS, CANDIDATES, JOBS, TRANSCRIPTS, utcnow
+from core.documents.call import Call, Review
+from core.documents.candidate import Candidate
+from core.documents.event import Event
+from core.documents.job import Job
+from core.documents.status import OPEN_STATUSES, TERMINAL_STATUSES
+from core.review.filters import DEFAULT_SORT, UNDECIDED, CallFilters
+from core.review.models import Overview, StoredTranscript
+
+# What the table needs of a call: an inclusion projection keeps the prompt, the config
+# snapshot, the request body and the summaries off the wire.
+_LIST_FIELDS = {
+    "candidate_id": 1,
+    "job_id": 1,
+    "status": 1,
+    "created_at": 1,
+    "dialed_at": 1,
+    "answered_at": 1,
+    "ended_at": 1,
+    "duration_seconds": 1,
+    "billed_duration_seconds": 1,
+    "costs": 1,
+    "review.decision": 1,
+    "end_reason": 1,
+    "failure_reason": 1,
+    "opt_out": 1,
+    "hold_reason": 1,
+    "next_attempt_at": 1,
+    "attempt": 1,
+}
+# How each order of the calls list sorts (the keys are filters.SORT_LABELS'); the trailing
+# keys make the order total, so pages never repeat or skip a row.
+SORT_SPECS: dict[str, list[tuple[str, int]]] = {
+    "newest": [("created_at", -1), ("_id", -1)],
+    "oldest": [("created_at", 1), ("_id", 1)],
+    "longest": [("duration_seconds", -1), ("created_at", -1), ("_id", -1)],
+    "shortest": [("duration_seconds", 1), ("created_at", -1), ("_id", -1)],
+    "status": [("status", 1), ("created_at", -1), ("_id", -1)],
+    "costliest": [("costs.total_micros", -1), ("created_at", -1), ("_id", -1)],
+    "decision": [("review.decision", 1), ("created_at", -1), ("_id", -1)],
+}
+_DETAIL_EXCLUDED = {"request_body": 0}
+_CANDIDATE_CALL_EXCLUDED = {"request_body": 0, "rendered_prompt": 0, "config_snapshot": 0}
+_QUESTION_FIELDS = {
+    "config_snapshot.config.screening_questions": 1,
+    "config_snapshot.spoken.screening_questions": 1,
+}
+_JOB_PICKER_LIMIT = 500  # the job filter shows at most this many jobs, newest first
+
+# Newest-first pages of a big result are read from a recent time window first, widened until
+# it holds the page: the rows of a window are the global newest ones, since everything outside
+# it is older. On MongoDB the created_at index makes the first window answer at once; on a
+# server that sorts by scanning (the embedded one) it sorts a day of calls, not all of them.
+_WINDOW_DAYS = (1, 7, 30, 120, 365)
+_WINDOW_MIN_TOTAL = 2000  # below this, sorting the whole result is cheap anyway
+_WINDOW_MAX_ROWS = 2000  # deeper pages read the plain way (skip + limit)
+
+
+# -- the calls list ------------------------------------------------------------------------
+
+
+def _calls_query(filters: CallFilters, candidate_ids: list[str] | None) -> dict[str, Any]:
+    """The calls query for (checked) filters; `candidate_ids` None: no candidate filter."""
+    query: dict[str, Any] = {}
+    if filters.job_id:
+        query["job_id"] = str(filters.job_id)
+    if filters.statuses:
+        query["status"] = {"$in": sorted(set(filters.statuses))}
+    created: dict[str, Any] = {}
+    if filters.date_from:
+        created["$gte"] = filters.date_from
+    if filters.date_to:
+        created["$lt"] = filters.date_to
+    if created:
+        query["created_at"] = created
+    if filters.decision == UNDECIDED:
+        query["review.decision"] = None  # matches a missing review as well
+    elif filters.decision:
+        query["review.decision"] = filters.decision
+    if candidate_ids is not None:
+        query["candidate_id"] = candidate_ids[0] if len(candidate_ids) == 1 else {"$in": candidate_ids}
+    return query
+
+
+def count_calls(db: Database, filters: CallFilters, candidate_ids: list[str] | None = None) -> int:
+    """How many calls match the filters (and, when given, belong to one of the candidates)."""
+    query = _calls_query(filters, candidate_ids)
+    # An empty query is the whole collection: its metadata count avoids a scan.
+    return db[CALLS].count_documents(query) if query else db[CALLS].estimated_document_count()
+
+
+def _newest_in_window(db: Database, query: dict[str, Any], skip: int, size: int) -> list[dict] | None:
+    need = skip + size
+    created = dict(query.get("created_at") or {})
+    top = created.get("$lt") or utcnow()
+    floor = created.get("$gte")
+    for days in _WINDOW_DAYS:
+        bound = top - timedelta(days=days)
+        if floor is not None and bound <= floor:
+            return None  # the window already spans the whole date filter: sort it all
+        windowed = {**query, "created_at": {**created, "$gte": bound}}
+        docs = list(db[CALLS].find(windowed, _LIST_FIELDS).sort(SORT_SPECS[DEFAULT_SORT]).limit(need))
+        if len(docs) == need:
+            return docs[skip:]
+    return None
+
+
+def list_calls(
+    db: Database,
+    filters: CallFilters,
+    candidate_ids: list[str] | None,
+    *,
+    sort: str,
+    skip: int,
+    size: int,
+    total: int,
+) -> list[Call]:
+    """One page of matching calls in the sort's order (`total`: the match count, for the strategy)."""
+    query = _calls_query(filters, candidate_ids)
+    docs = None
+    if sort == DEFAULT_SORT and total > _WINDOW_MIN_TOTAL and skip + size <= _WINDOW_MAX_ROWS:
+        docs = _newest_in_window(db, query, skip, size)
+    if docs is None:
+        docs = list(db[CALLS].find(query, _LIST_FIELDS).sort(SORT_SPECS[sort]).skip(skip).limit(size))
+    return [Call.model_validate(d) for d in docs]
+
+
+def _names(db: Database, collection: str, ids: Iterable[str], field: str) -> dict[str, str]:
+    wanted = sorted({i for i in ids if i})
+    if not wanted:
+        return {}
+    # Bounded by the ids asked for (a page of rows): at most one document each.
+    docs = db[collection].find({"_id": {"$in": wanted}}, {field: 1}).limit(len(wanted))
+    return {d["_id"]: str(d.get(field) or "") for d in docs}
+
+
+def candidate_names(db: Database, ids: Iterable[str]) -> dict[str, str]:
+    """Candidate id → name, for a page of rows (deleted candidates are left out)."""
+    return _names(db, CANDIDATES, ids, "name")
+
+
+def job_titles(db: Database, ids: Iterable[str]) -> dict[str, str]:
+    """Job id → title, for a page of rows (deleted jobs are left out)."""
+    return _names(db, JOBS, ids, "title")
+
+
+def candidate_ids_by_phone_hash(db: Database, phone_hash: str, limit: int) -> list[str]:
+    """Ids of the candidates with this phone number (by its keyed hash), at most `limit`."""
+    docs = db[CANDIDATES].find({"phone_hash": phone_hash}, {"_id": 1}).limit(limit)
+    return [d["_id"] for d in docs]
+
+
+def candidate_ids_by_name_prefix(db: Database, prefix: str, limit: int) -> list[str]:
+    """Ids of the candidates whose lower-case name starts with `prefix` (literal text), at most `limit`."""
+    pattern = "^" + re.escape(prefix.lower())
+    docs = db[CANDIDATES].find({"name_lower": {"$regex": pattern}}, {"_id": 1}).limit(limit)
+    return [d["_id"] for d in docs]
+
+
+def recent_jobs(db: Database, limit: int = _JOB_PICKER_LIMIT) -> list[Job]:
+    """Jobs for the list's job filter, archived ones too, newest first (bounded)."""
+    docs = db[JOBS].find({}, {"title": 1, "status": 1, "created_at": 1}).sort("created_at", -1).limit(limit)
+    return [Job.model_validate(d) for d in docs]
+
+
+# -- one call --------------------------------------------------------------------------------
+
+
+def get_call(db: Database, call_id: str) -> Call | None:
+    """One call for its page (all but the request body sent to the provider)."""
+    return Call.from_doc(db[CALLS].find_one({"_id": call_id}, _DETAIL_EXCLUDED))
+
+
+def call_party(db: Database, candidate_id: str) -> Candidate | None:
+    """The little of a candidate a call page shows: name, phone, time zone, do-not-call."""
+    doc = db[CANDIDATES].find_one(
+        {"_id": candidate_id}, {"name": 1, "phone": 1, "timezone": 1, "do_not_call": 1}
+    )
+    return Candidate.from_doc(doc)
+
+
+def get_job(db: Database, job_id: str) -> Job | None:
+    """A job's title, company and status."""
+    return Job.from_doc(db[JOBS].find_one({"_id": job_id}, {"title": 1, "company": 1, "status": 1}))
+
+
+def call_events(db: Database, call_id: str, limit: int) -> list[Event]:
+    """The call's provider events in the order received, at most `limit`."""
+    # Indexed (call_id, received_at) on MongoDB; bounded either way.
+    docs = (
+        db[CALL_EVENTS]
+        .find(
+            {"call_id": call_id},
+            {"payload": 1, "provider": 1, "kind": 1, "occurred_at": 1, "received_at": 1, "source": 1},
+        )
+        .sort("received_at", 1)
+        .limit(limit)
+    )
+    return [Event.model_validate(d) for d in docs]
+
+
+def get_transcript(db: Database, call_id: str) -> StoredTranscript | None:
+    """The call's stored transcript document (None: not fetched yet, or purged)."""
+    return StoredTranscript.from_doc(db[TRANSCRIPTS].find_one({"_id": call_id}))
+
+
+def call_for_recording(db: Database, call_id: str) -> Call | None:
+    """What deciding about a call's recording needs: status, agent call id, recording flags."""
+    doc = db[CALLS].find_one(
+        {"_id": call_id},
+        {
+            "status": 1,
+            "ultravox_call_id": 1,
+            "recording_available": 1,
+            "config_snapshot.config.recording_enabled": 1,
+        },
+    )
+    return Call.from_doc(doc)
+
+
+# -- the review ------------------------------------------------------------------------------
+
+
+def call_for_review(db: Database, call_id: str) -> Call | None:
+    """What a review needs of its call: status, the current review, the screening questions."""
+    return Call.from_doc(db[CALLS].find_one({"_id": call_id}, {"status": 1, "review": 1, **_QUESTION_FIELDS}))
+
+
+def record_review(db: Database, call_id: str, review: Review) -> None:
+    """Set the call's `review` (the one field of calls review owns) and its `updated_at`."""
+    db[CALLS].update_one({"_id": call_id}, {"$set": {"review": review.model_dump(), "updated_at": review.at}})
+
+
+# -- the candidate page ----------------------------------------------------------------------
+
+
+def get_candidate(db: Database, candidate_id: str) -> Candidate | None:
+    """One candidate as stored (phone and email still encrypted)."""
+    return Candidate.from_doc(db[CANDIDATES].find_one({"_id": str(candidate_id)}))
+
+
+def jobs_by_id(db: Database, ids: Iterable[str]) -> dict[str, Job]:
+    """Job id → job for a few ids (a candidate's jobs); missing jobs are left out."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    return {
+        d["_id"]: Job.model_validate(d) for d in db[JOBS].find({"_id": {"$in": wanted}}).limit(len(wanted))
+    }
+
+
+def candidate_calls(db: Database, candidate_id: str, limit: int) -> list[Call]:
+    """The candidate's calls, newest first, at most `limit` (without the bulky dial fields)."""
+    docs = db[CALLS].find({"candidate_id": candidate_id}, _CANDIDATE_CALL_EXCLUDED).sort("created_at", -1)
+    return [Call.model_validate(d) for d in docs.limit(limit)]
+
+
+# -- exports ---------------------------------------------------------------------------------
+
+
+def export_calls(db: Database, job_id: str, statuses: list[str], *, limit: int, batch: int) -> Iterator[Call]:
+    """A job's calls in these statuses, newest first, streamed in batches (at most `limit`)."""
+    fields = {
+        **{k: v for k, v in _LIST_FIELDS.items() if k != "review.decision"},  # no path collision
+        "review": 1,
+        "summary": 1,
+        "short_summary": 1,
+        **_QUESTION_FIELDS,
+    }
+    cursor = (
+        db[CALLS]
+        .find({"job_id": job_id, "status": {"$in": statuses}}, fields)
+        .sort("created_at", -1)
+        .limit(limit)
+        .batch_size(batch)
+    )
+    for doc in cursor:
+        yield Call.model_validate(doc)
+
+
+def candidate_contacts(db: Database, ids: list[str], batch: int) -> Iterator[Candidate]:
+    """Name and (encrypted) phone of many candidates, read `batch` ids at a time."""
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        for doc in db[CANDIDATES].find({"_id": {"$in": chunk}}, {"name": 1, "phone": 1}):
+            yield Candidate.model_validate(doc)
+
+
+# -- the home page ---------------------------------------------------------------------------
+
+
+def overview_counts(db: Database) -> Overview:
+    """Open jobs, candidates, calls in flight and finished calls."""
+    return Overview(
+        jobs=db[JOBS].count_documents({"status": {"$ne": "archived"}}),
+        candidates=db[CANDIDATES].estimated_document_count(),
+        calls_open=db[CALLS].count_documents({"status": {"$in": [s.value for s in OPEN_STATUSES]}}),
+        calls_done=db[CALLS].count_documents({"status": {"$in": [s.value for s in TERMINAL_STATUSES]}}),
+    )

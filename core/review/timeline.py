@@ -1,0 +1,119 @@
+"""One call's life as the call page shows it: provider events, the timeline of its steps and
+the transcript turns. Pure functions over typed documents."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from core.documents.call import Call
+from core.documents.event import Event
+from core.review.models import EventEntry, Message, StoredTranscript, TimelineEntry
+
+_MAX_MESSAGES = 5000  # shown per transcript (a 60-minute call has a few hundred turns)
+
+_TWILIO_STEPS = {
+    "initiated": "dialled",
+    "queued": "dialled",
+    "ringing": "ringing",
+    "in-progress": "answered",
+    "answered": "answered",
+    "completed": "ended",
+    "busy": "ended",
+    "no-answer": "ended",
+    "failed": "ended",
+    "canceled": "ended",
+}
+_ULTRAVOX_STEPS = {
+    "call.started": "agent ready",
+    "call.joined": "answered",
+    "call.ended": "ended",
+    "call.billed": "billed",
+}
+TIMELINE_STEPS: tuple[str, ...] = ("queued", "dialled", "ringing", "answered", "ended", "billed", "priced")
+# The time each step leaves on the call document, used when no event says when it happened.
+_DOC_TIMES = {
+    "queued": "created_at",
+    "dialled": "dialed_at",
+    "ringing": "ringing_at",
+    "answered": "answered_at",
+    "ended": "ended_at",
+    "billed": "billed_at",
+    "priced": "priced_at",
+}
+
+
+def event_entry(event: Event) -> EventEntry:
+    """A stored provider event as one line of the event log, with the life step it marks."""
+    payload = event.payload
+    if event.provider == "twilio":
+        step = _TWILIO_STEPS.get(event.kind, event.kind)
+        detail = f"Twilio: {event.kind}"
+        if payload.get("AnsweredBy"):
+            detail += f" (answered by {payload['AnsweredBy']})"
+        if payload.get("CallDuration"):
+            detail += f", {payload['CallDuration']} s"
+    else:
+        call = payload.get("call") or {}
+        step = _ULTRAVOX_STEPS.get(event.kind, event.kind)
+        detail = f"Ultravox: {event.kind}"
+        if call.get("endReason"):
+            detail += f" ({call['endReason']})"
+        if call.get("billedDuration"):
+            detail += f", billed {call['billedDuration']}"
+    return EventEntry(
+        step=step,
+        at=event.occurred_at or event.received_at,
+        received_at=event.received_at,
+        detail=detail,
+        source=event.source or "webhook",
+    )
+
+
+def timeline(call: Call, events: list[EventEntry]) -> list[TimelineEntry]:
+    """One entry per life step: the earliest event time, else the time written on the call."""
+    steps: dict[str, TimelineEntry] = {}
+    for ev in events:
+        if ev.step not in TIMELINE_STEPS:
+            continue
+        seen = steps.get(ev.step)
+        if seen is None or (ev.at and (seen.at is None or ev.at < seen.at)):
+            steps[ev.step] = TimelineEntry(step=ev.step, at=ev.at, detail=ev.detail)
+    for step, field in _DOC_TIMES.items():
+        at = getattr(call, field)
+        if step not in steps and at:
+            steps[step] = TimelineEntry(step=step, at=at, detail="recorded on the call")
+    if "billed" not in steps and call.billing_status:
+        # "?" only when the billed length was never written (an explicit null shows as such).
+        billed = call.billed_duration_seconds if "billed_duration_seconds" in call.model_fields_set else "?"
+        steps["billed"] = TimelineEntry(
+            step="billed", at=None, detail=f"{call.billing_status}, {billed} s billed"
+        )
+    if call.telephony_price is not None:
+        price = f"Twilio price {call.telephony_price} {call.price_unit or ''}".strip()
+        if "priced" in steps:
+            steps["priced"] = replace(steps["priced"], detail=price)
+        else:
+            steps["priced"] = TimelineEntry(step="priced", at=None, detail=price)
+    return [steps[s] for s in TIMELINE_STEPS if s in steps]
+
+
+def _speaker(role: str) -> str:
+    if role == "agent":
+        return "agent"
+    if role == "user":
+        return "candidate"
+    return "tool"
+
+
+def transcript_messages(transcript: StoredTranscript | None) -> list[Message]:
+    """The stored transcript as turns of agent, candidate and tool (bounded)."""
+    stored = (transcript.messages if transcript else None) or []
+    return [
+        Message(
+            speaker=_speaker(str(m.role or "")),
+            text=str(m.text or ""),
+            start_s=m.start_s,
+            end_s=m.end_s,
+        )
+        for m in stored[:_MAX_MESSAGES]
+    ]
