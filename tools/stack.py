@@ -86,7 +86,7 @@ def main() -> int:
         if (
             not settings.is_sandbox
             and not admin_password
-            and db[dbmod.USERS].estimated_document_count() == 0
+            and not auth.has_users(db)
         ):
             return _fail(
                 "Live mode with no users: set ADMIN_USERNAME and ADMIN_PASSWORD for the first admin."

@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo.database import Database
-
-from core.db import MEDIA_CACHE, PROVIDER_CACHE, utcnow
+from core.agent import catalog_store
+from core.db import Database, utcnow
 from core.providers.resilience import ProviderError, ProviderUnavailable
 from core.providers.ultravox import UltravoxClient, get_ultravox
 
@@ -67,20 +66,19 @@ def _cached(
     ttl: timedelta,
     force: bool,
 ) -> CatalogList:
-    coll = db[PROVIDER_CACHE]
-    doc = coll.find_one({"_id": key})
+    cached = catalog_store.get_list(db, key)
     now = utcnow()
-    if doc and not force and doc.get("fetched_at") and now - doc["fetched_at"] < ttl:
-        return CatalogList(doc.get("items") or [], doc["fetched_at"], source="cache")
+    if cached and not force and cached.fetched_at and now - cached.fetched_at < ttl:
+        return CatalogList(cached.items or [], cached.fetched_at, source="cache")
     try:
         items = fetch(client or get_ultravox())
     except (ProviderUnavailable, ProviderError) as exc:
-        if not doc:
+        if not cached:
             raise
         log.warning("Ultravox %s list unavailable; serving the cached copy", key)
-        return CatalogList(doc.get("items") or [], doc.get("fetched_at"), stale=True,
+        return CatalogList(cached.items or [], cached.fetched_at, stale=True,
                            error=str(exc).rstrip("."), source="cache")
-    coll.update_one({"_id": key}, {"$set": {"items": items, "fetched_at": now}}, upsert=True)
+    catalog_store.save_list(db, key, items, now)
     return CatalogList(items, now, source="api")
 
 
@@ -104,18 +102,13 @@ _PREVIEW_TTL = timedelta(days=7)
 
 def voice_preview(db: Database, voice_id: str, client: UltravoxClient | None = None) -> bytes | None:
     """A voice's preview audio, fetched server-side once and kept in MEDIA_CACHE for a week."""
-    key = f"voice-preview:{voice_id}"
-    cached = db[MEDIA_CACHE].find_one({"_id": key})
+    cached = catalog_store.get_preview(db, voice_id)
     now = utcnow()
-    if cached and cached.get("expires_at") and cached["expires_at"] > now:
-        return bytes(cached["content"])
+    if cached and cached.expires_at and cached.expires_at > now:
+        return bytes(cached.content)
     recording = (client or get_ultravox()).get_voice_preview(voice_id)
     if recording is None or not recording.content:
         return None
-    db[MEDIA_CACHE].update_one(
-        {"_id": key},
-        {"$set": {"content": recording.content, "content_type": recording.content_type,
-                  "kind": "voice_preview", "expires_at": now + _PREVIEW_TTL}},
-        upsert=True,
-    )
+    catalog_store.save_preview(db, voice_id, recording.content, recording.content_type,
+                               now + _PREVIEW_TTL)
     return recording.content

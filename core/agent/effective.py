@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -13,7 +15,7 @@ from core.agent.models import (
     GlobalVoiceConfig,
     JobVoiceConfig,
 )
-from core.agent.validation import _friendly
+from core.agent.validation import FIELD_LABELS, _friendly
 
 # ---------------------------------------------------------------------------------------
 # Merge: global + job overrides
@@ -92,3 +94,21 @@ def describe_value(value: Any, limit: int = 160) -> str:
         text = str(value)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class ChangeLine:
+    """One changed setting as shown to people: its label, and the old and new values as text."""
+
+    setting: str
+    before: str
+    after: str
+
+
+def change_lines(changes: Mapping[str, Mapping[str, Any]]) -> list[ChangeLine]:
+    """Field changes in the audit shape ({field: {"old", "new"}}) as readable lines, in order."""
+    return [
+        ChangeLine(FIELD_LABELS.get(name, name), describe_value(change.get("old")),
+                   describe_value(change.get("new")))
+        for name, change in changes.items()
+    ]

@@ -8,10 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
 
 from core import audit
+from core.agent import settings_store
 from core.agent.defaults import default_global_config
 from core.agent.effective import (
     as_plain,
@@ -26,6 +25,7 @@ from core.agent.models import (
     JobVoiceConfig,
 )
 from core.agent.prompts import call_request_fields, render_prompt, render_spoken
+from core.agent.records import ConfigVersion
 from core.agent.validation import (
     ConfigConflict,
     ConfigValidationError,
@@ -35,19 +35,13 @@ from core.agent.validation import (
 )
 from core.agent.voice_catalog import _known_voices
 from core.auth import Action, User, require
-from core.db import (
-    CONFIG_VERSIONS,
-    GLOBAL_VOICE_CONFIG,
-    JOB_VOICE_CONFIGS,
-    JOBS,
-    new_id,
-    utcnow,
-)
+from core.db import Database, utcnow
+from core.people import jobs as people_jobs
 
 log = logging.getLogger(__name__)
 
 GLOBAL_SCOPE = "global"
-_GLOBAL_DOC_ID = "global"
+_GLOBAL_DOC_ID = "global"  # the audit entity id of the global settings
 _HISTORY_CAP = 200  # history lists are bounded; older versions stay in the collection
 
 
@@ -97,16 +91,16 @@ class SaveResult:
 
 def load_global(db: Database) -> StoredGlobal:
     """The stored global config, or the shipped default when none was ever saved."""
-    doc = db[GLOBAL_VOICE_CONFIG].find_one({"_id": _GLOBAL_DOC_ID})
-    if not doc:
+    record = settings_store.get_global(db)
+    if not record:
         return StoredGlobal(config=default_global_config())
     try:
-        cfg = GlobalVoiceConfig.model_validate(doc["config"])
+        cfg = GlobalVoiceConfig.model_validate(record.config)
     except ValidationError:
         # A field added since it was saved: fill it from the defaults rather than break calls.
         log.warning("stored global config incomplete; filling from defaults")
-        cfg = GlobalVoiceConfig.model_validate({**as_plain(default_global_config()), **doc["config"]})
-    return StoredGlobal(cfg, doc.get("version", 0), doc.get("updated_by"), doc.get("updated_at"))
+        cfg = GlobalVoiceConfig.model_validate({**as_plain(default_global_config()), **record.config})
+    return StoredGlobal(cfg, record.version, record.updated_by, record.updated_at)
 
 
 def get_global_config(db: Database) -> GlobalVoiceConfig:
@@ -116,12 +110,11 @@ def get_global_config(db: Database) -> GlobalVoiceConfig:
 
 def load_job(db: Database, job_id: str) -> StoredJob:
     """A job's stored overrides (empty when the job inherits everything)."""
-    doc = db[JOB_VOICE_CONFIGS].find_one({"job_id": str(job_id)})
-    if not doc:
+    record = settings_store.get_job(db, job_id)
+    if not record:
         return StoredJob(job_id=str(job_id), overrides=JobVoiceConfig())
-    overrides = JobVoiceConfig.model_validate(doc.get("overrides") or {})
-    return StoredJob(str(job_id), overrides, doc.get("version", 0), doc.get("updated_by"),
-                     doc.get("updated_at"))
+    overrides = JobVoiceConfig.model_validate(record.overrides or {})
+    return StoredJob(str(job_id), overrides, record.version, record.updated_by, record.updated_at)
 
 
 def job_effective_config(db: Database, job_id: str) -> GlobalVoiceConfig:
@@ -131,23 +124,13 @@ def job_effective_config(db: Database, job_id: str) -> GlobalVoiceConfig:
 
 def _write_version(db: Database, scope: str, version: int, config: dict[str, Any], actor: User,
                    changes: dict[str, Any], restored_from: int | None) -> None:
-    # The unique (scope, version) index makes this the atomic "nobody saved in between" check.
-    try:
-        db[CONFIG_VERSIONS].insert_one({
-            "_id": new_id(), "scope": scope, "version": version, "config": config,
-            "actor": actor.username, "at": utcnow(), "changes": changes,
-            "restored_from": restored_from,
-        })
-    except DuplicateKeyError:
+    # The store's unique (scope, version) index is the atomic "nobody saved in between" check.
+    if not settings_store.insert_version(db, scope, version, config, actor.username, changes,
+                                         restored_from):
         raise ConfigConflict(
             "Someone else saved these settings a moment ago. Reload the page to see their "
             "change, then make yours again."
-        ) from None
-
-
-def _current_version(db: Database, scope: str) -> int:
-    last = db[CONFIG_VERSIONS].find_one({"scope": scope}, sort=[("version", -1)])
-    return int(last["version"]) if last else 0
+        )
 
 
 def save_global_config(
@@ -166,18 +149,13 @@ def save_global_config(
     changes = field_diff(old, new)
     if not changes and restored_from is None:
         return SaveResult(None, {})
-    current = _current_version(db, GLOBAL_SCOPE)
+    current = settings_store.latest_version(db, GLOBAL_SCOPE)
     if base_version is not None and base_version != current:
         raise ConfigConflict("Someone else saved the global settings after you opened them. "
                              "Reload the page to see their change, then make yours again.")
     version = current + 1
     _write_version(db, GLOBAL_SCOPE, version, new, actor, changes, restored_from)
-    db[GLOBAL_VOICE_CONFIG].replace_one(
-        {"_id": _GLOBAL_DOC_ID},
-        {"_id": _GLOBAL_DOC_ID, "config": new, "version": version, "updated_by": actor.username,
-         "updated_at": utcnow()},
-        upsert=True,
-    )
+    settings_store.replace_global(db, new, version, actor.username)
     audit.record(db, actor=actor.username,
                  action="global_config.restore" if restored_from else "global_config.update",
                  entity="global_voice_config", entity_id=_GLOBAL_DOC_ID, changes=changes,
@@ -193,7 +171,7 @@ def save_job_config(
     """Validate and save a job's overrides (admins, recruiters): new version + audit entry."""
     require(actor, Action.EDIT_JOB_SETTINGS)
     job_id = str(job_id)
-    if db[JOBS].find_one({"_id": job_id}, {"_id": 1}) is None:
+    if people_jobs.get_job(db, job_id) is None:
         raise ConfigValidationError(["That job does not exist (it may have been deleted)."])
     overrides = validate_job(data)
     effective = effective_config(get_global_config(db), overrides)  # cross-field rules
@@ -207,18 +185,13 @@ def save_job_config(
     if not changes and restored_from is None:
         return SaveResult(None, {})
     scope = job_scope(job_id)
-    current = _current_version(db, scope)
+    current = settings_store.latest_version(db, scope)
     if base_version is not None and base_version != current:
         raise ConfigConflict("Someone else saved this job's settings after you opened them. "
                              "Reload the page to see their change, then make yours again.")
     version = current + 1
     _write_version(db, scope, version, new, actor, changes, restored_from)
-    db[JOB_VOICE_CONFIGS].replace_one(
-        {"job_id": job_id},
-        {"_id": job_id, "job_id": job_id, "overrides": new, "version": version,
-         "updated_by": actor.username, "updated_at": utcnow()},
-        upsert=True,
-    )
+    settings_store.replace_job(db, job_id, new, version, actor.username)
     audit.record(db, actor=actor.username,
                  action="job_config.restore" if restored_from else "job_config.update",
                  entity="job_voice_config", entity_id=job_id, changes=changes,
@@ -234,22 +207,21 @@ def reset_job_field(db: Database, actor: User, job_id: str, name: str) -> SaveRe
                            base_version=stored.version)
 
 
-def list_history(db: Database, scope: str, limit: int = 50) -> list[dict[str, Any]]:
+def list_history(db: Database, scope: str, limit: int = 50) -> list[ConfigVersion]:
     """Saved versions of a scope ("global" or "job:<id>"), newest first (bounded)."""
-    cursor = db[CONFIG_VERSIONS].find({"scope": scope}).sort("version", -1).limit(min(limit, _HISTORY_CAP))
-    return list(cursor)
+    return settings_store.list_versions(db, scope, min(limit, _HISTORY_CAP))
 
 
 def restore_version(db: Database, actor: User, scope: str, version: int) -> SaveResult:
     """Make an earlier version current again (saved as a new version; history is kept)."""
     require(actor, Action.EDIT_GLOBAL_SETTINGS if scope == GLOBAL_SCOPE else Action.EDIT_JOB_SETTINGS)
-    doc = db[CONFIG_VERSIONS].find_one({"scope": scope, "version": int(version)})
-    if doc is None:
+    saved = settings_store.get_version(db, scope, int(version))
+    if saved is None:
         raise ConfigValidationError([f"Version {version} does not exist."])
     if scope == GLOBAL_SCOPE:
-        return save_global_config(db, actor, doc["config"], restored_from=int(version))
+        return save_global_config(db, actor, saved.config, restored_from=int(version))
     job_id = scope.removeprefix("job:")
-    return save_job_config(db, actor, job_id, doc["config"], restored_from=int(version))
+    return save_job_config(db, actor, job_id, saved.config, restored_from=int(version))
 
 
 def snapshot_for_call(

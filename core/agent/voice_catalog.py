@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pymongo.database import Database
-
 from core.agent import catalog
 from core.agent.models import VoiceInfo, VoiceModel
+from core.db import Database
 
 log = logging.getLogger(__name__)
 

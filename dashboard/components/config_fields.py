@@ -206,8 +206,7 @@ def placeholders_help() -> None:
 def changes_table(changes: dict[str, dict[str, Any]]) -> pd.DataFrame:
     """A readable table of field changes (old → new)."""
     return pd.DataFrame(
-        [{"Setting": agent_validation.FIELD_LABELS.get(f, f),
-          "Before": agent_effective.describe_value(c.get("old")),
-          "After": agent_effective.describe_value(c.get("new"))} for f, c in changes.items()],
+        [{"Setting": line.setting, "Before": line.before, "After": line.after}
+         for line in agent_effective.change_lines(changes)],
         columns=["Setting", "Before", "After"],
     )

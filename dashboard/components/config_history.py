@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import streamlit as st
-from pymongo.database import Database
 
+from core.agent import effective as agent_effective
 from core.agent import settings as agent_settings
-from core.agent import validation as agent_validation
 from core.auth import User
+from core.db import Database
 from core.errors import UserError
 from dashboard import ui
 from dashboard.components.config_fields import changes_table
@@ -20,17 +20,17 @@ def show(key: str, db: Database, user: User, scope: str, *, can_restore: bool) -
         st.caption("No changes saved yet: the settings are the shipped defaults."
                    if scope == agent_settings.GLOBAL_SCOPE else "No overrides saved for this job yet.")
         return
-    for doc in history:
-        when = doc["at"].strftime("%Y-%m-%d %H:%M UTC")
-        note = f" · restored version {doc['restored_from']}" if doc.get("restored_from") else ""
-        fields = ", ".join(agent_validation.FIELD_LABELS.get(f, f) for f in doc.get("changes",
-                                                                                    {})) or "no field changes"
-        with st.expander(f"Version {doc['version']} · {when} · {doc['actor']}{note} — {fields}"):
-            st.dataframe(changes_table(doc.get("changes", {})), hide_index=True, width="stretch")
+    for entry in history:
+        when = entry.at.strftime("%Y-%m-%d %H:%M UTC") if entry.at else "—"
+        note = f" · restored version {entry.restored_from}" if entry.restored_from else ""
+        lines = agent_effective.change_lines(entry.changes)
+        fields = ", ".join(line.setting for line in lines) or "no field changes"
+        with st.expander(f"Version {entry.version} · {when} · {entry.actor}{note} — {fields}"):
+            st.dataframe(changes_table(entry.changes), hide_index=True, width="stretch")
     if not can_restore:
         st.caption("Your role cannot restore versions.")
         return
-    versions = [d["version"] for d in history[1:]]
+    versions = [entry.version for entry in history[1:]]
     if not versions:
         return
     c1, c2 = st.columns([2, 3])

@@ -119,3 +119,20 @@ def test_page_access_by_role():
     assert "launch_calls" not in auth.pages_for(Role.VIEWER)
     assert not auth.can(auth.User("v", "v", Role.VIEWER), auth.Action.LAUNCH_CALLS)
     assert not auth.can(auth.User("a", "a", Role.ADMIN, disabled=True), auth.Action.VIEW)
+
+
+def test_has_users_once_one_exists(db):
+    assert not auth.has_users(db)
+    auth.create_user(db, "bob", "bobs-password-1", "recruiter")
+    assert auth.has_users(db)
+
+
+def test_user_document_written_as_before_and_read_back_without_hash(db, admin):
+    doc = db[USERS].find_one({"_id": "alice"})
+    assert set(doc) == {"_id", "username", "name", "email", "role", "password_hash", "disabled",
+                        "created_at"}
+    assert (doc["username"], doc["name"], doc["email"], doc["role"], doc["disabled"]) == (
+        "alice", "Alice", "", "admin", False)
+    assert admin == auth.User("alice", "Alice", Role.ADMIN, "", False)
+    assert auth.get_user(db, "alice") == admin
+    assert auth.list_users(db) == [admin]

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from core.agent import catalog
-from core.db import PROVIDER_CACHE
+from core.db import MEDIA_CACHE, PROVIDER_CACHE, utcnow
 from core.providers.resilience import CircuitBreaker, ProviderUnavailable, RetryPolicy
 from core.providers.ultravox import UltravoxClient, get_ultravox
 from sandbox import SandboxHandle, config_from_env, start_sandbox
@@ -85,3 +85,14 @@ def test_voice_preview_is_real_audio_fetched_once_and_cached(db, sandbox: Sandbo
     assert catalog.voice_preview(db, voice_id, client) == audio  # served from the cache
     sandbox.clear_faults()
     assert catalog.voice_preview(db, "no-such-voice", fast_client(sandbox)) is None
+
+
+def test_voice_preview_entries_leave_other_media_alone(db, sandbox: SandboxHandle) -> None:
+    client = fast_client(sandbox)
+    voice_id = catalog.get_voices(db, client).items[0]["voice_id"]
+    db[MEDIA_CACHE].insert_one({"_id": "recording-of-a-call", "call_id": "c1", "expires_at": utcnow()})
+    catalog.voice_preview(db, voice_id, client)
+    preview = db[MEDIA_CACHE].find_one({"_id": f"voice-preview:{voice_id}"})
+    assert preview["kind"] == "voice_preview" and preview["content_type"] and preview["expires_at"]
+    assert db[MEDIA_CACHE].find_one({"_id": "recording-of-a-call"})["call_id"] == "c1"
+    assert db[MEDIA_CACHE].count_documents({}) == 2

@@ -9,6 +9,7 @@ from core.agent import effective as agent_effective
 from core.agent import settings as agent_settings
 from core.agent import validation as agent_validation
 from core.agent.models import JobVoiceConfig
+from core.agent.records import ConfigVersion
 from core.auth import PermissionDenied, User
 from core.auth.roles import Role
 from core.db import AUDIT_LOG, CONFIG_VERSIONS, GLOBAL_VOICE_CONFIG, JOB_VOICE_CONFIGS, PROVIDER_CACHE, utcnow
@@ -98,13 +99,15 @@ def test_history_and_restore(db) -> None:
     agent_settings.save_global_config(db, ADMIN, _with(temperature=0.5))
     agent_settings.save_global_config(db, ADMIN, _with(temperature=0.6, voice="Jessica"))
     history = agent_settings.list_history(db, agent_settings.GLOBAL_SCOPE)
-    assert [h["version"] for h in history] == [2, 1]
-    assert history[0]["changes"]["voice"] == {"old": "Mark", "new": "Jessica"}
+    assert all(isinstance(h, ConfigVersion) for h in history)
+    assert [h.version for h in history] == [2, 1]
+    assert history[0].changes["voice"] == {"old": "Mark", "new": "Jessica"}
+    assert history[0].actor == "ada" and history[0].at is not None
     result = agent_settings.restore_version(db, ADMIN, agent_settings.GLOBAL_SCOPE, 1)
     assert result.version == 3
     cfg = agent_settings.get_global_config(db)
     assert (cfg.temperature, cfg.voice) == (0.5, "Mark")
-    assert agent_settings.list_history(db, agent_settings.GLOBAL_SCOPE)[0]["restored_from"] == 1
+    assert agent_settings.list_history(db, agent_settings.GLOBAL_SCOPE)[0].restored_from == 1
     assert db[AUDIT_LOG].find_one({"action": "global_config.restore"})["changes"]["voice"]["new"] == "Mark"
     with pytest.raises(agent_validation.ConfigValidationError, match="does not exist"):
         agent_settings.restore_version(db, ADMIN, agent_settings.GLOBAL_SCOPE, 99)

@@ -1,0 +1,79 @@
+"""Who may do what: actions, the roles allowed each, the pages each role sees, the signed-in user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from core.auth.roles import Role
+from core.errors import UserError
+
+
+class PermissionDenied(UserError, PermissionError):
+    """The user's role does not allow the action."""
+
+
+class Action(StrEnum):
+    """Things a user can attempt; `ALLOWED` says which roles may."""
+
+    MANAGE_USERS = "manage_users"
+    EDIT_GLOBAL_SETTINGS = "edit_global_settings"
+    EDIT_JOB_SETTINGS = "edit_job_settings"
+    MANAGE_JOBS = "manage_jobs"
+    LAUNCH_CALLS = "launch_calls"
+    REVIEW_CALLS = "review_calls"
+    VIEW = "view"
+
+
+ALLOWED: dict[Action, frozenset[Role]] = {
+    Action.MANAGE_USERS: frozenset({Role.ADMIN}),
+    Action.EDIT_GLOBAL_SETTINGS: frozenset({Role.ADMIN}),
+    Action.EDIT_JOB_SETTINGS: frozenset({Role.ADMIN, Role.RECRUITER}),
+    Action.MANAGE_JOBS: frozenset({Role.ADMIN, Role.RECRUITER}),
+    Action.LAUNCH_CALLS: frozenset({Role.ADMIN, Role.RECRUITER}),
+    Action.REVIEW_CALLS: frozenset({Role.ADMIN, Role.RECRUITER}),
+    Action.VIEW: frozenset({Role.ADMIN, Role.RECRUITER, Role.VIEWER}),
+}
+
+# Pages (file stems in pages/) and the roles that see them in the navigation.
+PAGE_ROLES: dict[str, frozenset[Role]] = {
+    "home": frozenset(Role),
+    "global_settings": frozenset(Role),
+    "job_settings": frozenset(Role),
+    "voices": frozenset(Role),
+    "jobs_candidates": frozenset(Role),
+    "launch_calls": frozenset({Role.ADMIN, Role.RECRUITER}),
+    "transcripts": frozenset(Role),
+    "usage": frozenset(Role),
+    "users": frozenset({Role.ADMIN}),
+}
+
+
+@dataclass(frozen=True)
+class User:
+    """The signed-in user as the app sees it (never carries the password hash)."""
+
+    username: str
+    name: str
+    role: Role
+    email: str = ""
+    disabled: bool = False
+
+
+def can(user: User | None, action: Action) -> bool:
+    """True if the user may perform the action."""
+    return user is not None and not user.disabled and user.role in ALLOWED[action]
+
+
+def require(user: User | None, action: Action) -> User:
+    """Return the user if allowed, else raise PermissionDenied with a readable reason."""
+    if not can(user, action):
+        who = user.role.value if user else "signed-out user"
+        raise PermissionDenied(f"A {who} may not {action.value.replace('_', ' ')}.")
+    assert user is not None
+    return user
+
+
+def pages_for(role: Role) -> list[str]:
+    """Page stems a role may open, in navigation order."""
+    return [page for page, roles in PAGE_ROLES.items() if role in roles]
