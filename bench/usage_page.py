@@ -33,7 +33,9 @@ os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")  # AppTest outside a se
 import pandas as pd  # noqa: E402
 
 from core.config import get_settings  # noqa: E402
+from core.usage import counters as usage_counters  # noqa: E402
 from core.usage import rollups  # noqa: E402
+from core.usage import store as usage_store  # noqa: E402
 from core.usage import views as usage_views  # noqa: E402
 from tools.embedded_db import launcher as embedded_db  # noqa: E402
 
@@ -89,8 +91,8 @@ def seed(db, size: int, *, jobs: int = 20) -> float:
     for _ in range(size):
         call = _call(rng, now, job_ids)
         # The state the live hooks leave on a call, so the rebuild below only writes rollups.
-        applied, costs = rollups.contribution(call, settings)
-        call.update(rollup={"applied": applied, "seq": 1, "day": rollups.day_of(call)}, costs=costs)
+        applied, costs = usage_counters.contribution(call, settings)
+        call.update(rollup={"applied": applied, "seq": 1, "day": usage_counters.day_of(call)}, costs=costs)
         batch.append(call)
         if len(batch) == 5000:
             db["calls"].insert_many(batch)
@@ -112,7 +114,7 @@ def naive_summary(db, start: date, end: date, job_id: str | None = None) -> usag
     )
     frame["day"] = pd.to_datetime(frame["created_at"], utc=True).dt.strftime("%Y-%m-%d")
     frame = frame[(frame["day"] >= start.isoformat()) & (frame["day"] <= end.isoformat())]
-    frame = frame[frame["status"].isin(rollups.OUTCOMES)]
+    frame = frame[frame["status"].isin(usage_counters.OUTCOMES)]
     if job_id:
         frame = frame[frame["job_id"] == job_id]
     counters = pd.json_normalize(frame["rollup"].tolist()).fillna(0)
@@ -122,11 +124,11 @@ def naive_summary(db, start: date, end: date, job_id: str | None = None) -> usag
     counters["job_id"] = frame["job_id"].to_numpy()
     numeric = [c for c in counters.columns if c not in ("day", "job_id")]
     by_day = counters.groupby("day")[numeric].sum()
-    by_job = counters.groupby("job_id")[[c for c in numeric if c in rollups.COUNTERS]].sum()
+    by_job = counters.groupby("job_id")[[c for c in numeric if c in usage_counters.COUNTERS]].sum()
     day_counters = {d: {k: int(v) for k, v in row.items()} for d, row in by_day.iterrows()}
     job_counters = {j: {k: int(v) for k, v in row.items()} for j, row in by_job.iterrows()}
     return usage_views.usage_from_counters(
-        start, end, job_id, day_counters, job_counters, usage_views.job_titles(db, list(job_counters))
+        start, end, job_id, day_counters, job_counters, usage_store.job_titles(db, list(job_counters))
     )
 
 
@@ -134,10 +136,13 @@ def group_summary(db, start: date, end: date, job_id: str | None = None) -> usag
     """`$group` over the raw calls on every view (per day, per job, per end reason)."""
     lo = datetime(start.year, start.month, start.day, tzinfo=UTC)
     hi = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1)
-    match: dict[str, Any] = {"created_at": {"$gte": lo, "$lt": hi}, "status": {"$in": list(rollups.OUTCOMES)}}
+    match: dict[str, Any] = {
+        "created_at": {"$gte": lo, "$lt": hi},
+        "status": {"$in": list(usage_counters.OUTCOMES)},
+    }
     if job_id:
         match["job_id"] = job_id
-    sums = {k: {"$sum": f"$rollup.applied.{k}"} for k in rollups.COUNTERS}
+    sums = {k: {"$sum": f"$rollup.applied.{k}"} for k in usage_counters.COUNTERS}
     day_expr = {"$dateToString": {"format": "%Y-%m-%d", "date": "$created_at"}}
     day_counters: dict[str, Counter[str]] = {}
     for g in db["calls"].aggregate([{"$match": match}, {"$group": {"_id": day_expr, **sums}}]):
@@ -153,7 +158,7 @@ def group_summary(db, start: date, end: date, job_id: str | None = None) -> usag
         for g in db["calls"].aggregate([{"$match": match}, {"$group": {"_id": "$job_id", **sums}}])
     }
     return usage_views.usage_from_counters(
-        start, end, job_id, day_counters, job_counters, usage_views.job_titles(db, list(job_counters))
+        start, end, job_id, day_counters, job_counters, usage_store.job_titles(db, list(job_counters))
     )
 
 

@@ -1,14 +1,13 @@
 """Usage & cost: calls, minutes and spend over time, per job, and against the monthly budget."""
 
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import streamlit as st
 
 from core.agent import settings as agent_settings
-from core.people import jobs
-from core.usage import budget_view
 from core.usage import export as usage_export
+from core.usage import spend
 from core.usage import views as usage_views
 from dashboard import ui
 from dashboard.components import charts
@@ -19,7 +18,7 @@ currency = ui.settings().cost_currency
 
 st.title("Usage & cost")
 
-state = budget_view.budget_state(db, agent_settings.get_global_config(db).monthly_budget)
+state = spend.budget_state(db, agent_settings.get_global_config(db).monthly_budget)
 budget_col, text_col = st.columns([2, 3])
 budget_col.plotly_chart(charts.budget_gauge(state, currency), width="stretch", key="usage.budget_chart")
 with text_col:
@@ -36,13 +35,12 @@ with text_col:
     )
 
 today = datetime.now(UTC).date()
-job_list = jobs.list_jobs(db, include_archived=True)
-labels = {"": "All jobs", **{j.id: j.title or j.id for j in job_list}}
+labels = usage_views.job_filter_options(db)
 filters = st.columns([2, 2])
 picked = filters[0].date_input(
     "Days (UTC)",
-    value=(today - timedelta(days=29), today),
-    max_value=today + timedelta(days=1),
+    value=usage_views.default_range(today),
+    max_value=usage_views.last_pickable_day(today),
     key="usage.range",
 )
 job_id = (
@@ -75,15 +73,15 @@ if usage.empty:
 
 head = usage_views.headline(usage)
 metrics = [*st.columns(3), *st.columns(3)]
-metrics[0].metric("Calls", head["calls"])
-metrics[1].metric("Answer rate", head["answer_rate"])
-metrics[2].metric("Minutes", head["minutes"])
-metrics[3].metric(f"Spend ({currency})", head["spend"], help=f"of which estimated: {head['estimated']}")
-metrics[4].metric("Per completed screening", head["per_completed"])
-metrics[5].metric("Per advanced candidate", head["per_advanced"])
-if head["foreign_priced"] != "0":
+metrics[0].metric("Calls", head.calls)
+metrics[1].metric("Answer rate", head.answer_rate)
+metrics[2].metric("Minutes", head.minutes)
+metrics[3].metric(f"Spend ({currency})", head.spend, help=f"of which estimated: {head.estimated}")
+metrics[4].metric("Per completed screening", head.per_completed)
+metrics[5].metric("Per advanced candidate", head.per_advanced)
+if head.has_foreign_priced:
     st.caption(
-        f"{head['foreign_priced']} calls were priced by Twilio in another currency; their telephony "
+        f"{head.foreign_priced} calls were priced by Twilio in another currency; their telephony "
         f"cost is shown as an estimate in {currency}."
     )
 
@@ -101,8 +99,8 @@ else:
     right.plotly_chart(charts.end_reasons(usage.end_reasons), width="stretch", key="usage.reasons")
 
 st.subheader("Per job")
-st.dataframe(charts.unit_costs_per_job(usage.jobs), hide_index=True, width="stretch")
-st.caption(f"Wasted spend in this range (no answer, voicemail, early hang-ups): {head['wasted']} {currency}.")
+st.dataframe(usage_views.unit_costs_per_job(usage.jobs), hide_index=True, width="stretch")
+st.caption(f"Wasted spend in this range (no answer, voicemail, early hang-ups): {head.wasted} {currency}.")
 
 st.subheader("Export")
 st.caption(f"The ended calls of this filter, one row each (at most {usage_export.EXPORT_MAX_ROWS:,} rows).")
@@ -111,11 +109,10 @@ if st.button("Prepare CSV", key="usage.export"):
     result = usage_export.export_csv(db, buffer, start, end, job_id)
     if result.truncated:
         st.warning("The export was cut at the row limit; narrow the days or pick a job.")
-    suffix = f"_{job_id}" if job_id else ""
     st.download_button(
         f"Download {result.rows:,} calls",
         buffer.getvalue(),
-        file_name=f"usage_{start.isoformat()}_{end.isoformat()}{suffix}.csv",
+        file_name=usage_export.file_name(start, end, job_id),
         mime="text/csv",
         key="usage.download",
     )

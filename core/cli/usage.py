@@ -21,7 +21,7 @@ def rebuild_rollups(args: argparse.Namespace) -> dict[str, Any]:
     """Recompute every usage rollup from the calls; prints what it counted."""
     db = database()
     report = rollups.rebuild(db)
-    return {**report, **rollups.status(db)}
+    return {**report.as_dict(), **rollups.status(db).as_dict()}
 
 
 def _day(value: str) -> date:

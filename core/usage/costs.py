@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from core.config import Settings
+from core.documents.call import Call
 from core.documents.status import CallStatus
 
 MICROS = 1_000_000
@@ -102,6 +103,19 @@ def telephony_rate(settings: Settings, country: str | None) -> Decimal:
     return settings.telephony_rate_per_minute
 
 
+# What the cost functions read: a call as a mapping. Callers pass raw documents (often a
+# projection), and a typed `Call` is read through its stored field names; a field that is
+# absent and one that is null mean the same thing to every function here.
+CallLike = Mapping[str, Any] | Call
+
+
+def call_fields(call: CallLike) -> Mapping[str, Any]:
+    """The call as a mapping of its stored field names (a typed `Call` is dumped, a mapping kept)."""
+    if isinstance(call, Call):
+        return call.model_dump(by_alias=True)
+    return call
+
+
 def _status(call: Mapping[str, Any]) -> CallStatus | None:
     try:
         return CallStatus(call.get("status"))
@@ -117,8 +131,9 @@ def _seconds_between(start: Any, end: Any) -> Decimal | None:
     return None
 
 
-def talk_seconds(call: Mapping[str, Any]) -> Decimal | None:
+def talk_seconds(call: CallLike) -> Decimal | None:
     """How long the line was up: Twilio's duration, else answered → ended, else None."""
+    call = call_fields(call)
     if call.get("duration_seconds") is not None:
         return to_decimal(call["duration_seconds"])
     return _seconds_between(call.get("answered_at"), call.get("ended_at"))
@@ -159,13 +174,15 @@ def _telephony_part(
     return telephony_estimate(talk_seconds(call), rate), True, foreign
 
 
-def destination_country(call: Mapping[str, Any], settings: Settings) -> str:
+def destination_country(call: CallLike, settings: Settings) -> str:
     """ISO country of the dialled number (`destination_country` on the call, else the default)."""
+    call = call_fields(call)
     return str(call.get("destination_country") or settings.default_phone_region).upper()
 
 
-def call_costs(call: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
+def call_costs(call: CallLike, settings: Settings) -> dict[str, Any]:
     """The call's cost figures, ready to store as its `costs` field (see the module docstring)."""
+    call = call_fields(call)
     ai, ai_est, _ = _ai_part(call, settings)
     tel, tel_est, foreign = _telephony_part(call, settings)
     ai_m, tel_m = to_micros(ai), to_micros(tel)
@@ -184,9 +201,9 @@ def call_costs(call: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
     }
 
 
-def ai_billed_seconds_of(call: Mapping[str, Any], settings: Settings) -> int:
+def ai_billed_seconds_of(call: CallLike, settings: Settings) -> int:
     """Billed (or, until billing, estimated) AI seconds of a call, in whole 6-second blocks."""
-    return _ai_part(call, settings)[2]
+    return _ai_part(call_fields(call), settings)[2]
 
 
 @dataclass(frozen=True)

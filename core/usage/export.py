@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TextIO
 
-from pymongo.database import Database
-
 from core.config import Settings, get_settings
-from core.db import CALLS
+from core.db import Database
 from core.usage import costs as costmod
-from core.usage.rollups import _PROJECTION, _TERMINAL, contribution, day_of
-from core.usage.views import _check_range
+from core.usage import store
+from core.usage.counters import TERMINAL, contribution, day_of
+from core.usage.views import check_range
 
 EXPORT_MAX_ROWS = 200_000  # one CSV; beyond that, narrow the dates or the job
 
@@ -40,14 +39,17 @@ EXPORT_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _calls_filter(start: date, end: date, job_id: str | None) -> dict[str, Any]:
+def _created_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     # The same calls the rollups of these days hold: ended calls created in the UTC days.
     lo = datetime(start.year, start.month, start.day, tzinfo=UTC)
     hi = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1)
-    query: dict[str, Any] = {"created_at": {"$gte": lo, "$lt": hi}, "status": {"$in": sorted(_TERMINAL)}}
-    if job_id:
-        query["job_id"] = job_id
-    return query
+    return lo, hi
+
+
+def file_name(start: date, end: date, job_id: str | None = None) -> str:
+    """The CSV's download name: the range, and the job when one is picked."""
+    suffix = f"_{job_id}" if job_id else ""
+    return f"usage_{start.isoformat()}_{end.isoformat()}{suffix}.csv"
 
 
 def export_rows(
@@ -60,16 +62,13 @@ def export_rows(
     settings: Settings | None = None,
 ) -> Iterator[dict[str, Any]]:
     """The filtered ended calls, one CSV row each, streamed in creation order (at most `limit`)."""
-    _check_range(start, end)
+    check_range(start, end)
     settings = settings or get_settings()
-    cursor = (
-        db[CALLS]
-        .find(_calls_filter(start, end, job_id), _PROJECTION)
-        .sort("created_at", 1)
-        .limit(limit)
-        .batch_size(1000)
+    lo, hi = _created_bounds(start, end)
+    calls = store.ended_calls(
+        db, created_from=lo, created_before=hi, terminal=sorted(TERMINAL), job_id=job_id, limit=limit
     )
-    for call in cursor:
+    for call in calls:
         # The figures the rollups were built from when the call is synced; else fresh ones.
         applied = (call.get("rollup") or {}).get("applied")
         stored = call.get("costs")
@@ -98,7 +97,7 @@ def export_rows(
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class ExportResult:
     """What an export wrote."""
 

@@ -1,153 +1,63 @@
-"""Usage rollups: small per-day and per-(day, job) counter documents the usage page reads."""
+"""Usage rollups: small per-day and per-(day, job) counter documents the usage page reads.
+
+A call's counters (core.usage.counters) reach the rollups exactly once: `sync_call` moves the
+call's `rollup.seq` with a conditional update (the gate), then adds the difference to the
+rollups. `sync_stale` is the worker's safety net, `rebuild` recomputes everything.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ReplaceOne, UpdateOne
-from pymongo.database import Database
-
 from core.config import Settings, get_settings
-from core.db import CALLS, ROLLUPS, new_id, utcnow
-from core.documents.status import TERMINAL_STATUSES, CallStatus
-from core.usage import costs as costmod
+from core.db import Database, new_id, utcnow
+from core.documents.rollup import Rollup
+from core.usage import store
+from core.usage.counters import TERMINAL, contribution, day_of, delta
 
 log = logging.getLogger(__name__)
 
-_TERMINAL = frozenset(s.value for s in TERMINAL_STATUSES)
-OUTCOMES: tuple[str, ...] = tuple(s.value for s in CallStatus if s in TERMINAL_STATUSES)
-# Review decisions that count as "advanced to the next round".
-ADVANCED_DECISIONS = frozenset({"advance", "advanced"})
-# A completed call shorter than this is an early hang-up: the candidate left before screening.
-EARLY_HANGUP_SECONDS = 30
-# Fixed counters (summed server-side with $group); outcome and end-reason counters are added.
-COUNTERS: tuple[str, ...] = (
-    "calls",
-    "answered",
-    "seconds",
-    "answered_seconds",
-    "ai_seconds",
-    "ai_est",
-    "ai_act",
-    "tel_est",
-    "tel_act",
-    "advanced",
-    "early_hangups",
-    "foreign_priced",
-    "waste_unanswered",
-    "waste_voicemail",
-    "waste_early_hangup",
-    *(f"out_{o}" for o in OUTCOMES),
-)
-MONEY_COUNTERS = ("ai_est", "ai_act", "tel_est", "tel_act")
 _RETRIES = 8
 _STALE_PENDING = timedelta(minutes=1)
-# Fields a rollup computation reads; the heavy ones (prompt, request, config) stay on the server.
-_PROJECTION = {"request_body": 0, "rendered_prompt": 0, "config_snapshot": 0, "status_history": 0}
+_TERMINAL_VALUES = sorted(TERMINAL)
 
 
-# -- per-call contribution ----------------------------------------------------------------
+@dataclass(frozen=True)
+class RollupStatus:
+    """Calls whose increment may not have landed (rebuild if non-zero), and the rollup count."""
+
+    possibly_uncounted: int
+    rollup_documents: int
+
+    def as_dict(self) -> dict[str, int]:
+        """The figures as the CLI prints them."""
+        return asdict(self)
 
 
-def day_of(call: Mapping[str, Any]) -> str | None:
-    """The UTC day a call counts under ("YYYY-MM-DD", from `created_at`), or None."""
-    created = call.get("created_at")
-    if not isinstance(created, datetime):
-        return None
-    created = created if created.tzinfo else created.replace(tzinfo=UTC)
-    return created.astimezone(UTC).date().isoformat()
+@dataclass(frozen=True)
+class RebuildReport:
+    """What a rebuild read and wrote."""
 
+    calls: int
+    calls_fixed: int
+    rollups: int
+    rollups_removed: int
 
-def _reason_key(reason: Any) -> str:
-    # Keys become field names: nothing that MongoDB reads as a path or operator.
-    text = "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in str(reason or "none"))
-    return f"er_{text[:40] or 'none'}"
-
-
-def contribution(call: Mapping[str, Any], settings: Settings) -> tuple[dict[str, int], dict[str, Any]]:
-    """(the call's counters — empty until it ends —, its `costs` figures)."""
-    costs = costmod.call_costs(call, settings)
-    status = call.get("status")
-    if status not in _TERMINAL or day_of(call) is None:
-        return {}, costs
-    talk = costmod.talk_seconds(call)
-    seconds = int(talk) if talk is not None else 0
-    ai_m, tel_m = costs["ai_micros"], costs["telephony_micros"]
-    c: Counter[str] = Counter()
-    c["calls"] = 1
-    c[f"out_{status}"] = 1
-    c["seconds"] = seconds
-    c["ai_seconds"] = costmod.ai_billed_seconds_of(call, settings)
-    c["ai_est" if costs["ai_estimated"] else "ai_act"] = ai_m
-    c["tel_est" if costs["telephony_estimated"] else "tel_act"] = tel_m
-    if status == CallStatus.COMPLETED:
-        c["answered"] = 1
-        c["answered_seconds"] = seconds
-        if seconds < EARLY_HANGUP_SECONDS:
-            c["early_hangups"] = 1
-            c["waste_early_hangup"] = ai_m + tel_m
-    elif status == CallStatus.VOICEMAIL:
-        c["waste_voicemail"] = ai_m + tel_m
-    else:
-        c["waste_unanswered"] = ai_m + tel_m
-    if call.get("end_reason"):
-        c[_reason_key(call["end_reason"])] = 1
-    if ((call.get("review") or {}).get("decision") or "") in ADVANCED_DECISIONS:
-        c["advanced"] = 1
-    if costs["telephony_foreign"]:
-        c["foreign_priced"] = 1
-    # Zeros are dropped so equal states compare equal and documents stay small.
-    return {k: int(v) for k, v in c.items() if v}, costs
-
-
-def _doc_ids(day: str, job_id: Any) -> tuple[str, str]:
-    return f"day|{day}", f"job|{day}|{job_id or ''}"
-
-
-def _inc(db: Database, day: str, job_id: Any, delta: Mapping[str, int]) -> None:
-    """Add `delta` to the day's and the day-job's counters (upserting them)."""
-    if not delta:
-        return
-    inc = {f"c.{k}": v for k, v in delta.items() if v}
-    if not inc:
-        return
-    now = utcnow()
-    day_id, job_doc_id = _doc_ids(day, job_id)
-    base = {"day": day, "month": day[:7]}
-    db[ROLLUPS].bulk_write(
-        [
-            UpdateOne(
-                {"_id": day_id},
-                {
-                    "$inc": inc,
-                    "$set": {"updated_at": now},
-                    "$setOnInsert": {**base, "scope": "day", "job_id": None},
-                },
-                upsert=True,
-            ),
-            UpdateOne(
-                {"_id": job_doc_id},
-                {
-                    "$inc": inc,
-                    "$set": {"updated_at": now},
-                    "$setOnInsert": {**base, "scope": "job", "job_id": job_id or ""},
-                },
-                upsert=True,
-            ),
-        ],
-        ordered=False,
-    )
+    def as_dict(self) -> dict[str, int]:
+        """The figures as the CLI prints them."""
+        return asdict(self)
 
 
 def sync_call(db: Database, call_id: str, *, settings: Settings | None = None) -> bool:
     """Bring the rollups in line with the call as it is now; True if any counter moved."""
     settings = settings or get_settings()
     for _ in range(_RETRIES):
-        call = db[CALLS].find_one({"_id": call_id}, _PROJECTION)
+        call = store.rollup_source(db, call_id)
         if call is None:
             return False
         new, costs = contribution(call, settings)
@@ -157,28 +67,13 @@ def sync_call(db: Database, call_id: str, *, settings: Settings | None = None) -
             return False
         seq = int(state.get("seq") or 0)
         day = day_of(call)
-        gate = db[CALLS].update_one(
-            # None matches a call never synced (no `rollup.seq` yet).
-            {"_id": call_id, "rollup.seq": seq or None},
-            {
-                "$set": {
-                    "rollup.applied": new,
-                    "rollup.seq": seq + 1,
-                    "rollup.synced_at": utcnow(),
-                    "rollup.day": day,
-                    "rollup.inc_pending": True,
-                    "costs": costs,
-                }
-            },
-        )
-        if gate.modified_count != 1:
+        if not store.claim_rollup_sync(db, call_id, seq=seq, applied=new, day=day, costs=costs, now=utcnow()):
             continue  # another process synced in between: recompute from its result
-        delta = {k: new.get(k, 0) - old.get(k, 0) for k in set(new) | set(old)}
-        delta = {k: v for k, v in delta.items() if v}
-        if delta and day:
-            _inc(db, day, call.get("job_id"), delta)
-        db[CALLS].update_one({"_id": call_id, "rollup.seq": seq + 1}, {"$unset": {"rollup.inc_pending": ""}})
-        return bool(delta)
+        moved = delta(new, old)
+        if moved and day:
+            store.inc_counters(db, day, call.get("job_id"), moved, now=utcnow())
+        store.clear_inc_pending(db, call_id, seq + 1)
+        return bool(moved)
     log.warning("rollup sync of call %s kept racing; the next sync or a rebuild settles it", call_id)
     return False
 
@@ -219,35 +114,28 @@ def sync_stale(
 ) -> int:
     """Safety net for the worker: sync recent calls changed since their last sync; returns how many."""
     now = now or utcnow()
-    query = {
-        "created_at": {"$gte": now - lookback},
-        "$or": [
-            {"status": {"$in": sorted(_TERMINAL)}, "rollup.seq": None},
-            {"$expr": {"$gt": ["$updated_at", "$rollup.synced_at"]}, "rollup.seq": {"$ne": None}},
-        ],
-    }
     moved = 0
-    for doc in db[CALLS].find(query, {"_id": 1}).limit(limit):
-        moved += sync_call(db, doc["_id"], settings=settings)
+    for call_id in store.stale_call_ids(db, since=now - lookback, terminal=_TERMINAL_VALUES, limit=limit):
+        moved += sync_call(db, call_id, settings=settings)
     return moved
 
 
-def status(db: Database, *, now: datetime | None = None) -> dict[str, int]:
+def status(db: Database, *, now: datetime | None = None) -> RollupStatus:
     """Calls whose rollup increment may not have landed (a crash mid-sync): rebuild if non-zero."""
     now = now or utcnow()
-    pending = db[CALLS].count_documents(
-        {"rollup.inc_pending": True, "rollup.synced_at": {"$lt": now - _STALE_PENDING}}
+    return RollupStatus(
+        possibly_uncounted=store.count_possibly_uncounted(db, synced_before=now - _STALE_PENDING),
+        rollup_documents=store.count_rollups(db),
     )
-    return {"possibly_uncounted": pending, "rollup_documents": db[ROLLUPS].estimated_document_count()}
 
 
-def rebuild(db: Database, *, settings: Settings | None = None, batch_size: int = 1000) -> dict[str, int]:
+def rebuild(db: Database, *, settings: Settings | None = None, batch_size: int = 1000) -> RebuildReport:
     """Recompute every rollup from the calls (run while no calls are ending); returns counts."""
     settings = settings or get_settings()
     sums: dict[tuple[str, str, Any], Counter[str]] = {}
     calls = fixed = 0
-    writes: list[UpdateOne] = []
-    for call in db[CALLS].find({}, _PROJECTION).batch_size(batch_size):
+    writes: list[store.CallRollupState] = []
+    for call in store.all_calls(db, batch_size=batch_size):
         calls += 1
         new, costs = contribution(call, settings)
         state = call.get("rollup") or {}
@@ -256,61 +144,48 @@ def rebuild(db: Database, *, settings: Settings | None = None, batch_size: int =
         if stale or "seq" not in state or state.get("inc_pending"):
             fixed += 1
             writes.append(
-                UpdateOne(
-                    {"_id": call["_id"]},
-                    {
-                        "$set": {
-                            "rollup.applied": new,
-                            "rollup.seq": int(state.get("seq") or 0) + 1,
-                            "rollup.synced_at": utcnow(),
-                            "rollup.day": day,
-                            "costs": costs,
-                        },
-                        "$unset": {"rollup.inc_pending": ""},
-                    },
+                store.CallRollupState(
+                    call_id=call["_id"],
+                    applied=new,
+                    seq=int(state.get("seq") or 0) + 1,
+                    synced_at=utcnow(),
+                    day=day,
+                    costs=costs,
                 )
             )
             if len(writes) >= batch_size:
-                db[CALLS].bulk_write(writes, ordered=False)
+                store.reset_call_rollups(db, writes)
                 writes = []
         if new and day:
             for scope, job in (("day", None), ("job", call.get("job_id") or "")):
                 sums.setdefault((scope, day, job), Counter()).update(new)
-    if writes:
-        db[CALLS].bulk_write(writes, ordered=False)
+    store.reset_call_rollups(db, writes)
     run = new_id()
-    now = utcnow()
+    docs = _rollup_documents(sums, run=run, now=utcnow())
+    for start in range(0, len(docs), batch_size):
+        store.replace_rollups(db, docs[start : start + batch_size])
+    # Documents of days or jobs that no longer have calls are the ones this run did not write.
+    removed = store.delete_rollups_not_of(db, run)
+    return RebuildReport(calls=calls, calls_fixed=fixed, rollups=len(docs), rollups_removed=removed)
+
+
+def _rollup_documents(
+    sums: Mapping[tuple[str, str, Any], Mapping[str, int]], *, run: str, now: datetime
+) -> list[Rollup]:
+    """The rollup documents of summed counters per (scope, day, job), stamped with the run."""
     docs = []
     for (scope, day, job), counter in sums.items():
-        day_id, job_doc_id = _doc_ids(day, job)
+        day_id, job_doc_id = store.rollup_ids(day, job)
         docs.append(
-            {
-                "_id": day_id if scope == "day" else job_doc_id,
-                "scope": scope,
-                "day": day,
-                "month": day[:7],
-                "job_id": job,
-                "c": dict(counter),
-                "updated_at": now,
-                "rebuild": run,
-            }
+            Rollup(
+                id=day_id if scope == "day" else job_doc_id,
+                scope=scope,
+                day=day,
+                month=day[:7],
+                job_id=job,
+                c=dict(counter),
+                updated_at=now,
+                rebuild=run,
+            )
         )
-    for start in range(0, len(docs), batch_size):
-        chunk = docs[start : start + batch_size]
-        db[ROLLUPS].bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in chunk], ordered=False)
-    # Documents of days or jobs that no longer have calls are the ones this run did not write.
-    removed = db[ROLLUPS].delete_many({"rebuild": {"$ne": run}}).deleted_count
-    return {"calls": calls, "calls_fixed": fixed, "rollups": len(docs), "rollups_removed": removed}
-
-
-# -- reading ------------------------------------------------------------------------------
-
-
-def month_spend_micros(db: Database, month: str) -> int:
-    """Total cost (estimated + actual, micros) of the calls created in a "YYYY-MM" month."""
-    total = 0
-    # At most 31 small day documents.
-    for doc in db[ROLLUPS].find({"scope": "day", "month": month}, {"c": 1}):
-        c = doc.get("c") or {}
-        total += sum(int(c.get(k, 0)) for k in MONEY_COUNTERS)
-    return total
+    return docs

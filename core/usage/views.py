@@ -1,22 +1,27 @@
-"""The usage page's figures, read from the rollups."""
+"""The usage page's figures, read from the rollups: typed read models and the pure maths."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from pymongo.database import Database
 
-from core.db import JOBS, ROLLUPS
+from core.db import Database
+from core.people import jobs as people_jobs
 from core.usage import costs as costmod
-from core.usage.rollups import COUNTERS, MONEY_COUNTERS
+from core.usage import store
+from core.usage.counters import COUNTERS, END_REASON_PREFIX, WASTE_COUNTERS, money_micros
 
 MAX_RANGE_DAYS = 731  # a query longer than two years is refused (the page caps its picker)
+DEFAULT_RANGE_DAYS = 30  # the page opens on the last 30 UTC days, today included
+ALL_JOBS_LABEL = "All jobs"
+_PER_UNIT = Decimal("0.0001")  # a per-unit cost is a ratio, shown to a hundredth of a cent
+UNIT_COST_COLUMNS = ["job", "calls", "completed", "advanced", "total", "per_completed", "per_advanced"]
 
 
 @dataclass
@@ -39,23 +44,46 @@ class UsageData:
     @property
     def total_cost_micros(self) -> int:
         """Everything the filtered calls cost, in micros."""
-        return sum(int(self.totals.get(k, 0)) for k in MONEY_COUNTERS)
+        return money_micros(self.totals)
 
 
-def _check_range(start: date, end: date) -> None:
+@dataclass(frozen=True)
+class Headline:
+    """The page's headline figures as display strings (exact money, rounded rates)."""
+
+    calls: str
+    answer_rate: str
+    minutes: str
+    spend: str
+    estimated: str
+    per_completed: str
+    per_advanced: str
+    wasted: str
+    foreign_priced: str
+    foreign_priced_calls: int  # how many calls Twilio priced in another currency
+
+    @property
+    def has_foreign_priced(self) -> bool:
+        """True when some calls' telephony is an estimate because Twilio priced them abroad."""
+        return self.foreign_priced_calls != 0
+
+
+def check_range(start: date, end: date) -> None:
+    """Refuse a range that ends before it starts or spans more than MAX_RANGE_DAYS (ValueError)."""
     if end < start:
         raise ValueError("the end date is before the start date")
     if (end - start).days > MAX_RANGE_DAYS:
         raise ValueError(f"choose at most {MAX_RANGE_DAYS} days")
 
 
-def _rollup_filter(start: date, end: date, job_id: str | None) -> dict[str, Any]:
-    query: dict[str, Any] = {"day": {"$gte": start.isoformat(), "$lte": end.isoformat()}}
-    if job_id:
-        query.update(scope="job", job_id=job_id)
-    else:
-        query["scope"] = "day"
-    return query
+def default_range(today: date) -> tuple[date, date]:
+    """The range the page opens on: the last DEFAULT_RANGE_DAYS UTC days up to today."""
+    return today - timedelta(days=DEFAULT_RANGE_DAYS - 1), today
+
+
+def last_pickable_day(today: date) -> date:
+    """The latest day the range picker offers (tomorrow: a UTC day may already have begun)."""
+    return today + timedelta(days=1)
 
 
 def _frame(rows: list[dict[str, Any]], extra: list[str]) -> pd.DataFrame:
@@ -70,8 +98,8 @@ def usage_from_counters(
     start: date,
     end: date,
     job_id: str | None,
-    day_counters: dict[str, Mapping[str, int]],
-    job_counters: dict[str, Mapping[str, int]],
+    day_counters: Mapping[str, Mapping[str, int]],
+    job_counters: Mapping[str, Mapping[str, int]],
     job_titles: Mapping[str, str],
 ) -> UsageData:
     """Build the page's data from summed counters (shared by every way of computing them)."""
@@ -84,8 +112,8 @@ def usage_from_counters(
         rows.append({"day": ts, **{k: int(c.get(k, 0)) for k in COUNTERS}})
         for key, value in c.items():
             totals[key] += int(value)
-            if key.startswith("er_"):
-                reasons[key[3:]] += int(value)
+            if key.startswith(END_REASON_PREFIX):
+                reasons[key[len(END_REASON_PREFIX) :]] += int(value)
     job_rows = [
         {
             "job_id": jid,
@@ -110,54 +138,76 @@ def usage_from_counters(
     )
 
 
-def job_titles(db: Database, job_ids: list[str]) -> dict[str, str]:
-    """Titles of the given jobs (bounded by the list)."""
-    return {
-        d["_id"]: d.get("title") or d["_id"] for d in db[JOBS].find({"_id": {"$in": job_ids}}, {"title": 1})
-    }
-
-
 def usage_summary(db: Database, start: date, end: date, job_id: str | None = None) -> UsageData:
     """The usage page's figures for a date range (UTC days, inclusive) and optional job."""
-    _check_range(start, end)
+    check_range(start, end)
+    first, last = start.isoformat(), end.isoformat()
     day_counters: dict[str, Counter[str]] = {}
-    # One document per day of the range (per job when filtered): a few hundred at most.
-    for doc in db[ROLLUPS].find(_rollup_filter(start, end, job_id), {"day": 1, "c": 1}):
-        day_counters.setdefault(doc["day"], Counter()).update(doc.get("c") or {})
-    job_query = {"scope": "job", "day": {"$gte": start.isoformat(), "$lte": end.isoformat()}}
-    if job_id:
-        job_query["job_id"] = job_id
-    group: dict[str, Any] = {"_id": "$job_id", **{k: {"$sum": f"$c.{k}"} for k in COUNTERS}}
-    job_counters = {g["_id"]: g for g in db[ROLLUPS].aggregate([{"$match": job_query}, {"$group": group}])}
-    titles = job_titles(db, [j for j in job_counters if j])
+    for rollup in store.day_rollups(db, first, last, job_id):
+        day_counters.setdefault(rollup.day, Counter()).update(rollup.counters)
+    job_counters = store.job_totals(db, first, last, job_id, COUNTERS)
+    titles = store.job_titles(db, [j for j in job_counters if j])
     return usage_from_counters(start, end, job_id, day_counters, job_counters, titles)
 
 
-def headline(usage: UsageData) -> dict[str, str]:
+def _per_unit(total_micros: int, count: int) -> Decimal | None:
+    """Total divided by a count, to a hundredth of a cent; None when the count is zero."""
+    if not count:
+        return None
+    return (costmod.from_micros(total_micros) / count).quantize(_PER_UNIT)
+
+
+def headline(usage: UsageData) -> Headline:
     """The page's headline figures as display strings (exact money, rounded rates)."""
     t = usage.totals
     calls, answered = int(t.get("calls", 0)), int(t.get("answered", 0))
     completed, advanced = int(t.get("out_completed", 0)), int(t.get("advanced", 0))
     total = usage.total_cost_micros
     estimated = int(t.get("ai_est", 0)) + int(t.get("tel_est", 0))
-    waste = sum(int(t.get(k, 0)) for k in ("waste_unanswered", "waste_voicemail", "waste_early_hangup"))
+    waste = sum(int(t.get(k, 0)) for k in WASTE_COUNTERS)
+    foreign = int(t.get("foreign_priced", 0))
 
     def per(count: int) -> str:
-        # A per-unit figure is a ratio, shown to a hundredth of a cent.
-        return (
-            costmod.money_str((costmod.from_micros(total) / count).quantize(Decimal("0.0001")))
-            if count
-            else "—"
-        )
+        amount = _per_unit(total, count)
+        return costmod.money_str(amount) if amount is not None else "—"
 
-    return {
-        "calls": f"{calls:,}",
-        "answer_rate": f"{answered / calls:.0%}" if calls else "—",
-        "minutes": f"{int(t.get('seconds', 0)) / 60:,.1f}",
-        "spend": costmod.money_str(total, micros=True),
-        "estimated": costmod.money_str(estimated, micros=True),
-        "per_completed": per(completed),
-        "per_advanced": per(advanced),
-        "wasted": costmod.money_str(waste, micros=True),
-        "foreign_priced": f"{int(t.get('foreign_priced', 0)):,}",
-    }
+    return Headline(
+        calls=f"{calls:,}",
+        answer_rate=f"{answered / calls:.0%}" if calls else "—",
+        minutes=f"{int(t.get('seconds', 0)) / 60:,.1f}",
+        spend=costmod.money_str(total, micros=True),
+        estimated=costmod.money_str(estimated, micros=True),
+        per_completed=per(completed),
+        per_advanced=per(advanced),
+        wasted=costmod.money_str(waste, micros=True),
+        foreign_priced=f"{foreign:,}",
+        foreign_priced_calls=foreign,
+    )
+
+
+def unit_costs_per_job(jobs: pd.DataFrame) -> pd.DataFrame:
+    """Per job: total, cost per completed screening and per advanced candidate (Decimal, or None)."""
+    rows = []
+    for rec in jobs.to_dict("records"):
+        total = int(rec["ai_est"] + rec["ai_act"] + rec["tel_est"] + rec["tel_act"])
+        completed, advanced = int(rec["out_completed"]), int(rec["advanced"])
+        rows.append(
+            {
+                "job": rec["job"],
+                "calls": int(rec["calls"]),
+                "completed": completed,
+                "advanced": advanced,
+                "total": Decimal(total) / costmod.MICROS,
+                "per_completed": _per_unit(total, completed),
+                "per_advanced": _per_unit(total, advanced),
+            }
+        )
+    return pd.DataFrame(rows, columns=UNIT_COST_COLUMNS)
+
+
+def job_filter_options(db: Database) -> dict[str, str]:
+    """The job picker's options, value → label: "" (all jobs) first, then every job, archived too."""
+    options = {"": ALL_JOBS_LABEL}
+    for job in people_jobs.list_jobs(db, include_archived=True):
+        options[job.id] = job.title or job.id
+    return options

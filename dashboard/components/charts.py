@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.usage.budget_view import BudgetState
 from core.usage.costs import BUDGET_WARNING_FRACTION, MICROS
-from core.usage.rollups import OUTCOMES
+from core.usage.counters import OUTCOMES
+from core.usage.spend import BudgetState
+from core.usage.views import unit_costs_per_job
 
 _OUTCOME_COLORS = {
     "completed": "#2e7d32",
@@ -155,32 +154,6 @@ def end_reasons(reasons: pd.DataFrame) -> go.Figure:
     )
     fig.update_layout(xaxis_title="calls")
     return _layout(fig, "End reasons", "")
-
-
-def unit_costs_per_job(jobs: pd.DataFrame) -> pd.DataFrame:
-    """Per job: total, cost per completed screening and per advanced candidate (Decimal, or None)."""
-    rows = []
-    for rec in jobs.to_dict("records"):
-        total = int(rec["ai_est"] + rec["ai_act"] + rec["tel_est"] + rec["tel_act"])
-        completed, advanced = int(rec["out_completed"]), int(rec["advanced"])
-        rows.append(
-            {
-                "job": rec["job"],
-                "calls": int(rec["calls"]),
-                "completed": completed,
-                "advanced": advanced,
-                "total": Decimal(total) / MICROS,
-                "per_completed": (Decimal(total) / completed / MICROS).quantize(Decimal("0.0001"))
-                if completed
-                else None,
-                "per_advanced": (Decimal(total) / advanced / MICROS).quantize(Decimal("0.0001"))
-                if advanced
-                else None,
-            }
-        )
-    return pd.DataFrame(
-        rows, columns=["job", "calls", "completed", "advanced", "total", "per_completed", "per_advanced"]
-    )
 
 
 def cost_per_outcome(jobs: pd.DataFrame, currency: str = "USD") -> go.Figure:

@@ -19,7 +19,7 @@ from core.calling import store as call_store
 from core.db import CALLS
 from core.people import candidates
 from core.people.jobs import set_archived
-from core.usage import budget_view, rollups, spend
+from core.usage import rollups, spend
 from tests.integration import launch_support
 from tests.integration.launch_support import Stack, make_job
 
@@ -202,7 +202,7 @@ def test_recorded_spend_of_ended_calls_holds_the_next_dial(stack):
         "created_at": now, "ended_at": now, "billed_duration_seconds": 3600,
         "duration_seconds": 3600, "telephony_price": "0.84", "price_unit": "USD"})
     rollups.sync_call(stack.db, "spent-1")
-    assert budget_view.spend_this_month(stack.db) == Decimal("3.84")  # 60 × 0.05 + 0.84
+    assert spend.spend_this_month(stack.db) == Decimal("3.84")  # 60 × 0.05 + 0.84
     assert spend.month_spend(stack.db) == Decimal("3.84")
     stack.set_config(monthly_budget=Decimal("4.00"))  # the next call may cost up to $0.96
     with pytest.raises(refusals.LaunchRefused, match="monthly budget") as info:

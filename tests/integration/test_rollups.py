@@ -12,7 +12,7 @@ import pytest
 
 from core import manage
 from core.db import CALLS, JOBS, ROLLUPS, utcnow
-from core.usage import budget_view, costs, rollups
+from core.usage import costs, rollups, spend
 from core.usage import export as usage_export
 from core.usage import views as usage_views
 
@@ -183,7 +183,7 @@ def test_exact_sums_per_day_job_and_component(db):
     }
     call = db[CALLS].find_one({"_id": "c1"})
     assert call["costs"]["total"] == "0.048" and not call["costs"]["telephony_estimated"]
-    assert usage_views.headline(usage)["spend"] == "0.4575"
+    assert usage_views.headline(usage).spend == "0.4575"
 
 
 def test_same_fact_applied_twice_counts_once_even_concurrently(db):
@@ -215,7 +215,7 @@ def test_rebuild_equals_incremental(db):
     _seed(db)
     incremental = _rollup_counters(db)
     report = rollups.rebuild(db)
-    assert report["calls"] == len(DATASET) and report["calls_fixed"] == 0
+    assert report.calls == len(DATASET) and report.calls_fixed == 0
     assert _rollup_counters(db) == incremental
     # A wiped collection comes back identical; further syncs then change nothing.
     db[ROLLUPS].delete_many({})
@@ -233,10 +233,10 @@ def test_rebuild_repairs_a_crash_between_gate_and_increment(db):
         {"_id": "c6"},
         {"$set": {"rollup.inc_pending": True, "rollup.synced_at": utcnow() - timedelta(minutes=5)}},
     )
-    assert rollups.status(db)["possibly_uncounted"] == 1
+    assert rollups.status(db).possibly_uncounted == 1
     rollups.rebuild(db)
     assert _rollup_counters(db) == good
-    assert rollups.status(db)["possibly_uncounted"] == 0
+    assert rollups.status(db).possibly_uncounted == 0
 
 
 def test_sweep_syncs_calls_the_hooks_missed(db):
@@ -286,7 +286,7 @@ def test_page_numbers_equal_csv_export_totals(db, start, end, job):
     assert sums["ai_cost"] == costs.from_micros(t.get("ai_est", 0) + t.get("ai_act", 0))
     assert sums["telephony_cost"] == costs.from_micros(t.get("tel_est", 0) + t.get("tel_act", 0))
     assert sums["total_cost"] == costs.from_micros(usage.total_cost_micros)
-    assert usage_views.headline(usage)["spend"] == costs.money_str(sums["total_cost"])
+    assert usage_views.headline(usage).spend == costs.money_str(sums["total_cost"])
 
 
 def test_export_is_bounded(db):
@@ -313,11 +313,11 @@ def test_budget_reads_this_months_rollups(db):
         }
     )
     rollups.record_terminal(db, "b")
-    assert budget_view.spend_this_month(db) == Decimal("0.64")
-    assert budget_view.budget_state(db, "0.70").level == "warning"
-    assert budget_view.budget_state(db, "0.64").level == "exceeded"
-    assert budget_view.budget_state(db, "100").allows(Decimal("1"))
-    assert budget_view.spend_this_month(db, now=now + timedelta(days=40)) == 0
+    assert spend.spend_this_month(db) == Decimal("0.64")
+    assert spend.budget_state(db, "0.70").level == "warning"
+    assert spend.budget_state(db, "0.64").level == "exceeded"
+    assert spend.budget_state(db, "100").allows(Decimal("1"))
+    assert spend.spend_this_month(db, now=now + timedelta(days=40)) == 0
 
 
 def test_empty_range_and_bad_range(db):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from core.usage import rollups
+from core.usage import counters
 from core.usage import views as usage_views
-from core.usage.budget_view import BudgetState
+from core.usage.spend import BudgetState
 from dashboard.components import charts
 
 
@@ -50,7 +50,7 @@ def test_daily_frame_covers_every_day_of_the_range():
 def test_outcome_chart_is_stacked_with_one_trace_per_outcome():
     fig = charts.calls_by_outcome(_usage().daily)
     assert fig.layout.barmode == "stack"
-    assert [t.name for t in fig.data] == [o.replace("_", " ").capitalize() for o in rollups.OUTCOMES]
+    assert [t.name for t in fig.data] == [o.replace("_", " ").capitalize() for o in counters.OUTCOMES]
     completed = next(t for t in fig.data if t.name == "Completed")
     assert list(completed.y) == [0, 2, 0]
 
@@ -75,7 +75,7 @@ def test_every_chart_builds_from_the_same_data():
 
 
 def test_unit_costs_per_job_and_top_jobs():
-    unit = charts.unit_costs_per_job(_usage().jobs)
+    unit = usage_views.unit_costs_per_job(_usage().jobs)
     j0 = unit[unit["job"] == "j0"].iloc[0]
     assert j0["per_completed"] == Decimal("0.128") and j0["per_advanced"] is None
     many = _usage(jobs=40).jobs

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from core.config import Settings
-from core.usage import budget_view, costs
+from core.usage import costs, spend
 
 T0 = datetime(2025, 3, 4, 10, 0, tzinfo=UTC)
 
@@ -163,8 +163,8 @@ def test_micros_round_trip_is_exact():
     ],
 )
 def test_budget_levels(monkeypatch, spent, budget, level, allows):
-    monkeypatch.setattr(budget_view, "spend_this_month", lambda db, now=None: Decimal(spent))
-    state = budget_view.budget_state(None, budget, now=T0)
+    monkeypatch.setattr(spend, "spend_this_month", lambda db, now=None: Decimal(spent))
+    state = spend.budget_state(None, budget, now=T0)
     assert state.level == level and state.month == "2025-03"
     assert state.allows() is allows
     if level == "exceeded":
@@ -172,7 +172,7 @@ def test_budget_levels(monkeypatch, spent, budget, level, allows):
 
 
 def test_budget_refuses_a_call_that_would_cross_it(monkeypatch):
-    monkeypatch.setattr(budget_view, "spend_this_month", lambda db, now=None: Decimal("99.90"))
-    state = budget_view.budget_state(None, Decimal("100"), now=T0)
+    monkeypatch.setattr(spend, "spend_this_month", lambda db, now=None: Decimal("99.90"))
+    state = spend.budget_state(None, Decimal("100"), now=T0)
     assert state.allows(Decimal("0.05")) and not state.allows(Decimal("0.20"))
     assert state.remaining == Decimal("0.10")
