@@ -48,8 +48,7 @@ def received() -> Any:
 
 @admin.get("/deliveries")
 def deliveries() -> Any:
-    with common.state().lock:
-        return jsonify([dict(d) for d in common.state().deliveries])
+    return jsonify(common.state().delivery_snapshot())
 
 
 @admin.get("/health")
