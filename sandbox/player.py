@@ -11,9 +11,8 @@ import time
 from decimal import Decimal
 from typing import Any
 
-import requests
-
 from sandbox.conversation import Outcome, Script, build_script, outcome_for
+from sandbox.delivery import deliver_twilio, deliver_ultravox
 from sandbox.signing import twilio_signature, ultravox_signature
 from sandbox.state import SandboxState, TwilioCall, UltravoxCall, iso_now, rfc2822_now
 
@@ -29,35 +28,7 @@ def _spawn(target: Any, *args: Any) -> None:
     threading.Thread(target=target, args=args, daemon=True, name="sandbox-player").start()
 
 
-# -- webhook delivery ---------------------------------------------------------------------
-
-
-def _deliver(state: SandboxState, kind: str, url: str, event: str, make_request: Any,
-             tries: int, first_delay: float) -> None:
-    """POST with bounded retries on 5xx/connection errors and doubling (speed-scaled) delays."""
-    record: dict[str, Any] = {"kind": kind, "url": url, "event": event, "attempts": 0,
-                              "status": None, "delivered": False}
-    with state.lock:
-        state.deliveries.append(record)
-    delay = first_delay
-    for attempt in range(1, tries + 1):
-        if state.stopping.is_set():
-            return
-        record["attempts"] = attempt
-        data, headers = make_request()  # re-signed per attempt: fresh timestamp
-        try:
-            resp = requests.post(url, data=data, headers=headers,
-                                 timeout=state.config.webhook_timeout)
-            record["status"] = resp.status_code
-            if resp.status_code < 500 and resp.status_code != 429:
-                # 2xx delivered; a 4xx is the receiver refusing it (bad signature...), final.
-                record["delivered"] = 200 <= resp.status_code < 300
-                return
-        except requests.RequestException as exc:
-            record["status"] = f"error: {type(exc).__name__}"
-        if attempt < tries and state.sim_sleep(delay):
-            return
-        delay *= 2
+# -- webhooks (delivery and retries: sandbox.delivery) ----------------------------------
 
 
 def send_ultravox_webhook(state: SandboxState, event: str, call: UltravoxCall) -> None:
@@ -76,8 +47,7 @@ def send_ultravox_webhook(state: SandboxState, event: str, call: UltravoxCall) -
                       "X-Ultravox-Webhook-Timestamp": timestamp,
                       "X-Ultravox-Webhook-Signature": signature}
 
-    _spawn(_deliver, state, "ultravox", base.rstrip("/") + "/webhooks/ultravox", event,
-           make_request, state.config.ultravox_webhook_tries, 30.0)
+    _spawn(deliver_ultravox, state, base.rstrip("/") + "/webhooks/ultravox", event, make_request)
 
 
 def send_twilio_status(state: SandboxState, tcall: TwilioCall, event: str,
@@ -109,8 +79,7 @@ def send_twilio_status(state: SandboxState, tcall: TwilioCall, event: str,
                         "Content-Type": "application/x-www-form-urlencoded",
                         "I-Twilio-Idempotency-Token": f"{params['CallSid']}-{event}"}
 
-    _spawn(_deliver, state, "twilio", url, event, make_request,
-           state.config.twilio_webhook_tries, 5.0)
+    _spawn(deliver_twilio, state, url, event, make_request)
 
 
 # -- Ultravox side ------------------------------------------------------------------------

@@ -47,9 +47,8 @@ class SandboxHandle:
                     and (op is None or r["op"] == op)]
 
     def deliveries(self) -> list[dict[str, Any]]:
-        """Webhooks the sandbox sent (or tried to), with attempts and final status."""
-        with self.state.lock:
-            return [dict(d) for d in self.state.deliveries]
+        """Webhooks the sandbox sent (or tried to): outcome, and each attempt's time and result."""
+        return self.state.delivery_snapshot()
 
     def inject_fault(self, **spec: Any) -> None:
         """Same as POST /_sandbox/faults (status, count, retry_after, hang_seconds, ...)."""

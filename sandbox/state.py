@@ -11,6 +11,15 @@ from typing import Any
 
 from sandbox.conversation import Script
 
+# Twilio's documented default connection overrides ct, rt and tt (5000, 15000, 15000 ms).
+TWILIO_CONNECT_TIMEOUT = 5.0
+TWILIO_READ_TIMEOUT = 15.0
+TWILIO_TOTAL_TIME = 15.0
+# Ultravox's first webhook retry comes 30 s after the failure; each next delay doubles.
+ULTRAVOX_FIRST_RETRY = 30.0
+# The shortest a sped-up provider timeout gets (real seconds).
+TIMEOUT_FLOOR = 5.0
+
 
 @dataclass
 class SandboxConfig:
@@ -23,11 +32,30 @@ class SandboxConfig:
     twilio_from_number: str
     webhook_base_url: str | None  # None: play calls out but send no Ultravox webhooks
     speed: float = 1.0
-    # Ultravox retries failed webhooks from ~30 s, doubling (10 times); Twilio retries a
-    # status callback once. Both are scaled by `speed` and bounded here.
-    ultravox_webhook_tries: int = 5
-    twilio_webhook_tries: int = 3
-    webhook_timeout: float = 5.0
+    # Ultravox retries a failed webhook (non-2xx, timeout, connection error) 10 times, the
+    # first retry 30 s later and each next delay doubled: 11 attempts, delays scaled by `speed`.
+    ultravox_webhook_tries: int = 11
+    ultravox_webhook_timeout: float = 5.0  # real seconds; Ultravox documents no value
+    # Twilio's default connection overrides: one retry (rc=1), only after a connection failure
+    # or a timeout; all attempts within tt. None means Twilio's default, sped up (see below).
+    twilio_webhook_tries: int = 2
+    twilio_read_timeout: float | None = None  # rt, seconds
+    twilio_total_time: float | None = None  # tt, seconds
+
+    def scaled_timeout(self, seconds: float) -> float:
+        """A provider timeout of `seconds`, sped up by `speed` but not below TIMEOUT_FLOOR."""
+        # The receiver answers in real time whatever the speed: a timeout of 15 s / 200 would
+        # fail a healthy sidecar, so a sped-up timeout never drops below the floor.
+        return max(min(seconds, TIMEOUT_FLOOR), seconds / self.speed)
+
+    def twilio_timeouts(self) -> tuple[float, float, float]:
+        """Twilio's (connect, read, total) timeouts for a status callback, in real seconds."""
+        connect = self.scaled_timeout(TWILIO_CONNECT_TIMEOUT)
+        read = self.twilio_read_timeout
+        total = self.twilio_total_time
+        return (connect,
+                self.scaled_timeout(TWILIO_READ_TIMEOUT) if read is None else read,
+                self.scaled_timeout(TWILIO_TOTAL_TIME) if total is None else total)
 
 
 @dataclass
@@ -98,6 +126,11 @@ class SandboxState:
         entry.setdefault("at", time.time())
         with self.lock:
             self.received.append(entry)
+
+    def delivery_snapshot(self) -> list[dict[str, Any]]:
+        """A copy of the webhook deliveries, attempts included (delivery threads keep appending)."""
+        with self.lock:
+            return [{**d, "tries": [dict(t) for t in d.get("tries", [])]} for d in self.deliveries]
 
     def take_fault(self, method: str, path: str) -> Fault | None:
         """The first active fault matching this request, consuming one of its count."""
