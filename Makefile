@@ -4,7 +4,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 JARS := .tools/mongo-java-server
-LAUNCHER := .tools/launcher/EmbeddedMongo.class
+# The stamp (sha256 of the source) tells launcher.py the classes match this checkout's source.
+LAUNCHER := .tools/launcher/EmbeddedMongo.java.sha256
 
 .PHONY: run test venv tools chromium lint bench clean
 
@@ -34,7 +35,9 @@ $(JARS)/.fetched: tools/embedded_db/pom.xml
 $(LAUNCHER): tools/embedded_db/EmbeddedMongo.java $(JARS)/.fetched
 	@command -v javac >/dev/null || { echo "Java 17 (javac) is needed for the embedded database"; exit 1; }
 	mkdir -p .tools/launcher
+	rm -f .tools/launcher/*.class $@
 	javac -d .tools/launcher -cp '$(JARS)/*' tools/embedded_db/EmbeddedMongo.java
+	sha256sum tools/embedded_db/EmbeddedMongo.java > $@
 
 # Debian's Chromium for the browser tests (Playwright's own browser download is not used).
 chromium:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import socket
@@ -17,6 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 JARS = ROOT / ".tools" / "mongo-java-server"
 LAUNCHER_SRC = ROOT / "tools" / "embedded_db" / "EmbeddedMongo.java"
 LAUNCHER_CLASSES = ROOT / ".tools" / "launcher"
+# Written by `make tools` beside the classes: the sha256 of the source they were compiled from.
+LAUNCHER_STAMP = LAUNCHER_CLASSES / "EmbeddedMongo.java.sha256"
 
 
 class EmbeddedDbError(RuntimeError):
@@ -46,6 +49,12 @@ class EmbeddedDb:
                 self.process.kill()
                 self.process.wait(5)
 
+    def kill(self, timeout: float = 15) -> None:
+        """Kill it with SIGKILL, as a crash would: nothing gets a chance to commit."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout)
+
 
 def port_in_use(port: int) -> bool:
     """True if something already listens on 127.0.0.1:port."""
@@ -61,7 +70,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _java_command(port: int, data_file: Path | None) -> tuple[list[str], str]:
+def compiled_launcher_is_current() -> bool:
+    """True if .tools/launcher holds classes compiled from this checkout's EmbeddedMongo.java."""
+    try:
+        recorded = LAUNCHER_STAMP.read_text().split()[0]
+    except (OSError, IndexError):
+        return False
+    return recorded == hashlib.sha256(LAUNCHER_SRC.read_bytes()).hexdigest()
+
+
+def _java_command(port: int, data_file: Path | None, durable: bool) -> tuple[list[str], str]:
     mongod = shutil.which("mongod")
     if mongod and data_file is not None:
         data_dir = data_file.parent / "mongod"
@@ -84,12 +102,18 @@ def _java_command(port: int, data_file: Path | None) -> tuple[list[str], str]:
             f"The embedded database jars are missing from {JARS}. Run `make tools` (needs Maven)."
         )
     classpath = f"{JARS}/*"
-    if (LAUNCHER_CLASSES / "EmbeddedMongo.class").exists():
+    # .tools is shared by every checkout: classes compiled from another version of the source
+    # would silently run other code, so without a matching stamp Java runs the source itself.
+    if compiled_launcher_is_current():
         classpath = f"{LAUNCHER_CLASSES}:{classpath}"
         main = ["EmbeddedMongo"]
     else:
         main = [str(LAUNCHER_SRC)]
-    args = ["--port", str(port)] + (["--data", str(data_file)] if data_file else ["--memory"])
+    args = ["--port", str(port)]
+    if data_file:
+        args += ["--data", str(data_file), "--durable" if durable else "--no-durable"]
+    else:
+        args += ["--memory"]
     cmd = [
         "java",
         "-Xss512k",
@@ -100,7 +124,9 @@ def _java_command(port: int, data_file: Path | None) -> tuple[list[str], str]:
         *main,
         *args,
     ]
-    return cmd, "mongo-java-server (H2)" if data_file else "mongo-java-server (memory)"
+    if data_file is None:
+        return cmd, "mongo-java-server (memory)"
+    return cmd, "mongo-java-server (H2)" if durable else "mongo-java-server (H2, not durable)"
 
 
 def wait_ready(uri: str, timeout: float, process: subprocess.Popen | None = None) -> None:
@@ -127,16 +153,26 @@ def wait_ready(uri: str, timeout: float, process: subprocess.Popen | None = None
 
 
 def start(
-    port: int, data_file: Path | None, *, timeout: float = 60, log_file: Path | None = None
+    port: int,
+    data_file: Path | None,
+    *,
+    timeout: float = 60,
+    log_file: Path | None = None,
+    durable: bool = True,
 ) -> EmbeddedDb:
-    """Start a server on 127.0.0.1:port (file-backed if data_file, else in memory) and wait for it."""
+    """Start a server on 127.0.0.1:port (file-backed if data_file, else in memory) and wait for it.
+
+    With a data file every write is committed and fsynced before it is acknowledged; pass
+    durable=False only to measure or demonstrate the library's periodic commit (it loses
+    acknowledged writes when the process dies).
+    """
     if port_in_use(port):
         raise EmbeddedDbError(
             f"Port {port} is already in use. Stop what uses it or set EMBEDDED_DB_PORT to a free port."
         )
     if data_file is not None:
         data_file.parent.mkdir(parents=True, exist_ok=True)
-    cmd, kind = _java_command(port, data_file)
+    cmd, kind = _java_command(port, data_file, durable)
     out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy())
     db = EmbeddedDb(process=process, port=port, kind=kind)
