@@ -28,7 +28,7 @@ def test_global_edit_job_override_effective_value_and_marks(stack, page, artifac
     page.get_by_role("button", name="Save these changes").click()
     page.get_by_text("saved by admin").wait_for()
 
-    page.goto(f"{stack.dashboard_url}/job_settings?job={job['_id']}")
+    page.goto(f"{stack.dashboard_url}/job_settings?job={job.id}")
     row = _row(page, "Maximum call length (minutes)")
     row.get_by_text("Inherited").wait_for()
     assert _row(page, "Company name").get_by_text("Global: Globex Hiring").count() == 1
