@@ -6,12 +6,12 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import streamlit as st
-from pymongo.database import Database
 from streamlit.errors import StreamlitPageNotFoundError
 
 from core import auth
 from core import db as dbmod
 from core.config import Settings, get_settings
+from core.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES_DIR = ROOT / "pages"
