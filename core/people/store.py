@@ -8,7 +8,7 @@ through the read functions here.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
@@ -61,6 +61,25 @@ def jobs_by_id(db: Database, job_ids: Iterable[str]) -> dict[str, Job]:
     if not ids:
         return {}
     return {d["_id"]: Job.model_validate(d) for d in db[JOBS].find({"_id": {"$in": ids}})}
+
+
+def _names(db: Database, collection: str, ids: Iterable[str], field: str) -> dict[str, str]:
+    wanted = sorted({i for i in ids if i})
+    if not wanted:
+        return {}
+    # Bounded by the ids asked for (a page of rows): at most one document each.
+    docs = db[collection].find({"_id": {"$in": wanted}}, {field: 1}).limit(len(wanted))
+    return {d["_id"]: str(d.get(field) or "") for d in docs}
+
+
+def job_titles(db: Database, ids: Iterable[str]) -> dict[str, str]:
+    """Job id → title, for a page of rows (deleted jobs are left out)."""
+    return _names(db, JOBS, ids, "title")
+
+
+def candidate_names(db: Database, ids: Iterable[str]) -> dict[str, str]:
+    """Candidate id → name, for a page of rows (deleted candidates are left out)."""
+    return _names(db, CANDIDATES, ids, "name")
 
 
 # -- candidates ----------------------------------------------------------------------------
@@ -177,6 +196,51 @@ def mark_do_not_call(db: Database, candidate_id: str, *, call_id: str, reason: s
                   "do_not_call_reason": reason}},
     )
     return result.modified_count == 1
+
+
+def candidate_ids_by_phone_hash(db: Database, phone_hash: str, limit: int) -> list[str]:
+    """Ids of the candidates with this phone number (by its keyed hash), at most `limit`."""
+    docs = db[CANDIDATES].find({"phone_hash": phone_hash}, {"_id": 1}).limit(limit)
+    return [d["_id"] for d in docs]
+
+
+def candidate_ids_by_name_prefix(db: Database, prefix: str, limit: int) -> list[str]:
+    """Ids of the candidates whose lower-case name starts with `prefix` (literal text), at most `limit`."""
+    pattern = "^" + re.escape(prefix.lower())
+    docs = db[CANDIDATES].find({"name_lower": {"$regex": pattern}}, {"_id": 1}).limit(limit)
+    return [d["_id"] for d in docs]
+
+
+def recent_jobs(db: Database, limit: int = 500) -> list[Job]:
+    """Jobs for the list's job filter, archived ones too, newest first (bounded)."""
+    docs = db[JOBS].find({}, {"title": 1, "status": 1, "created_at": 1}).sort("created_at", -1).limit(limit)
+    return [Job.model_validate(d) for d in docs]
+
+
+def job_summary(db: Database, job_id: str) -> Job | None:
+    """A job's title, company and status (for a call's page)."""
+    return Job.from_doc(db[JOBS].find_one({"_id": job_id}, {"title": 1, "company": 1, "status": 1}))
+
+
+def call_party(db: Database, candidate_id: str) -> Candidate | None:
+    """The little of a candidate a call page shows: name, phone, time zone, do-not-call."""
+    doc = db[CANDIDATES].find_one(
+        {"_id": candidate_id}, {"name": 1, "phone": 1, "timezone": 1, "do_not_call": 1}
+    )
+    return Candidate.from_doc(doc)
+
+
+def candidate_contacts(db: Database, ids: list[str], batch: int) -> Iterator[Candidate]:
+    """Name and (encrypted) phone of many candidates, read `batch` ids at a time."""
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        for doc in db[CANDIDATES].find({"_id": {"$in": chunk}}, {"name": 1, "phone": 1}):
+            yield Candidate.model_validate(doc)
+
+
+def count_open_jobs(db: Database) -> int:
+    """How many jobs are not archived."""
+    return db[JOBS].count_documents({"status": {"$ne": JobStatus.ARCHIVED.value}})
 
 
 def count_candidates(db: Database) -> int:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from core import crypto
+from core.calling.outcome import outcome_text
 from core.db import Database
 from core.documents.call import Call
+from core.people import store as people_store
 from core.review import store
 from core.review.filters import (
     DEFAULT_SORT,
@@ -17,7 +19,6 @@ from core.review.filters import (
     call_cost,
     check_filters,
     currency_of,
-    outcome_of,
     phone_search,
 )
 from core.review.models import CallList, CallRow, Page
@@ -32,7 +33,7 @@ def _row(call: Call, candidates: dict[str, str], jobs: dict[str, str]) -> CallRo
         job_id=call.job_id,
         job=jobs.get(call.job_id, "(deleted job)"),
         status=call.status.value,
-        outcome=outcome_of(call),
+        outcome=outcome_text(call),
         started_at=call.started_at,
         duration_seconds=call.duration_seconds,
         cost=amount,
@@ -48,8 +49,8 @@ def _candidate_ids(db: Database, text: str) -> list[str]:
     text = " ".join(text.split())
     e164 = phone_search(text)
     if e164 is not None:
-        return store.candidate_ids_by_phone_hash(db, crypto.phone_hash(e164), MAX_PHONE_MATCHES)
-    ids = store.candidate_ids_by_name_prefix(db, text.lower(), MAX_NAME_MATCHES + 1)
+        return people_store.candidate_ids_by_phone_hash(db, crypto.phone_hash(e164), MAX_PHONE_MATCHES)
+    ids = people_store.candidate_ids_by_name_prefix(db, text.lower(), MAX_NAME_MATCHES + 1)
     if len(ids) > MAX_NAME_MATCHES:
         raise ReviewError(
             f"More than {MAX_NAME_MATCHES:,} candidates' names start with “{text}”; type more of the name."
@@ -74,8 +75,8 @@ def list_calls(
     total = store.count_calls(db, filters, candidate_ids)
     skip = (page - 1) * page_size
     calls = store.list_calls(db, filters, candidate_ids, sort=sort, skip=skip, size=page_size, total=total)
-    candidates = store.candidate_names(db, (c.candidate_id for c in calls))
-    jobs = store.job_titles(db, (c.job_id for c in calls))
+    candidates = people_store.candidate_names(db, (c.candidate_id for c in calls))
+    jobs = people_store.job_titles(db, (c.job_id for c in calls))
     return Page(data=[_row(c, candidates, jobs) for c in calls], count=total)
 
 
@@ -98,4 +99,4 @@ def browse(db: Database, filters: CallFilters, sort: str, page: int, page_size: 
 
 def job_choices(db: Database) -> dict[str, str]:
     """Job id → title for the list's job filter (archived jobs too), newest first."""
-    return {job.id: job.title for job in store.recent_jobs(db)}
+    return {job.id: job.title for job in people_store.recent_jobs(db)}

@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-from core import crypto
+from core.calling.outcome import outcome_text
 from core.db import Database
 from core.documents.call import Call
 from core.documents.candidate import Candidate
 from core.documents.job import Job
+from core.people import store as people_store
 from core.people.candidates import describe_zone
+from core.people.models import CandidateProfile
 from core.review import store
-from core.review.filters import outcome_of
-from core.review.models import (
-    CandidateCall,
-    CandidateJob,
-    CandidateProfile,
-    CandidateView,
-    DoNotCall,
-)
+from core.review.models import CandidateCall, CandidateJob, CandidateView, DoNotCall
 
 _DETAIL_CALL_LIMIT = 200  # a candidate has a handful of calls; the cap guards the page
-
-
-def _profile(cand: Candidate) -> CandidateProfile:
-    return CandidateProfile(
-        id=cand.id,
-        name=cand.name,
-        phone=crypto.decrypt(cand.phone),
-        email=crypto.decrypt(cand.email) or "",
-        timezone=cand.timezone,
-        consent=cand.consent,
-        notes=cand.notes,
-    )
 
 
 def do_not_call_state(cand: Candidate) -> DoNotCall:
@@ -51,7 +34,7 @@ def _call(call: Call, jobs: dict[str, Job]) -> CandidateCall:
         job=job.title if job else call.job_id,
         attempt=call.attempt,
         status=call.status.value,
-        outcome=outcome_of(call),
+        outcome=outcome_text(call),
         created_at=call.created_at,
         ended_at=call.ended_at,
         decision=call.decision,
@@ -61,14 +44,14 @@ def _call(call: Call, jobs: dict[str, Job]) -> CandidateCall:
 
 def candidate_detail(db: Database, candidate_id: str) -> CandidateView | None:
     """Everything the candidate page shows: profile, do-not-call state, jobs, every call."""
-    cand = store.get_candidate(db, candidate_id)
+    cand = people_store.get_candidate(db, candidate_id)
     if cand is None:
         return None
-    profile = _profile(cand)
-    jobs = store.jobs_by_id(db, cand.job_ids)
+    profile = CandidateProfile.of(cand)
+    jobs = people_store.jobs_by_id(db, cand.job_ids)
     calls = store.candidate_calls(db, cand.id, _DETAIL_CALL_LIMIT)
     # Calls may be for jobs the candidate was since detached from: their titles too.
-    all_jobs = {**jobs, **store.jobs_by_id(db, {c.job_id for c in calls} - set(jobs))}
+    all_jobs = {**jobs, **people_store.jobs_by_id(db, {c.job_id for c in calls} - set(jobs))}
     return CandidateView(
         candidate=profile,
         zone=describe_zone(cand.timezone or "", profile.phone or ""),

@@ -6,11 +6,13 @@ from typing import Any
 
 from core import crypto
 from core.auth import Action, User, can
+from core.calling.outcome import outcome_text
 from core.db import Database
 from core.documents.call import Call, Review
+from core.people import store as people_store
 from core.review import store
 from core.review.answer_matching import question_answers, screening_questions
-from core.review.filters import call_cost, currency_of, outcome_of, valid_call_id
+from core.review.filters import call_cost, currency_of, valid_call_id
 from core.review.models import CallDetail, CallParty, ConfigMeta, Fact, JobRef, ReviewView
 from core.review.timeline import event_entry, timeline, transcript_messages
 
@@ -87,8 +89,8 @@ def call_detail(db: Database, call_id: str, user: User | None = None) -> CallDet
     if call is None:
         return None
     reviewer = can(user, Action.REVIEW_CALLS)
-    cand = store.call_party(db, call.candidate_id)
-    job = store.get_job(db, call.job_id)
+    cand = people_store.call_party(db, call.candidate_id)
+    job = people_store.job_summary(db, call.job_id)
     try:
         phone = crypto.decrypt(cand.phone if cand else None) or ""
     except crypto.CryptoError:
@@ -101,7 +103,7 @@ def call_detail(db: Database, call_id: str, user: User | None = None) -> CallDet
         id=call_id,
         status=call.status.value,
         in_flight=call.is_open,
-        outcome=outcome_of(call),
+        outcome=outcome_text(call),
         started_at=call.started_at,
         duration_seconds=call.duration_seconds,
         opt_out=call.opt_out,

@@ -9,14 +9,16 @@ from typing import Any
 
 from core import audit, crypto
 from core.auth import Action, User, can, require
+from core.calling.outcome import outcome_text
 from core.db import Database
 from core.documents.call import Call, Review
 from core.documents.candidate import Candidate
 from core.documents.status import OPEN_STATUSES, CallStatus
+from core.people import store as people_store
 from core.review import store
 from core.review.answer_matching import screening_questions
 from core.review.detail import call_detail
-from core.review.filters import ReviewError, call_cost, currency_of, outcome_of
+from core.review.filters import ReviewError, call_cost, currency_of
 
 _EXPORT_CALL_LIMIT = 50_000  # calls of one job read for an export
 _EXPORT_BATCH = 1000
@@ -56,7 +58,7 @@ def export_job_csv(db: Database, user: User | None, job_id: str) -> bytes:
     """CSV (UTF-8 with BOM) of a job's screened candidates, one row each, columns by role."""
     actor = require(user, Action.VIEW)
     reviewer = can(actor, Action.REVIEW_CALLS)
-    job = store.get_job(db, str(job_id))
+    job = people_store.job_summary(db, str(job_id))
     if job is None:
         raise ReviewError("That job does not exist.")
     ended = [s.value for s in CallStatus if s not in OPEN_STATUSES]
@@ -71,7 +73,7 @@ def export_job_csv(db: Database, user: User | None, job_id: str) -> bytes:
         if cid not in best or _rank(call) > _rank(best[cid]):
             best[cid] = call
     people: dict[str, Candidate] = {
-        p.id: p for p in store.candidate_contacts(db, sorted(best), _EXPORT_BATCH)
+        p.id: p for p in people_store.candidate_contacts(db, sorted(best), _EXPORT_BATCH)
     }
     header = ["candidate_id", "candidate_name"]
     if reviewer:
@@ -137,7 +139,7 @@ def _csv_row(
         call.id,
         _iso(call.started_at),
         call.status.value,
-        outcome_of(call),
+        outcome_text(call),
         attempts,
         call.duration_seconds,  # None is an empty cell
         review.decision or "",

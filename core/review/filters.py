@@ -9,7 +9,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core.calling.outcome import outcome_text
 from core.documents.call import Call
 from core.documents.status import CallStatus
 from core.errors import UserError
@@ -137,8 +136,3 @@ def call_cost(call: Call) -> tuple[Decimal | None, bool]:
 def currency_of(call: Call) -> str:
     """The currency of the call's costs ("" before any cost is known)."""
     return (call.costs.currency if call.costs else "") or ""
-
-
-def outcome_of(call: Call) -> str:
-    """One line saying how the call went, in core.calling's words."""
-    return outcome_text(call.model_dump(by_alias=True))

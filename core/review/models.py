@@ -14,6 +14,7 @@ from typing import Generic, TypeVar
 
 from core.documents.base import Document, Instant, Stored
 from core.documents.call import CallCosts
+from core.people.models import CandidateProfile
 
 T = TypeVar("T")
 
@@ -206,19 +207,6 @@ class CallDetail:
 
 
 # -- the candidate page ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CandidateProfile:
-    """A candidate's record, PII decrypted."""
-
-    id: str
-    name: str
-    phone: str | None
-    email: str
-    timezone: str | None
-    consent: bool
-    notes: str | None
 
 
 @dataclass(frozen=True)

@@ -8,21 +8,18 @@ A separate read side, as in cosmicpython's views.py: it may read `candidates`, `
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 from pymongo.database import Database
 
-from core.db import CALL_EVENTS, CALLS, CANDIDATES, JOBS, TRANSCRIPTS, utcnow
+from core.db import CALL_EVENTS, CALLS, TRANSCRIPTS, utcnow
 from core.documents.call import Call, Review
-from core.documents.candidate import Candidate
 from core.documents.event import Event
-from core.documents.job import Job
 from core.documents.status import OPEN_STATUSES, TERMINAL_STATUSES
 from core.review.filters import DEFAULT_SORT, UNDECIDED, CallFilters
-from core.review.models import Overview, StoredTranscript
+from core.review.models import StoredTranscript
 
 # What the table needs of a call: an inclusion projection keeps the prompt, the config
 # snapshot, the request body and the summaries off the wire.
@@ -62,7 +59,6 @@ _QUESTION_FIELDS = {
     "config_snapshot.config.screening_questions": 1,
     "config_snapshot.spoken.screening_questions": 1,
 }
-_JOB_PICKER_LIMIT = 500  # the job filter shows at most this many jobs, newest first
 
 # Newest-first pages of a big result are read from a recent time window first, widened until
 # it holds the page: the rows of a window are the global newest ones, since everything outside
@@ -142,63 +138,12 @@ def list_calls(
     return [Call.model_validate(d) for d in docs]
 
 
-def _names(db: Database, collection: str, ids: Iterable[str], field: str) -> dict[str, str]:
-    wanted = sorted({i for i in ids if i})
-    if not wanted:
-        return {}
-    # Bounded by the ids asked for (a page of rows): at most one document each.
-    docs = db[collection].find({"_id": {"$in": wanted}}, {field: 1}).limit(len(wanted))
-    return {d["_id"]: str(d.get(field) or "") for d in docs}
-
-
-def candidate_names(db: Database, ids: Iterable[str]) -> dict[str, str]:
-    """Candidate id → name, for a page of rows (deleted candidates are left out)."""
-    return _names(db, CANDIDATES, ids, "name")
-
-
-def job_titles(db: Database, ids: Iterable[str]) -> dict[str, str]:
-    """Job id → title, for a page of rows (deleted jobs are left out)."""
-    return _names(db, JOBS, ids, "title")
-
-
-def candidate_ids_by_phone_hash(db: Database, phone_hash: str, limit: int) -> list[str]:
-    """Ids of the candidates with this phone number (by its keyed hash), at most `limit`."""
-    docs = db[CANDIDATES].find({"phone_hash": phone_hash}, {"_id": 1}).limit(limit)
-    return [d["_id"] for d in docs]
-
-
-def candidate_ids_by_name_prefix(db: Database, prefix: str, limit: int) -> list[str]:
-    """Ids of the candidates whose lower-case name starts with `prefix` (literal text), at most `limit`."""
-    pattern = "^" + re.escape(prefix.lower())
-    docs = db[CANDIDATES].find({"name_lower": {"$regex": pattern}}, {"_id": 1}).limit(limit)
-    return [d["_id"] for d in docs]
-
-
-def recent_jobs(db: Database, limit: int = _JOB_PICKER_LIMIT) -> list[Job]:
-    """Jobs for the list's job filter, archived ones too, newest first (bounded)."""
-    docs = db[JOBS].find({}, {"title": 1, "status": 1, "created_at": 1}).sort("created_at", -1).limit(limit)
-    return [Job.model_validate(d) for d in docs]
-
-
 # -- one call --------------------------------------------------------------------------------
 
 
 def get_call(db: Database, call_id: str) -> Call | None:
     """One call for its page (all but the request body sent to the provider)."""
     return Call.from_doc(db[CALLS].find_one({"_id": call_id}, _DETAIL_EXCLUDED))
-
-
-def call_party(db: Database, candidate_id: str) -> Candidate | None:
-    """The little of a candidate a call page shows: name, phone, time zone, do-not-call."""
-    doc = db[CANDIDATES].find_one(
-        {"_id": candidate_id}, {"name": 1, "phone": 1, "timezone": 1, "do_not_call": 1}
-    )
-    return Candidate.from_doc(doc)
-
-
-def get_job(db: Database, job_id: str) -> Job | None:
-    """A job's title, company and status."""
-    return Job.from_doc(db[JOBS].find_one({"_id": job_id}, {"title": 1, "company": 1, "status": 1}))
 
 
 def call_events(db: Database, call_id: str, limit: int) -> list[Event]:
@@ -251,21 +196,6 @@ def record_review(db: Database, call_id: str, review: Review) -> None:
 # -- the candidate page ----------------------------------------------------------------------
 
 
-def get_candidate(db: Database, candidate_id: str) -> Candidate | None:
-    """One candidate as stored (phone and email still encrypted)."""
-    return Candidate.from_doc(db[CANDIDATES].find_one({"_id": str(candidate_id)}))
-
-
-def jobs_by_id(db: Database, ids: Iterable[str]) -> dict[str, Job]:
-    """Job id → job for a few ids (a candidate's jobs); missing jobs are left out."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    return {
-        d["_id"]: Job.model_validate(d) for d in db[JOBS].find({"_id": {"$in": wanted}}).limit(len(wanted))
-    }
-
-
 def candidate_calls(db: Database, candidate_id: str, limit: int) -> list[Call]:
     """The candidate's calls, newest first, at most `limit` (without the bulky dial fields)."""
     docs = db[CALLS].find({"candidate_id": candidate_id}, _CANDIDATE_CALL_EXCLUDED).sort("created_at", -1)
@@ -295,22 +225,10 @@ def export_calls(db: Database, job_id: str, statuses: list[str], *, limit: int, 
         yield Call.model_validate(doc)
 
 
-def candidate_contacts(db: Database, ids: list[str], batch: int) -> Iterator[Candidate]:
-    """Name and (encrypted) phone of many candidates, read `batch` ids at a time."""
-    for start in range(0, len(ids), batch):
-        chunk = ids[start : start + batch]
-        for doc in db[CANDIDATES].find({"_id": {"$in": chunk}}, {"name": 1, "phone": 1}):
-            yield Candidate.model_validate(doc)
-
-
 # -- the home page ---------------------------------------------------------------------------
 
 
-def overview_counts(db: Database) -> Overview:
-    """Open jobs, candidates, calls in flight and finished calls."""
-    return Overview(
-        jobs=db[JOBS].count_documents({"status": {"$ne": "archived"}}),
-        candidates=db[CANDIDATES].estimated_document_count(),
-        calls_open=db[CALLS].count_documents({"status": {"$in": [s.value for s in OPEN_STATUSES]}}),
-        calls_done=db[CALLS].count_documents({"status": {"$in": [s.value for s in TERMINAL_STATUSES]}}),
-    )
+def call_counts(db: Database) -> tuple[int, int]:
+    """(calls in flight, finished calls)."""
+    return (db[CALLS].count_documents({"status": {"$in": [s.value for s in OPEN_STATUSES]}}),
+            db[CALLS].count_documents({"status": {"$in": [s.value for s in TERMINAL_STATUSES]}}))

@@ -17,7 +17,7 @@ from typing import Any
 from pymongo import ReplaceOne, UpdateOne
 from pymongo.database import Database
 
-from core.db import CALLS, JOBS, ROLLUPS
+from core.db import CALLS, ROLLUPS
 from core.documents.rollup import Rollup
 
 # What a rollup computation reads of a call; the heavy fields stay on the server.
@@ -274,11 +274,3 @@ def count_rollups(db: Database) -> int:
     return db[ROLLUPS].estimated_document_count()
 
 
-# -- jobs (read only; owned by core.people) --------------------------------------------------
-
-
-def job_titles(db: Database, job_ids: list[str]) -> dict[str, str]:
-    """Titles of the given jobs (bounded by the list); a job without a title shows its id."""
-    return {
-        d["_id"]: d.get("title") or d["_id"] for d in db[JOBS].find({"_id": {"$in": job_ids}}, {"title": 1})
-    }

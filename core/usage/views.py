@@ -13,6 +13,7 @@ import pandas as pd
 
 from core.db import Database
 from core.people import jobs as people_jobs
+from core.people import store as people_store
 from core.usage import costs as costmod
 from core.usage import store
 from core.usage.counters import COUNTERS, END_REASON_PREFIX, WASTE_COUNTERS, money_micros
@@ -146,7 +147,7 @@ def usage_summary(db: Database, start: date, end: date, job_id: str | None = Non
     for rollup in store.day_rollups(db, first, last, job_id):
         day_counters.setdefault(rollup.day, Counter()).update(rollup.counters)
     job_counters = store.job_totals(db, first, last, job_id, COUNTERS)
-    titles = store.job_titles(db, [j for j in job_counters if j])
+    titles = people_store.job_titles(db, [j for j in job_counters if j])
     return usage_from_counters(start, end, job_id, day_counters, job_counters, titles)
 
 
