@@ -6,10 +6,12 @@ import functools
 import logging
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient
+from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from core.config import get_settings
 
@@ -118,6 +120,15 @@ def ping(db: Database) -> tuple[bool, str]:
         return True, "database reachable"
     except PyMongoError as exc:
         return False, f"database unreachable: {type(exc).__name__}"
+
+
+def insert_new(collection: Collection, doc: dict[str, Any]) -> bool:
+    """Insert a document; False when a unique index says it (or its twin) is already there."""
+    try:
+        collection.insert_one(doc)
+    except DuplicateKeyError:
+        return False
+    return True
 
 
 def new_id() -> str:

@@ -133,20 +133,41 @@ def _write_version(db: Database, scope: str, version: int, config: dict[str, Any
         )
 
 
-def save_global_config(
-    db: Database, actor: User, data: GlobalVoiceConfig | dict[str, Any], *,
-    base_version: int | None = None, restored_from: int | None = None,
-) -> SaveResult:
-    """Validate and save the global config (admins only): new version + audit entry."""
-    require(actor, Action.EDIT_GLOBAL_SETTINGS)
+def _checked_global(db: Database,
+                    data: GlobalVoiceConfig | dict[str, Any]) -> tuple[GlobalVoiceConfig, StoredGlobal]:
+    """Validate new global settings (a changed voice must exist); with what is stored now."""
     cfg = validate_global(data)
     stored = load_global(db)
     if cfg.voice != stored.config.voice:
         problems = voice_problems(cfg.voice, _known_voices(db))
         if problems:
             raise ConfigValidationError(problems)
-    old, new = as_plain(stored.config), as_plain(cfg)
-    changes = field_diff(old, new)
+    return cfg, stored
+
+
+def _checked_job(db: Database, job_id: str,
+                 data: BaseModel | dict[str, Any]) -> tuple[StoredJob, dict[str, Any], dict[str, Any]]:
+    """Validate a job's new overrides against the global ones; (stored, old and new overrides)."""
+    overrides = validate_job(data)
+    effective = effective_config(get_global_config(db), overrides)  # cross-field rules
+    stored = load_job(db, job_id)
+    old, new = overrides_of(stored.overrides), overrides_of(overrides)
+    if "voice" in new and new.get("voice") != old.get("voice"):
+        problems = voice_problems(effective.voice, _known_voices(db))
+        if problems:
+            raise ConfigValidationError(problems)
+    return stored, old, new
+
+
+def save_global_config(
+    db: Database, actor: User, data: GlobalVoiceConfig | dict[str, Any], *,
+    base_version: int | None = None, restored_from: int | None = None,
+) -> SaveResult:
+    """Validate and save the global config (admins only): new version + audit entry."""
+    require(actor, Action.EDIT_GLOBAL_SETTINGS)
+    cfg, stored = _checked_global(db, data)
+    new = as_plain(cfg)
+    changes = field_diff(as_plain(stored.config), new)
     if not changes and restored_from is None:
         return SaveResult(None, {})
     current = settings_store.latest_version(db, GLOBAL_SCOPE)
@@ -173,14 +194,7 @@ def save_job_config(
     job_id = str(job_id)
     if people_jobs.get_job(db, job_id) is None:
         raise ConfigValidationError(["That job does not exist (it may have been deleted)."])
-    overrides = validate_job(data)
-    effective = effective_config(get_global_config(db), overrides)  # cross-field rules
-    stored = load_job(db, job_id)
-    old, new = overrides_of(stored.overrides), overrides_of(overrides)
-    if "voice" in new and new.get("voice") != old.get("voice"):
-        problems = voice_problems(effective.voice, _known_voices(db))
-        if problems:
-            raise ConfigValidationError(problems)
+    stored, old, new = _checked_job(db, job_id, data)
     changes = field_diff(old, new)
     if not changes and restored_from is None:
         return SaveResult(None, {})
@@ -254,24 +268,13 @@ def snapshot_for_call(
 
 def preview_global_save(db: Database, data: GlobalVoiceConfig | dict[str, Any]) -> dict[str, Any]:
     """The field changes a global save would make; raises ConfigValidationError if invalid."""
-    cfg = validate_global(data)
-    stored = load_global(db)
-    if cfg.voice != stored.config.voice:
-        problems = voice_problems(cfg.voice, _known_voices(db))
-        if problems:
-            raise ConfigValidationError(problems)
+    cfg, stored = _checked_global(db, data)
     return field_diff(as_plain(stored.config), as_plain(cfg))
 
 
 def preview_job_save(db: Database, job_id: str, data: BaseModel | dict[str, Any]) -> dict[str, Any]:
     """The override changes a job save would make; raises ConfigValidationError if invalid."""
-    overrides = validate_job(data)
-    effective = effective_config(get_global_config(db), overrides)
-    old, new = overrides_of(load_job(db, job_id).overrides), overrides_of(overrides)
-    if "voice" in new and new.get("voice") != old.get("voice"):
-        problems = voice_problems(effective.voice, _known_voices(db))
-        if problems:
-            raise ConfigValidationError(problems)
+    _stored, old, new = _checked_job(db, job_id, data)
     return field_diff(old, new)
 
 

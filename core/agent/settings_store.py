@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
 
 from core.agent.records import ConfigVersion, GlobalConfigRecord, JobConfigRecord
-from core.db import CONFIG_VERSIONS, GLOBAL_VOICE_CONFIG, JOB_VOICE_CONFIGS, new_id, utcnow
+from core.db import CONFIG_VERSIONS, GLOBAL_VOICE_CONFIG, JOB_VOICE_CONFIGS, insert_new, new_id, utcnow
 
 _GLOBAL_DOC_ID = "global"
 
@@ -49,15 +48,10 @@ def insert_version(db: Database, scope: str, version: int, config: dict[str, Any
 
     The unique (scope, version) index makes this the atomic "nobody saved in between" check.
     """
-    try:
-        db[CONFIG_VERSIONS].insert_one({
-            "_id": new_id(), "scope": scope, "version": version, "config": config,
-            "actor": actor, "at": utcnow(), "changes": changes,
-            "restored_from": restored_from,
-        })
-    except DuplicateKeyError:
-        return False
-    return True
+    return insert_new(db[CONFIG_VERSIONS], {
+        "_id": new_id(), "scope": scope, "version": version, "config": config,
+        "actor": actor, "at": utcnow(), "changes": changes, "restored_from": restored_from,
+    })
 
 
 def latest_version(db: Database, scope: str) -> int:

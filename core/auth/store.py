@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
 
 from core.auth.models import UserRecord
 from core.auth.roles import Role
-from core.db import APP_STATE, USERS, utcnow
+from core.db import APP_STATE, USERS, insert_new, utcnow
 
 _NO_HASH = {"password_hash": 0}  # reads for display never carry the hash
 _COOKIE_KEY_ID = "auth_cookie_key"
@@ -17,11 +16,7 @@ _COOKIE_KEY_ID = "auth_cookie_key"
 
 def insert_user(db: Database, doc: dict[str, Any]) -> bool:
     """Insert a new user document; False when that username exists already."""
-    try:
-        db[USERS].insert_one(doc)
-    except DuplicateKeyError:
-        return False
-    return True
+    return insert_new(db[USERS], doc)
 
 
 def get_user(db: Database, username: str) -> UserRecord | None:

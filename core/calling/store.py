@@ -15,7 +15,7 @@ from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from core.db import CALLS, new_id, utcnow
+from core.db import CALLS, insert_new, new_id, utcnow
 from core.documents.call import Call
 from core.documents.status import OPEN_VALUES, TERMINAL_STATUSES, CallStatus, statuses_before
 
@@ -107,11 +107,7 @@ def insert_open_call(db: Database, doc: dict[str, Any]) -> tuple[Call | None, bo
 
 def insert_call(db: Database, doc: dict[str, Any]) -> bool:
     """Insert a queued call; False when its id or its pair's open call already exists."""
-    try:
-        db[CALLS].insert_one(doc)
-    except DuplicateKeyError:
-        return False
-    return True
+    return insert_new(db[CALLS], doc)
 
 
 def claim(db: Database, call_id: str, *, by: str, lease_owner: str | None = None,

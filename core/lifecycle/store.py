@@ -13,9 +13,8 @@ from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
 
-from core.db import CALL_EVENTS, CALLS, TRANSCRIPTS, utcnow
+from core.db import CALL_EVENTS, CALLS, TRANSCRIPTS, insert_new, utcnow
 from core.documents.call import Call
 from core.documents.event import Event
 from core.documents.status import CallStatus
@@ -41,11 +40,7 @@ def adopt_provider_id(db: Database, call_id: str, field: str, provider_call_id: 
 
 def insert_event(db: Database, doc: dict[str, Any]) -> bool:
     """Store an event; False when one with its dedupe key is already stored."""
-    try:
-        db[CALL_EVENTS].insert_one(doc)
-    except DuplicateKeyError:
-        return False
-    return True
+    return insert_new(db[CALL_EVENTS], doc)
 
 
 def event_by_key(db: Database, dedupe_key: str) -> Event | None:

@@ -13,9 +13,9 @@ from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
-from core.db import CANDIDATES, JOBS, utcnow
+from core.db import CANDIDATES, JOBS, insert_new, utcnow
 from core.documents.candidate import Candidate
 from core.documents.job import Job, JobStatus
 
@@ -101,11 +101,7 @@ def find_by_phone_hash(db: Database, phone_hash: str, *,
 
 def insert_candidate(db: Database, doc: dict[str, Any]) -> bool:
     """Store a new candidate; False when the number is already on file (unique phone_hash)."""
-    try:
-        db[CANDIDATES].insert_one(doc)
-    except DuplicateKeyError:
-        return False
-    return True
+    return insert_new(db[CANDIDATES], doc)
 
 
 def update_candidate(db: Database, candidate_id: str, fields: dict[str, Any]) -> bool:
