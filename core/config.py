@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core import faults
+
 # Fixed sandbox credentials: the sandbox accepts exactly these when the real ones are unset.
 # They are not secrets: they only open a local simulator.
 SANDBOX_ULTRAVOX_API_KEY = "sandbox0.sandboxsandboxsandboxsandboxsandbox0"
@@ -81,6 +83,17 @@ class Settings(BaseSettings):
     dispatch_stale_seconds: float = Field(120.0, ge=1, le=86400)
     dispatch_failure_window: int = Field(10, ge=2, le=1000)
     dispatch_rate_margin: float = Field(0.02, ge=0, le=1)
+    # Exactly-once sweeps (core/calling/sweeper.py): a claimed call no provider has ended after
+    # its maximum length plus this grace is set to "unknown"; a one-call launch that stopped
+    # before its claim leaves a queued call that is canceled after `orphan_queued_seconds`.
+    stuck_call_grace_seconds: float = Field(600.0, ge=10, le=86400)
+    orphan_queued_seconds: float = Field(300.0, ge=10, le=86400)
+    # A Twilio create whose answer was lost is looked up (core/calling/settle.py) after
+    # `settle_first_look_seconds`, then every `settle_every_seconds`; a Twilio call matches when
+    # created between 5 s before the request and `settle_match_after_seconds` after it.
+    settle_first_look_seconds: float = Field(15.0, ge=0, le=3600)
+    settle_every_seconds: float = Field(30.0, ge=0, le=3600)
+    settle_match_after_seconds: float = Field(120.0, ge=1, le=3600)
     # Costs (core/costs.py). Totals are kept in one currency; the per-country table overrides
     # the flat telephony rate for estimates until Twilio's price arrives, as JSON in the
     # environment, e.g. TELEPHONY_RATES_PER_MINUTE='{"GB": "0.0200", "DE": "0.0250"}'.
@@ -195,7 +208,12 @@ def get_settings() -> Settings:
     """The process-wide settings (tests call `get_settings.cache_clear()` after changing env)."""
     # ENV_FILE="" disables reading `.env` (the test suite does, so a developer's file is ignored).
     env_file = os.environ.get("ENV_FILE", ".env") or None
-    return Settings(_env_file=env_file)
+    settings = Settings(_env_file=env_file)
+    try:
+        faults.refuse_in_live(settings.provider_mode)
+    except faults.FaultRefused as exc:
+        raise ConfigError(str(exc)) from None
+    return settings
 
 
 def describe_error(exc: Exception) -> str:

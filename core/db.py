@@ -8,11 +8,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient
+from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from core import faults
 from core.config import get_settings
 
 # Services type their `db` argument and catch database failures through these names, so that
@@ -137,5 +138,18 @@ def new_id() -> str:
 
 
 def utcnow() -> datetime:
-    """Now, timezone-aware in UTC (the only time the database stores)."""
-    return datetime.now(UTC)
+    """Now on this host, timezone-aware in UTC (a test may skew it: core.faults)."""
+    return datetime.now(UTC) + faults.clock_skew()
+
+
+def server_now(db: Database) -> datetime:
+    """Now on the database server: the one clock every process agrees on.
+
+    Decisions several hosts take about the same call (calling hours, leases, staleness, the
+    dial gate) read this clock, so a host whose clock runs ahead cannot dial at 3 a.m. or
+    judge a live call stale.
+    """
+    doc = db[APP_STATE].find_one_and_update({"_id": "clock"}, {"$currentDate": {"at": True}},
+                                            upsert=True, return_document=ReturnDocument.AFTER)
+    at = doc["at"]
+    return at if at.tzinfo else at.replace(tzinfo=UTC)

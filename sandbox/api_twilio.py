@@ -7,6 +7,8 @@ import re
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from datetime import date, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -97,6 +99,46 @@ def create_twilio_call(account_sid: str) -> Any:
         state.twilio_calls[sid] = tcall
     player._spawn(player.play_twilio_call, state, tcall)
     return jsonify(data), 201
+
+
+def _start_date(value: str | None) -> date | None:
+    """A StartTime filter value as a UTC day (Twilio documents YYYY-MM-DD; the SDK sends a time)."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
+    except ValueError:
+        return None
+
+
+@twilio.get("/Calls.json")
+def list_twilio_calls(account_sid: str) -> Any:
+    """Twilio's call list: To, From, Status and StartTime>= filters, newest first, one page."""
+    args = request.args
+    common.record("twilio", "list_calls", params=args.to_dict(flat=False))
+    after = _start_date(args.get("StartTime>"))
+    size = min(int(args.get("PageSize", "50") or 50), 1000)
+    state = common.state()
+    with state.lock:
+        calls = [dict(c.data) for c in state.twilio_calls.values()]
+    def keep(call: dict[str, Any]) -> bool:
+        if args.get("To") and call["to"] != args["To"]:
+            return False
+        if args.get("From") and call["from"] != args["From"]:
+            return False
+        if args.get("Status") and call["status"] != args["Status"]:
+            return False
+        if after is not None:
+            # Queued calls have no start time, so a StartTime filter never returns them.
+            started = call.get("start_time")
+            if not started or parsedate_to_datetime(started).date() < after:
+                return False
+        return True
+    found = sorted((c for c in calls if keep(c)),
+                   key=lambda c: parsedate_to_datetime(c["date_created"]), reverse=True)[:size]
+    uri = f"/2010-04-01/Accounts/{account_sid}/Calls.json"
+    return jsonify({"calls": found, "page": 0, "page_size": size, "start": 0, "end": max(len(found) - 1, 0),
+                    "uri": uri, "first_page_uri": uri, "next_page_uri": None, "previous_page_uri": None})
 
 
 def _malformed(twiml: str) -> bool:

@@ -208,7 +208,8 @@ def _play(state: SandboxState, tcall: TwilioCall) -> None:
     send_twilio_status(state, tcall, "initiated")
     if state.sim_sleep(1.0, tcall.stop):
         return _stopped_before_answer(state, tcall)
-    _set_twilio(state, tcall, status="ringing")
+    # Twilio's start_time is when it began dialling; a queued call has none.
+    _set_twilio(state, tcall, status="ringing", start_time=rfc2822_now())
     send_twilio_status(state, tcall, "ringing")
 
     if outcome == Outcome.NO_ANSWER:
@@ -223,7 +224,7 @@ def _play(state: SandboxState, tcall: TwilioCall) -> None:
     if state.sim_sleep(rng.uniform(2.0, 5.0), tcall.stop):
         return _stopped_before_answer(state, tcall)
     answered_by = "machine_start" if outcome == Outcome.VOICEMAIL else "human"
-    _set_twilio(state, tcall, status="in-progress", start_time=rfc2822_now(),
+    _set_twilio(state, tcall, status="in-progress",
                 answered_by=answered_by if tcall.machine_detection else None)
     send_twilio_status(state, tcall, "answered",
                        {"AnsweredBy": answered_by} if tcall.machine_detection else None)

@@ -88,7 +88,7 @@ def twilio_status():
     if request.mimetype != "application/x-www-form-urlencoded":
         return jsonify(error="expected a form body"), 400
     try:
-        parsed = events.parse_twilio(request.form)
+        parsed = events.parse_twilio(request.form, request.args.get("call"))
     except events.BadPayload as exc:
         return jsonify(error=str(exc)), 400
     result = ingest.process(_db(), parsed)

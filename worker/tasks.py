@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from core.calling import dispatch
+from core.calling import dispatch, sweeper
 from core.db import Database
 from core.lifecycle import reconcile
 from core.review import retention
 
 TASKS: list[tuple[str, Callable[[Database], object], float]] = [
     ("dispatch", dispatch.run_once, 1.0),
+    ("sweep", sweeper.run_once, 30.0),
     ("reconcile", reconcile.run_once, 15.0),
     ("purge", retention.purge_expired, 3600.0),
 ]

@@ -14,7 +14,7 @@ from core.calling import store as call_store
 from core.calling.batches import PAUSED, RUNNING, check_failure_spike, finish_batches
 from core.calling.transitions import mark_failed
 from core.config import get_settings
-from core.db import Database, utcnow
+from core.db import Database, server_now, utcnow
 from core.documents.call import Call
 from core.documents.status import CallStatus
 from core.people import store as people_store
@@ -51,8 +51,9 @@ def recover_stale(db: Database, now: datetime) -> int:
         if mark_failed(db, call_id, "interrupted before dialling (the worker stopped); "
                                     "not re-dialled automatically"):
             failed += 1
-    # Died between the two providers: Ultravox had the call, no Twilio leg was recorded, and
-    # the agent side has ended without anyone joining — nothing will ever move it on.
+    # Died between the two providers, before the Twilio create could leave (no `twilio_sent_at`):
+    # the agent side has ended without anyone joining — nothing will ever move it on. A call
+    # whose create may have left is never failed here: the sweeper's lookup settles it.
     for call_id in queue_store.stale_between_providers(db, cutoff):
         if mark_failed(db, call_id, "interrupted between Ultravox and Twilio (the "
                                     "worker stopped); the phone was never dialled"):
@@ -77,15 +78,24 @@ def schedule_retries(db: Database, now: datetime, configs: dict[str, GlobalVoice
         batch = batch_store.batch_status(db, call.batch_id or "")
         cand = people_store.get_candidate(db, call.candidate_id)
         retry_id = None
-        if (retryable(call, cfg) and call.attempt < cfg.retry_policy.max_attempts
-                and batch in (RUNNING, PAUSED) and not (cand and cand.do_not_call)):
+        may_queue = batch in (RUNNING, PAUSED) and not (cand and cand.do_not_call)
+        first = call.first_call_id or call.id
+        doc = None
+        if may_queue and call.status == CallStatus.CANCELED and call.requeue_at:
+            # Not dialled after all (calling hours closed during the dial): the same attempt
+            # again when the window opens.
+            doc = call_store.new_call_doc(
+                call.candidate_id, call.job_id, actor="dispatch", batch_id=call.batch_id,
+                attempt=call.attempt, call_id=f"{call.id}-w", first_call_id=first,
+                next_attempt_at=call.requeue_at)
+        elif may_queue and retryable(call, cfg) and call.attempt < cfg.retry_policy.max_attempts:
             base = call.ended_at or call.updated_at or now
-            first = call.first_call_id or call.id
             # A deterministic id makes scheduling idempotent across workers and reruns.
             doc = call_store.new_call_doc(
                 call.candidate_id, call.job_id, actor="dispatch", batch_id=call.batch_id,
                 attempt=call.attempt + 1, call_id=f"{first}-{call.attempt + 1}", first_call_id=first,
                 next_attempt_at=base + timedelta(minutes=cfg.retry_policy.spacing_minutes))
+        if doc is not None:
             doc["retry_of"] = call.id
             # A duplicate: already scheduled, or another open call exists for the pair.
             if call_store.insert_call(db, doc):
@@ -108,7 +118,9 @@ def run_once(db: Database, *, now: datetime | None = None, max_seconds: float | 
     owner = gate.worker_id()
     stats: Counter[str] = Counter()
     configs: dict[str, GlobalVoiceConfig] = {}
-    current = fixed_now or utcnow()
+    # The database's clock, not this host's: calling hours, leases and staleness are judged
+    # the same way by every worker, whatever its own clock says.
+    current = fixed_now or server_now(db)
     gate.sweep_gate(db)
     stats["stale_failed"] = recover_stale(db, current)
     stats["retries"] = schedule_retries(db, current, configs)
@@ -121,7 +133,7 @@ def run_once(db: Database, *, now: datetime | None = None, max_seconds: float | 
     lease = timedelta(seconds=settings.dispatch_lease_seconds)
     spent = None
     while running_ids and time.monotonic() < deadline:
-        current = fixed_now or utcnow()
+        current = fixed_now or server_now(db)
         call = queue_store.lease_next(db, running_ids, owner, current, current + lease)
         if call is None:
             break

@@ -57,34 +57,33 @@ class Slot:
 
 
 def acquire_slot(db: Database, call_id: str, *, calls_per_second: float,
-                 max_concurrent: int | None, max_wait: float, sleep: bool = True,
-                 gate_id: str = DIAL_GATE) -> Slot:
-    """Reserve the next dial time and a concurrency slot for `call_id`, atomically.
+                 max_concurrent: int | None, max_wait: float, gate_id: str = DIAL_GATE) -> Slot:
+    """Take the next dial (and a concurrency slot) for `call_id`, waiting up to `max_wait` s.
 
-    One document holds the next free dial time and the calls in flight; a compare-and-set on
-    its version makes the reservation atomic across threads, processes and hosts, so the
-    dials of all workers together are spaced at least 1/calls-per-second apart.
+    The gate grants at most one dial per 1/calls-per-second across every worker and host,
+    judged on the database's clock (see gate_store), so no host's clock can bunch the dials or
+    stop them. A call already holding a concurrency slot keeps it.
     """
-    interval = (1.0 / calls_per_second) * (1.0 + get_settings().dispatch_rate_margin)
+    interval_ms = max(1, round(1000.0 / calls_per_second * (1.0 + get_settings().dispatch_rate_margin)))
+    deadline = time.monotonic() + max(0.0, max_wait)
     swept = False
-    for _ in range(200):  # bounded: contention resolves in a few rounds
-        gate = gate_store.read_gate(db, gate_id)
-        if max_concurrent is not None and call_id in gate.inflight:
+    while True:
+        granted = gate_store.try_grant(db, gate_id, interval_ms=interval_ms, call_id=call_id,
+                                       max_concurrent=max_concurrent)
+        if granted is not None:
+            return Slot(True, at=granted.timestamp())
+        state = gate_store.read_gate(db, gate_id, interval_ms=interval_ms)
+        if max_concurrent is not None and call_id in state.inflight:
             return Slot(True, at=time.time())
-        if max_concurrent is not None and len(gate.inflight) >= max_concurrent:
+        if max_concurrent is not None and len(state.inflight) >= max_concurrent:
             if not swept:
                 swept = True
                 sweep_gate(db)
                 continue
-            return Slot(False, f"{len(gate.inflight)} calls are in progress; the limit is "
+            return Slot(False, f"{len(state.inflight)} calls are in progress; the limit is "
                                f"{max_concurrent} at a time.")
-        now = time.time()
-        at = max(now, gate.next_at)
-        if at - now > max_wait:
-            return Slot(False, "the calls-per-second limit is reached", wait=at - now)
-        if gate_store.reserve(db, gate_id, version=gate.version, next_at=at + interval,
-                              call_id=call_id if max_concurrent is not None else None):
-            if sleep and at > time.time():
-                time.sleep(at - time.time())
-            return Slot(True, at=at)
-    return Slot(False, "the dial gate is busy; try again")
+        left = deadline - time.monotonic()
+        if state.wait_seconds > left:
+            return Slot(False, "the calls-per-second limit is reached", wait=state.wait_seconds)
+        # Sleep until the database says the interval has passed (never a negative sleep).
+        time.sleep(min(max(state.wait_seconds, 0.001), max(left, 0.0)))

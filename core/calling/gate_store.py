@@ -1,48 +1,74 @@
-"""The dial gates in `app_state`: the next free dial time and the calls in flight.
+"""The dial gates in `app_state`: when the last dial was granted, and the calls in flight.
 
-One document per gate; a compare-and-set on its `version` makes each reservation atomic
-across threads, processes and hosts.
+One document per gate. A grant is one conditional update judged on the database's clock
+(`$$NOW` against the last grant, `$currentDate` to record it), so the dials of every worker on
+every host are spaced by the same clock, whatever each host's own clock says.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.database import Database
 
 from core.db import APP_STATE
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 @dataclass(frozen=True)
 class GateState:
-    """A gate as read: the next free dial time (epoch s), its version, the calls in flight."""
+    """A gate as read: its last grant, the calls in flight, and how long until the next grant."""
 
-    next_at: float = 0.0
-    version: int = 0
+    last_grant: datetime | None = None
     inflight: list[str] = field(default_factory=list)
+    wait_seconds: float = 0.0
 
 
-def read_gate(db: Database, gate_id: str) -> GateState:
-    """The gate document (created empty on first use)."""
-    db[APP_STATE].update_one(
-        {"_id": gate_id},
-        {"$setOnInsert": {"next_at": 0.0, "version": 0, "inflight": []}},
-        upsert=True,
-    )
-    doc = db[APP_STATE].find_one({"_id": gate_id}) or {}
-    return GateState(float(doc.get("next_at") or 0.0), int(doc.get("version", 0)),
-                     list(doc.get("inflight") or []))
+def _ensure(db: Database, gate_id: str) -> None:
+    db[APP_STATE].update_one({"_id": gate_id},
+                             {"$setOnInsert": {"last_grant": _EPOCH, "inflight": []}}, upsert=True)
 
 
-def reserve(db: Database, gate_id: str, *, version: int, next_at: float,
-            call_id: str | None) -> bool:
-    """Move the gate's next free time on (and add the call in flight) if nobody did meanwhile."""
-    update: dict[str, Any] = {"$set": {"next_at": next_at}, "$inc": {"version": 1}}
-    if call_id is not None:
+def try_grant(db: Database, gate_id: str, *, interval_ms: int, call_id: str,
+              max_concurrent: int | None) -> datetime | None:
+    """Grant a dial now if the interval since the last grant has passed on the database's clock
+    (and, with `max_concurrent`, a concurrency slot is free); the grant's time, or None."""
+    _ensure(db, gate_id)
+    rules: list[dict[str, Any]] = [{"$gte": ["$$NOW", {"$add": ["$last_grant", interval_ms]}]}]
+    query: dict[str, Any] = {"_id": gate_id}
+    update: dict[str, Any] = {"$currentDate": {"last_grant": True}, "$inc": {"grants": 1}}
+    if max_concurrent is not None:
+        rules.append({"$lt": [{"$size": {"$ifNull": ["$inflight", []]}}, max_concurrent]})
+        query["inflight"] = {"$ne": call_id}
         update["$push"] = {"inflight": call_id}
-    result = db[APP_STATE].update_one({"_id": gate_id, "version": version}, update)
-    return result.modified_count == 1
+    query["$expr"] = {"$and": rules}
+    doc = db[APP_STATE].find_one_and_update(query, update, projection={"last_grant": 1},
+                                            return_document=ReturnDocument.AFTER)
+    if doc is None:
+        return None
+    at = doc["last_grant"]
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def read_gate(db: Database, gate_id: str, *, interval_ms: int = 0) -> GateState:
+    """The gate now: calls in flight and the seconds until the next grant (database clock)."""
+    _ensure(db, gate_id)
+    rows = list(db[APP_STATE].aggregate([
+        {"$match": {"_id": gate_id}},
+        {"$project": {"last_grant": 1, "inflight": 1,
+                      "wait_ms": {"$subtract": [{"$add": ["$last_grant", interval_ms]}, "$$NOW"]}}},
+    ]))
+    if not rows:
+        return GateState()
+    row = rows[0]
+    last = row.get("last_grant")
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    return GateState(last, list(row.get("inflight") or []), max(0.0, float(row.get("wait_ms") or 0) / 1000))
 
 
 def release(db: Database, gate_id: str, call_ids: list[str]) -> None:

@@ -24,6 +24,8 @@ def outcome_text(call: Call | Mapping[str, Any]) -> str:
         return "queued"
     if status == CallStatus.CANCELED and call.failure_reason:
         return f"canceled: {call.failure_reason}"
+    if status == CallStatus.UNKNOWN:
+        return f"outcome unknown: {call.failure_reason or 'the providers never said how it ended'}"
     if status == CallStatus.COMPLETED and call.end_reason:
         return f"completed ({call.end_reason})"
     return str(status.value).replace("_", " ")

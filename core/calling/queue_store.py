@@ -58,8 +58,8 @@ def stale_between_providers(db: Database, cutoff: datetime) -> list[str]:
     """Calls whose agent side ended unjoined with no Twilio leg ever recorded (worker died)."""
     return [d["_id"] for d in db[CALLS].find(
         {"status": CallStatus.DIALING.value, "ultravox_call_id": {"$nin": [None]},
-         "twilio_call_sid": None, "ultravox_ended": True, "joined_at": {"$exists": False},
-         "dialed_at": {"$lt": cutoff}}, {"_id": 1}).limit(_STALE_LIMIT)]
+         "twilio_call_sid": None, "twilio_sent_at": None, "ultravox_ended": True,
+         "joined_at": {"$exists": False}, "dialed_at": {"$lt": cutoff}}, {"_id": 1}).limit(_STALE_LIMIT)]
 
 
 def ended_awaiting_retry_decision(db: Database, *, limit: int) -> list[Call]:
@@ -142,3 +142,31 @@ def has_pending(db: Database, batch_id: str) -> bool:
         {"status": {"$nin": TERMINAL_VALUES}},
         {"status": {"$in": TERMINAL_VALUES}, "retry_handled": {"$exists": False}}]}, {"_id": 1})
     return pending is not None
+
+
+def unlinked_dials(db: Database, *, sent_before: datetime, checked_before: datetime,
+                   limit: int) -> list[Call]:
+    """Live calls whose Twilio create left before `sent_before` but whose CallSid we never
+    learnt, not looked up since `checked_before`."""
+    live = [CallStatus.DIALING.value, CallStatus.RINGING.value, CallStatus.IN_PROGRESS.value]
+    return [Call.model_validate(d) for d in db[CALLS].find(
+        {"status": {"$in": live}, "twilio_call_sid": None, "twilio_sent_at": {"$lt": sent_before},
+         "$or": [{"settle_checked_at": None}, {"settle_checked_at": {"$lt": checked_before}}]},
+        {"request_body": 0, "rendered_prompt": 0, "config_snapshot": 0}).limit(limit)]
+
+
+def overdue_claimed(db: Database, *, grace_ms: int, default_max_minutes: int, limit: int) -> list[Call]:
+    """Live calls claimed longer ago than their maximum length plus `grace_ms` (database clock)."""
+    live = [CallStatus.DIALING.value, CallStatus.RINGING.value, CallStatus.IN_PROGRESS.value]
+    bound = {"$add": ["$dialed_at", grace_ms, {"$multiply": [
+        {"$ifNull": ["$config_snapshot.config.max_duration_minutes", default_max_minutes]}, 60_000]}]}
+    return [Call.model_validate(d) for d in db[CALLS].find(
+        {"status": {"$in": live}, "dialed_at": {"$ne": None}, "$expr": {"$lt": [bound, "$$NOW"]}},
+        {"request_body": 0, "rendered_prompt": 0}).limit(limit)]
+
+
+def orphan_launches(db: Database, *, created_before: datetime, limit: int) -> list[str]:
+    """Queued calls of no batch that were never claimed (a one-call launch that stopped)."""
+    return [d["_id"] for d in db[CALLS].find(
+        {"status": CallStatus.QUEUED.value, "batch_id": None, "claimed_by": {"$exists": False},
+         "created_at": {"$lt": created_before}}, {"_id": 1}).limit(limit)]

@@ -117,15 +117,16 @@ def claim(db: Database, call_id: str, *, by: str, lease_owner: str | None = None
     if lease_owner is not None:
         query["lease_owner"] = lease_owner
     now = utcnow()
-    fields: dict[str, Any] = {"status": CallStatus.DIALING.value, "dialed_at": now,
-                              "updated_at": now, "claimed_by": by}
+    fields: dict[str, Any] = {"status": CallStatus.DIALING.value, "updated_at": now, "claimed_by": by}
     if window is not None:
         fields["calling_window"] = window
     if slot_at is not None:
-        fields["rate_slot_at"] = slot_at  # the gate's reserved dial time (epoch seconds)
+        fields["rate_slot_at"] = slot_at  # the gate's granted dial time (epoch seconds)
     return Call.from_doc(db[CALLS].find_one_and_update(
         query,
-        {"$set": fields, "$unset": {"lease_owner": "", "lease_until": "", "hold_reason": ""},
+        # `dialed_at` is the database's clock: the sweeper's bound for the call counts from it.
+        {"$set": fields, "$currentDate": {"dialed_at": True},
+         "$unset": {"lease_owner": "", "lease_until": "", "hold_reason": ""},
          "$push": {"status_history": {"status": CallStatus.DIALING.value, "at": now,
                                       "event_id": None}}},
         return_document=ReturnDocument.AFTER,
@@ -162,6 +163,9 @@ def move_status(db: Database, call_id: str, new: CallStatus, *, fields: dict[str
         update["$set"]["needs_followup"] = True
         update["$set"]["followup_next_at"] = now
         update["$inc"] = {"followup_seq": 1}
+        # Every end has a time (the retention purge counts from it); an earlier one stays.
+        if "ended_at" not in update["$set"]:
+            update["$min"] = {"ended_at": at or now}
     result = db[CALLS].update_one({"_id": call_id, "status": {"$in": statuses_before(new)}}, update)
     return result.modified_count == 1
 
@@ -193,12 +197,29 @@ def adopt_ultravox_id(db: Database, call_id: str, ultravox_id: str) -> None:
                          {"$set": {"ultravox_call_id": ultravox_id}})
 
 
+def mark_twilio_sending(db: Database, call_id: str) -> bool:
+    """Record (database clock) that the Twilio create is about to leave; False if the call is no
+    longer dialling or already has a CallSid (then nothing may be sent)."""
+    result = db[CALLS].update_one(
+        {"_id": call_id, "status": CallStatus.DIALING.value, "twilio_call_sid": None},
+        {"$currentDate": {"twilio_sent_at": True}, "$set": {"updated_at": utcnow()}})
+    return result.modified_count == 1
+
+
+def mark_twilio_unconfirmed(db: Database, call_id: str, reason: str) -> None:
+    """The Twilio create's answer was lost: the call may be ringing; keep it open, say why."""
+    db[CALLS].update_one({"_id": call_id, "twilio_call_sid": None},
+                         {"$set": {"twilio_unconfirmed": reason[:300], "updated_at": utcnow()},
+                          "$currentDate": {"twilio_unconfirmed_at": True}})
+
+
 def attach_twilio_sid(db: Database, call_id: str, sid: str, *, requested_at: float) -> None:
     """Store Twilio's CallSid (and when the create request left, epoch seconds)."""
     db[CALLS].update_one({"_id": call_id, "twilio_call_sid": {"$in": [None, sid]}},
                          {"$set": {"twilio_call_sid": sid, "updated_at": utcnow(),
                                    # when the request left (epoch s): the rate as sent
-                                   "twilio_requested_at": requested_at}})
+                                   "twilio_requested_at": requested_at},
+                          "$unset": {"twilio_unconfirmed": ""}})
 
 
 def mark_opt_out(db: Database, call_id: str) -> None:
@@ -216,3 +237,26 @@ def find_call(db: Database, ref: str) -> Call | None:
     """A call by our id, or by its Ultravox call id or Twilio CallSid (for operators)."""
     return Call.from_doc(db[CALLS].find_one({"_id": ref}) or db[CALLS].find_one(
         {"$or": [{"ultravox_call_id": ref}, {"twilio_call_sid": ref}]}))
+
+
+def call_id_by_twilio_sid(db: Database, sid: str) -> str | None:
+    """Our call linked to this Twilio CallSid, if any."""
+    doc = db[CALLS].find_one({"twilio_call_sid": sid}, {"_id": 1})
+    return doc["_id"] if doc else None
+
+
+def adopt_twilio_sid(db: Database, call_id: str, sid: str) -> bool:
+    """Link the Twilio call a lookup found (only a call without one); its follow-up reads it."""
+    now = utcnow()
+    result = db[CALLS].update_one(
+        {"_id": call_id, "twilio_call_sid": None},
+        {"$set": {"twilio_call_sid": sid, "needs_followup": True, "followup_next_at": now,
+                  "settle_note": "linked by a lookup of Twilio's calls", "updated_at": now},
+         "$unset": {"twilio_unconfirmed": ""}, "$currentDate": {"settle_checked_at": True}})
+    return result.modified_count == 1
+
+
+def note_settle(db: Database, call_id: str, note: str) -> None:
+    """Record when and with what result a dial was last looked up."""
+    db[CALLS].update_one({"_id": call_id}, {"$set": {"settle_note": note[:300]},
+                                            "$currentDate": {"settle_checked_at": True}})

@@ -113,6 +113,14 @@ class Call(Document):
     ultravox_call_id: str | None = None
     twilio_call_sid: str | None = None
     ultravox_end: str | None = None
+    # The Twilio create: when the request left (database clock), and, when its answer was lost
+    # (a timeout, a 5xx), why the call is unconfirmed until a callback or a lookup settles it.
+    twilio_sent_at: Instant = None
+    twilio_unconfirmed: str | None = None
+    twilio_unconfirmed_at: Instant = None
+    settle_checked_at: Instant = None
+    settle_note: str | None = None
+    requeue_at: Instant = None  # a batch call not dialled after all: queue it again then
     # What the providers reported.
     dialed_at: Instant = None
     ringing_at: Instant = None

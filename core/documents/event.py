@@ -17,6 +17,7 @@ class Event(Document):
     kind: str = ""
     call_id: str | None = None  # ours; None while the event is an orphan
     provider_call_id: str = ""
+    call_hint: str | None = None  # our call id as the signed webhook named it
     payload: dict[str, Any] = Field(default_factory=dict)
     occurred_at: Instant = None
     received_at: Instant = None

@@ -18,6 +18,10 @@ class CallStatus(StrEnum):
     VOICEMAIL = "voicemail"
     FAILED = "failed"
     CANCELED = "canceled"
+    # Set only by the sweeper: the providers never settled the call within its maximum length
+    # plus a grace period. Never "failed" when the phone may have rung; a later provider
+    # result may still replace it (the one move from an end to another end).
+    UNKNOWN = "unknown"
 
 
 TERMINAL_STATUSES: frozenset[CallStatus] = frozenset(
@@ -28,6 +32,7 @@ TERMINAL_STATUSES: frozenset[CallStatus] = frozenset(
         CallStatus.VOICEMAIL,
         CallStatus.FAILED,
         CallStatus.CANCELED,
+        CallStatus.UNKNOWN,
     }
 )
 OPEN_STATUSES: frozenset[CallStatus] = frozenset(set(CallStatus) - TERMINAL_STATUSES)
@@ -52,11 +57,19 @@ def status_rank(status: CallStatus | str) -> int:
 
 
 def can_advance(current: CallStatus | str, new: CallStatus | str) -> bool:
-    """True if a call in `current` may move to `new` (strictly forward, never out of an end)."""
-    return status_rank(new) > status_rank(current)
+    """True if a call in `current` may move to `new`: strictly forward, or from `unknown` to a
+    provider's own end (the only move out of an end)."""
+    return new in statuses_after(current)
+
+
+def statuses_after(current: CallStatus | str) -> list[CallStatus]:
+    """The statuses a call in `current` may move to."""
+    if CallStatus(current) == CallStatus.UNKNOWN:
+        return [s for s in TERMINAL_STATUSES if s != CallStatus.UNKNOWN]
+    rank = status_rank(current)
+    return [s for s in CallStatus if _RANK[s] > rank]
 
 
 def statuses_before(new: CallStatus | str) -> list[str]:
-    """Statuses from which `new` is a forward move (for conditional updates)."""
-    rank = status_rank(new)
-    return [s.value for s in CallStatus if _RANK[s] < rank]
+    """Statuses from which `new` is an allowed move (for conditional updates)."""
+    return sorted(s.value for s in CallStatus if CallStatus(new) in statuses_after(s))

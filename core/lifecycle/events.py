@@ -154,8 +154,12 @@ def parse_ultravox(data: Any) -> ParsedEvent:
     )
 
 
-def parse_twilio(form: Any) -> ParsedEvent:
-    """Validate a Twilio status callback (a form MultiDict or a plain dict) into a ParsedEvent."""
+def parse_twilio(form: Any, call_hint: str | None = None) -> ParsedEvent:
+    """Validate a Twilio status callback (a form MultiDict or a plain dict) into a ParsedEvent.
+
+    `call_hint` is our call id from the callback URL's query (`?call=`), which Twilio's
+    signature covers: it links the callback to our call even when we never learnt the CallSid.
+    """
     getlist = getattr(form, "getlist", None)
     keys = list(form.keys())
     if any(not isinstance(k, str) or k.startswith("$") for k in keys):
@@ -192,12 +196,15 @@ def parse_twilio(form: Any) -> ParsedEvent:
             occurred = email.utils.parsedate_to_datetime(kept["Timestamp"]).astimezone(UTC)
         except (TypeError, ValueError):
             occurred = None
+    if call_hint is not None and not _ID_RE.match(call_hint):
+        raise BadPayload("the call parameter is not an id")
     return ParsedEvent(
         provider=TWILIO,
         kind=status,
         dedupe_key=f"tw:{sid}:{suffix}",
         provider_call_id=sid,
         payload=kept,
+        hint_call_id=call_hint,
         occurred_at=occurred,
     )
 

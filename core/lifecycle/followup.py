@@ -183,10 +183,11 @@ def _step(call: Call, providers: Providers, now: datetime, db: Database) -> list
     # limit; past it, the launching worker is gone.
     grace = timedelta(seconds=get_settings().dispatch_stale_seconds)
     launch_settled = bool(started and now - started > grace)
-    if not sid and call.status in OPEN_STATUSES and (overdue or (call.ultravox_ended and launch_settled)):
-        # No phone leg was ever recorded (launch stopped half-way): close the call as failed.
-        # Not before that: an unanswered call's Ultravox side can end (unjoined) before the
-        # launcher has stored the Twilio CallSid, and Twilio's outcome must win.
+    if (not sid and call.twilio_sent_at is None and call.status in OPEN_STATUSES
+            and call.ultravox_ended and call.joined_at is None and launch_settled):
+        # The Twilio create never left (no `twilio_sent_at`) and the agent side ended with
+        # nobody joining: the phone was never dialled. A create that may have left is never
+        # failed here; the sweeper's lookup of Twilio's calls settles it.
         advance_status(db, call_id, CallStatus.FAILED,
                        fields={"failure_reason": "the phone call was never placed"})
     return notes

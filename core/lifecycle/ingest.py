@@ -51,14 +51,12 @@ def find_call_id(db: Database, provider: str, provider_call_id: str,
                  hint_call_id: str | None = None) -> str | None:
     """Our call id for a provider's call id (adopting the hint when the launcher has not yet)."""
     key = _provider_field(provider)
-    found = store.call_id_by_provider_id(db, key, provider_call_id)
-    if found:
-        return found
-    # The webhook can beat the launcher's write of the provider id: trust our own id from the
-    # signed metadata, but only for a call that has no other provider id.
+    # Our own id comes signed with the webhook (Twilio's callback URL, Ultravox's metadata):
+    # link by it first, a lookup by `_id`, adopting the provider id when the launcher has not
+    # stored it yet (its answer was lost, or it died) — but never over another provider id.
     if hint_call_id and store.adopt_provider_id(db, hint_call_id, key, provider_call_id):
         return hint_call_id
-    return None
+    return store.call_id_by_provider_id(db, key, provider_call_id)
 
 
 def store_event(db: Database, event: ParsedEvent, *, source: str = "webhook",
@@ -73,6 +71,7 @@ def store_event(db: Database, event: ParsedEvent, *, source: str = "webhook",
         "kind": event.kind,
         "call_id": call_id,
         "provider_call_id": event.provider_call_id,
+        "call_hint": event.hint_call_id,
         "payload": event.payload,
         "occurred_at": event.occurred_at,
         "received_at": now,
@@ -204,8 +203,8 @@ def apply_pending(db: Database, *, limit: int = 100, orphan_max_age: timedelta =
     for event in store.unapplied_events(db, orphans_since=now - orphan_max_age,
                                         max_attempts=max_attempts, limit=limit):
         if event.call_id is None:
-            hint = (event.payload.get("call") or {}).get("metadata", {}).get("screeningId") \
-                if event.provider == ULTRAVOX else None
+            hint = event.call_hint or ((event.payload.get("call") or {}).get("metadata", {})
+                                       .get("screeningId") if event.provider == ULTRAVOX else None)
             call_id = find_call_id(db, event.provider, event.provider_call_id, hint)
             if call_id is None:
                 pending += 1

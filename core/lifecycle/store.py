@@ -30,10 +30,12 @@ def call_id_by_provider_id(db: Database, field: str, provider_call_id: str) -> s
 
 def adopt_provider_id(db: Database, call_id: str, field: str, provider_call_id: str) -> bool:
     """Link our call to a provider id it does not have yet (never over another id)."""
+    update: dict[str, Any] = {"$set": {field: provider_call_id}}
+    if field == "twilio_call_sid":
+        # A callback names the call: the create's lost answer no longer matters.
+        update["$unset"] = {"twilio_unconfirmed": ""}
     doc = db[CALLS].find_one_and_update(
-        {"_id": call_id, field: {"$in": [None, provider_call_id]}},
-        {"$set": {field: provider_call_id}},
-        projection={"_id": 1},
+        {"_id": call_id, field: {"$in": [None, provider_call_id]}}, update, projection={"_id": 1},
     )
     return doc is not None
 

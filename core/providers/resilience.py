@@ -22,11 +22,16 @@ T = TypeVar("T")
 
 
 class ProviderUnavailable(Exception):
-    """The provider cannot be reached or keeps failing; the message is fit for a page."""
+    """The provider cannot be reached or keeps failing; the message is fit for a page.
 
-    def __init__(self, provider: str, reason: str) -> None:
+    `ambiguous` is True when the last attempt may have been processed (a read timeout, a 5xx):
+    a create that failed this way may have happened.
+    """
+
+    def __init__(self, provider: str, reason: str, *, ambiguous: bool = False) -> None:
         self.provider = provider
         self.reason = reason
+        self.ambiguous = ambiguous
         super().__init__(f"{provider} is unavailable right now ({reason}).")
 
 
@@ -207,7 +212,7 @@ def run_with_retries(
     try:
         return retrying(attempt)
     except TransientError as exc:
-        raise ProviderUnavailable(provider, exc.reason) from exc
+        raise ProviderUnavailable(provider, exc.reason, ambiguous=exc.ambiguous) from exc
 
 
 @contextlib.contextmanager

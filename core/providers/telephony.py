@@ -6,8 +6,10 @@ import functools
 import logging
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlencode
 
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
@@ -64,6 +66,7 @@ class TwilioCall:
     price_unit: str | None
     duration: int | None
     answered_by: str | None = None
+    date_created: datetime | None = None
 
 
 class _QuietHttpClient(TwilioHttpClient):
@@ -131,6 +134,12 @@ class TwilioGateway:
                 message = f"the account credentials were refused: {message}"
             raise ProviderError(PROVIDER, status, message, code=exc.code) from exc
 
+    def status_callback_for(self, call_id: str | None) -> str:
+        """Our status-callback URL, carrying our call id (Twilio signs the whole URL)."""
+        if not call_id:
+            return self.status_callback_url
+        return f"{self.status_callback_url}?{urlencode({'call': call_id})}"
+
     def place_call(
         self,
         to: str,
@@ -139,12 +148,15 @@ class TwilioGateway:
         time_limit_seconds: int,
         ring_timeout: int | None = None,
         machine_detection: bool = True,
+        call_id: str | None = None,
     ) -> str:
         """Dial `to` and bridge it to the Ultravox `join_url`; returns the CallSid.
 
         The number is validated before any request. Only failures Twilio certainly did not
         act on (429, refused connection) are retried: Twilio has no idempotency key, so a
-        timed-out create is reported, not repeated (the worker reconciles it).
+        timed-out create is reported (ProviderUnavailable with `ambiguous`), not repeated.
+        `call_id` goes into the status-callback URL, so every callback names our call even
+        when the create's answer was lost.
         """
         number = normalize_phone(to)
         if not join_url.startswith("wss://"):
@@ -153,7 +165,7 @@ class TwilioGateway:
             "to": number,
             "from_": self.from_number,
             "twiml": build_twiml(join_url),
-            "status_callback": self.status_callback_url,
+            "status_callback": self.status_callback_for(call_id),
             "status_callback_event": STATUS_CALLBACK_EVENTS,
             "status_callback_method": "POST",
             "timeout": int(ring_timeout or self.default_ring_timeout),
@@ -184,12 +196,28 @@ class TwilioGateway:
                                   breaker=self.breaker, policy=self.retry)
         return getattr(result, "status", None)
 
-    def fetch_call(self, sid: str) -> TwilioCall:
-        """Status, price (negative string from Twilio, None until known) and duration of a call."""
-        call = run_with_retries(
-            lambda: self._attempt(lambda: self._client.calls(sid).fetch()),
-            provider=PROVIDER, breaker=self.breaker, policy=self.retry,
-        )
+    def find_calls(self, to: str, *, since: datetime, limit: int = 20) -> list[TwilioCall]:
+        """Calls from our number to `to` that started on or after `since`'s UTC day, and the
+        ones still queued (a queued call has no start time, so the date filter misses it)."""
+        number = normalize_phone(to)
+
+        def read() -> list[Any]:
+            # Twilio documents the StartTime filter as a UTC day, so the day is what is sent.
+            day = since.astimezone(UTC).date().isoformat()
+            started = self._client.calls.list(to=number, from_=self.from_number,
+                                              start_time_after=day, limit=limit)
+            queued = self._client.calls.list(to=number, from_=self.from_number, status="queued",
+                                             limit=limit)
+            return [*started, *queued]
+
+        calls = run_with_retries(lambda: self._attempt(read), provider=PROVIDER,
+                                 breaker=self.breaker, policy=self.retry)
+        unique = {str(c.sid): c for c in calls}
+        return [self._typed(c) for c in unique.values()]
+
+    @staticmethod
+    def _typed(call: Any) -> TwilioCall:
+        created = getattr(call, "date_created", None)
         return TwilioCall(
             sid=str(call.sid),
             status=call.status,
@@ -197,7 +225,16 @@ class TwilioGateway:
             price_unit=call.price_unit,
             duration=int(call.duration) if call.duration not in (None, "") else None,
             answered_by=getattr(call, "answered_by", None),
+            date_created=created if isinstance(created, datetime) else None,
         )
+
+    def fetch_call(self, sid: str) -> TwilioCall:
+        """Status, price (negative string from Twilio, None until known) and duration of a call."""
+        call = run_with_retries(
+            lambda: self._attempt(lambda: self._client.calls(sid).fetch()),
+            provider=PROVIDER, breaker=self.breaker, policy=self.retry,
+        )
+        return self._typed(call)
 
 
 def _twilio_message(exc: TwilioRestException) -> str:

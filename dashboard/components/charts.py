@@ -18,6 +18,7 @@ _OUTCOME_COLORS = {
     "busy": "#8d6e63",
     "failed": "#c62828",
     "canceled": "#b0bec5",
+    "unknown": "#6a1b9a",
 }
 _COMPONENTS = (
     ("ai_act", "AI (actual)", "#1565c0"),

@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,14 +15,23 @@ from werkzeug.serving import make_server
 from core import auth
 from core.agent import settings as agent_settings
 from core.agent.models import CallingHours, TimeWindow, Weekday
+from core.calling.launch import LaunchResult, launch_call
 from core.config import get_settings
+from core.documents.job import Job
 from core.people.jobs import create_job
+from core.providers.telephony import get_twilio
 from sandbox.server import SandboxHandle, start_sandbox
 from tools.embedded_db.launcher import free_port
 
 ALL_DAY = CallingHours(windows={d: [TimeWindow(start=dt.time(0, 0),
                                                end=dt.time(23, 59, 59, 999999))]
                                 for d in Weekday})
+
+
+def all_day_except_today() -> CallingHours:
+    """Calling hours open all day on every weekday but today's (UTC) one."""
+    today = list(Weekday)[datetime.now(UTC).weekday()]
+    return CallingHours(windows={d: w for d, w in ALL_DAY.windows.items() if d != today})
 
 
 @dataclass
@@ -33,6 +43,14 @@ class Stack:
     admin: auth.User
     recruiter: auth.User
     env: dict[str, str]
+    sidecar: Any = None
+
+    def stop_sidecar(self) -> None:
+        """Take the webhook receiver down: from now on no provider webhook reaches us."""
+        if self.sidecar is not None:
+            self.sidecar.shutdown()
+            self.sidecar.server_close()
+            self.sidecar = None
 
     def dials(self) -> list[dict[str, Any]]:
         """Every Twilio create-call request the sandbox received (the ground truth of dialling)."""
@@ -62,17 +80,29 @@ def stack(db, test_env, monkeypatch) -> Iterator[Stack]:
     thread.start()
     admin = auth.create_user(db, "admin1", "password-123", "admin")
     recruiter = auth.create_user(db, "rec1", "password-123", "recruiter")
-    st = Stack(db, sandbox, admin, recruiter, {**test_env, **env})
+    st = Stack(db, sandbox, admin, recruiter, {**test_env, **env}, server)
     st.set_config(calling_hours=ALL_DAY)
     try:
         yield st
     finally:
         sandbox.stop()
-        server.shutdown()
-        server.server_close()
+        st.stop_sidecar()
         get_settings.cache_clear()
 
 
-def make_job(stack: Stack, title: str = "Warehouse lead") -> dict:
+def make_job(stack: Stack, title: str = "Warehouse lead") -> Job:
     """An open job."""
     return create_job(stack.db, stack.recruiter, title=title, company="Acme Logistics")
+
+
+def launch(stack: Stack, candidate_id: str) -> LaunchResult:
+    """One call now, by the recruiter."""
+    return launch_call(stack.db, stack.recruiter, candidate_id)
+
+
+def foreign_twilio_call(stack: Stack, to: str) -> str:
+    """A call placed from our number by someone else (not through our launcher): its CallSid."""
+    client = get_twilio()._client  # the SDK pointed at the sandbox, as another app would use it
+    call = client.calls.create(to=to, from_=get_settings().twilio_from,
+                               twiml="<Response><Say>Hello</Say></Response>")
+    return str(call.sid)

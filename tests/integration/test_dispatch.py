@@ -25,6 +25,11 @@ stack = launch_support.stack
 ROOT = Path(__file__).resolve().parents[2]
 _WORKER = ("import time\nfrom core.db import get_db\nfrom core.calling.dispatch import run_once\n"
            "db = get_db()\nwhile True:\n    run_once(db)\n    time.sleep(0.05)\n")
+# What the worker runs, every task in one loop (the sweeps settle a dial its killer left behind).
+_FULL_WORKER = ("import time\nfrom core.db import get_db\nfrom core.calling import dispatch, sweeper\n"
+                "from core.lifecycle import reconcile\ndb = get_db()\nwhile True:\n"
+                "    dispatch.run_once(db)\n    sweeper.run_once(db)\n    reconcile.run_once(db)\n"
+                "    time.sleep(0.05)\n")
 
 
 def add_many(stack: Stack, job: dict, suffixes: list[str], npa: str = "212") -> list[dict]:
@@ -89,12 +94,13 @@ def test_a_worker_killed_mid_batch_leaves_no_double_dial(stack, monkeypatch):
     monkeypatch.setenv("DISPATCH_STALE_SECONDS", "2")
     monkeypatch.setenv("DISPATCH_LEASE_SECONDS", "2")
     get_settings.cache_clear()
-    env = {**os.environ, **stack.env, "DISPATCH_STALE_SECONDS": "2", "DISPATCH_LEASE_SECONDS": "2"}
+    env = {**os.environ, **stack.env, "DISPATCH_STALE_SECONDS": "2", "DISPATCH_LEASE_SECONDS": "2",
+           "SETTLE_FIRST_LOOK_SECONDS": "2", "SETTLE_EVERY_SECONDS": "1", "SETTLE_MATCH_AFTER_SECONDS": "3"}
     job = make_job(stack)
     add_many(stack, job, [f"{i:02d}" for i in range(20)], npa="415")
     stack.set_config(calls_per_second=8.0, max_concurrent_calls=50)
     batch = batches.create_batch(stack.db, stack.recruiter, job.id)
-    procs = [subprocess.Popen([sys.executable, "-c", _WORKER], cwd=ROOT, env=env,
+    procs = [subprocess.Popen([sys.executable, "-c", _FULL_WORKER], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for _ in range(3)]
     try:

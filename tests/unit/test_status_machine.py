@@ -14,9 +14,17 @@ def test_forward_moves_allowed_backward_refused():
             assert not can_advance(b, a)
 
 
-def test_nothing_leaves_a_terminal_status():
-    for end, other in product(TERMINAL_STATUSES, CallStatus):
+def test_nothing_leaves_a_terminal_status_but_unknown():
+    for end, other in product(TERMINAL_STATUSES - {CallStatus.UNKNOWN}, CallStatus):
         assert not can_advance(end, other)
+
+
+def test_unknown_may_only_become_a_providers_own_end():
+    # The sweeper's "unknown" is a verdict of ignorance: a later provider result replaces it.
+    for end in TERMINAL_STATUSES - {CallStatus.UNKNOWN}:
+        assert can_advance(CallStatus.UNKNOWN, end)
+    for other in [*ORDER, CallStatus.UNKNOWN]:
+        assert not can_advance(CallStatus.UNKNOWN, other)
 
 
 def test_every_open_status_can_end():
