@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import uuid
 from datetime import UTC, datetime
@@ -39,6 +40,7 @@ APP_STATE = "app_state"  # generated cookie key, worker heartbeats
 BATCHES = "batches"
 ROLLUPS = "usage_rollups"  # per-day/per-job counters for the usage page
 MEDIA_CACHE = "media_cache"  # recordings and voice previews fetched server-side
+BUDGETS = "budgets"  # one document per month: what the calls claimed in it have committed
 
 _INDEXES: dict[str, list[IndexModel]] = {
     USERS: [IndexModel([("username", ASCENDING)], unique=True, name="username_unique")],
@@ -65,6 +67,7 @@ _INDEXES: dict[str, list[IndexModel]] = {
         # Review-page filters on real MongoDB (the embedded server scans regardless).
         IndexModel([("status", ASCENDING), ("created_at", DESCENDING)], name="status_created"),
         IndexModel([("review.decision", ASCENDING), ("created_at", DESCENDING)], name="decision_created"),
+        IndexModel([("budget.month", ASCENDING)], sparse=True, name="budget_month"),
     ],
     CALL_EVENTS: [
         IndexModel([("dedupe_key", ASCENDING)], unique=True, name="dedupe_unique"),
@@ -130,6 +133,16 @@ def insert_new(collection: Collection, doc: dict[str, Any]) -> bool:
     except DuplicateKeyError:
         return False
     return True
+
+
+def field_key(value: str) -> str:
+    """`value` made safe as one key of a field path (no dots or dollars; distinct stays distinct).
+
+    Per-job counters live under `jobs.<key>`; a job id is ours (hex) but may come from an import.
+    """
+    if value and all(c.isalnum() or c in "-_" for c in value):
+        return value
+    return "h" + hashlib.sha256(value.encode()).hexdigest()[:32]
 
 
 def new_id() -> str:

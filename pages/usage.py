@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from core.agent import settings as agent_settings
+from core.usage import budget
 from core.usage import export as usage_export
-from core.usage import spend
 from core.usage import views as usage_views
+from core.usage.costs import money_str
 from dashboard import ui
 from dashboard.components import charts
 
@@ -18,11 +19,15 @@ currency = ui.settings().cost_currency
 
 st.title("Usage & cost")
 
-state = spend.budget_state(db, agent_settings.get_global_config(db).monthly_budget)
+state = budget.budget_state(db, agent_settings.get_global_config(db).monthly_budget)
 budget_col, text_col = st.columns([2, 3])
 budget_col.plotly_chart(charts.budget_gauge(state, currency), width="stretch", key="usage.budget_chart")
 with text_col:
     st.subheader("This month")
+    figures = st.columns(3)
+    figures[0].metric("Spent", money_str(state.spent))
+    figures[1].metric("Committed", money_str(state.committed))
+    figures[2].metric("Left to commit", money_str(state.remaining))
     if state.level == "exceeded":
         st.error(state.message, icon=":material/block:")
     elif state.level == "warning":
@@ -30,8 +35,10 @@ with text_col:
     else:
         st.success(state.message, icon=":material/savings:")
     st.caption(
-        "Spend counts every ended call created this month (UTC), estimates included until the "
-        "providers report actual figures. The monthly budget is set in Global settings."
+        "Spent: what this month's calls have cost so far, estimates included until the providers "
+        "report actual figures. Committed: what new calls are checked against — ended calls at "
+        "their cost, calls in progress (or whose outcome is unknown) at the most they can cost. "
+        "The monthly budget is set in Global settings."
     )
 
 today = datetime.now(UTC).date()

@@ -11,10 +11,12 @@ from core.calling import dispatch, sweeper
 from core.db import Database
 from core.lifecycle import reconcile
 from core.review import retention
+from core.usage import budget
 
 TASKS: list[tuple[str, Callable[[Database], object], float]] = [
     ("dispatch", dispatch.run_once, 1.0),
     ("sweep", sweeper.run_once, 30.0),
     ("reconcile", reconcile.run_once, 15.0),
+    ("budget", budget.check_month, 300.0),
     ("purge", retention.purge_expired, 3600.0),
 ]

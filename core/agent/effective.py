@@ -36,12 +36,35 @@ def overridden_fields(job_cfg: BaseModel | None) -> list[str]:
     return [name for name in CONFIG_FIELDS if getattr(job_cfg, name) is not None]
 
 
+# Limits the admin sets for the whole organisation: a job may lower them, never raise them.
+# (A job's monthly budget is a cap on that job's own spend inside the global budget.)
+CAPPED_FIELDS: tuple[str, ...] = ("max_concurrent_calls", "calls_per_second", "monthly_budget")
+
+
+def cap_problems(global_cfg: GlobalVoiceConfig, job_cfg: BaseModel | None) -> list[str]:
+    """Why a job's overrides may not be saved: a limit above the global one (never clamped)."""
+    problems = []
+    for name in CAPPED_FIELDS:
+        value = getattr(job_cfg, name, None) if job_cfg is not None else None
+        limit = getattr(global_cfg, name)
+        if value is not None and value > limit:
+            problems.append(f"{FIELD_LABELS[name]} can be at most {limit:g} for a job: that is the "
+                            f"global limit, which a job may lower but not raise (you entered {value:g}).")
+    return problems
+
+
 def effective_config(global_cfg: GlobalVoiceConfig, job_cfg: BaseModel | None) -> GlobalVoiceConfig:
-    """The config a job's calls use: global, overridden field by field by the job's set fields."""
+    """The config a job's calls use: global, overridden field by field by the job's set fields.
+
+    The global limits stay ceilings even for an override saved before the global one was
+    lowered: the job gets the smaller of the two.
+    """
     if job_cfg is None or not overridden_fields(job_cfg):
         return global_cfg
     merged = global_cfg.model_dump()
     merged.update({name: getattr(job_cfg, name) for name in overridden_fields(job_cfg)})
+    for name in CAPPED_FIELDS:
+        merged[name] = min(merged[name], getattr(global_cfg, name))
     try:
         # Re-validated: the only cross-field rule (recording needs a disclosure) may combine
         # a job's value with a global one.

@@ -14,6 +14,7 @@ from core.agent import settings_store
 from core.agent.defaults import default_global_config
 from core.agent.effective import (
     as_plain,
+    cap_problems,
     effective_config,
     field_diff,
     overridden_fields,
@@ -149,7 +150,11 @@ def _checked_job(db: Database, job_id: str,
                  data: BaseModel | dict[str, Any]) -> tuple[StoredJob, dict[str, Any], dict[str, Any]]:
     """Validate a job's new overrides against the global ones; (stored, old and new overrides)."""
     overrides = validate_job(data)
-    effective = effective_config(get_global_config(db), overrides)  # cross-field rules
+    global_cfg = get_global_config(db)
+    problems = cap_problems(global_cfg, overrides)
+    if problems:
+        raise ConfigValidationError(problems)
+    effective = effective_config(global_cfg, overrides)  # cross-field rules
     stored = load_job(db, job_id)
     old, new = overrides_of(stored.overrides), overrides_of(overrides)
     if "voice" in new and new.get("voice") != old.get("voice"):

@@ -26,15 +26,10 @@ from core.documents.status import CallStatus
 from core.people import store as people_store
 from core.people.phones import PhoneNumberError, region_of
 from core.providers.resilience import ProviderError, ProviderUnavailable
-from core.providers.telephony import get_twilio, join_timeout_for
+from core.providers.telephony import TIME_LIMIT_SLACK_SECONDS, get_twilio, join_timeout_for
 from core.providers.ultravox import get_ultravox
 
 log = logging.getLogger(__name__)
-
-# Twilio's hard stop sits this far above Ultravox's maxDuration, so the agent's own goodbye
-# and time-exceeded message always come first.
-_TIME_LIMIT_SLACK_SECONDS = 60
-
 
 def build_request_body(snapshot: dict[str, Any], *, call_id: str, candidate_id: str,
                        job_id: str, ring_timeout: int) -> dict[str, Any]:
@@ -98,8 +93,8 @@ def dial(db: Database, call: Call) -> Call:
         max_seconds = int(snapshot["config"]["max_duration_minutes"]) * 60
         # Already admitted by the dial gate; this only re-spaces the Twilio request itself.
         twilio_slot = gate.acquire_slot(
-            db, call_id, calls_per_second=float(snapshot["config"]["calls_per_second"]),
-            max_concurrent=None, max_wait=60.0, gate_id=gate.TWILIO_GATE)
+            db, call_id, limits=gate.Limits(float(snapshot["config"]["calls_per_second"]), None),
+            max_wait=60.0, gate_id=gate.TWILIO_GATE)
         stop = _still_may_ring(db, call, candidate)
         if stop is not None:
             _not_dialled(db, call, ultravox_id, *stop)
@@ -110,7 +105,7 @@ def dial(db: Database, call: Call) -> Call:
         sending = True
         faults.point("before_twilio_create")
         sid = get_twilio().place_call(phone or "", created.join_url,
-                                      time_limit_seconds=max_seconds + _TIME_LIMIT_SLACK_SECONDS,
+                                      time_limit_seconds=max_seconds + TIME_LIMIT_SLACK_SECONDS,
                                       ring_timeout=settings.ring_timeout_seconds, call_id=call_id)
         faults.point("after_twilio_create")
         call_store.attach_twilio_sid(db, call_id, sid, requested_at=twilio_slot.at)

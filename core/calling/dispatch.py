@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.agent.models import GlobalVoiceConfig
-from core.agent.settings import job_effective_config
-from core.calling import batch_store, budget, dialing, gate, queue_store, refusals
+from core.agent.settings import get_global_config, job_effective_config
+from core.calling import admission, batch_store, dialing, gate, queue_store, refusals
 from core.calling import store as call_store
 from core.calling.batches import PAUSED, RUNNING, check_failure_spike, finish_batches
 from core.calling.transitions import mark_failed
@@ -20,9 +20,10 @@ from core.documents.status import CallStatus
 from core.people import store as people_store
 from core.providers.resilience import ProviderError, ProviderUnavailable
 from core.providers.ultravox import get_ultravox
-from core.usage import spend
 
 _SCAN_LIMIT = 500  # terminal calls examined per run for retries (the rest next run)
+# A call refused by the budget while calls in progress hold reservations looks again this soon.
+_BUDGET_RECHECK = timedelta(seconds=60)
 
 
 def _hold(db: Database, call_id: str, owner: str, reason: str, *, until: datetime | None = None,
@@ -118,6 +119,7 @@ def run_once(db: Database, *, now: datetime | None = None, max_seconds: float | 
     owner = gate.worker_id()
     stats: Counter[str] = Counter()
     configs: dict[str, GlobalVoiceConfig] = {}
+    global_cfg = get_global_config(db)
     # The database's clock, not this host's: calling hours, leases and staleness are judged
     # the same way by every worker, whatever its own clock says.
     current = fixed_now or server_now(db)
@@ -131,7 +133,6 @@ def run_once(db: Database, *, now: datetime | None = None, max_seconds: float | 
     running_ids = [b.id for b in running if batch_store.batch_status(db, b.id) == RUNNING]
     deadline = time.monotonic() + (max_seconds or settings.dispatch_run_seconds)
     lease = timedelta(seconds=settings.dispatch_lease_seconds)
-    spent = None
     while running_ids and time.monotonic() < deadline:
         current = fixed_now or server_now(db)
         call = queue_store.lease_next(db, running_ids, owner, current, current + lease)
@@ -154,31 +155,28 @@ def run_once(db: Database, *, now: datetime | None = None, max_seconds: float | 
                   window=window.as_record())
             stats["held" if window.held else "deferred"] += 1
             continue
-        if spent is None:
-            spent = spend.month_spend(db, current)
-        problem = budget.budget_problem(db, cfg, current, spent=spent)
-        if problem:
-            _hold(db, call.id, owner, problem)
-            stats["over_budget"] += 1
-            continue
         if batch_store.batch_status(db, call.batch_id or "") != RUNNING:
             queue_store.unlease(db, call.id, owner)
             running_ids = [b for b in running_ids if b != call.batch_id]
             continue
-        slot = gate.acquire_slot(db, call.id, calls_per_second=cfg.calls_per_second,
-                                 max_concurrent=cfg.max_concurrent_calls,
-                                 max_wait=max(0.0, deadline - time.monotonic()))
-        if not slot.granted:
+        admitted = admission.admit(db, call, cand, by=owner, lease_owner=owner, global_cfg=global_cfg,
+                                   job_cfg=cfg, window=window.as_record(),
+                                   max_wait=max(0.0, deadline - time.monotonic()))
+        if admitted.kind == "slot":
             queue_store.unlease(db, call.id, owner)
             stats["waiting_for_slot"] += 1
             break
-        claimed = call_store.claim(db, call.id, by=owner, lease_owner=owner,
-                                   window=window.as_record(), slot_at=slot.at)
+        if admitted.kind == "budget":
+            # Calls in progress may end under their maximum and give room back: look again
+            # soon. Otherwise the budget is spent: the call waits for a person (or next month).
+            _hold(db, call.id, owner, admitted.reason,
+                  until=current + _BUDGET_RECHECK if admitted.retry_soon else None)
+            stats["over_budget"] += 1
+            continue
+        claimed = admitted.call
         if claimed is None:  # our lease expired and someone else took it
-            gate.release_slot(db, call.id)
             continue
         result = dialing.dial(db, claimed)
-        spent += spend.estimated_call_cost(cfg)
         stats["dialled"] += 1
         if result.status == CallStatus.FAILED:
             stats["failed"] += 1

@@ -8,6 +8,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from core.agent.models import GlobalVoiceConfig
 from core.calling import gate_store
 from core.calling import store as call_store
 from core.config import get_settings
@@ -56,34 +57,75 @@ class Slot:
     wait: float = 0.0
 
 
-def acquire_slot(db: Database, call_id: str, *, calls_per_second: float,
-                 max_concurrent: int | None, max_wait: float, gate_id: str = DIAL_GATE) -> Slot:
+@dataclass(frozen=True)
+class Limits:
+    """The pace of dials: the organisation's limits and, when lower, one job's own."""
+
+    calls_per_second: float
+    max_concurrent: int | None
+    job_id: str | None = None
+    job_calls_per_second: float | None = None
+    job_max_concurrent: int | None = None
+
+
+def limits_for(global_cfg: GlobalVoiceConfig, job_cfg: GlobalVoiceConfig, job_id: str) -> Limits:
+    """The limits a job's dial must respect (its effective config may only lower the global)."""
+    return Limits(
+        calls_per_second=global_cfg.calls_per_second, max_concurrent=global_cfg.max_concurrent_calls,
+        job_id=job_id,
+        job_calls_per_second=(job_cfg.calls_per_second
+                              if job_cfg.calls_per_second < global_cfg.calls_per_second else None),
+        job_max_concurrent=(job_cfg.max_concurrent_calls
+                            if job_cfg.max_concurrent_calls < global_cfg.max_concurrent_calls else None))
+
+
+def _interval_ms(calls_per_second: float) -> int:
+    return max(1, round(1000.0 / calls_per_second * (1.0 + get_settings().dispatch_rate_margin)))
+
+
+def acquire_slot(db: Database, call_id: str, *, limits: Limits, max_wait: float,
+                 gate_id: str = DIAL_GATE) -> Slot:
     """Take the next dial (and a concurrency slot) for `call_id`, waiting up to `max_wait` s.
 
-    The gate grants at most one dial per 1/calls-per-second across every worker and host,
-    judged on the database's clock (see gate_store), so no host's clock can bunch the dials or
-    stop them. A call already holding a concurrency slot keeps it.
+    The gate grants at most one dial per 1/calls-per-second across every worker and host (and
+    per job, when a job has a lower limit), judged on the database's clock (see gate_store),
+    so no host's clock can bunch the dials or stop them. A call holding a slot keeps it.
     """
-    interval_ms = max(1, round(1000.0 / calls_per_second * (1.0 + get_settings().dispatch_rate_margin)))
+    interval = _interval_ms(limits.calls_per_second)
+    job_interval = _interval_ms(limits.job_calls_per_second) if limits.job_calls_per_second else None
     deadline = time.monotonic() + max(0.0, max_wait)
     swept = False
     while True:
-        granted = gate_store.try_grant(db, gate_id, interval_ms=interval_ms, call_id=call_id,
-                                       max_concurrent=max_concurrent)
+        granted = gate_store.try_grant(db, gate_id, call_id=call_id, job_id=limits.job_id,
+                                       interval_ms=interval, max_concurrent=limits.max_concurrent,
+                                       job_interval_ms=job_interval,
+                                       job_max_concurrent=limits.job_max_concurrent)
         if granted is not None:
             return Slot(True, at=granted.timestamp())
-        state = gate_store.read_gate(db, gate_id, interval_ms=interval_ms)
-        if max_concurrent is not None and call_id in state.inflight:
+        state = gate_store.read_gate(db, gate_id, interval_ms=interval, job_id=limits.job_id,
+                                     job_interval_ms=job_interval)
+        if limits.max_concurrent is not None and call_id in state.inflight:
             return Slot(True, at=time.time())
-        if max_concurrent is not None and len(state.inflight) >= max_concurrent:
-            if not swept:
-                swept = True
-                sweep_gate(db)
-                continue
-            return Slot(False, f"{len(state.inflight)} calls are in progress; the limit is "
-                               f"{max_concurrent} at a time.")
+        full = _full(limits, state)
+        if full and not swept:
+            swept = True
+            sweep_gate(db)
+            continue
+        if full:
+            return Slot(False, full)
         left = deadline - time.monotonic()
         if state.wait_seconds > left:
             return Slot(False, "the calls-per-second limit is reached", wait=state.wait_seconds)
         # Sleep until the database says the interval has passed (never a negative sleep).
         time.sleep(min(max(state.wait_seconds, 0.001), max(left, 0.0)))
+
+
+def _full(limits: Limits, state: gate_store.GateState) -> str:
+    """Why no concurrency slot is free ("" when one is)."""
+    if limits.max_concurrent is not None and len(state.inflight) >= limits.max_concurrent:
+        return (f"{len(state.inflight)} calls are in progress; the limit is "
+                f"{limits.max_concurrent} at a time.")
+    if limits.job_max_concurrent is not None and state.job_inflight >= limits.job_max_concurrent:
+        return (f"{state.job_inflight} calls of this job are in progress; its limit is "
+                f"{limits.job_max_concurrent} at a time.")
+    return ""

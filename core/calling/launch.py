@@ -9,9 +9,8 @@ from datetime import datetime
 from core import audit
 from core.agent import settings as agent_settings
 from core.auth import Action, User, require
-from core.calling import gate
+from core.calling import admission
 from core.calling import store as call_store
-from core.calling.budget import budget_problem
 from core.calling.dialing import dial
 from core.calling.refusals import LaunchRefused, refusal, window_check
 from core.db import Database, utcnow
@@ -80,9 +79,10 @@ def launch_call(db: Database, actor: User, candidate_id: str, job_id: str | None
         when = (f" The window opens at {window.next_open_at:%Y-%m-%d %H:%M} UTC."
                 if window.next_open_at else "")
         raise LaunchRefused(code, window.reason + when)
-    problem = budget_problem(db, config, now)
-    if problem:
-        raise LaunchRefused("budget", problem)
+    global_cfg = agent_settings.get_global_config(db)
+    over = admission.budget_precheck(db, job.id, candidate, global_cfg=global_cfg, job_cfg=config)
+    if over:
+        raise LaunchRefused("budget", over)
     new_doc = call_store.new_call_doc(candidate.id, job.id, actor=actor.username)
     new_doc["test_call"] = test_call
     call, created = call_store.insert_open_call(db, new_doc)
@@ -90,15 +90,17 @@ def launch_call(db: Database, actor: User, candidate_id: str, job_id: str | None
         raise LaunchRefused("busy", "Another launch of this candidate just finished; try again.")
     if not created:
         return LaunchResult(call, False)
-    slot = gate.acquire_slot(db, call.id, calls_per_second=config.calls_per_second,
-                             max_concurrent=config.max_concurrent_calls, max_wait=10.0)
-    if not slot.granted:
-        call_store.cancel_queued(db, call.id, f"Not dialled: {slot.reason}")
-        raise LaunchRefused("busy", f"Not dialled: {slot.reason}. Try again shortly.")
-    claimed = call_store.claim(db, call.id, by=f"launch:{actor.username}",
-                               window=window.as_record(), slot_at=slot.at)
+    admitted = admission.admit(db, call, candidate, by=f"launch:{actor.username}",
+                               global_cfg=global_cfg, job_cfg=config,
+                               window=window.as_record(), max_wait=10.0)
+    if admitted.kind in ("slot", "budget"):
+        # Nothing was dialled: the queued call ends now, so it blocks no later launch.
+        call_store.cancel_queued(db, call.id, f"Not dialled: {admitted.reason}")
+        if admitted.kind == "budget":
+            raise LaunchRefused("budget", admitted.reason)
+        raise LaunchRefused("busy", f"Not dialled: {admitted.reason}. Try again shortly.")
+    claimed = admitted.call
     if claimed is None:  # canceled in between
-        gate.release_slot(db, call.id)
         return LaunchResult(call_store.get_call(db, call.id) or call, False)
     audit.record(db, actor=actor.username, action="call.launch", entity="call",
                  entity_id=call.id, detail=f"candidate {candidate.id} job {job.id}")

@@ -111,8 +111,12 @@ def insert_call(db: Database, doc: dict[str, Any]) -> bool:
 
 
 def claim(db: Database, call_id: str, *, by: str, lease_owner: str | None = None,
-          window: dict | None = None, slot_at: float | None = None) -> Call | None:
-    """Move a queued call to `dialing` atomically; None when someone else got it first."""
+          window: dict | None = None, slot_at: float | None = None,
+          budget: dict[str, Any] | None = None) -> Call | None:
+    """Move a queued call to `dialing` atomically; None when someone else got it first.
+
+    `budget` is the reservation made for it (core.usage.budget), stored with the claim.
+    """
     query: dict[str, Any] = {"_id": call_id, "status": CallStatus.QUEUED.value}
     if lease_owner is not None:
         query["lease_owner"] = lease_owner
@@ -122,6 +126,8 @@ def claim(db: Database, call_id: str, *, by: str, lease_owner: str | None = None
         fields["calling_window"] = window
     if slot_at is not None:
         fields["rate_slot_at"] = slot_at  # the gate's granted dial time (epoch seconds)
+    if budget is not None:
+        fields["budget"] = budget
     return Call.from_doc(db[CALLS].find_one_and_update(
         query,
         # `dialed_at` is the database's clock: the sweeper's bound for the call counts from it.

@@ -10,13 +10,14 @@ from core.calling import gate
 from core.calling import store as call_store
 from core.db import Database, DatabaseError, utcnow
 from core.documents.status import TERMINAL_STATUSES, CallStatus
-from core.usage import rollups
+from core.usage import budget, rollups
 
 log = logging.getLogger(__name__)
 
 
 def sync_rollup(db: Database, call_id: str) -> None:
-    """Bring the usage rollups and the call's `costs` in line after its figures changed."""
+    """Bring the usage rollups, the call's `costs` and its share of the month's budget in line
+    after its figures changed (an ended call gives back the unused part of its reservation)."""
     try:
         rollups.sync_call(db, call_id)
     except DatabaseError:
@@ -24,6 +25,7 @@ def sync_rollup(db: Database, call_id: str) -> None:
     except Exception:
         # Counters are derived data: the worker's rollup safety net (sync_stale) catches up.
         log.exception("rollup sync of call %s failed", call_id)
+    budget.settle_call(db, call_id)  # the sweeper's budget check repairs a crash in between
 
 
 def advance_status(db: Database, call_id: str, new: CallStatus, *, fields: dict[str, Any] | None = None,

@@ -75,6 +75,26 @@ class RollupState(Stored):
     inc_pending: bool = False
 
 
+class CallBudget(Stored):
+    """What the call holds of its month's budget (core.usage.budget).
+
+    `micros` is the most the call can cost, reserved before the claim; `counted` is what the
+    month document counts for it now (the reservation while it is open or its outcome is
+    unknown, its cost once it ended); it only changes by a compare-and-set, so each change
+    reaches the month document once.
+    """
+
+    month: str = ""
+    job_id: str = ""
+    micros: int = 0
+    counted: int | None = None
+
+    @property
+    def counted_micros(self) -> int:
+        """What the month document counts for this call."""
+        return self.micros if self.counted is None else self.counted
+
+
 class Call(Document):
     """One call as stored."""
 
@@ -121,6 +141,7 @@ class Call(Document):
     settle_checked_at: Instant = None
     settle_note: str | None = None
     requeue_at: Instant = None  # a batch call not dialled after all: queue it again then
+    budget: CallBudget | None = None
     # What the providers reported.
     dialed_at: Instant = None
     ringing_at: Instant = None

@@ -31,6 +31,9 @@ from core.providers.resilience import (
 PROVIDER = "Twilio"
 STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
 STATUS_CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"]
+# Twilio's hard stop (TimeLimit) sits this far above Ultravox's maxDuration, so the agent's own
+# goodbye comes first; the budget counts a call's telephony up to this stop.
+TIME_LIMIT_SLACK_SECONDS = 60
 # Twilio queues REST calls at 1 call/second per account and AMD takes seconds before the
 # stream connects; all of it counts against Ultravox's joinTimeout (providers.md section 3).
 _JOIN_SLACK_SECONDS = 45

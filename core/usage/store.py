@@ -151,28 +151,6 @@ def ended_calls(
     yield from db[CALLS].find(query, _PROJECTION).sort("created_at", 1).limit(limit).batch_size(1000)
 
 
-def live_max_minutes(db: Database, *, created_from: datetime, statuses: Sequence[str]) -> float | int | None:
-    """The summed maximum length (minutes) of the calls in `statuses` created since `created_from`.
-
-    None when there is no such call.
-    """
-    rows = db[CALLS].aggregate(
-        [
-            {"$match": {"created_at": {"$gte": created_from}, "status": {"$in": list(statuses)}}},
-            {
-                "$group": {
-                    "_id": None,
-                    "live_minutes": {
-                        "$sum": {"$ifNull": ["$config_snapshot.config.max_duration_minutes", 0]}
-                    },
-                }
-            },
-        ]
-    )
-    row = next(iter(rows), None)
-    return row["live_minutes"] if row else None
-
-
 # -- usage_rollups ---------------------------------------------------------------------------
 
 

@@ -6,9 +6,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core.usage.budget import BudgetState
 from core.usage.costs import BUDGET_WARNING_FRACTION, MICROS
 from core.usage.counters import OUTCOMES
-from core.usage.spend import BudgetState
 from core.usage.views import unit_costs_per_job
 
 _OUTCOME_COLORS = {
@@ -179,9 +179,9 @@ def wasted_spend(daily: pd.DataFrame, currency: str = "USD") -> go.Figure:
 
 
 def budget_gauge(state: BudgetState, currency: str = "USD") -> go.Figure:
-    """This month's spend against the budget; amber from 80 %, red when used up."""
+    """This month's committed figure against the budget; amber from 80 %, red when used up."""
     budget = float(state.budget)
-    spent = float(state.spent)
+    spent = float(state.committed)
     color = {"ok": "#2e7d32", "warning": "#f9a825", "exceeded": "#c62828"}[state.level]
     top = max(budget, spent) * 1.1 or 1.0
     warn = budget * float(BUDGET_WARNING_FRACTION)
@@ -190,7 +190,7 @@ def budget_gauge(state: BudgetState, currency: str = "USD") -> go.Figure:
             mode="gauge+number",
             value=spent,
             number={"suffix": f" {currency}", "valueformat": ",.2f"},
-            title={"text": f"Spend in {state.month} of a {budget:,.2f} {currency} budget"},
+            title={"text": f"Committed in {state.month} of a {budget:,.2f} {currency} budget"},
             gauge={
                 "axis": {"range": [0, top]},
                 "bar": {"color": color},

@@ -50,12 +50,15 @@ def shape(value: Any, depth: int = 2) -> Any:
     return _kind(value)
 
 
-def _compare(name: str, value: Any) -> None:
+def _compare(name: str, value: Any, *, may_add: bool = False) -> None:
+    """`value` has the golden shape; with `may_add`, keys beyond it are allowed (not fewer)."""
     path = GOLDEN / f"{name}.json"
     got = shape(value)
     if os.environ.get("UPDATE_GOLDEN") == "1":
         path.write_text(json.dumps(got, indent=2, sort_keys=True) + "\n")
     want = json.loads(path.read_text())
+    if may_add:
+        got = {k: v for k, v in got.items() if k in want}
     assert got == want, f"{name} --json changed shape; see {path.name}"
 
 
@@ -64,8 +67,10 @@ def test_seed_launch_show_keep_their_json_shape(stack) -> None:  # noqa: F811
     _compare("seed-demo", seeded)
     answered = next(c for c in seeded["candidates"] if c["outcome"] == "answered")
     launched = _cli(stack.env, "launch-call", "--candidate", answered["id"])
-    _compare("launch-call", launched)
-    assert launched["status"] == "dialing" and launched["created"] is True
+    # The call is read back after the dial: at sandbox speed its first callbacks may already
+    # have moved it on (ringing, answered), adding their own fields to the golden ones.
+    _compare("launch-call", launched, may_add=launched["status"] != "dialing")
+    assert launched["status"] in ("dialing", "ringing", "in_progress") and launched["created"] is True
 
     def settled() -> bool:
         # Every piece a finished call gets: webhooks and the follow-up race, so wait for all.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from core.calling import sweeper
+from core.calling import gate_store, sweeper
 from core.calling.gate import DIAL_GATE
 from core.db import APP_STATE, CALLS, new_id, server_now
 from core.documents.call import Call
@@ -46,7 +46,7 @@ def test_a_call_no_provider_ends_becomes_unknown_and_a_late_result_replaces_it(d
     assert ended.status.value == "unknown" and "maximum length" in ended.failure_reason
     assert ended.open_key is None and ended.ended_at is not None
     assert _status(db, live).status.value == "in_progress"  # still inside its bound
-    assert db[APP_STATE].find_one({"_id": DIAL_GATE})["inflight"] == [live.id]
+    assert gate_store.read_gate(db, DIAL_GATE).inflight == [live.id]
     assert "stuck calls ended as unknown 1" in summary
     # Twilio's own end arrives late: it replaces "unknown", the only move out of an end.
     form = {"CallSid": stuck.twilio_call_sid, "CallStatus": "completed", "SequenceNumber": "9",

@@ -19,7 +19,7 @@ from core.calling import store as call_store
 from core.db import CALLS
 from core.people import candidates
 from core.people.jobs import set_archived
-from core.usage import rollups, spend
+from core.usage import budget
 from tests.integration import launch_support
 from tests.integration.launch_support import Stack, make_job
 
@@ -188,29 +188,29 @@ def test_cli_launch_call_prints_the_call_and_a_rerun_does_not_dial_again(stack):
     assert bad.returncode == 1 and "does not exist" in bad.stderr
 
 
-def test_recorded_spend_of_ended_calls_holds_the_next_dial(stack):
-    from decimal import Decimal
-
-    from core.db import CALLS, utcnow
-
+def test_a_call_holds_its_maximum_of_the_budget_until_it_ends_then_its_cost(stack):
     job = make_job(stack)
-    cand = add(stack, job, "00")
-    # One long call ended earlier this month: 60 billed minutes, Twilio's actual price known.
-    now = utcnow()
-    stack.db[CALLS].insert_one({
-        "_id": "spent-1", "candidate_id": "someone", "job_id": job.id, "status": "completed",
-        "created_at": now, "ended_at": now, "billed_duration_seconds": 3600,
-        "duration_seconds": 3600, "telephony_price": "0.84", "price_unit": "USD"})
-    rollups.sync_call(stack.db, "spent-1")
-    assert spend.spend_this_month(stack.db) == Decimal("3.84")  # 60 × 0.05 + 0.84
-    assert spend.month_spend(stack.db) == Decimal("3.84")
-    stack.set_config(monthly_budget=Decimal("4.00"))  # the next call may cost up to $0.96
+    first, second = add(stack, job, "00"), add(stack, job, "01")
+    # One call may cost up to 15 min × $0.05 + 16 started minutes × $0.014 = $0.974.
+    stack.set_config(monthly_budget=Decimal("1.50"))
+    call = launch.launch_call(stack.db, stack.recruiter, first.id).call
+    assert call.budget.micros == 974_000
     with pytest.raises(refusals.LaunchRefused, match="monthly budget") as info:
-        launch.launch_call(stack.db, stack.recruiter, cand.id)
-    assert info.value.code == "budget"
-    assert stack.dials() == []
-    stack.set_config(monthly_budget=Decimal("5.00"))
-    assert launch.launch_call(stack.db, stack.recruiter, cand.id).created
+        launch.launch_call(stack.db, stack.recruiter, second.id)
+    assert info.value.code == "budget" and "0.974 of 1.50 is committed" in str(info.value)
+    assert stack.db[CALLS].count_documents({"candidate_id": second.id}) == 0  # nothing recorded
+    def settled():
+        c = call_store.get_call(stack.db, call.id)
+        return c.status == "completed" and c.costs and c.budget.counted == c.costs.total_micros and c
+
+    done = stack.sandbox.wait_for(settled, 20)
+    # Ended: it counts at its cost, and the room it no longer needs is back.
+    assert done.budget.counted < 974_000
+    stack.stop_sidecar()  # the second call's own ending must not race the figures below
+    assert launch.launch_call(stack.db, stack.recruiter, second.id).created
+    first_now = call_store.get_call(stack.db, call.id).budget.counted
+    state = budget.budget_state(stack.db, Decimal("1.50"))
+    assert state.committed * 1_000_000 == first_now + 974_000
 
 
 def test_test_call_to_own_number_uses_the_job_settings_outside_calling_hours(stack):

@@ -69,7 +69,7 @@ def test_empty_state_for_each_role(db, role):
     assert not at.exception
     body = texts(at)
     assert "No call has ended in this range yet" in body
-    assert "0.00 of 500.00 spent this month" in body
+    assert "0.00 spent and 0.00 committed of 500.00 this month" in body
     assert len(_charts(at)) == 1  # only the budget gauge: no empty, broken charts
 
 
@@ -109,7 +109,9 @@ def test_budget_warning_at_eighty_percent(db):
     agent_settings.save_global_config(db, admin, {**data, "monthly_budget": "0.35"})
     at = _run(db, "recruiter")
     assert not at.exception
-    assert any("0.314 of 0.35 spent this month (90%)" in str(w.value) for w in at.warning)
+    # Calls placed before any reservation count as committed at their cost.
+    assert any("0.314 spent and 0.314 committed of 0.35 this month (90%)" in str(w.value) for w in at.warning)
+    assert {m.label: m.value for m in at.metric}["Committed"] == "0.314"
 
 
 def test_bad_range_is_a_clear_message(db):

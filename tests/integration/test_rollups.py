@@ -314,9 +314,6 @@ def test_budget_reads_this_months_rollups(db):
     )
     rollups.record_terminal(db, "b")
     assert spend.spend_this_month(db) == Decimal("0.64")
-    assert spend.budget_state(db, "0.70").level == "warning"
-    assert spend.budget_state(db, "0.64").level == "exceeded"
-    assert spend.budget_state(db, "100").allows(Decimal("1"))
     assert spend.spend_this_month(db, now=now + timedelta(days=40)) == 0
 
 

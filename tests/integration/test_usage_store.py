@@ -51,18 +51,3 @@ def test_counters_rollups_and_job_totals(db):
     assert totals == {"j1": {"calls": 1, "ai_est": 5}, "j2": {"calls": 2, "ai_est": 0}}
     assert [r.counters for r in store.month_day_rollups(db, "2025-03")] == [{"calls": 3, "ai_est": 5}]
     assert store.count_rollups(db) == 3
-
-
-def test_live_minutes_sum_the_maximum_of_live_calls(db):
-    assert store.live_max_minutes(db, created_from=T0, statuses=["dialing"]) is None
-    def snapshot(minutes: int) -> dict:
-        return {"config": {"max_duration_minutes": minutes}}
-
-    db[CALLS].insert_many(
-        [
-            {"_id": "a", "status": "dialing", "created_at": T0, "config_snapshot": snapshot(10)},
-            {"_id": "b", "status": "dialing", "created_at": T0},  # no snapshot yet: counts 0
-            {"_id": "c", "status": "queued", "created_at": T0, "config_snapshot": snapshot(7)},
-        ]
-    )
-    assert store.live_max_minutes(db, created_from=T0, statuses=["dialing"]) == 10

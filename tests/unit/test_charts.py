@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from core.usage import counters
 from core.usage import views as usage_views
-from core.usage.spend import BudgetState
+from core.usage.budget import BudgetState
 from dashboard.components import charts
 
 
@@ -85,7 +85,9 @@ def test_unit_costs_per_job_and_top_jobs():
 
 def test_budget_gauge_colour_follows_the_level():
     for level, colour in (("ok", "#2e7d32"), ("warning", "#f9a825"), ("exceeded", "#c62828")):
-        state = BudgetState(month="2025-03", budget=Decimal(100), spent=Decimal(85), level=level, message="")
+        state = BudgetState(month="2025-03", budget=Decimal(100), spent=Decimal(40), level=level, message="",
+                            committed=Decimal(85))
         fig = charts.budget_gauge(state)
         assert fig.data[0].gauge.bar.color == colour
         assert fig.data[0].gauge.threshold.value == 100
+        assert fig.data[0].value == 85  # the committed figure: what new calls are checked against

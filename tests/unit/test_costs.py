@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from core.config import Settings
-from core.usage import costs, spend
+from core.usage import costs
 
 T0 = datetime(2025, 3, 4, 10, 0, tzinfo=UTC)
 
@@ -151,28 +151,3 @@ def test_micros_round_trip_is_exact():
         assert costs.from_micros(costs.to_micros(text)) == Decimal(text)
     assert costs.money_str(Decimal("1.5")) == "1.50"
     assert costs.money_str(Decimal("0.0350")) == "0.035"
-
-
-@pytest.mark.parametrize(
-    ("spent", "budget", "level", "allows"),
-    [
-        ("10", "100", "ok", True),
-        ("80", "100", "warning", True),
-        ("100", "100", "exceeded", False),
-        ("0", "0", "exceeded", False),
-    ],
-)
-def test_budget_levels(monkeypatch, spent, budget, level, allows):
-    monkeypatch.setattr(spend, "spend_this_month", lambda db, now=None: Decimal(spent))
-    state = spend.budget_state(None, budget, now=T0)
-    assert state.level == level and state.month == "2025-03"
-    assert state.allows() is allows
-    if level == "exceeded":
-        assert "budget" in state.hold_reason().lower()
-
-
-def test_budget_refuses_a_call_that_would_cross_it(monkeypatch):
-    monkeypatch.setattr(spend, "spend_this_month", lambda db, now=None: Decimal("99.90"))
-    state = spend.budget_state(None, Decimal("100"), now=T0)
-    assert state.allows(Decimal("0.05")) and not state.allows(Decimal("0.20"))
-    assert state.remaining == Decimal("0.10")

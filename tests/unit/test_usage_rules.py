@@ -9,7 +9,8 @@ import pytest
 
 from core.config import Settings
 from core.documents.call import Call
-from core.usage import costs, counters, export, rollups, spend
+from core.usage import budget as budget_rule
+from core.usage import costs, counters, export, rollups
 from core.usage import views as usage_views
 
 T0 = datetime(2025, 3, 4, 23, 59, tzinfo=UTC)
@@ -190,18 +191,24 @@ def test_export_file_name_names_the_range_and_job():
 
 
 @pytest.mark.parametrize(
-    ("spent", "budget", "level", "message"),
+    ("spent", "committed", "budget", "level", "message"),
     [
-        ("10", "100", "ok", "10.00 of 100.00 spent this month."),
-        ("85", "100", "warning", "85.00 of 100.00 spent this month (85%)"),
-        ("100", "100", "exceeded", "The monthly budget is used up: 100.00 of 100.00 spent."),
-        ("0", "0", "exceeded", "The monthly budget is used up"),
+        ("10", "10", "100", "ok", "10.00 spent and 10.00 committed of 100.00 this month."),
+        ("10", "85", "100", "warning", "10.00 spent and 85.00 committed of 100.00 this month (85%)"),
+        ("90", "100", "100", "exceeded", "The monthly budget of 100.00 is used up: 90.00 spent and 100.00"),
+        ("0", "0", "0", "exceeded", "The monthly budget of 0.00 is used up"),
     ],
 )
-def test_budget_level_is_a_pure_rule(spent, budget, level, message):
-    state = spend.budget_level(Decimal(spent), Decimal(budget), "2025-03")
+def test_budget_level_follows_the_committed_figure(spent, committed, budget, level, message):
+    state = budget_rule.budget_level(Decimal(spent), Decimal(budget), "2025-03", committed=Decimal(committed))
     assert state.level == level and state.month == "2025-03"
     assert state.message.startswith(message)
+    assert state.remaining == max(Decimal(budget) - Decimal(committed), 0)
+
+
+def test_budget_message_names_the_calls_counted_at_their_maximum():
+    state = budget_rule.budget_level(Decimal(1), Decimal(100), "2025-03", committed=Decimal(3), in_progress=2)
+    assert "(2 calls in progress counted at their maximum)" in state.message
 
 
 def test_cli_reports_keep_their_keys_and_order():

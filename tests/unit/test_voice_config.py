@@ -126,6 +126,8 @@ def test_effective_is_valid_whenever_global_is(g: GlobalVoiceConfig, job: Any) -
     assert agent_validation.validate_global(eff) == eff
     for name in CONFIG_FIELDS:
         expected = getattr(job, name) if name in agent_effective.overridden_fields(job) else getattr(g, name)
+        if name in agent_effective.CAPPED_FIELDS:
+            expected = min(expected, getattr(g, name))  # the global limits stay ceilings
         assert getattr(eff, name) == expected
 
 

@@ -1,0 +1,126 @@
+"""The budget's database access: the `budgets` collection, and on `calls` only `budget.counted`.
+
+A reservation is one conditional `$inc` judged inside the database (the month's committed
+total and the job's total plus the new call must stay within both caps, and no rebuild may
+be running), so two workers can never both take the last dollar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.database import Database
+
+from core.db import BUDGETS, CALLS, field_key
+from core.documents.budget import BudgetMonth
+from core.documents.call import Call
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def month_id(month: str) -> str:
+    """The `_id` of a month's budget document."""
+    return f"budget:{month}"
+
+
+def open_month(db: Database, month: str, *, earlier_micros: int = 0) -> None:
+    """Create a month's document if it is missing, starting from what calls placed before the
+    budget was kept this way have cost (`earlier_micros`; they hold no reservation)."""
+    db[BUDGETS].update_one({"_id": month_id(month)},
+                           {"$setOnInsert": {"month": month, "committed_micros": earlier_micros,
+                                             "earlier_micros": earlier_micros, "jobs": {}}},
+                           upsert=True)
+
+
+def get_month(db: Database, month: str) -> BudgetMonth | None:
+    """A month's budget document, or None before its first reservation."""
+    return BudgetMonth.from_doc(db[BUDGETS].find_one({"_id": month_id(month)}))
+
+
+def try_reserve(db: Database, month: str, job_id: str, micros: int, *, cap_micros: int,
+                job_cap_micros: int) -> bool:
+    """Add `micros` to the month and the job if both stay within their caps; True if added."""
+    job_path = f"jobs.{field_key(job_id)}"
+    fits = {"$and": [
+        {"$lte": [{"$add": [{"$ifNull": ["$committed_micros", 0]}, micros]}, cap_micros]},
+        {"$lte": [{"$add": [{"$ifNull": [f"${job_path}", 0]}, micros]}, job_cap_micros]},
+        {"$gte": ["$$NOW", {"$ifNull": ["$rebuilding_until", _EPOCH]}]},
+    ]}
+    doc = db[BUDGETS].find_one_and_update(
+        {"_id": month_id(month), "$expr": fits},
+        {"$inc": {"committed_micros": micros, job_path: micros, "reservations": 1}},
+        projection={"_id": 1}, return_document=ReturnDocument.AFTER)
+    return doc is not None
+
+
+def add(db: Database, month: str, job_id: str, micros: int) -> None:
+    """Change the month's and the job's committed totals by `micros` (negative to release)."""
+    open_month(db, month)
+    db[BUDGETS].update_one({"_id": month_id(month)},
+                           {"$inc": {"committed_micros": micros, f"jobs.{field_key(job_id)}": micros}})
+
+
+def start_rebuild(db: Database, month: str, *, owner: str, until: datetime) -> bool:
+    """Hold new reservations of the month until `until` (or until finished); True if we hold it."""
+    open_month(db, month)
+    free = {"$gte": ["$$NOW", {"$ifNull": ["$rebuilding_until", _EPOCH]}]}
+    result = db[BUDGETS].update_one({"_id": month_id(month), "$expr": free},
+                                    {"$set": {"rebuilding_until": until, "rebuilt_by": owner}})
+    return result.modified_count == 1
+
+
+def finish_rebuild(db: Database, month: str, *, owner: str, committed: int,
+                   jobs: dict[str, int]) -> bool:
+    """Write the recomputed totals and let reservations in again; False if the hold was lost."""
+    result = db[BUDGETS].update_one(
+        {"_id": month_id(month), "rebuilt_by": owner},
+        {"$set": {"committed_micros": committed, "jobs": {field_key(j): v for j, v in jobs.items()}},
+         "$currentDate": {"rebuilt_at": True},
+         "$unset": {"rebuilding_until": "", "rebuilt_by": ""}})
+    return result.modified_count == 1
+
+
+# -- calls: the field the budget owns ----------------------------------------------------------
+
+
+def budget_call(db: Database, call_id: str) -> Call | None:
+    """A call with what the budget needs: its status, its reservation and its costs."""
+    return Call.from_doc(db[CALLS].find_one({"_id": call_id},
+                                            {"status": 1, "budget": 1, "costs": 1, "job_id": 1}))
+
+
+def set_counted(db: Database, call_id: str, *, old: int | None, new: int) -> bool:
+    """Compare-and-set what the month counts for a call; True if this process changed it."""
+    was = ({"$or": [{"budget.counted": old}, {"budget.counted": None}]}
+           if old is None else {"budget.counted": old})
+    result = db[CALLS].update_one({"_id": call_id, "budget": {"$ne": None}, **was},
+                                  {"$set": {"budget.counted": new}})
+    return result.modified_count == 1
+
+
+def counted_by_job(db: Database, month: str) -> dict[str, int]:
+    """What the calls claimed in `month` count now, summed per job (from the calls themselves)."""
+    rows = db[CALLS].aggregate([
+        {"$match": {"budget.month": month}},
+        {"$group": {"_id": "$budget.job_id",
+                    "micros": {"$sum": {"$ifNull": ["$budget.counted", "$budget.micros"]}}}},
+    ])
+    return {str(r["_id"] or ""): int(r["micros"] or 0) for r in rows}
+
+
+def count_open_reservations(db: Database, month: str, statuses: Sequence[str]) -> int:
+    """Calls of the month still counted at their maximum (open, or of unknown outcome)."""
+    return db[CALLS].count_documents({"budget.month": month, "status": {"$in": list(statuses)}})
+
+
+def unsettled_ids(db: Database, month: str, ended: Sequence[str], *, limit: int) -> list[str]:
+    """Ended calls of the month whose counted figure is not yet their cost (a missed release)."""
+    query: dict[str, Any] = {
+        "budget.month": month, "status": {"$in": list(ended)}, "costs.total_micros": {"$exists": True},
+        "$expr": {"$ne": [{"$ifNull": ["$budget.counted", "$budget.micros"]},
+                          {"$ifNull": ["$costs.total_micros", 0]}]},
+    }
+    return [d["_id"] for d in db[CALLS].find(query, {"_id": 1}).limit(limit)]
