@@ -1,10 +1,4 @@
-"""Candidates: CSV import report (every kind of bad row), bad files, encryption, the CLI."""
-
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
+"""Candidates: CSV import report (every kind of bad row), bad files, encryption, concurrency."""
 
 import pytest
 from cryptography.fernet import Fernet
@@ -15,24 +9,7 @@ from core.db import CANDIDATES
 from core.people import candidates, csv_import, jobs
 from core.people.jobs import create_job, set_archived
 from core.review import candidate_view
-
-ROOT = Path(__file__).resolve().parents[3]
-
-BAD_ROWS = """name,phone,email,timezone,consent,notes,source
-Ann Able,(212) 555-0100,ann@example.com,,yes,,referral
-Ben Bad Phone,12345,,,yes,,
-Cat No Name Phone,,,,yes,,
-,+1 212 555 0102,,,yes,,
-Dan Letters,call me maybe,,,yes,,
-Eve Email,+1 212 555 0103,not-an-email,,yes,,
-Fay Zone,+1 212 555 0104,,Mars/Base,yes,,
-Gus Consent,+1 212 555 0105,,,perhaps,,
-Hal Dup,212-555-0100,,,yes,,
-Ida Extra,+1 212 555 0106,,,yes,,,surplus field
-Jo Intl,+44 20 7946 0958,,Europe/London,no,Prefers mornings,
-Kim Two Zones,+1 208 555 0100,,,1,,
-Lee Premium,+1 900 555 0100,,,yes,,
-"""
+from tests.support.candidate_csv import BAD_ROWS
 
 
 @pytest.fixture
@@ -152,43 +129,6 @@ def test_viewer_may_not_import(db, job):
     viewer = auth.create_user(db, "view1", "password-123", "viewer")
     with pytest.raises(auth.PermissionDenied):
         csv_import.commit_import(db, viewer, job.id, b"name,phone\nA,+12125550100\n")
-
-
-
-
-def _cli(test_env, *args):
-    return subprocess.run([sys.executable, "-m", "core.manage", *args], cwd=ROOT,
-                          env={**os.environ, **test_env}, capture_output=True, text=True,
-                          timeout=60)
-
-
-def test_cli_import_exits_non_zero_on_rejected_rows_and_seed_demo_is_idempotent(
-        db, job, test_env, tmp_path):
-    bad = tmp_path / "bad.csv"
-    bad.write_text(BAD_ROWS)
-    run = _cli(test_env, "import-candidates", str(bad), "--job", job.id)
-    assert run.returncode == 1
-    assert "9 row(s) rejected" in run.stderr and "line 3: rejected" in run.stdout
-    good = tmp_path / "good.csv"
-    good.write_text("name,phone\nNew Person,+1 415 555 0120\n")
-    run = _cli(test_env, "--json", "import-candidates", str(good), "--job", job.id)
-    assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout)["created"] == 1
-    missing = _cli(test_env, "import-candidates", str(tmp_path / "nope.csv"), "--job", job.id)
-    assert missing.returncode == 1 and "no such file" in missing.stderr
-
-    first = _cli(test_env, "--json", "seed-demo")
-    assert first.returncode == 0, first.stderr
-    seeded = json.loads(first.stdout)
-    outcomes = {c["outcome"]: c["phone"] for c in seeded["candidates"]}
-    assert outcomes == {"answered": "+12125550100", "no_answer": "+12125550150",
-                        "busy": "+12125550151", "voicemail": "+12125550152",
-                        "rejected": "+12125550153", "dropped": "+12125550154",
-                        "opt_out": "+12125550155"}
-    second = json.loads(_cli(test_env, "--json", "seed-demo").stdout)
-    assert second == seeded
-    # Ann's number (+12125550100) existed already: the demo job was attached to her record.
-    assert db[CANDIDATES].count_documents({"job_ids": seeded["job_id"]}) == 7
 
 
 def test_concurrent_imports_of_the_same_file_create_each_number_once(db):

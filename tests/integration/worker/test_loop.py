@@ -62,13 +62,3 @@ def test_sigterm_stops_the_worker_process_cleanly(db, test_env):
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
     assert "worker stopped" in out
-
-
-def test_sidebar_summary_says_when_the_worker_is_silent(db):
-    from datetime import timedelta
-
-    assert "not running" in health.sidebar_summary(db)
-    health.beat(db)
-    assert "alive" in health.sidebar_summary(db)
-    later = health.last_heartbeat(db) + timedelta(minutes=5)
-    assert "silent since 5 min ago" in health.sidebar_summary(db, now=later)

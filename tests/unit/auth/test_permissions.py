@@ -68,3 +68,12 @@ def test_the_package_keeps_exporting_the_public_names() -> None:
     assert auth.User is User and auth.Action is Action and auth.can is can and auth.require is require
     assert auth.PAGE_ROLES is PAGE_ROLES and auth.PermissionDenied is PermissionDenied
     assert auth.Role is Role
+
+
+def test_page_access_by_role():
+    assert "users" in auth.pages_for(Role.ADMIN)
+    assert "users" not in auth.pages_for(Role.RECRUITER)
+    assert "launch_calls" in auth.pages_for(Role.RECRUITER)
+    assert "launch_calls" not in auth.pages_for(Role.VIEWER)
+    assert not auth.can(auth.User("v", "v", Role.VIEWER), auth.Action.LAUNCH_CALLS)
+    assert not auth.can(auth.User("a", "a", Role.ADMIN, disabled=True), auth.Action.VIEW)
