@@ -1,4 +1,5 @@
-"""Seeding helpers for the call-review tests: jobs, candidates and calls written directly."""
+"""Seeding for the call-review tests: jobs and candidates through the real modules, screened
+calls (built by the factories) with their transcripts and provider events written directly."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from typing import Any
 
 from core import auth
 from core.db import CALL_EVENTS, CALLS, TRANSCRIPTS, new_id
+from core.documents.call import Call
+from core.documents.event import Event
 from core.people import candidates, jobs
+from tests import factories
 
 QUESTIONS = [
     {"text": "How many years of forklift experience do you have?", "guidance": "3+ years"},
@@ -55,8 +59,7 @@ def conversation(answers: list[str] | None = None) -> list[dict[str, Any]]:
     return out
 
 
-def add_call(
-    db,
+def screened_call(
     candidate_id: str,
     job_id: str,
     *,
@@ -65,15 +68,13 @@ def add_call(
     duration: int | None = 120,
     decision: str | None = None,
     cost: str | None = None,
-    messages: list[dict] | None = None,
     summary: str = "Answered every question.",
-    events: bool = False,
     **extra: Any,
-) -> str:
-    """A call document as the launcher and the sidecar leave it; returns its id."""
-    call_id = new_id()
-    doc: dict[str, Any] = {
-        "_id": call_id,
+) -> Call:
+    """A call as the launcher and the sidecar leave it (not stored)."""
+    call_id = extra.pop("id", None) or new_id()
+    fields: dict[str, Any] = {
+        "id": call_id,
         "candidate_id": candidate_id,
         "job_id": job_id,
         "attempt": 1,
@@ -106,11 +107,11 @@ def add_call(
         **extra,
     }
     if status in ("completed",):
-        doc["answered_at"] = created_at + timedelta(seconds=5)
-        doc["ended_at"] = created_at + timedelta(seconds=5 + (duration or 0))
-        doc["transcript_status"] = "stored"
+        fields["answered_at"] = created_at + timedelta(seconds=5)
+        fields["ended_at"] = created_at + timedelta(seconds=5 + (duration or 0))
+        fields["transcript_status"] = "stored"
     if decision:
-        doc["review"] = {
+        fields["review"] = {
             "decision": decision,
             "ratings": {"1": 4},
             "overall": 4,
@@ -119,45 +120,67 @@ def add_call(
             "at": created_at,
         }
     if cost is not None:
-        doc["costs"] = {
+        fields["costs"] = {
             "currency": "USD",
             "total": cost,
             "total_micros": int(float(cost) * 1_000_000),
             "ai_estimated": False,
             "telephony_estimated": False,
         }
-    db[CALLS].insert_one(doc)
-    if status == "completed":
+    return factories.call(**fields)
+
+
+def provider_events(call: Call) -> list[Event]:
+    """The stored webhooks of a screened call, applied: Twilio's progress, Ultravox's join and bill."""
+    duration = call.duration_seconds
+    kinds = [
+        ("twilio", "initiated", 1),
+        ("twilio", "ringing", 2),
+        ("ultravox", "call.joined", 5),
+        ("twilio", "completed", 5 + (duration or 0)),
+        ("ultravox", "call.billed", 200),
+    ]
+    out = []
+    for provider, kind, offset in kinds:
+        payload: dict[str, Any] = (
+            {"CallSid": call.twilio_call_sid, "CallStatus": kind}
+            if provider == "twilio"
+            else {"event": kind, "call": {"callId": call.ultravox_call_id, "billedDuration": "120s"}}
+        )
+        out.append(
+            factories.event(
+                dedupe_key=f"{provider}:{call.id}:{kind}",
+                provider=provider,
+                kind=kind,
+                call_id=call.id,
+                provider_call_id="x",
+                payload=payload,
+                occurred_at=None,
+                received_at=call.created_at + timedelta(seconds=offset),
+                source="webhook",
+                applied=True,
+            )
+        )
+    return out
+
+
+def add_call(
+    db,
+    candidate_id: str,
+    job_id: str,
+    *,
+    messages: list[dict] | None = None,
+    events: bool = False,
+    **fields: Any,
+) -> str:
+    """A screened call stored with its transcript (once completed) and, if asked, its events;
+    returns its id. `fields` are those of `screened_call`."""
+    call = screened_call(candidate_id, job_id, **fields)
+    db[CALLS].insert_one(call.to_doc())
+    if call.status == "completed":
         db[TRANSCRIPTS].insert_one(
-            {"_id": call_id, "messages": messages or conversation(), "fetched_at": created_at}
+            {"_id": call.id, "messages": messages or conversation(), "fetched_at": call.created_at}
         )
     if events:
-        kinds = [
-            ("twilio", "initiated", 1),
-            ("twilio", "ringing", 2),
-            ("ultravox", "call.joined", 5),
-            ("twilio", "completed", 5 + (duration or 0)),
-            ("ultravox", "call.billed", 200),
-        ]
-        for provider, kind, offset in kinds:
-            payload: dict[str, Any] = (
-                {"CallSid": doc["twilio_call_sid"], "CallStatus": kind}
-                if provider == "twilio"
-                else {"event": kind, "call": {"callId": doc["ultravox_call_id"], "billedDuration": "120s"}}
-            )
-            db[CALL_EVENTS].insert_one(
-                {
-                    "_id": new_id(),
-                    "dedupe_key": f"{provider}:{call_id}:{kind}",
-                    "provider": provider,
-                    "kind": kind,
-                    "call_id": call_id,
-                    "provider_call_id": "x",
-                    "payload": payload,
-                    "occurred_at": None,
-                    "received_at": created_at + timedelta(seconds=offset),
-                    "source": "webhook",
-                    "applied": True,
-                }
-            )
-    return call_id
+        db[CALL_EVENTS].insert_many([e.to_doc() for e in provider_events(call)])
+    return call.id

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from core.db import CALLS, JOBS
+from core.db import CALLS
 from core.usage import rollups
 from core.usage import views as usage_views
+from tests import factories
 
 
 def sample_usage(jobs: int = 2) -> usage_views.UsageData:
@@ -49,10 +50,11 @@ def at(day: date, hour: int) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
 
-# Each call: where it starts, then the facts that land on it, in delivery order.
+# Each call: where it starts (the factory's fields of a queued call), then the facts that land on
+# it, in delivery order (each one `$set` on the stored call, as the event code writes it).
 DATASET: list[tuple[dict, list[dict]]] = [
     (
-        {"_id": "c1", "job_id": "j1", "created_at": at(D1, 10)},
+        {"id": "c1", "job_id": "j1", "created_at": at(D1, 10)},
         [
             {"status": "completed", "duration_seconds": 95, "end_reason": "hangup"},
             {"billing_status": "BILLING_STATUS_BILLED", "billed_duration_seconds": 37.0},
@@ -61,13 +63,13 @@ DATASET: list[tuple[dict, list[dict]]] = [
         ],
     ),
     (
-        {"_id": "c2", "job_id": "j1", "created_at": at(D1, 11)},
+        {"id": "c2", "job_id": "j1", "created_at": at(D1, 11)},
         [
             {"status": "completed", "duration_seconds": 20, "end_reason": "hangup"},
         ],
     ),
     (
-        {"_id": "c3", "job_id": "j1", "created_at": at(D1, 12)},
+        {"id": "c3", "job_id": "j1", "created_at": at(D1, 12)},
         [
             # Price and billing before the status: order must not matter.
             {"telephony_price": "-0.0085", "price_unit": "USD"},
@@ -76,14 +78,14 @@ DATASET: list[tuple[dict, list[dict]]] = [
         ],
     ),
     (
-        {"_id": "c4", "job_id": "j2", "created_at": at(D1, 13)},
+        {"id": "c4", "job_id": "j2", "created_at": at(D1, 13)},
         [
             {"status": "no_answer"},
             {"price_status": "none"},
         ],
     ),
     (
-        {"_id": "c5", "job_id": "j2", "created_at": at(D2, 9)},
+        {"id": "c5", "job_id": "j2", "created_at": at(D2, 9)},
         [
             {"status": "completed", "duration_seconds": 300, "end_reason": "timeout"},
             {"billing_status": "BILLING_STATUS_BILLED", "billed_duration_seconds": 290.0},
@@ -91,10 +93,10 @@ DATASET: list[tuple[dict, list[dict]]] = [
             {"review": {"decision": "reject"}},
         ],
     ),
-    ({"_id": "c6", "job_id": "j2", "created_at": at(D2, 10)}, [{"status": "busy"}]),
-    ({"_id": "c7", "job_id": "j1", "created_at": at(D2, 11)}, [{"status": "in_progress"}]),
+    ({"id": "c6", "job_id": "j2", "created_at": at(D2, 10)}, [{"status": "busy"}]),
+    ({"id": "c7", "job_id": "j1", "created_at": at(D2, 11)}, [{"status": "in_progress"}]),
     (
-        {"_id": "c8", "job_id": "j1", "created_at": at(D2, 12)},
+        {"id": "c8", "job_id": "j1", "created_at": at(D2, 12)},
         [
             {"status": "completed", "duration_seconds": 130, "end_reason": "hangup"},
             {"billing_status": "BILLING_STATUS_FREE_MINUTES"},
@@ -102,7 +104,7 @@ DATASET: list[tuple[dict, list[dict]]] = [
         ],
     ),
     (
-        {"_id": "c9", "job_id": "j2", "created_at": at(D3, 9)},
+        {"id": "c9", "job_id": "j2", "created_at": at(D3, 9)},
         [
             {"status": "completed", "duration_seconds": 60, "end_reason": "hangup"},
             {"billing_status": "BILLING_STATUS_BILLED", "billed_duration_seconds": 60.0},
@@ -165,12 +167,13 @@ EXPECTED_JOB_TOTAL = {"j1": 35_000 + 13_000 + 34_000 + 18_500 + 42_000, "j2": 24
 def seed_dataset(db, *, duplicate: bool = True) -> None:
     """The jobs and the DATASET calls, each fact applied with the rollup hook after it (twice when
     `duplicate`: a redelivered event must move nothing)."""
-    db[JOBS].insert_many([{"_id": "j1", "title": "Backend engineer"}, {"_id": "j2", "title": "Nurse"}])
+    factories.insert_job(db, id="j1", title="Backend engineer")
+    factories.insert_job(db, id="j2", title="Nurse")
     for base, facts in DATASET:
-        db[CALLS].insert_one({**base, "status": "queued"})
+        call = factories.insert_call(db, **base, status="queued")
         for fact in facts:
             # What the event code does: its own update, then the rollup hook right after.
-            db[CALLS].update_one({"_id": base["_id"]}, {"$set": fact})
-            rollups.sync_call(db, base["_id"])
+            db[CALLS].update_one({"_id": call.id}, {"$set": fact})
+            rollups.sync_call(db, call.id)
             if duplicate:  # a redelivered event runs the hook again: nothing may move
-                assert rollups.sync_call(db, base["_id"]) is False
+                assert rollups.sync_call(db, call.id) is False

@@ -1,4 +1,4 @@
-"""Signed webhook requests and call documents for the sidecar tests."""
+"""Signed provider webhooks for the sidecar and lifecycle tests: requests, one call's sequence."""
 
 from __future__ import annotations
 
@@ -9,28 +9,13 @@ from typing import Any
 from twilio.request_validator import RequestValidator
 
 from core.config import get_settings
-from core.db import CALLS, new_id, utcnow
+from core.db import utcnow
+from core.documents.call import Call
 from core.lifecycle import signatures
 
 TWILIO_PATH = "/webhooks/twilio/status"
 ULTRAVOX_PATH = "/webhooks/ultravox"
 T0 = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
-
-
-def make_call(db, *, candidate_id: str | None = None, status: str = "dialing",
-              **extra: Any) -> dict[str, Any]:
-    """A call document as the launcher creates it (dialing, open_key, provider ids)."""
-    call_id = new_id()
-    candidate_id = candidate_id or new_id()
-    doc = {
-        "_id": call_id, "candidate_id": candidate_id, "job_id": "job1", "status": status,
-        "open_key": f"{candidate_id}:job1:{call_id}", "ultravox_call_id": f"uv-{call_id}",
-        "twilio_call_sid": "CA" + call_id[:32].ljust(32, "0"), "created_at": utcnow(),
-        "updated_at": utcnow(), "attempt": 1,
-    }
-    doc.update(extra)
-    db[CALLS].insert_one(doc)
-    return doc
 
 
 def ultravox_request(event: str, call: dict[str, Any], *, secret: str | None = None,
@@ -56,9 +41,9 @@ def twilio_headers(form: dict[str, str], *, base: str | None = None) -> dict[str
             .compute_signature(url, form)}
 
 
-def full_sequence(call: dict[str, Any]) -> list[tuple[str, Any]]:
+def full_sequence(call: Call) -> list[tuple[str, Any]]:
     """One answered call's whole event sequence: ("tw", form) and ("uv", (event, call)) items."""
-    sid, uv = call["twilio_call_sid"], call["ultravox_call_id"]
+    sid, uv = call.twilio_call_sid, call.ultravox_call_id
 
     def tw(seq: int, status: str, **extra: str) -> tuple[str, dict[str, str]]:
         ts = (T0 + timedelta(seconds=seq * 10)).strftime("%a, %d %b %Y %H:%M:%S +0000")
@@ -68,7 +53,7 @@ def full_sequence(call: dict[str, Any]) -> list[tuple[str, Any]]:
         form.update(extra)
         return ("tw", form)
 
-    base = {"callId": uv, "created": T0.isoformat(), "metadata": {"screeningId": call["_id"]}}
+    base = {"callId": uv, "created": T0.isoformat(), "metadata": {"screeningId": call.id}}
     joined = {**base, "joined": (T0 + timedelta(seconds=21)).isoformat()}
     ended = {**joined, "ended": (T0 + timedelta(seconds=70)).isoformat(),
              "endReason": "hangup", "summary": "Good fit.", "shortSummary": "Fit"}

@@ -14,6 +14,7 @@ from core.auth import PermissionDenied, User
 from core.auth.roles import Role
 from core.db import AUDIT_LOG, CONFIG_VERSIONS, GLOBAL_VOICE_CONFIG, JOB_VOICE_CONFIGS, PROVIDER_CACHE, utcnow
 from core.people.jobs import create_job
+from tests.factories import insert_call
 
 ADMIN = User("ada", "Ada", Role.ADMIN)
 RECRUITER = User("rita", "Rita", Role.RECRUITER)
@@ -179,7 +180,7 @@ def test_snapshot_for_call_is_exact_and_frozen(db, job) -> None:
     assert snap["ultravox"]["maxDuration"] == "420s"
     assert snap["ultravox"]["systemPrompt"] == snap["rendered_prompt"]
     # Stored on a call document and read back unchanged, whatever changes later.
-    db["calls"].insert_one({"_id": "c1", "config_snapshot": snap})
+    insert_call(db, id="c1", config_snapshot=snap)
     agent_settings.save_global_config(db, ADMIN, _with(temperature=0.9))
     stored = db["calls"].find_one({"_id": "c1"})["config_snapshot"]
     assert stored["config"]["temperature"] == 0.2 and stored["rendered_prompt"] == snap["rendered_prompt"]

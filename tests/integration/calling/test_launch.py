@@ -16,6 +16,7 @@ from core.db import CALLS
 from core.people import candidates
 from core.people.jobs import set_archived
 from core.usage import rollups, spend
+from tests.factories import insert_call
 from tests.support import sandbox_stack
 from tests.support.sandbox_stack import Stack, make_job
 
@@ -160,16 +161,15 @@ def test_viewer_cannot_launch(stack):
 def test_recorded_spend_of_ended_calls_holds_the_next_dial(stack):
     from decimal import Decimal
 
-    from core.db import CALLS, utcnow
+    from core.db import utcnow
 
     job = make_job(stack)
     cand = add(stack, job, "00")
     # One long call ended earlier this month: 60 billed minutes, Twilio's actual price known.
     now = utcnow()
-    stack.db[CALLS].insert_one({
-        "_id": "spent-1", "candidate_id": "someone", "job_id": job.id, "status": "completed",
-        "created_at": now, "ended_at": now, "billed_duration_seconds": 3600,
-        "duration_seconds": 3600, "telephony_price": "0.84", "price_unit": "USD"})
+    insert_call(stack.db, id="spent-1", candidate_id="someone", job_id=job.id, status="completed",
+                created_at=now, ended_at=now, billed_duration_seconds=3600, duration_seconds=3600,
+                telephony_price="0.84", price_unit="USD")
     rollups.sync_call(stack.db, "spent-1")
     assert spend.spend_this_month(stack.db) == Decimal("3.84")  # 60 × 0.05 + 0.84
     assert spend.month_spend(stack.db) == Decimal("3.84")

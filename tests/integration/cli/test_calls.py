@@ -10,18 +10,19 @@ from pathlib import Path
 
 from core import manage
 from core.db import TRANSCRIPTS, utcnow
-from tests.support.webhooks import make_call
+from core.documents.call import Call
+from tests.factories import insert_launched_call
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _finished_call(db) -> dict:
-    call = make_call(db, status="completed", summary="Strong candidate, available soon.",
-                     end_reason="agent_hangup", message_count=2, transcript_status="stored",
-                     billed_duration_seconds=61.5, billing_status="BILLING_STATUS_BILLED",
-                     telephony_price="0.01400", price_unit="USD", duration_seconds=61,
-                     answered_at=utcnow(), ended_at=utcnow())
-    db[TRANSCRIPTS].insert_one({"_id": call["_id"], "messages": [
+def _finished_call(db) -> Call:
+    call = insert_launched_call(db, status="completed", summary="Strong candidate, available soon.",
+                                end_reason="agent_hangup", message_count=2, transcript_status="stored",
+                                billed_duration_seconds=61.5, billing_status="BILLING_STATUS_BILLED",
+                                telephony_price="0.01400", price_unit="USD", duration_seconds=61,
+                                answered_at=utcnow(), ended_at=utcnow())
+    db[TRANSCRIPTS].insert_one({"_id": call.id, "messages": [
         {"role": "agent", "text": "Hello"}, {"role": "user", "text": "Hi"}]})
     return call
 
@@ -31,12 +32,12 @@ def _finished_call(db) -> dict:
 # delegates to `core.manage.main` (reported to the lead; not this module's file).
 def test_show_call_subprocess_json(db, test_env) -> None:
     call = _finished_call(db)
-    result = subprocess.run([sys.executable, "-m", "core.manage", "show-call", call["_id"],
+    result = subprocess.run([sys.executable, "-m", "core.manage", "show-call", call.id,
                              "--json"], cwd=ROOT, env={**os.environ, **test_env},
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
-    assert out["id"] == call["_id"] and out["status"] == "completed"
+    assert out["id"] == call.id and out["status"] == "completed"
     assert out["transcript_message_count"] == 2
     assert out["costs"]["telephony"] == "0.014" and out["costs"]["telephony_estimated"] is False
     assert "open_key" not in out and "_text" not in out
@@ -44,7 +45,7 @@ def test_show_call_subprocess_json(db, test_env) -> None:
 
 def test_show_call_text(db, test_env, capsys) -> None:
     call = _finished_call(db)
-    assert manage.main(["show-call", call["_id"]]) == 0
+    assert manage.main(["show-call", call.id]) == 0
     out = capsys.readouterr().out
     assert "status:      completed" in out
     assert "2 messages" in out and "Strong candidate" in out
@@ -53,8 +54,8 @@ def test_show_call_text(db, test_env, capsys) -> None:
 
 def test_show_call_by_provider_id_and_unknown_id(db, test_env, capsys) -> None:
     call = _finished_call(db)
-    assert manage.main(["--json", "show-call", call["twilio_call_sid"]]) == 0
-    assert json.loads(capsys.readouterr().out)["id"] == call["_id"]
+    assert manage.main(["--json", "show-call", call.twilio_call_sid]) == 0
+    assert json.loads(capsys.readouterr().out)["id"] == call.id
     assert manage.main(["show-call", "nope"]) == 1
     assert "no call with id nope" in capsys.readouterr().err
 

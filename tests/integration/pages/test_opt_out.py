@@ -6,6 +6,7 @@ from core.db import CALLS, utcnow
 from core.documents.call import Call
 from core.lifecycle import opt_out
 from core.people import candidates, jobs
+from tests.factories import insert_call
 from tests.support.apptest import TIMEOUT, make_user, page_path, signed_in, texts
 
 
@@ -15,8 +16,8 @@ def test_opt_out_is_shown_on_candidate_and_call_pages(db):
     cand = candidates.add_candidate(db, admin, name="Opal Out", phone="+1 212 555 0155",
                                     consent=True, job_ids=[job.id])
     now = utcnow()
-    db[CALLS].insert_one({"_id": "call-55", "candidate_id": cand.id, "job_id": job.id,
-                          "status": "completed", "created_at": now, "ended_at": now})
+    insert_call(db, id="call-55", candidate_id=cand.id, job_id=job.id, status="completed", created_at=now,
+                ended_at=now)
     opt_out.mark_do_not_call(db, Call.model_validate(db[CALLS].find_one({"_id": "call-55"})),
                              "please stop calling me")
     assert candidates.get_candidate(db, cand.id).do_not_call is True

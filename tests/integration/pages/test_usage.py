@@ -10,8 +10,9 @@ from streamlit.testing.v1 import AppTest
 from core.agent import defaults as agent_defaults
 from core.agent import effective as agent_effective
 from core.agent import settings as agent_settings
-from core.db import CALLS, JOBS, utcnow
+from core.db import utcnow
 from core.usage import rollups
+from tests.factories import insert_call, insert_job
 from tests.support.apptest import TIMEOUT, make_user, page_path, signed_in, texts
 
 ROLES = ["admin", "recruiter", "viewer"]
@@ -19,38 +20,22 @@ ROLES = ["admin", "recruiter", "viewer"]
 
 def _seed(db) -> None:
     now = utcnow().replace(hour=12, minute=0, second=0, microsecond=0)
-    db[JOBS].insert_many(
-        [
-            {"_id": "j1", "title": "Backend engineer", "status": "open", "created_at": now},
-            {"_id": "j2", "title": "Night nurse", "status": "open", "created_at": now},
-        ]
-    )
+    insert_job(db, id="j1", title="Backend engineer", status="open", created_at=now)
+    insert_job(db, id="j2", title="Night nurse", status="open", created_at=now)
+    # Created today and yesterday, alternately (minutes apart).
     calls = [
-        {
-            "_id": "a",
-            "job_id": "j1",
-            "status": "completed",
-            "duration_seconds": 240,
-            "end_reason": "hangup",
-            "billing_status": "BILLING_STATUS_BILLED",
-            "billed_duration_seconds": 230.0,
-            "telephony_price": "-0.056",
-            "price_unit": "USD",
-            "review": {"decision": "advance"},
-        },
-        {
-            "_id": "b",
-            "job_id": "j1",
-            "status": "voicemail",
-            "duration_seconds": 20,
-            "end_reason": "agent_hangup",
-        },
-        {"_id": "c", "job_id": "j2", "status": "no_answer"},
-        {"_id": "d", "job_id": "j2", "status": "completed", "duration_seconds": 15, "end_reason": "hangup"},
+        insert_call(db, id="a", job_id="j1", status="completed", duration_seconds=240, end_reason="hangup",
+                    billing_status="BILLING_STATUS_BILLED", billed_duration_seconds=230.0,
+                    telephony_price="-0.056", price_unit="USD", review={"decision": "advance"},
+                    created_at=now),
+        insert_call(db, id="b", job_id="j1", status="voicemail", duration_seconds=20,
+                    end_reason="agent_hangup", created_at=now - timedelta(days=1, minutes=1)),
+        insert_call(db, id="c", job_id="j2", status="no_answer", created_at=now - timedelta(minutes=2)),
+        insert_call(db, id="d", job_id="j2", status="completed", duration_seconds=15, end_reason="hangup",
+                    created_at=now - timedelta(days=1, minutes=3)),
     ]
-    for i, call in enumerate(calls):
-        db[CALLS].insert_one({**call, "created_at": now - timedelta(days=i % 2, minutes=i)})
-        rollups.record_terminal(db, call["_id"])
+    for call in calls:
+        rollups.record_terminal(db, call.id)
 
 
 def _run(db, role: str) -> AppTest:

@@ -4,18 +4,15 @@ from datetime import timedelta
 
 from core.db import CALLS, MEDIA_CACHE, TRANSCRIPTS, utcnow
 from core.review import retention
+from tests.factories import insert_call
 
 
 def test_purges_old_conversations_and_keeps_outcome_and_recent_calls(db):
     now = utcnow()
-    db[CALLS].insert_many(
-        [
-            {"_id": "old", "status": "completed", "ended_at": now - timedelta(days=40),
-             "summary": "s", "review": {"decision": "advance"}},
-            {"_id": "new", "status": "completed", "ended_at": now - timedelta(days=5), "summary": "s"},
-            {"_id": "open", "status": "ringing"},
-        ]
-    )
+    insert_call(db, id="old", status="completed", ended_at=now - timedelta(days=40), summary="s",
+                review={"decision": "advance"})
+    insert_call(db, id="new", status="completed", ended_at=now - timedelta(days=5), summary="s")
+    insert_call(db, id="open", status="ringing")
     db[TRANSCRIPTS].insert_many([{"_id": "old", "messages": [1]}, {"_id": "new", "messages": [1]}])
     db[MEDIA_CACHE].insert_many(
         [

@@ -13,14 +13,16 @@ from pymongo import MongoClient
 
 from core import db as dbmod
 from core.db import CALL_EVENTS, CALLS
+from core.documents.call import Call
 from core.lifecycle import ingest, reconcile
 from sidecar.app import create_app
+from tests.factories import call as build_call
+from tests.factories import insert_call, insert_launched_call
 from tests.support.webhooks import (
     TWILIO_PATH,
     ULTRAVOX_PATH,
     deliver,
     full_sequence,
-    make_call,
     sign_ultravox,
     twilio_headers,
     ultravox_request,
@@ -47,10 +49,10 @@ def _final(db, call_id: str) -> dict:
 
 
 def test_full_sequence_in_order(client, db) -> None:
-    call = make_call(db)
+    call = insert_launched_call(db)
     for item in full_sequence(call):
         assert deliver(client, item).status_code == 200
-    doc = db[CALLS].find_one({"_id": call["_id"]})
+    doc = db[CALLS].find_one({"_id": call.id})
     assert doc["status"] == "completed" and "open_key" not in doc
     assert doc["duration_seconds"] == 49 and doc["answered_by"] == "human"
     assert doc["billed_duration_seconds"] == 48.5
@@ -58,36 +60,36 @@ def test_full_sequence_in_order(client, db) -> None:
     assert doc["summary"] == "Good fit." and doc["end_reason"] == "hangup"
     assert doc["needs_followup"] is True and doc["transcript_status"] == "pending"
     assert [h["status"] for h in doc["status_history"]] == ["ringing", "in_progress", "completed"]
-    stored = list(db[CALL_EVENTS].find({"call_id": call["_id"]}))
+    stored = list(db[CALL_EVENTS].find({"call_id": call.id}))
     assert len(stored) == 8 and all(e["applied"] for e in stored)
     # No phone number is stored anywhere in the event log.
     assert "+1" not in json.dumps([e["payload"] for e in stored])
 
 
 def test_same_event_ten_times_is_stored_and_applied_once(client, db) -> None:
-    call = make_call(db)
+    call = insert_launched_call(db)
     ringing = full_sequence(call)[1]
     answers = [deliver(client, ringing) for _ in range(10)]
     assert all(a.status_code == 200 for a in answers)
     assert [a.json["stored"] for a in answers] == [True] + [False] * 9
-    assert db[CALL_EVENTS].count_documents({"call_id": call["_id"]}) == 1
-    doc = db[CALLS].find_one({"_id": call["_id"]})
+    assert db[CALL_EVENTS].count_documents({"call_id": call.id}) == 1
+    doc = db[CALLS].find_one({"_id": call.id})
     assert [h["status"] for h in doc["status_history"]] == ["ringing"]
 
 
 def test_every_delivery_order_gives_the_same_final_state(client, db) -> None:
     rng = random.Random(20260501)
-    reference = make_call(db)
+    reference = insert_launched_call(db)
     for item in full_sequence(reference):
         deliver(client, item)
-    expected = _final(db, reference["_id"])
+    expected = _final(db, reference.id)
     orders = [list(reversed(range(8)))] + [rng.sample(range(8), 8) for _ in range(40)]
     for order in orders:
-        call = make_call(db)
+        call = insert_launched_call(db)
         seq = full_sequence(call)
         for i in order:
             assert deliver(client, seq[i]).status_code == 200
-        assert _final(db, call["_id"]) == expected, order
+        assert _final(db, call.id) == expected, order
 
 
 def test_voicemail_and_unanswered_outcomes(client, db) -> None:
@@ -95,20 +97,20 @@ def test_voicemail_and_unanswered_outcomes(client, db) -> None:
              "busy": ("busy", {}), "no_answer": ("no-answer", {}), "failed": ("failed", {}),
              "canceled": ("canceled", {})}
     for expected, (status, extra) in cases.items():
-        call = make_call(db)
-        form = {"CallSid": call["twilio_call_sid"], "CallStatus": status, "SequenceNumber": "2",
+        call = insert_launched_call(db)
+        form = {"CallSid": call.twilio_call_sid, "CallStatus": status, "SequenceNumber": "2",
                 **extra}
         assert client.post(TWILIO_PATH, data=form, headers=twilio_headers(form)).status_code == 200
-        doc = db[CALLS].find_one({"_id": call["_id"]})
+        doc = db[CALLS].find_one({"_id": call.id})
         assert doc["status"] == expected and "open_key" not in doc
         # A late ringing changes nothing once the call has ended.
-        late = {"CallSid": call["twilio_call_sid"], "CallStatus": "ringing", "SequenceNumber": "1"}
+        late = {"CallSid": call.twilio_call_sid, "CallStatus": "ringing", "SequenceNumber": "1"}
         client.post(TWILIO_PATH, data=late, headers=twilio_headers(late))
-        assert db[CALLS].find_one({"_id": call["_id"]})["status"] == expected
+        assert db[CALLS].find_one({"_id": call.id})["status"] == expected
 
 
-def _bad_requests(call: dict) -> list[tuple[str, bytes | dict, dict, int]]:
-    uv = call["ultravox_call_id"]
+def _bad_requests(call: Call) -> list[tuple[str, bytes | dict, dict, int]]:
+    uv = call.ultravox_call_id
     bad = []
     for body in (b"{not json", b"\xff\xfe", b"[" * 5000 + b"]" * 5000, b"null", b'"x"'):
         bad.append((ULTRAVOX_PATH, *sign_ultravox(body), 400))
@@ -121,7 +123,7 @@ def _bad_requests(call: dict) -> list[tuple[str, bytes | dict, dict, int]]:
         {"event": "call.ended", "call": {"callId": uv, "metadata": {"a": {"$ne": 1}}}},
     ):
         bad.append((ULTRAVOX_PATH, *ultravox_request(payload["event"], payload["call"]), 400))
-    sid = call["twilio_call_sid"]
+    sid = call.twilio_call_sid
     for form in (
         {"CallSid": "$ne", "CallStatus": "completed"},
         {"CallSid": sid, "CallStatus": "completed", "$where": "1"},
@@ -138,8 +140,8 @@ def _bad_requests(call: dict) -> list[tuple[str, bytes | dict, dict, int]]:
 
 
 def test_malformed_oversized_and_injection_bodies_change_nothing(client, db) -> None:
-    call = make_call(db)
-    before = db[CALLS].find_one({"_id": call["_id"]})
+    call = insert_launched_call(db)
+    before = db[CALLS].find_one({"_id": call.id})
     for path, body, headers, expected in _bad_requests(call):
         answer = client.post(path, data=body, headers=headers)
         assert answer.status_code == expected, (path, str(body)[:80])
@@ -148,11 +150,11 @@ def test_malformed_oversized_and_injection_bodies_change_nothing(client, db) -> 
         **twilio_headers({}), "Content-Type": "application/json"})
     assert answer.status_code == 400
     assert db[CALL_EVENTS].count_documents({}) == 0
-    assert db[CALLS].find_one({"_id": call["_id"]}) == before
+    assert db[CALLS].find_one({"_id": call.id}) == before
 
 
 def test_forged_or_stale_requests_are_refused_and_logged_once(client, db, caplog) -> None:
-    call = make_call(db)
+    call = insert_launched_call(db)
     seq = full_sequence(call)
     form = seq[3][1]
     body, headers = ultravox_request(*seq[6][1])
@@ -175,7 +177,7 @@ def test_forged_or_stale_requests_are_refused_and_logged_once(client, db, caplog
         text = warnings[0].getMessage()
         assert "+1" not in text and "Good fit" not in text and "summary" not in text
     assert db[CALL_EVENTS].count_documents({}) == 0
-    assert db[CALLS].find_one({"_id": call["_id"]})["status"] == "dialing"
+    assert db[CALLS].find_one({"_id": call.id})["status"] == "dialing"
 
 
 def test_public_base_url_behind_a_proxy(db, monkeypatch) -> None:
@@ -184,7 +186,7 @@ def test_public_base_url_behind_a_proxy(db, monkeypatch) -> None:
 
     get_settings.cache_clear()
     client = create_app(db, followup_in_background=False).test_client()
-    call = make_call(db)
+    call = insert_launched_call(db)
     form = full_sequence(call)[1][1]
     # The test client's own URL is http://localhost; Twilio signed the public https URL.
     signed = twilio_headers(form, base="https://hooks.example.com")
@@ -201,42 +203,41 @@ def test_unknown_ultravox_event_type_is_acknowledged_not_stored(client, db) -> N
 
 
 def test_unknown_call_is_an_orphan_then_applied_once_the_call_appears(client, db) -> None:
-    call = {"_id": "late", "ultravox_call_id": "uv-late", "twilio_call_sid": "CA" + "b" * 32}
+    call = build_call(id="late", ultravox_call_id="uv-late", twilio_call_sid="CA" + "b" * 32)
     seq = full_sequence(call)
     answer = deliver(client, seq[1])
     assert answer.status_code == 200 and answer.json["orphan"] is True
     orphan = db[CALL_EVENTS].find_one({})
     assert orphan["call_id"] is None and orphan["applied"] is False
     # The launcher writes the call (with the CallSid) a moment later; reconcile applies it.
-    db[CALLS].insert_one({"_id": "late", "status": "dialing", "open_key": "c:j",
-                          "twilio_call_sid": call["twilio_call_sid"], "created_at": dbmod.utcnow(),
-                          "updated_at": dbmod.utcnow()})
+    insert_call(db, id="late", status="dialing", open_key="c:j", twilio_call_sid=call.twilio_call_sid,
+                created_at=dbmod.utcnow(), updated_at=dbmod.utcnow())
     assert "events applied 1" in reconcile.run_once(db)
     assert db[CALLS].find_one({"_id": "late"})["status"] == "ringing"
     assert db[CALL_EVENTS].find_one({})["applied"] is True
 
 
 def test_ultravox_event_adopts_our_id_from_signed_metadata(client, db) -> None:
-    call = make_call(db)
-    db[CALLS].update_one({"_id": call["_id"]}, {"$unset": {"ultravox_call_id": ""}})
+    call = insert_launched_call(db)
+    db[CALLS].update_one({"_id": call.id}, {"$unset": {"ultravox_call_id": ""}})
     assert deliver(client, full_sequence(call)[5]).json["orphan"] is False
-    doc = db[CALLS].find_one({"_id": call["_id"]})
-    assert doc["ultravox_call_id"] == call["ultravox_call_id"] and doc["status"] == "in_progress"
+    doc = db[CALLS].find_one({"_id": call.id})
+    assert doc["ultravox_call_id"] == call.ultravox_call_id and doc["status"] == "in_progress"
 
 
 def test_twenty_threads_twenty_calls(db) -> None:
     app = create_app(db, followup_in_background=False)
-    calls = [make_call(db) for _ in range(20)]
+    calls = [insert_launched_call(db) for _ in range(20)]
     errors: list[str] = []
 
-    def run(call: dict, seed: int) -> None:
+    def run(call: Call, seed: int) -> None:
         client = app.test_client()
         seq = full_sequence(call)
         random.Random(seed).shuffle(seq)
         for item in seq + seq[:2]:  # plus a couple of duplicate deliveries
             code = deliver(client, item).status_code
             if code != 200:
-                errors.append(f"{call['_id']}: {code}")
+                errors.append(f"{call.id}: {code}")
 
     threads = [threading.Thread(target=run, args=(c, i)) for i, c in enumerate(calls)]
     for t in threads:
@@ -245,15 +246,15 @@ def test_twenty_threads_twenty_calls(db) -> None:
         t.join(60)
     assert not errors
     for call in calls:
-        doc = db[CALLS].find_one({"_id": call["_id"]})
+        doc = db[CALLS].find_one({"_id": call.id})
         assert doc["status"] == "completed" and doc["billing_status"] == "BILLING_STATUS_BILLED"
-        assert db[CALL_EVENTS].count_documents({"call_id": call["_id"], "applied": True}) == 8
+        assert db[CALL_EVENTS].count_documents({"call_id": call.id, "applied": True}) == 8
     assert db[CALL_EVENTS].count_documents({}) == 160
 
 
 def test_apply_crash_is_recovered_by_reconcile(client, db, monkeypatch) -> None:
 
-    call = make_call(db)
+    call = insert_launched_call(db)
     real = ingest.apply_event
 
     def broken(database, doc):
@@ -265,14 +266,14 @@ def test_apply_crash_is_recovered_by_reconcile(client, db, monkeypatch) -> None:
     # The provider's retry finds it stored but unapplied and applies it.
     monkeypatch.setattr(ingest, "apply_event", real)
     assert deliver(client, full_sequence(call)[1]).status_code == 200
-    assert db[CALLS].find_one({"_id": call["_id"]})["status"] == "ringing"
+    assert db[CALLS].find_one({"_id": call.id})["status"] == "ringing"
     assert db[CALL_EVENTS].find_one({})["applied"] is True
     # And without a retry, reconcile does it.
     monkeypatch.setattr(ingest, "apply_event", broken)
     deliver(client, full_sequence(call)[2])
     monkeypatch.setattr(ingest, "apply_event", real)
     assert "events applied 1" in reconcile.run_once(db)
-    assert db[CALLS].find_one({"_id": call["_id"]})["status"] == "in_progress"
+    assert db[CALLS].find_one({"_id": call.id})["status"] == "in_progress"
 
 
 @pytest.mark.slow
@@ -285,7 +286,7 @@ def test_database_stopped_then_restarted_nothing_lost(tmp_path: Path, test_env) 
     try:
         database = mongo["outage"]
         dbmod.ensure_indexes(database)
-        call = make_call(database)
+        call = insert_launched_call(database)
         client = create_app(database, followup_in_background=False).test_client()
         seq = full_sequence(call)
         assert deliver(client, seq[1]).status_code == 200
@@ -296,13 +297,13 @@ def test_database_stopped_then_restarted_nothing_lost(tmp_path: Path, test_env) 
         # The provider retries the refused delivery, then the rest arrive.
         for item in [seq[2], seq[3], seq[6], seq[7]]:
             assert deliver(client, item).status_code == 200
-        doc = database[CALLS].find_one({"_id": call["_id"]})
+        doc = database[CALLS].find_one({"_id": call.id})
         assert doc["status"] == "completed" and doc["summary"] == "Good fit."
-        assert database[CALL_EVENTS].count_documents({"call_id": call["_id"]}) == 5
+        assert database[CALL_EVENTS].count_documents({"call_id": call.id}) == 5
         # Stopped again cleanly and restarted: everything acknowledged is still there.
         server.stop()
         server = embedded_db.start(port, data, timeout=60)
-        assert database[CALL_EVENTS].count_documents({"call_id": call["_id"],
+        assert database[CALL_EVENTS].count_documents({"call_id": call.id,
                                                       "applied": True}) == 5
     finally:
         mongo.close()

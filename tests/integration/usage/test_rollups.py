@@ -14,6 +14,7 @@ from core.db import CALLS, ROLLUPS, utcnow
 from core.usage import costs, rollups, spend
 from core.usage import export as usage_export
 from core.usage import views as usage_views
+from tests.factories import insert_call
 from tests.support.usage_data import D1, D2, D3, DATASET, EXPECTED_DAY, EXPECTED_JOB_TOTAL, at, seed_dataset
 
 
@@ -56,9 +57,7 @@ def test_exact_sums_per_day_job_and_component(db):
 
 
 def test_same_fact_applied_twice_counts_once_even_concurrently(db):
-    db[CALLS].insert_one(
-        {"_id": "x", "job_id": "j1", "status": "completed", "created_at": at(D1, 9), "duration_seconds": 61}
-    )
+    insert_call(db, id="x", job_id="j1", status="completed", created_at=at(D1, 9), duration_seconds=61)
     threads = [threading.Thread(target=rollups.record_terminal, args=(db, "x")) for _ in range(8)]
     for t in threads:
         t.start()
@@ -70,9 +69,7 @@ def test_same_fact_applied_twice_counts_once_even_concurrently(db):
 
 
 def test_estimate_moves_to_actual_without_double_counting(db):
-    db[CALLS].insert_one(
-        {"_id": "y", "job_id": "j1", "status": "completed", "created_at": at(D1, 9), "duration_seconds": 61}
-    )
+    insert_call(db, id="y", job_id="j1", status="completed", created_at=at(D1, 9), duration_seconds=61)
     rollups.record_terminal(db, "y")
     db[CALLS].update_one({"_id": "y"}, {"$set": {"telephony_price": "-0.02", "price_unit": "USD"}})
     assert rollups.record_price(db, "y") is True
@@ -90,7 +87,7 @@ def test_rebuild_equals_incremental(db):
     db[ROLLUPS].delete_many({})
     rollups.rebuild(db)
     assert _rollup_counters(db) == incremental
-    assert not any(rollups.sync_call(db, base["_id"]) for base, _ in DATASET)
+    assert not any(rollups.sync_call(db, base["id"]) for base, _ in DATASET)
 
 
 def test_rebuild_repairs_a_crash_between_gate_and_increment(db):
@@ -110,10 +107,8 @@ def test_rebuild_repairs_a_crash_between_gate_and_increment(db):
 
 def test_sweep_syncs_calls_the_hooks_missed(db):
     now = utcnow()
-    db[CALLS].insert_one({"_id": "m", "job_id": "j1", "status": "busy", "created_at": now})
-    db[CALLS].insert_one(
-        {"_id": "n", "job_id": "j1", "status": "completed", "created_at": now, "duration_seconds": 30}
-    )
+    insert_call(db, id="m", job_id="j1", status="busy", created_at=now)
+    insert_call(db, id="n", job_id="j1", status="completed", created_at=now, duration_seconds=30)
     rollups.sync_call(db, "n")
     # A later change whose hook was never called (e.g. a crash): updated_at moved on.
     db[CALLS].update_one(
@@ -168,19 +163,9 @@ def test_export_is_bounded(db):
 
 def test_budget_reads_this_months_rollups(db):
     now = utcnow()
-    db[CALLS].insert_one(
-        {
-            "_id": "b",
-            "job_id": "j1",
-            "status": "completed",
-            "created_at": now,
-            "duration_seconds": 600,
-            "billing_status": "BILLING_STATUS_BILLED",
-            "billed_duration_seconds": 600.0,
-            "telephony_price": "-0.14",
-            "price_unit": "USD",
-        }
-    )
+    insert_call(db, id="b", job_id="j1", status="completed", created_at=now, duration_seconds=600,
+                billing_status="BILLING_STATUS_BILLED", billed_duration_seconds=600.0,
+                telephony_price="-0.14", price_unit="USD")
     rollups.record_terminal(db, "b")
     assert spend.spend_this_month(db) == Decimal("0.64")
     assert spend.budget_state(db, "0.70").level == "warning"

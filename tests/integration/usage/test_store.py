@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from core.db import CALLS, ROLLUPS, utcnow
 from core.usage import store
+from tests.factories import insert_call
 
 T0 = datetime(2025, 3, 3, 10, tzinfo=UTC)
 
@@ -17,7 +18,7 @@ def _claim(db, seq: int, applied: dict[str, int]) -> bool:
 
 
 def test_the_gate_lets_one_sync_win_per_seq(db):
-    db[CALLS].insert_one({"_id": "c1", "job_id": "j1", "status": "completed", "created_at": T0})
+    insert_call(db, id="c1", job_id="j1", status="completed", created_at=T0)
     assert _claim(db, 0, {"calls": 1}) is True  # never synced: no rollup.seq yet
     assert _claim(db, 0, {"calls": 1}) is False  # a second sync from the same read loses
     call = db[CALLS].find_one({"_id": "c1"})
@@ -32,7 +33,7 @@ def test_the_gate_lets_one_sync_win_per_seq(db):
 
 
 def test_pending_marks_older_than_the_cut_are_counted(db):
-    db[CALLS].insert_one({"_id": "c1", "status": "busy", "created_at": T0})
+    insert_call(db, id="c1", status="busy", created_at=T0)
     _claim(db, 0, {"calls": 1})
     assert store.count_possibly_uncounted(db, synced_before=utcnow() - timedelta(minutes=1)) == 0
     assert store.count_possibly_uncounted(db, synced_before=utcnow() + timedelta(minutes=1)) == 1
@@ -58,11 +59,7 @@ def test_live_minutes_sum_the_maximum_of_live_calls(db):
     def snapshot(minutes: int) -> dict:
         return {"config": {"max_duration_minutes": minutes}}
 
-    db[CALLS].insert_many(
-        [
-            {"_id": "a", "status": "dialing", "created_at": T0, "config_snapshot": snapshot(10)},
-            {"_id": "b", "status": "dialing", "created_at": T0},  # no snapshot yet: counts 0
-            {"_id": "c", "status": "queued", "created_at": T0, "config_snapshot": snapshot(7)},
-        ]
-    )
+    insert_call(db, id="a", status="dialing", created_at=T0, config_snapshot=snapshot(10))
+    insert_call(db, id="b", status="dialing", created_at=T0)  # no snapshot yet: counts 0
+    insert_call(db, id="c", status="queued", created_at=T0, config_snapshot=snapshot(7))
     assert store.live_max_minutes(db, created_from=T0, statuses=["dialing"]) == 10

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from core.documents.call import Call
 from core.review.answer_matching import question_answers, screening_questions
 from core.review.models import Message, Question
+from tests.factories import call as build_call
 
 
 def _turns(*lines: tuple[str, str]) -> list[Message]:
@@ -82,27 +82,23 @@ def test_a_question_without_content_words_is_never_asked():
 
 
 def test_screening_questions_prefer_the_spoken_wording():
-    call = Call.model_validate(
-        {
-            "_id": "c1",
-            "config_snapshot": {
-                "config": {"screening_questions": [{"text": "Why {{company}}?", "guidance": "g"}, "Plain?"]},
-                "spoken": {"screening_questions": ["Why Acme?", "Plain?"]},
-            },
-        }
+    call = build_call(
+        id="c1",
+        config_snapshot={
+            "config": {"screening_questions": [{"text": "Why {{company}}?", "guidance": "g"}, "Plain?"]},
+            "spoken": {"screening_questions": ["Why Acme?", "Plain?"]},
+        },
     )
     assert screening_questions(call) == [Question("Why Acme?", "g"), Question("Plain?", "")]
 
 
 def test_screening_questions_keep_the_configured_text_when_the_spoken_list_differs():
-    call = Call.model_validate(
-        {
-            "_id": "c1",
-            "config_snapshot": {
-                "config": {"screening_questions": [{"text": "Why {{company}}?"}, {"text": None}]},
-                "spoken": {"screening_questions": ["Why Acme?"]},
-            },
-        }
+    call = build_call(
+        id="c1",
+        config_snapshot={
+            "config": {"screening_questions": [{"text": "Why {{company}}?"}, {"text": None}]},
+            "spoken": {"screening_questions": ["Why Acme?"]},
+        },
     )
     assert screening_questions(call) == [Question("Why {{company}}?"), Question("")]
-    assert screening_questions(Call.model_validate({"_id": "c2"})) == []
+    assert screening_questions(build_call(id="c2")) == []

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from core.documents.call import Call, Review
+from core.documents.call import Review
 from core.review.decisions import flat_review, review_from_input
 from core.review.detail import configured_questions, public_review, settings_facts, window_facts
 from core.review.exports import csv_cell
@@ -24,6 +24,7 @@ from core.review.filters import (
 )
 from core.review.models import Fact
 from core.review.store import SORT_SPECS
+from tests.factories import call as build_call
 
 AT = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
@@ -132,7 +133,7 @@ def test_filters_from_the_form_in_the_viewers_zone():
 
 def test_call_cost():
     def call(costs):
-        return Call.model_validate({"_id": "c", "costs": costs})
+        return build_call(id="c", costs=costs)
 
     assert call_cost(call({"total": "0.42", "ai_estimated": False})) == (Decimal("0.42"), False)
     assert call_cost(call({"total": "0.10", "telephony_estimated": True})) == (Decimal("0.10"), True)
@@ -141,26 +142,24 @@ def test_call_cost():
 
 
 def test_settings_questions_and_calling_window_tables():
-    call = Call.model_validate(
-        {
-            "_id": "c",
-            "config_snapshot": {
-                "config": {
-                    "voice": "Mark",
-                    "recording_enabled": True,
-                    "screening_questions": [{"text": "Why us?"}, "Start date?", {"guidance": "g"}],
-                },
-                "global_version": 3,
-                "overridden_fields": ["voice", "temperature"],
+    call = build_call(
+        id="c",
+        config_snapshot={
+            "config": {
+                "voice": "Mark",
+                "recording_enabled": True,
+                "screening_questions": [{"text": "Why us?"}, "Start date?", {"guidance": "g"}],
             },
-            "calling_window": {
-                "zone": "America/New_York",
-                "zones": ["America/New_York"],
-                "local_time": "10:00",
-                "local_times": {"America/New_York": "10:00"},
-                "allowed": True,
-            },
-        }
+            "global_version": 3,
+            "overridden_fields": ["voice", "temperature"],
+        },
+        calling_window={
+            "zone": "America/New_York",
+            "zones": ["America/New_York"],
+            "local_time": "10:00",
+            "local_times": {"America/New_York": "10:00"},
+            "allowed": True,
+        },
     )
     facts = settings_facts(call)
     assert facts[0] == Fact("Voice", "Mark") and facts[1] == Fact("Model", "None")
@@ -172,7 +171,7 @@ def test_settings_questions_and_calling_window_tables():
         Fact("local time", "10:00"),
         Fact("allowed", "True"),
     ]
-    bare = Call.model_validate({"_id": "d", "calling_window": {}})
+    bare = build_call(id="d", calling_window={})
     assert window_facts(bare) == [] and settings_facts(bare)[-1].value == "none"
 
 

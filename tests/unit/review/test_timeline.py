@@ -4,24 +4,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from core.documents.call import Call
-from core.documents.event import Event
 from core.review.models import StoredTranscript
 from core.review.timeline import TIMELINE_STEPS, event_entry, timeline, transcript_messages
+from tests.factories import call as build_call
+from tests.factories import event
 
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 
-def _event(provider: str, kind: str, seconds: int, payload: dict | None = None, **extra) -> Event:
-    return Event.model_validate(
-        {
-            "_id": f"{provider}-{kind}-{seconds}",
-            "provider": provider,
-            "kind": kind,
-            "payload": payload or {},
-            "received_at": T0 + timedelta(seconds=seconds),
-            **extra,
-        }
+def _event(provider: str, kind: str, seconds: int, payload: dict | None = None, **extra):
+    return event(
+        id=f"{provider}-{kind}-{seconds}",
+        provider=provider,
+        kind=kind,
+        payload=payload or {},
+        received_at=T0 + timedelta(seconds=seconds),
+        **extra,
     )
 
 
@@ -48,13 +46,8 @@ def test_twilio_and_ultravox_events_as_log_lines():
 
 
 def test_timeline_takes_the_earliest_event_then_the_times_on_the_call():
-    call = Call.model_validate(
-        {
-            "_id": "c1",
-            "created_at": T0,
-            "dialed_at": T0 + timedelta(seconds=1),
-            "ended_at": T0 + timedelta(minutes=3),
-        }
+    call = build_call(
+        id="c1", created_at=T0, dialed_at=T0 + timedelta(seconds=1), ended_at=T0 + timedelta(minutes=3)
     )
     events = [
         event_entry(_event("twilio", "ringing", 9)),
@@ -70,24 +63,23 @@ def test_timeline_takes_the_earliest_event_then_the_times_on_the_call():
 
 
 def test_billing_and_price_without_events():
-    billed = Call.model_validate(
-        {
-            "_id": "c1",
-            "billing_status": "BILLING_STATUS_BILLED",
-            "billed_duration_seconds": 120.0,
-            "telephony_price": "0.0130",
-            "price_unit": "USD",
-        }
+    billed = build_call(
+        id="c1",
+        created_at=None,
+        billing_status="BILLING_STATUS_BILLED",
+        billed_duration_seconds=120.0,
+        telephony_price="0.0130",
+        price_unit="USD",
     )
     steps = {s.step: s for s in timeline(billed, [])}
     assert steps["billed"].detail == "BILLING_STATUS_BILLED, 120.0 s billed" and steps["billed"].at is None
     assert steps["priced"].detail == "Twilio price 0.0130 USD"
-    unknown = Call.model_validate({"_id": "c2", "billing_status": "BILLING_STATUS_FREE"})
+    unknown = build_call(id="c2", created_at=None, billing_status="BILLING_STATUS_FREE")
     assert timeline(unknown, [])[0].detail == "BILLING_STATUS_FREE, ? s billed"  # never written
 
 
 def test_price_detail_replaces_the_priced_events_detail():
-    call = Call.model_validate({"_id": "c1", "priced_at": T0, "telephony_price": "0.02", "price_unit": None})
+    call = build_call(id="c1", created_at=None, priced_at=T0, telephony_price="0.02", price_unit=None)
     (priced,) = timeline(call, [])
     assert (priced.step, priced.at, priced.detail) == ("priced", T0, "Twilio price 0.02")
 

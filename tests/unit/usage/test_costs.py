@@ -9,6 +9,7 @@ import pytest
 
 from core.config import Settings
 from core.usage import costs, spend
+from tests.factories import call
 
 T0 = datetime(2025, 3, 4, 10, 0, tzinfo=UTC)
 
@@ -26,7 +27,8 @@ def settings() -> Settings:
 
 
 def _call(**fields) -> dict:
-    return {"_id": "c1", "job_id": "j1", "status": "completed", "created_at": T0, **fields}
+    """A stored completed call (the shape the cost maths read from the database)."""
+    return call(**{"id": "c1", "job_id": "j1", "status": "completed", "created_at": T0, **fields}).to_doc()
 
 
 @pytest.mark.parametrize(
@@ -133,12 +135,11 @@ def test_totals_keep_estimated_and_actual_apart(settings):
 
 
 def test_no_floats_anywhere_in_stored_costs(settings):
-    result = costs.call_costs(
-        _call(
-            duration_seconds=95.5, billing_status="BILLING_STATUS_BILLED", billed_duration_seconds=0.1 + 0.2
-        ),
-        settings,
-    )
+    # Raw on purpose: a fractional duration_seconds, which the Call model refuses, as an old or
+    # odd document might hold; the cost maths must still give no floats.
+    raw = {"_id": "c1", "job_id": "j1", "status": "completed", "created_at": T0, "duration_seconds": 95.5,
+           "billing_status": "BILLING_STATUS_BILLED", "billed_duration_seconds": 0.1 + 0.2}
+    result = costs.call_costs(raw, settings)
     for key, value in result.items():
         assert not isinstance(value, float), key
     # 0.1 + 0.2 is 0.30000000000000004 in binary: still exactly one 6-second block.
