@@ -221,6 +221,19 @@ def test_job_validation_uses_same_rules() -> None:
         agent_validation.validate_job({"colour": "blue"})
 
 
+def test_job_messages_for_a_too_long_call_and_an_unknown_placeholder() -> None:
+    with pytest.raises(agent_validation.ConfigValidationError) as info:
+        agent_validation.validate_job({"max_duration_minutes": 90, "system_prompt": "Hi {{nickname}}"})
+    assert "Maximum call length (minutes) must be at most 60." in info.value.messages
+    assert any("{{nickname}}" in m for m in info.value.messages)
+
+
+def test_an_empty_prompt_is_reported_with_the_other_problems() -> None:
+    msgs = _problems(system_prompt="", temperature=4)
+    assert "System prompt cannot be empty." in msgs
+    assert any("Temperature must be at most 1" in m for m in msgs)
+
+
 def test_unknown_voice_message() -> None:
     library = [VoiceInfo(voice_id="v1", name="Mark"), VoiceInfo(voice_id="v2", name="Jessica")]
     assert agent_validation.voice_problems("mark", library) == []

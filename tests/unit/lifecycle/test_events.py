@@ -49,3 +49,10 @@ def test_twilio_payload_drops_phone_numbers() -> None:
 def test_ultravox_bad_payloads(body) -> None:
     with pytest.raises(events.BadPayload):
         events.parse_ultravox(body)
+
+
+def test_protobuf_durations_read_as_seconds() -> None:
+    assert events.parse_duration("48.5s") == 48.5
+    assert events.parse_duration(" 120s ") == 120.0
+    assert events.parse_duration(None) is None and events.parse_duration("") is None
+    assert events.parse_duration("lots") is None

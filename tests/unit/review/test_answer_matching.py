@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from core.review.answer_matching import question_answers, screening_questions
-from core.review.models import Message, Question
+from core.review.models import Message, Question, StoredTranscript
+from core.review.timeline import transcript_messages
 from tests.factories import call as build_call
+from tests.support.review_seed import conversation, screened_call
 
 
 def _turns(*lines: tuple[str, str]) -> list[Message]:
@@ -102,3 +104,26 @@ def test_screening_questions_keep_the_configured_text_when_the_spoken_list_diffe
     )
     assert screening_questions(call) == [Question("Why {{company}}?"), Question("")]
     assert screening_questions(build_call(id="c2")) == []
+
+
+def _seeded_answers(messages: list[dict]) -> list:
+    """The answers found in a stored transcript of the seeded screening (its three questions)."""
+    call = screened_call("cand1", "job1")
+    stored = StoredTranscript.model_validate({"_id": call.id, "messages": messages})
+    return question_answers(screening_questions(call), transcript_messages(stored))
+
+
+def test_the_seeded_conversation_answers_every_question():
+    answers = _seeded_answers(conversation())
+    assert [a.answer for a in answers] == [
+        "About five years in a warehouse.",
+        "In two weeks.",
+        "Yes, weekends are fine.",
+    ]
+    assert answers[1].asked_at_s == 16.0
+
+
+def test_a_question_the_agent_never_asked_has_no_answer():
+    answers = _seeded_answers(conversation(["Ten years.", "Monday."])[:-1])
+    assert [a.asked for a in answers] == [True, True, False]
+    assert answers[2].answer is None

@@ -8,6 +8,8 @@ from core.review.models import StoredTranscript
 from core.review.timeline import TIMELINE_STEPS, event_entry, timeline, transcript_messages
 from tests.factories import call as build_call
 from tests.factories import event
+from tests.support.review_seed import T0 as SEEDED_AT
+from tests.support.review_seed import provider_events, screened_call
 
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
@@ -102,3 +104,13 @@ def test_transcript_turns_by_speaker_and_bounded():
     assert transcript_messages(StoredTranscript.model_validate({"_id": "c2", "messages": None})) == []
     many = StoredTranscript.model_validate({"_id": "c3", "messages": [{"role": "user", "text": "x"}] * 6000})
     assert len(transcript_messages(many)) == 5000
+
+
+def test_a_screened_calls_events_and_times_make_its_whole_timeline():
+    call = screened_call("cand1", "job1", telephony_price="0.0130", price_unit="USD")
+    steps = timeline(call, [event_entry(e) for e in provider_events(call)])
+    assert [s.step for s in steps] == [
+        "queued", "dialled", "ringing", "answered", "ended", "billed", "priced"
+    ]
+    assert steps[2].at == SEEDED_AT + timedelta(seconds=2)
+    assert "0.0130" in steps[-1].detail

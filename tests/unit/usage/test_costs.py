@@ -177,3 +177,42 @@ def test_budget_refuses_a_call_that_would_cross_it(monkeypatch):
     state = spend.budget_state(None, Decimal("100"), now=T0)
     assert state.allows(Decimal("0.05")) and not state.allows(Decimal("0.20"))
     assert state.remaining == Decimal("0.10")
+
+
+def test_an_hour_long_call_with_a_known_price(settings):
+    # 60 billed minutes at 0.05 and Twilio's actual 0.84 (the launch test's month spend).
+    result = costs.call_costs(
+        _call(duration_seconds=3600, billed_duration_seconds=3600, telephony_price="0.84", price_unit="USD"),
+        settings,
+    )
+    assert (result["ai"], result["telephony"], result["total"]) == ("3.00", "0.84", "3.84")
+
+
+def test_the_usage_page_calls_cost_what_the_page_shows(settings):
+    # The usage page test's calls: 0.195 + 0.056, 0.02 + 0.014, nothing, 0.015 + 0.014.
+    calls = [
+        _call(duration_seconds=240, end_reason="hangup", billing_status="BILLING_STATUS_BILLED",
+              billed_duration_seconds=230.0, telephony_price="-0.056", price_unit="USD"),
+        _call(status="voicemail", duration_seconds=20, end_reason="agent_hangup"),
+        _call(status="no_answer"),
+        _call(duration_seconds=15, end_reason="hangup"),
+    ]
+    figures = [costs.call_costs(c, settings) for c in calls]
+    assert [(f["ai"], f["telephony"]) for f in figures] == [
+        ("0.195", "0.056"), ("0.02", "0.014"), ("0.00", "0.00"), ("0.015", "0.014")
+    ]
+    assert costs.money_str(costs.total_of(figures).total, micros=True) == "0.314"
+
+
+def test_a_ten_minute_billed_call_against_the_budget_levels(settings):
+    # The rollup budget test's call: 600 billed seconds at 0.05 and Twilio's 0.14.
+    figures = costs.call_costs(
+        _call(duration_seconds=600, billing_status="BILLING_STATUS_BILLED", billed_duration_seconds=600.0,
+              telephony_price="-0.14", price_unit="USD"),
+        settings,
+    )
+    spent = Decimal(figures["total"])
+    assert spent == Decimal("0.64")
+    assert spend.budget_level(spent, Decimal("0.70"), "2025-03").level == "warning"
+    assert spend.budget_level(spent, Decimal("0.64"), "2025-03").level == "exceeded"
+    assert spend.budget_level(spent, Decimal("100"), "2025-03").allows(Decimal("1"))

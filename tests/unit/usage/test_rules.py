@@ -12,6 +12,7 @@ from core.documents.call import Call
 from core.usage import costs, counters, export, rollups, spend
 from core.usage import views as usage_views
 from tests.factories import call
+from tests.support.usage_data import D1, D2, DATASET, EXPECTED_DAY, EXPECTED_JOB_TOTAL
 
 T0 = datetime(2025, 3, 4, 23, 59, tzinfo=UTC)
 
@@ -222,3 +223,34 @@ def test_cli_reports_keep_their_keys_and_order():
         "rollup_documents",
     ]
     assert merged["calls"] == 9 and merged["rollup_documents"] == 5
+
+
+def _final_documents() -> list[dict]:
+    """Each DATASET call as it is stored once every fact has landed on it."""
+    finals = []
+    for base, facts in DATASET:
+        fields = {"status": "queued"}
+        for fact in facts:
+            fields.update(fact)
+        finals.append(call(**base, **fields).to_doc())
+    return finals
+
+
+def test_the_rollup_dataset_sums_to_its_expected_day_counters(settings):
+    # The integration rollup tests' expectations, from the counting rule alone (no database).
+    days: dict[str, dict[str, int]] = {}
+    for doc in _final_documents():
+        counted, _ = counters.contribution(doc, settings)
+        day = days.setdefault(counters.day_of(doc), {})
+        for key, value in counted.items():
+            day[key] = day.get(key, 0) + value
+    assert {d: {k: v for k, v in c.items() if v} for d, c in days.items() if c} == EXPECTED_DAY
+
+
+def test_the_rollup_dataset_costs_each_job_its_expected_total(settings):
+    totals: dict[str, int] = {}
+    for doc in _final_documents():
+        if counters.day_of(doc) in (D1.isoformat(), D2.isoformat()):
+            counted, _ = counters.contribution(doc, settings)
+            totals[doc["job_id"]] = totals.get(doc["job_id"], 0) + counters.money_micros(counted)
+    assert totals == EXPECTED_JOB_TOTAL
