@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.state import wait_until
-from tests.integration.launch_support import stack  # noqa: F401 - fixture
+from tests.support.sandbox_stack import stack  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "golden"

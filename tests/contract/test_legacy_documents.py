@@ -27,7 +27,7 @@ from core.documents.call import Call
 from core.documents.candidate import Candidate
 from core.documents.event import Event
 from core.documents.job import Job
-from tests.apptest_support import TIMEOUT, page_path, signed_in, texts
+from tests.support.apptest import TIMEOUT, page_path, signed_in, texts
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_db"
 MODELS: dict[str, type[Document]] = {

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from core.db import CALLS, JOBS, new_id, utcnow
+from core.db import utcnow
 from core.usage import rollups
 from tests.e2e.conftest import login
+from tests.factories import insert_call, insert_job
 
 pytestmark = pytest.mark.e2e
 
@@ -23,33 +24,27 @@ _OUTCOMES = [
 
 
 def _seed(db) -> str:
-    job_id = new_id()
     now = utcnow()
-    db[JOBS].insert_one({"_id": job_id, "title": "E2E usage job", "status": "open", "created_at": now})
+    job = insert_job(db, title="E2E usage job", status="open", created_at=now)
     for day in range(6):
         for i, (status, seconds, reason, decision) in enumerate(_OUTCOMES[: 3 + (day % 4)]):
-            call = {
-                "_id": new_id(),
-                "job_id": job_id,
-                "candidate_id": f"cand-{day}-{i}",
-                "status": status,
-                "created_at": now - timedelta(days=day, minutes=i),
-            }
+            fields: dict = {}
             if seconds:
-                call.update(
+                fields.update(
                     duration_seconds=seconds,
                     billing_status="BILLING_STATUS_BILLED",
                     billed_duration_seconds=float(seconds - 3),
                 )
             if reason:
-                call["end_reason"] = reason
+                fields["end_reason"] = reason
             if decision:
-                call["review"] = {"decision": decision}
+                fields["review"] = {"decision": decision}
             if day > 1 and seconds:
-                call.update(telephony_price=f"-{0.014 * -(-seconds // 60):.4f}", price_unit="USD")
-            db[CALLS].insert_one(call)
-            rollups.record_terminal(db, call["_id"])
-    return job_id
+                fields.update(telephony_price=f"-{0.014 * -(-seconds // 60):.4f}", price_unit="USD")
+            call = insert_call(db, job_id=job.id, candidate_id=f"cand-{day}-{i}", status=status,
+                               created_at=now - timedelta(days=day, minutes=i), **fields)
+            rollups.record_terminal(db, call.id)
+    return job.id
 
 
 def test_usage_page_renders_charts(stack, page, artifacts_dir):

@@ -18,10 +18,10 @@ from core.calling import batches
 from core.db import CALLS
 from core.people import candidates
 from core.usage import budget
-from tests.integration import launch_support
-from tests.integration.launch_support import make_job
+from tests.support import sandbox_stack
+from tests.support.sandbox_stack import make_job
 
-stack = launch_support.stack
+stack = sandbox_stack.stack
 ROOT = Path(__file__).resolve().parents[2]
 _WORKER = ("import time\nfrom core.db import get_db\nfrom core.calling.dispatch import run_once\n"
            "db = get_db()\nwhile True:\n    run_once(db)\n    time.sleep(0.02)\n")

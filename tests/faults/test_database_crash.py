@@ -17,6 +17,7 @@ import pytest
 from pymongo import MongoClient, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from tests.factories import call
 from tools.embedded_db import launcher as embedded_db
 
 pytestmark = pytest.mark.slow  # two JVM starts each: 5-10 s on the shared 2-core machine
@@ -67,7 +68,7 @@ def test_every_kind_of_acknowledged_write_survives_kill_9(data_file: Path, serve
         db.counters.update_one({"_id": "webhooks"}, {"$inc": {"n": 1}}, upsert=True)
     for i in range(10):
         assert db.things.delete_one({"_id": i}).deleted_count == 1
-    db.calls.insert_many([{"_id": f"c{i}", "status": "queued"} for i in range(CLAIMS)])
+    db.calls.insert_many([call(id=f"c{i}", status="queued").to_doc() for i in range(CLAIMS)])
     claimed = [_claim(client, "w1") for _ in range(CLAIMS)]
     assert None not in claimed
     servers[-1].kill()  # right after the last acknowledgement: nothing else gets to commit
@@ -89,7 +90,7 @@ def test_every_kind_of_acknowledged_write_survives_kill_9(data_file: Path, serve
 def test_concurrent_acknowledged_writes_survive_kill_9(data_file: Path, servers: list) -> None:
     port = embedded_db.free_port()
     client = _start(servers, port, data_file)
-    client.crash.calls.insert_many([{"_id": f"c{i}", "status": "queued"} for i in range(CLAIMS)])
+    client.crash.calls.insert_many([call(id=f"c{i}", status="queued").to_doc() for i in range(CLAIMS)])
     inserted: dict[int, list[str]] = {}
     claimed: dict[str, list[str]] = {}
 

@@ -14,10 +14,10 @@ from core.calling.transitions import mark_failed
 from core.db import CALLS
 from core.documents.call import Call
 from core.people import candidates
-from tests.integration import launch_support
-from tests.integration.launch_support import make_job
+from tests.support import sandbox_stack
+from tests.support.sandbox_stack import make_job
 
-stack = launch_support.stack
+stack = sandbox_stack.stack
 
 
 def _at_point(monkeypatch, name: str, action) -> None:
@@ -42,7 +42,7 @@ def test_calling_hours_that_close_during_the_dial_stop_it_before_twilio(stack, m
     cand = _candidate(stack, job)
     _at_point(monkeypatch, "after_ultravox_create",
               lambda: stack.set_config(calling_hours=CallingHours(windows={})))
-    result = launch_support.launch(stack, cand.id)
+    result = sandbox_stack.launch(stack, cand.id)
     call = result.call
     assert call.status.value == "canceled"
     assert "Not dialled: calling hours closed" in call.failure_reason
@@ -57,7 +57,7 @@ def test_a_batch_call_stopped_by_closed_hours_is_queued_again_for_the_next_openi
     job = make_job(stack)
     _candidate(stack, job)
     # Closes now, opens again tomorrow: every day 00:00–23:59 except today.
-    tomorrow = launch_support.all_day_except_today()
+    tomorrow = sandbox_stack.all_day_except_today()
     _at_point(monkeypatch, "after_ultravox_create", lambda: stack.set_config(calling_hours=tomorrow))
     batch = batches.create_batch(stack.db, stack.recruiter, job.id)
     dispatch.run_once(stack.db)
@@ -79,7 +79,7 @@ def test_a_call_ended_during_the_dial_is_not_dialled(stack, monkeypatch) -> None
         mark_failed(stack.db, call["_id"], "ended by an operator")
 
     _at_point(monkeypatch, "after_ultravox_create", end_it)
-    result = launch_support.launch(stack, cand.id)
+    result = sandbox_stack.launch(stack, cand.id)
     assert result.call.status.value == "failed"
     assert result.call.failure_reason == "ended by an operator"
     assert stack.dials() == []

@@ -27,10 +27,10 @@ from core.documents.call import Call
 from core.documents.status import TERMINAL_VALUES
 from core.lifecycle import reconcile
 from core.people import candidates
-from tests.integration import launch_support
-from tests.integration.launch_support import Stack, make_job
+from tests.support import sandbox_stack
+from tests.support.sandbox_stack import Stack, make_job
 
-stack = launch_support.stack
+stack = sandbox_stack.stack
 # The sweeper's waits are minutes in production; the sandbox plays calls 200x faster.
 QUICK = {"DISPATCH_STALE_SECONDS": "1", "SETTLE_FIRST_LOOK_SECONDS": "2", "SETTLE_EVERY_SECONDS": "0",
          "SETTLE_MATCH_AFTER_SECONDS": "2"}
@@ -130,7 +130,7 @@ def test_a_lost_create_answer_keeps_the_call_and_its_callbacks_settle_it(stack) 
     # Twilio does the work, then its answer is lost (a 500 after the fact).
     stack.sandbox.inject_fault(path_prefix="/2010-04-01/", method="POST", status=500, count=1,
                                after=True)
-    result = launch_support.launch(stack, cand.id)
+    result = sandbox_stack.launch(stack, cand.id)
     assert result.call.status.value == "dialing" and result.call.twilio_unconfirmed
     assert "lost" in result.call.twilio_unconfirmed
     drive(stack, lambda: _settled(stack))
@@ -147,7 +147,7 @@ def test_a_lost_answer_and_lost_callbacks_are_settled_by_a_lookup(stack) -> None
     stack.stop_sidecar()  # no webhook reaches us, from either provider
     stack.sandbox.inject_fault(path_prefix="/2010-04-01/", method="POST", status=500, count=1,
                                after=True)
-    result = launch_support.launch(stack, cand.id)
+    result = sandbox_stack.launch(stack, cand.id)
     assert result.call.twilio_call_sid is None and result.call.twilio_unconfirmed
     drive(stack, lambda: _settled(stack))
     [call] = calls(stack)
@@ -163,7 +163,7 @@ def test_a_create_that_never_happened_fails_once_the_agent_gives_up(stack) -> No
     cand = _candidate(stack, job)
     # A 500 before anything was done: ambiguous to us, so the call waits for proof.
     stack.sandbox.inject_fault(path_prefix="/2010-04-01/", method="POST", status=500, count=1)
-    result = launch_support.launch(stack, cand.id)
+    result = sandbox_stack.launch(stack, cand.id)
     assert result.call.status.value == "dialing" and result.call.twilio_unconfirmed
     drive(stack, lambda: _settled(stack))
     [call] = calls(stack)
@@ -178,9 +178,9 @@ def test_two_twilio_calls_that_could_be_ours_make_the_outcome_unknown(stack) -> 
     stack.stop_sidecar()
     stack.sandbox.inject_fault(path_prefix="/2010-04-01/", method="POST", status=500, count=1,
                                after=True)
-    result = launch_support.launch(stack, cand.id)
+    result = sandbox_stack.launch(stack, cand.id)
     # Someone else's call to the same number, placed from our number at the same moment.
-    launch_support.foreign_twilio_call(stack, "+12125550100")
+    sandbox_stack.foreign_twilio_call(stack, "+12125550100")
     drive(stack, lambda: _settled(stack))
     [call] = calls(stack)
     assert call.id == result.call.id

@@ -4,6 +4,7 @@ import pytest
 from pymongo.errors import DuplicateKeyError
 
 from core import db as dbmod
+from tests.factories import insert_call, insert_event
 
 
 def test_ping_reports_reachable(db):
@@ -19,21 +20,19 @@ def test_ensure_indexes_is_idempotent(db):
 
 
 def test_open_key_allows_one_open_call_per_candidate_and_job(db):
-    calls = db[dbmod.CALLS]
-    calls.insert_one({"_id": "a", "open_key": "cand1:job1", "status": "queued"})
+    insert_call(db, id="a", open_key="cand1:job1", status="queued")
     with pytest.raises(DuplicateKeyError):
-        calls.insert_one({"_id": "b", "open_key": "cand1:job1", "status": "queued"})
+        insert_call(db, id="b", open_key="cand1:job1", status="queued")
     # Ended calls drop their key, so many closed calls may coexist.
-    calls.insert_one({"_id": "c", "status": "completed"})
-    calls.insert_one({"_id": "d", "status": "completed"})
-    assert calls.count_documents({}) == 3
+    insert_call(db, id="c", status="completed")
+    insert_call(db, id="d", status="completed")
+    assert db[dbmod.CALLS].count_documents({}) == 3
 
 
 def test_event_dedupe_key_is_unique(db):
-    events = db[dbmod.CALL_EVENTS]
-    events.insert_one({"dedupe_key": "uv:1:call.ended"})
+    insert_event(db, dedupe_key="uv:1:call.ended")
     with pytest.raises(DuplicateKeyError):
-        events.insert_one({"dedupe_key": "uv:1:call.ended"})
+        insert_event(db, dedupe_key="uv:1:call.ended")
 
 
 def test_ping_reports_unreachable_database(monkeypatch):

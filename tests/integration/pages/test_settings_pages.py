@@ -1,0 +1,188 @@
+"""AppTests of the settings and voices pages, per role, on the real (throwaway) database."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.agent import defaults as agent_defaults
+from core.agent import effective as agent_effective
+from core.agent import settings as agent_settings
+from core.agent import voice_catalog
+from core.db import AUDIT_LOG, PROVIDER_CACHE, utcnow
+from core.people.jobs import create_job
+from tests.support.apptest import TIMEOUT, make_user, page_path, signed_in, texts
+
+
+def _seed_catalog(db) -> None:
+    # Fresh cached lists, so the pages never talk to a provider in these tests.
+    now = utcnow()
+    voices = [("Mark", "en-US", "sandbox"), ("Jessica", "en-US", "sandbox"),
+              ("Hugo-French", "fr-FR", "other")]
+    db[PROVIDER_CACHE].replace_one({"_id": "voices"}, {
+        "_id": "voices", "fetched_at": now,
+        "items": [{"voice_id": f"id-{n}", "name": n, "language": lang, "language_label": lang,
+                   "description": f"{n} voice", "provider": prov, "preview_url": "http://x/p.wav"}
+                  for n, lang, prov in voices]}, upsert=True)
+    db[PROVIDER_CACHE].replace_one({"_id": "models"}, {
+        "_id": "models", "fetched_at": now, "items": [{"name": "ultravox-v0.6"}, {"name": "ultravox-v0.7"}]},
+        upsert=True)
+
+
+def _page(db, stem: str, role: str, query: dict | None = None) -> AppTest:
+    _seed_catalog(db)
+    user = make_user(db, role)
+    at = AppTest.from_file(page_path(stem), default_timeout=TIMEOUT)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return signed_in(at, user).run()
+
+
+def _by_key(elements, key: str):
+    return next(e for e in elements if e.key == key)
+
+
+# -- global settings ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["viewer", "recruiter"])
+def test_global_settings_read_only_for_non_admins(db, role) -> None:
+    at = _page(db, "global_settings", role)
+    assert not at.exception
+    assert "Read only: only admins" in texts(at)
+    assert _by_key(at.slider, "global_settings.form.temperature").disabled
+    assert all(b.disabled for b in at.button if b.key and "FormSubmitter" in b.key)
+
+
+def test_global_settings_admin_saves_after_confirmation(db) -> None:
+    at = _page(db, "global_settings", "admin")
+    assert not at.exception
+    _by_key(at.slider, "global_settings.form.temperature").set_value(0.6)
+    _by_key(at.number_input, "global_settings.form.max_duration_minutes").set_value(20)
+    at.button[0].click().run()  # the form's "Review changes"
+    assert not at.exception
+    assert "Confirm your changes" in texts(at)
+    assert agent_settings.load_global(db).version == 0  # nothing saved before confirming
+    _by_key(at.button, "global_settings.confirm").click().run()
+    assert not at.exception
+    stored = agent_settings.load_global(db)
+    assert (stored.version, stored.config.temperature, stored.config.max_duration_minutes) == (1, 0.6, 20)
+    assert db[AUDIT_LOG].find_one({"action": "global_config.update"})["actor"] == "admin1"
+    assert "Version 1" in " ".join(e.label for e in at.expander)
+
+
+def test_global_settings_shows_validation_messages(db) -> None:
+    at = _page(db, "global_settings", "admin")
+    _by_key(at.text_area, "global_settings.form.system_prompt").input("Hi {{nickname}}")
+    at.button[0].click().run()
+    assert not at.exception
+    assert "{{nickname}}" in " ".join(e.value for e in at.error)
+    assert agent_settings.load_global(db).version == 0
+
+
+def test_global_settings_restore(db) -> None:
+    admin = make_user(db, "admin", "boss")
+    base = agent_effective.as_plain(agent_defaults.default_global_config())
+    agent_settings.save_global_config(db, admin, {**base, "temperature": 0.5})
+    agent_settings.save_global_config(db, admin, {**base, "temperature": 0.9})
+    at = _page(db, "global_settings", "admin")
+    _by_key(at.checkbox, "global_settings.history.confirm").check()
+    at.run()
+    _by_key(at.button, "global_settings.history.restore").click().run()
+    assert not at.exception
+    assert agent_settings.get_global_config(db).temperature == 0.5
+    assert agent_settings.load_global(db).version == 3
+
+
+# -- job settings ------------------------------------------------------------------------
+
+
+def test_job_settings_marks_inherited_and_overridden(db) -> None:
+    admin = make_user(db, "admin", "boss")
+    job = create_job(db, admin, title="Barista", company="Bean Co")
+    agent_settings.save_job_config(db, admin, job.id, {"temperature": 0.8})
+    at = _page(db, "job_settings", "viewer", {"job": job.id})
+    assert not at.exception
+    page = texts(at)
+    assert "Overridden" in page and "Inherited" in page
+    assert at.selectbox(key="job_settings.job").value == job.id
+    prompt = at.code[0].value
+    assert "Barista" in prompt and "Bean Co" in prompt and "Alex" in prompt
+    diff = next(d.value for d in at.dataframe if "This job" in d.value.columns)  # diff vs global
+    assert list(diff["Setting"]) == ["Temperature"] and list(diff["This job"]) == ["0.8"]
+    assert "Test call" in page or any("Test call" in b.label for b in at.button)
+    assert "Read only" in page
+
+
+def test_job_settings_bad_deep_link(db) -> None:
+    create_job(db, make_user(db, "admin", "boss"), title="Barista", company="Bean Co")
+    at = _page(db, "job_settings", "recruiter", {"job": "no-such-job"})
+    assert not at.exception
+    assert "no job" in texts(at).lower()
+
+
+def test_job_settings_recruiter_overrides_a_field(db) -> None:
+    admin = make_user(db, "admin", "boss")
+    job = create_job(db, admin, title="Barista", company="Bean Co")
+    at = _page(db, "job_settings", "recruiter", {"job": job.id})
+    prefix = f"job_settings.{job.id}"
+    _by_key(at.checkbox, f"{prefix}.override.max_duration_minutes").check()
+    _by_key(at.number_input, f"{prefix}.form.max_duration_minutes").set_value(9)
+    at.button[0].click().run()
+    assert not at.exception
+    _by_key(at.button, "job_settings.confirm").click().run()
+    assert not at.exception
+    stored = agent_settings.load_job(db, job.id)
+    assert agent_effective.overridden_fields(stored.overrides) == ["max_duration_minutes"]
+    assert stored.overrides.max_duration_minutes == 9
+    # A test call to a bad number is refused with the reason, before anything is dialled.
+    at.text_input(key="job_settings.test_phone").input("12ab")
+    _by_key(at.button, "job_settings.test_call").click().run()
+    assert "The test call was not placed" in texts(at)
+    assert db["calls"].count_documents({}) == 0
+
+
+# -- voices ------------------------------------------------------------------------------
+
+
+def test_voices_lists_filters_and_uses_for_global(db) -> None:
+    at = _page(db, "voices", "admin")
+    assert not at.exception
+    assert "Jessica" in texts(at) and "Hugo-French" in texts(at)
+    at.text_input(key="voices.search").input("hugo").run()
+    assert "Hugo-French" in texts(at) and "Jessica" not in texts(at)
+    at.text_input(key="voices.search").input("").run()
+    _by_key(at.button, "voices.global.id-Jessica").click().run()
+    assert not at.exception
+    assert agent_settings.get_global_config(db).voice == "Jessica"
+
+
+def test_voices_viewer_cannot_use(db) -> None:
+    at = _page(db, "voices", "viewer")
+    assert not at.exception
+    assert all(b.disabled for b in at.button if b.key and b.key.startswith("voices.global."))
+
+
+def test_voices_empty_state_when_no_list(db, monkeypatch) -> None:
+    monkeypatch.setattr(voice_catalog, "voice_library", lambda db,
+                        **kw: voice_catalog.VoiceLibrary(error="Ultravox is down"))
+    user = make_user(db, "admin")
+    at = signed_in(AppTest.from_file(page_path("voices"), default_timeout=TIMEOUT), user).run()
+    assert not at.exception
+    assert "Ultravox is down" in texts(at)
+
+
+def test_voices_preview_plays_bytes_fetched_server_side(db, monkeypatch) -> None:
+    calls: list[str] = []
+
+    def fake_preview(_db, voice_id: str) -> bytes:
+        calls.append(voice_id)
+        return b"RIFF\x24\x00\x00\x00WAVEfmt "
+
+    monkeypatch.setattr(voice_catalog, "voice_preview", fake_preview)
+    at = _page(db, "voices", "recruiter")
+    _by_key(at.button, "voices.preview.id-Mark").click().run()
+    assert not at.exception
+    audio = at.get("audio")
+    assert len(audio) == 1 and calls == ["id-Mark"]
+    assert "http://x/p.wav" not in str(audio[0].proto)  # the provider URL never reaches the page

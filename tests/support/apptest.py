@@ -1,0 +1,46 @@
+"""Helpers for AppTest: absolute paths and a signed-in session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from core import auth
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "dashboard" / "app.py")
+PAGES = ROOT / "pages"
+TIMEOUT = 30
+
+
+def page_path(stem: str) -> str:
+    """Absolute path of a page script."""
+    return str(PAGES / f"{stem}.py")
+
+
+def signed_in(at: AppTest, user: auth.User) -> AppTest:
+    """Seed the session as streamlit-authenticator leaves it after a successful log-in."""
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = user.username
+    at.session_state["name"] = user.name
+    at.session_state["roles"] = [user.role.value]
+    return at
+
+
+def make_user(db, role: str, username: str | None = None) -> auth.User:
+    """Create a user of that role in the test database."""
+    return auth.create_user(db, username or f"{role}1", "a-long-password-1", role)
+
+
+# Elements whose text Streamlit renders as markdown; `text` (st.text) is rendered verbatim.
+MARKDOWN_KINDS = ("title", "header", "subheader", "markdown", "caption", "info", "warning",
+                  "error", "success")
+
+
+def texts(at: AppTest) -> str:
+    """All visible text elements of a run, joined (for 'shows X' assertions)."""
+    parts = []
+    for kind in (*MARKDOWN_KINDS, "text"):
+        parts.extend(str(el.value) for el in getattr(at, kind))
+    return "\n".join(parts)
