@@ -105,13 +105,6 @@ def test_first_admin_created_once_with_generated_password(db):
     assert db[USERS].count_documents({}) == 1
 
 
-def test_cookie_key_generated_once_and_kept(db):
-    first = auth.cookie_key(db, None)
-    assert len(first) >= 40
-    assert auth.cookie_key(db, None) == first
-    assert auth.cookie_key(db, "configured-key") == "configured-key"
-
-
 def test_page_access_by_role():
     assert "users" in auth.pages_for(Role.ADMIN)
     assert "users" not in auth.pages_for(Role.RECRUITER)
