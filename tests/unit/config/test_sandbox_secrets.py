@@ -103,7 +103,7 @@ def test_no_credential_or_secret_is_in_the_source_any_more():
         assert value not in text
 
 
-def test_refusals_read_as_one_plain_line():
+def test_refusals_read_as_one_plain_line(secrets_file):
     with pytest.raises(ValidationError) as err:
         Settings(_env_file=None, ultravox_api_key="k")
     text = describe_error(err.value)

@@ -47,9 +47,12 @@ def test_other_text_is_left_alone(text):
     assert logsafety.mask_phones(text) == text
 
 
-def test_every_logger_at_debug_is_masked_args_and_exceptions_too(captured):
-    logging.getLogger("twilio.http_client").debug("POST /Calls.json To=%s", NUMBER)
-    logging.getLogger("werkzeug").info('127.0.0.1 - "GET /x?to=%%2B14155550123 HTTP/1.1" 200')
+def test_every_logger_at_debug_is_masked_args_and_exceptions_too(captured, monkeypatch):
+    twilio_log = logging.getLogger("twilio.http_client")
+    monkeypatch.setattr(twilio_log, "level", logging.DEBUG)  # as if someone turned it up
+    twilio_log.manager._clear_cache()
+    twilio_log.debug("POST /Calls.json To=%s", NUMBER)
+    logging.getLogger("werkzeug").info('127.0.0.1 - "GET /x?to=%2B14155550123 HTTP/1.1" 200')
     logging.getLogger("gunicorn.access").info('127.0.0.1 "POST /webhooks?From=%s" 200', NUMBER)
     try:
         raise RuntimeError(f"Twilio 21211: The 'To' number {NUMBER} is not a valid phone number")
