@@ -7,7 +7,7 @@ JARS := .tools/mongo-java-server
 # The stamp (sha256 of the source) tells launcher.py the classes match this checkout's source.
 LAUNCHER := .tools/launcher/EmbeddedMongo.java.sha256
 
-.PHONY: run test venv tools chromium lint bench clean
+.PHONY: run test venv tools chromium lint audit bench clean
 
 run: venv tools
 	$(BIN)/python -m tools.stack
@@ -19,9 +19,10 @@ test: venv tools chromium
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt
+# requirements.txt is what production runs; requirements-dev.txt adds tests, linters, honcho.
+$(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 # The embedded MongoDB (mongo-java-server) jars, fetched once with Maven, and its launcher.
@@ -46,9 +47,18 @@ chromium:
 		else echo "chromium is missing: install Debian's chromium package (browser tests will be skipped)"; fi; \
 	fi
 
+# Static checks, not part of `make test`: ruff, the architecture contracts, bandit (each
+# accepted finding is marked `# nosec BXXX - reason` where it is) and the dependency audit.
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/bandit -q -c pyproject.toml -r core dashboard pages sidecar worker tools sandbox
+	$(MAKE) --no-print-directory audit
+
+# pip-audit of the pinned requirements, strictly (a package it cannot check is a failure),
+# only where an advisory service really answers; otherwise it says it was skipped.
+audit: venv
+	$(BIN)/python -m tools.audit
 
 bench: venv tools
 	@echo "Benchmarks print numbers and take minutes; see bench/README.md for each command."

@@ -3,25 +3,86 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from core import faults
+from core import faults, local_secrets
 
-# Fixed sandbox credentials: the sandbox accepts exactly these when the real ones are unset.
-# They are not secrets: they only open a local simulator.
-SANDBOX_ULTRAVOX_API_KEY = "sandbox0.sandboxsandboxsandboxsandboxsandbox0"
-SANDBOX_TWILIO_ACCOUNT_SID = "AC" + "0" * 32
-SANDBOX_TWILIO_AUTH_TOKEN = "sandbox-twilio-auth-token-000000"
-SANDBOX_TWILIO_FROM_NUMBER = "+15005550006"
+# The provider credentials that decide the mode when PROVIDER_MODE is unset: all set means
+# live, none set means sandbox, anything in between is refused (never a silent sandbox).
+PROVIDER_CREDENTIALS = ("ultravox_api_key", "twilio_account_sid", "twilio_auth_token",
+                        "twilio_from_number")
+_FERNET_HOWTO = ('.venv/bin/python -c "from cryptography.fernet import Fernet; '
+                 'print(Fernet.generate_key().decode())"')
+_KEY_HOWTO = '.venv/bin/python -c "import secrets; print(secrets.token_urlsafe(48))"'
+# What live mode needs, each with how to get it (the refusal says both).
+LIVE_REQUIREMENTS: tuple[tuple[str, str], ...] = (
+    ("ultravox_api_key", "your Ultravox API key (Ultravox console, API keys)"),
+    ("ultravox_webhook_secret", "the secret of your Ultravox account webhook that points at "
+                                "PUBLIC_BASE_URL/webhooks/ultravox"),
+    ("twilio_account_sid", "your Twilio Account SID (Twilio console)"),
+    ("twilio_auth_token", "your Twilio Auth Token (Twilio console)"),
+    ("twilio_from_number", "a Twilio number or verified caller ID in E.164, e.g. +14155550100"),
+    ("public_base_url", "the public https:// URL that reaches the sidecar, e.g. "
+                        "https://hooks.example.com"),
+    ("data_encryption_key", f"a Fernet key for personal data at rest; make one with: {_FERNET_HOWTO}"),
+    ("auth_cookie_key", f"signs the log-in cookie, the same on every dashboard replica; make one "
+                        f"with: {_KEY_HOWTO}"),
+    ("mongodb_uri", "a real MongoDB deployment (a replica set or Atlas), e.g. "
+                    "mongodb+srv://user:pass@cluster.example.net/ (the embedded server is a local "
+                    "test stand-in without replication or backups)"),
+)
+MIN_COOKIE_KEY_LENGTH = 32
 
 
 class ConfigError(ValueError):
     """A setting is missing or invalid; the message says which and how to fix it."""
+
+
+def _is_loopback(host: str) -> bool:
+    host = host.strip().strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def live_problems(settings: Settings) -> list[str]:
+    """What live mode would refuse in these settings, one sentence per variable (pure)."""
+    problems = []
+    for name, howto in LIVE_REQUIREMENTS:
+        if not getattr(settings, name):
+            problems.append(f"{name.upper()} is not set: {howto}")
+    url = settings.public_base_url
+    if url and not url.startswith("https://"):
+        problems.append("PUBLIC_BASE_URL must be an https:// URL in live mode (Twilio and Ultravox "
+                        "only deliver webhooks to public HTTPS addresses)")
+    key = settings.auth_cookie_key
+    if key and len(key.get_secret_value()) < MIN_COOKIE_KEY_LENGTH:
+        problems.append(f"AUTH_COOKIE_KEY is too short (at least {MIN_COOKIE_KEY_LENGTH} "
+                        f"characters); make one with: {_KEY_HOWTO}")
+    return problems
+
+
+def sandbox_problems(settings: Settings) -> list[str]:
+    """What sandbox mode refuses: listening beyond this machine with locally made secrets."""
+    problems = []
+    for name in ("dashboard_bind", "webhook_bind"):
+        value = getattr(settings, name)
+        if not _is_loopback(value):
+            problems.append(
+                f"{name.upper()}={value} is not a loopback address: sandbox mode only listens on "
+                f"this machine (its secrets are generated locally); set {name.upper()}=127.0.0.1, "
+                "or configure live mode"
+            )
+    return problems
 
 
 class Settings(BaseSettings):
@@ -50,11 +111,21 @@ class Settings(BaseSettings):
     admin_username: str | None = None
     admin_password: SecretStr | None = None
     auth_cookie_key: SecretStr | None = None
+    # Sandbox mode: where credentials not given in the environment are generated, once.
+    sandbox_secrets_file: str | None = None
 
     dashboard_port: int = Field(8501, ge=1, le=65535)
     webhook_port: int = Field(8001, ge=1, le=65535)
     sandbox_port: int = Field(8002, ge=1, le=65535)
     embedded_db_port: int = Field(27018, ge=1, le=65535)
+    dashboard_bind: str = "127.0.0.1"
+    webhook_bind: str = "127.0.0.1"
+    # The sidecar under gunicorn (sidecar/gunicorn_conf.py): processes, threads each, and the
+    # longest a client may take to send one request (slower connections are dropped, so
+    # stalled clients cannot hold every thread).
+    webhook_workers: int = Field(2, ge=1, le=64)
+    webhook_threads: int = Field(16, ge=1, le=256)
+    webhook_read_timeout_seconds: float = Field(10.0, gt=0, le=120)
 
     # Tuning knobs (documented in .env.example).
     default_phone_region: str = Field("US", min_length=2, max_length=2)
@@ -100,32 +171,34 @@ class Settings(BaseSettings):
     cost_currency: str = Field("USD", min_length=3, max_length=3)
     telephony_rates_per_minute: dict[str, Decimal] = Field(default_factory=dict)
 
+    _generated: dict[str, str] | None = PrivateAttr(default=None)
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
-        if self.provider_mode is None:
-            self.provider_mode = "live" if self.live_credentials_complete else "sandbox"
-        if self.provider_mode == "live":
-            missing = [
-                name.upper()
-                for name in (
-                    "ultravox_api_key",
-                    "ultravox_webhook_secret",
-                    "twilio_account_sid",
-                    "twilio_auth_token",
-                    "twilio_from_number",
-                    "public_base_url",
-                )
-                if not getattr(self, name)
-            ]
-            if missing:
-                raise ConfigError(f"PROVIDER_MODE=live needs {', '.join(missing)} to be set.")
-            if not str(self.public_base_url).startswith("https://"):
-                raise ConfigError(
-                    "PUBLIC_BASE_URL must be an https:// URL in live mode "
-                    "(Twilio and Ultravox only deliver webhooks to public HTTPS addresses)."
-                )
         if self.public_base_url:
             self.public_base_url = self.public_base_url.rstrip("/")
+        if self.provider_mode is None:
+            given = [name for name in PROVIDER_CREDENTIALS if getattr(self, name)]
+            if len(given) == len(PROVIDER_CREDENTIALS):
+                self.provider_mode = "live"
+            elif not given:
+                self.provider_mode = "sandbox"
+            else:
+                missing = [n.upper() for n in PROVIDER_CREDENTIALS if n not in given]
+                raise ConfigError(
+                    f"PROVIDER_MODE is unset and only some provider credentials are set "
+                    f"({', '.join(n.upper() for n in given)}): set {', '.join(missing)} as well "
+                    "for live mode, or PROVIDER_MODE=sandbox to use the local simulator."
+                )
+        if self.provider_mode == "live":
+            problems = live_problems(self)
+            if problems:
+                raise ConfigError("Live mode refuses to start: " + "; ".join(problems)
+                                  + ". Set them in the environment or in .env.")
+        else:
+            problems = sandbox_problems(self)
+            if problems:
+                raise ConfigError("Sandbox mode refuses to start: " + "; ".join(problems) + ".")
         return self
 
     @property
@@ -171,36 +244,54 @@ class Settings(BaseSettings):
         base = self.sandbox_base_url if self.is_sandbox else self.ultravox_base_url
         return base.rstrip("/")
 
+    def generated_secrets(self) -> dict[str, str]:
+        """Sandbox mode's generated credentials (read or created once from the secrets file)."""
+        if self.provider_mode != "sandbox":
+            raise ConfigError("generated secrets exist only in sandbox mode")
+        if self._generated is None:
+            path = local_secrets.resolve_path(self.sandbox_secrets_file)
+            try:
+                self._generated = local_secrets.load_or_create(path)
+            except local_secrets.SecretsFileError as exc:
+                raise ConfigError(f"SANDBOX_SECRETS_FILE: {exc}") from exc
+        return self._generated
+
+    def _in_force(self, name: str, given: SecretStr | str | None) -> str:
+        # Given in the environment: that value, in both modes. Live mode has every one of
+        # them (validated above); sandbox mode falls back to the generated file, never to code.
+        if given:
+            return given.get_secret_value() if isinstance(given, SecretStr) else given
+        return self.generated_secrets()[name]
+
     @property
     def ultravox_key(self) -> str:
-        """The Ultravox API key in force (the fixed sandbox key when unset in sandbox mode)."""
-        if self.ultravox_api_key:
-            return self.ultravox_api_key.get_secret_value()
-        return SANDBOX_ULTRAVOX_API_KEY
+        """The Ultravox API key in force (sandbox mode: given, else generated)."""
+        return self._in_force("ULTRAVOX_API_KEY", self.ultravox_api_key)
 
     @property
     def ultravox_secret(self) -> str:
         """The secret webhooks from Ultravox are signed with."""
-        if self.ultravox_webhook_secret:
-            return self.ultravox_webhook_secret.get_secret_value()
-        return "sandbox-ultravox-webhook-secret"
+        return self._in_force("ULTRAVOX_WEBHOOK_SECRET", self.ultravox_webhook_secret)
 
     @property
     def twilio_sid(self) -> str:
         """Twilio account SID in force."""
-        return self.twilio_account_sid or SANDBOX_TWILIO_ACCOUNT_SID
+        return self._in_force("TWILIO_ACCOUNT_SID", self.twilio_account_sid)
 
     @property
     def twilio_token(self) -> str:
         """Twilio auth token in force (signs Twilio webhooks too)."""
-        if self.twilio_auth_token:
-            return self.twilio_auth_token.get_secret_value()
-        return SANDBOX_TWILIO_AUTH_TOKEN
+        return self._in_force("TWILIO_AUTH_TOKEN", self.twilio_auth_token)
 
     @property
     def twilio_from(self) -> str:
         """Caller ID for outbound calls."""
-        return self.twilio_from_number or SANDBOX_TWILIO_FROM_NUMBER
+        return self._in_force("TWILIO_FROM_NUMBER", self.twilio_from_number)
+
+    @property
+    def cookie_key(self) -> str:
+        """The log-in cookie signing key in force (AUTH_COOKIE_KEY; sandbox: else generated)."""
+        return self._in_force("AUTH_COOKIE_KEY", self.auth_cookie_key)
 
 
 @functools.lru_cache(maxsize=1)
@@ -213,6 +304,8 @@ def get_settings() -> Settings:
         faults.refuse_in_live(settings.provider_mode)
     except faults.FaultRefused as exc:
         raise ConfigError(str(exc)) from None
+    if settings.is_sandbox:
+        settings.generated_secrets()  # created or read now, so a problem stops the start
     return settings
 
 
@@ -222,6 +315,10 @@ def describe_error(exc: Exception) -> str:
     if callable(errors):
         lines = []
         for err in errors():
+            cause = (err.get("ctx") or {}).get("error")
+            if isinstance(cause, ConfigError):  # our own refusals already name the variable
+                lines.append(str(cause))
+                continue
             loc = ".".join(str(p) for p in err.get("loc", ())) or "settings"
             lines.append(f"{loc.upper()}: {err.get('msg')}")
         return "; ".join(lines)

@@ -36,7 +36,7 @@ AUDIT_LOG = "audit_log"
 TRANSCRIPTS = "call_transcripts"  # one document per call, _id = call id
 CONFIG_VERSIONS = "config_versions"  # history of global/job config changes
 PROVIDER_CACHE = "provider_cache"  # voices/models lists with fetch time
-APP_STATE = "app_state"  # generated cookie key, worker heartbeats
+APP_STATE = "app_state"  # dial gates, worker heartbeats
 BATCHES = "batches"
 ROLLUPS = "usage_rollups"  # per-day/per-job counters for the usage page
 MEDIA_CACHE = "media_cache"  # recordings and voice previews fetched server-side
@@ -124,6 +124,20 @@ def ping(db: Database) -> tuple[bool, str]:
         return True, "database reachable"
     except PyMongoError as exc:
         return False, f"database unreachable: {type(exc).__name__}"
+
+
+def server_facts(db: Database) -> dict[str, Any]:
+    """What the server says about itself: the embedded stand-in's mark and the replica set."""
+    admin = db.client.admin
+    build = admin.command("buildInfo")
+    # Only the embedded launcher sends this field (README, "The embedded database").
+    facts: dict[str, Any] = {"embedded_stand_in": bool(build.get("embeddedStandIn")),
+                             "version": build.get("version"), "replica_set": None, "sharded": False}
+    if not facts["embedded_stand_in"]:
+        hello = admin.command("hello")
+        facts["replica_set"] = hello.get("setName")
+        facts["sharded"] = hello.get("msg") == "isdbgrid"  # a mongos in front of replica sets
+    return facts
 
 
 def insert_new(collection: Collection, doc: dict[str, Any]) -> bool:

@@ -10,6 +10,7 @@ import pkgutil
 import sys
 
 import core.cli
+from core import logsafety
 from core.cli.registry import _COMMANDS, CliError
 from core.config import describe_error, get_settings
 from core.db import DatabaseError
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         add_args(p)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    logsafety.install_phone_masking()
     try:
         get_settings()
     except Exception as exc:  # noqa: BLE001 - any settings problem is an operator error

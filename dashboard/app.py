@@ -15,6 +15,7 @@ import streamlit_authenticator as stauth  # noqa: E402
 
 from core import auth, health  # noqa: E402
 from core.config import describe_error  # noqa: E402
+from dashboard.components import mode_banner  # noqa: E402
 from dashboard.ui import PAGES_DIR, require_database, settings  # noqa: E402
 
 _TITLES = {
@@ -54,12 +55,7 @@ except Exception as exc:  # noqa: BLE001 - show any configuration problem instea
     st.error(f"The configuration is invalid: {describe_error(exc)}")
     st.stop()
 
-if cfg.is_sandbox:
-    st.warning(
-        "**Sandbox mode** — calls go to a local simulator, nobody is dialled. "
-        "Set the Ultravox and Twilio credentials to call for real.",
-        icon=":material/science:",
-    )
+mode_banner.show_mode(cfg)
 
 # A deep link (/job_settings?job=…) opened while signed out must still land there after the
 # log-in: the log-in reruns lose the requested page, so note it from the first run's URL.
@@ -73,9 +69,7 @@ db = require_database()
 authenticator = stauth.Authenticate(
     copy.deepcopy(auth.credentials_for_login(db)),
     cookie_name="vsc_auth",
-    cookie_key=auth.cookie_key(
-        db, cfg.auth_cookie_key.get_secret_value() if cfg.auth_cookie_key else None
-    ),
+    cookie_key=auth.cookie_key(cfg.cookie_key),
     cookie_expiry_days=1,
     auto_hash=False,
 )
@@ -103,6 +97,8 @@ with st.sidebar:
     authenticator.logout("Log out", location="sidebar", key="auth_logout")
     st.caption(health.sidebar_summary(db))
 
+# Deployment problems are for signed-in people only (they describe the infrastructure).
+mode_banner.show_runtime_problems(cfg, db)
 allowed = auth.pages_for(user.role)
 current = st.navigation(_pages(allowed))
 wanted = st.session_state.pop("app.requested_page", None)

@@ -146,7 +146,7 @@ def _answer(question: str, rng: random.Random) -> str:
 
 def build_script(prompt: str | None, phone: str, outcome: Outcome) -> Script:
     """The conversation of one call: deterministic per phone number, shaped by the outcome."""
-    rng = random.Random(phone or "sandbox")
+    rng = random.Random(phone or "sandbox")  # simulated answers, not security  # nosec B311
     questions = questions_from_prompt(prompt)
     title = _job_title(prompt or "")
     about = f"the {title} position" if title else "your job application"

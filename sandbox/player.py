@@ -204,7 +204,7 @@ def play_twilio_call(state: SandboxState, tcall: TwilioCall) -> None:
 def _play(state: SandboxState, tcall: TwilioCall) -> None:
     number = tcall.data["to"]
     outcome = outcome_for(number)
-    rng = random.Random(number)
+    rng = random.Random(number)  # simulated timing, not security  # nosec B311
     send_twilio_status(state, tcall, "initiated")
     if state.sim_sleep(1.0, tcall.stop):
         return _stopped_before_answer(state, tcall)

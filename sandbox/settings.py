@@ -2,23 +2,35 @@
 
 The sandbox stands in for Ultravox and Twilio, which know nothing of our code: it reads the
 same variables (and `.env`) as the app does, but never imports the app's settings, so a
-mistake in them cannot make both sides agree by accident.
+mistake in them cannot make both sides agree by accident. Credentials not given in the
+environment come from the per-installation secrets file (`.data/sandbox-secrets.json`, or
+SANDBOX_SECRETS_FILE) that the app's processes read too; whichever side starts first creates
+it. Its format is the contract with `core/local_secrets.py`: a JSON object of the keys below.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import secrets
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
 
-# The credentials the simulator accepts when none are configured (they open nothing real).
-DEFAULT_ULTRAVOX_API_KEY = "sandbox0.sandboxsandboxsandboxsandboxsandbox0"
-DEFAULT_ULTRAVOX_WEBHOOK_SECRET = "sandbox-ultravox-webhook-secret"
-DEFAULT_TWILIO_ACCOUNT_SID = "AC" + "0" * 32
-DEFAULT_TWILIO_AUTH_TOKEN = "sandbox-twilio-auth-token-000000"
-DEFAULT_TWILIO_FROM_NUMBER = "+15005550006"
+DEFAULT_SECRETS_FILE = Path(__file__).resolve().parent.parent / ".data" / "sandbox-secrets.json"
+# Environment variable -> SandboxConfig field, for every credential the file can provide.
+_CREDENTIALS = (
+    ("ULTRAVOX_API_KEY", "ultravox_api_key"),
+    ("ULTRAVOX_WEBHOOK_SECRET", "ultravox_webhook_secret"),
+    ("TWILIO_ACCOUNT_SID", "twilio_account_sid"),
+    ("TWILIO_AUTH_TOKEN", "twilio_auth_token"),
+    ("TWILIO_FROM_NUMBER", "twilio_from_number"),
+)
+_FILE_KEYS = (*(name for name, _ in _CREDENTIALS), "AUTH_COOKIE_KEY")
 
 
 def environment() -> dict[str, str]:
@@ -36,18 +48,56 @@ def _get(env: Mapping[str, str], name: str, default: str) -> str:
     return value or default
 
 
+def _generate() -> dict[str, str]:
+    return {
+        "ULTRAVOX_API_KEY": f"{secrets.token_hex(4)}.{secrets.token_urlsafe(24)}",
+        "ULTRAVOX_WEBHOOK_SECRET": secrets.token_urlsafe(32),
+        "TWILIO_ACCOUNT_SID": "AC" + secrets.token_hex(16),
+        "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
+        "TWILIO_FROM_NUMBER": "+1500555" + f"{secrets.randbelow(10_000):04d}",
+        "AUTH_COOKIE_KEY": secrets.token_urlsafe(48),
+    }
+
+
+def generated_secrets(path: Path) -> dict[str, str]:
+    """The per-installation secrets, creating the file (0600, first writer wins) if absent."""
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".secrets-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(_generate(), fh, indent=2)
+                fh.flush()
+                os.fsync(fh.fileno())
+            with contextlib.suppress(FileExistsError):  # another process created it first
+                os.link(tmp, path)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    values = json.loads(path.read_text(encoding="utf-8"))
+    missing = [k for k in _FILE_KEYS if not values.get(k)]
+    if missing:
+        raise SystemExit(f"{path} lacks {', '.join(missing)}: delete it to generate a new set.")
+    return values
+
+
+def secrets_file(env: Mapping[str, str]) -> Path:
+    """Where the generated secrets live (SANDBOX_SECRETS_FILE, else .data/sandbox-secrets.json)."""
+    configured = _get(env, "SANDBOX_SECRETS_FILE", "")
+    return Path(configured).expanduser() if configured else DEFAULT_SECRETS_FILE
+
+
 def sandbox_values(env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The SandboxConfig fields and the port, from the environment."""
+    """The SandboxConfig fields and the port, from the environment and the secrets file."""
     env = environment() if env is None else env
     webhook_port = int(_get(env, "WEBHOOK_PORT", "8001"))
     public = _get(env, "PUBLIC_BASE_URL", "").rstrip("/")
+    given = {field: _get(env, name, "") for name, field in _CREDENTIALS}
+    if not all(given.values()):
+        generated = generated_secrets(secrets_file(env))
+        given = {field: given[field] or generated[name] for name, field in _CREDENTIALS}
     return {
-        "ultravox_api_key": _get(env, "ULTRAVOX_API_KEY", DEFAULT_ULTRAVOX_API_KEY),
-        "ultravox_webhook_secret": _get(env, "ULTRAVOX_WEBHOOK_SECRET",
-                                        DEFAULT_ULTRAVOX_WEBHOOK_SECRET),
-        "twilio_account_sid": _get(env, "TWILIO_ACCOUNT_SID", DEFAULT_TWILIO_ACCOUNT_SID),
-        "twilio_auth_token": _get(env, "TWILIO_AUTH_TOKEN", DEFAULT_TWILIO_AUTH_TOKEN),
-        "twilio_from_number": _get(env, "TWILIO_FROM_NUMBER", DEFAULT_TWILIO_FROM_NUMBER),
+        **given,
         "webhook_base_url": public or f"http://127.0.0.1:{webhook_port}",
         "speed": float(_get(env, "SANDBOX_SPEED", "1")),
     }

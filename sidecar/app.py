@@ -8,12 +8,16 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from core import db as dbmod
+from core import startup
 from core.db import Database, DatabaseError
 from sidecar.routes import health_bp, twilio_bp, ultravox_bp
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 256 * 1024  # a Call object with a long summary is a few KB; be generous
+MAX_BODY_BYTES = 256 * 1024
+# gunicorn's master stops (rather than restarting workers forever) when a worker exits with
+# its "app failed to load" status.
+_GUNICORN_APP_LOAD_ERROR = 4  # a Call object with a long summary is a few KB; be generous
 
 
 def _database_down(exc: DatabaseError):
@@ -30,6 +34,10 @@ def _http_error(exc: HTTPException):
 
 def create_app(database: Database | None = None, *, followup_in_background: bool = True) -> Flask:
     """Build the sidecar; `database` lets tests pass their own database."""
+    if database is None:
+        # Served for real: the same start-up checks as every process (one line, exit 2),
+        # also when gunicorn runs without sidecar/gunicorn_conf.py.
+        startup.start_process("sidecar", exit_code=_GUNICORN_APP_LOAD_ERROR)
     app = Flask(__name__)
     # The client is lazy (connect=False), so creating it here is safe before gunicorn forks.
     app.config["DB"] = database if database is not None else dbmod.get_db()

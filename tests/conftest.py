@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,12 +12,16 @@ from pathlib import Path
 import pytest
 
 os.environ["ENV_FILE"] = ""  # never read a developer's .env in tests
+# Sandbox secrets of this test session (what the app and the sandbox generate and share),
+# never the developer's .data/sandbox-secrets.json; removed at the end of the session.
+os.environ["SANDBOX_SECRETS_FILE"] = os.path.join(tempfile.mkdtemp(prefix="vsc-test-"), "secrets.json")
 
 from core import db as dbmod  # noqa: E402
 from core.config import get_settings  # noqa: E402
 from tools.embedded_db import launcher as embedded_db
 
 ROOT = Path(__file__).resolve().parent.parent
+_SECRETS_DIR = os.path.dirname(os.environ["SANDBOX_SECRETS_FILE"])
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
@@ -29,6 +35,12 @@ def _clear_caches() -> None:
         st.cache_resource.clear()
     except Exception:  # noqa: BLE001 - streamlit absent or not initialised: nothing cached
         pass
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_secrets_dir() -> Iterator[None]:
+    yield
+    shutil.rmtree(_SECRETS_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import signal
-import subprocess
+import subprocess  # starts our own Procfile processes, no shell  # nosec B404
 import sys
 from pathlib import Path
+from typing import TextIO
 
-from core import auth
+from core import auth, logsafety, startup
 from core import db as dbmod
-from core.config import describe_error, get_settings
+from core.config import Settings, describe_error, get_settings
+from core.db import Database
 from tools.embedded_db import launcher as embedded_db
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / ".data"
+TTY = "/dev/tty"  # where a generated password is shown when stdout is redirected
 
 
 def honcho_command(processes: list[str]) -> list[str]:
@@ -30,21 +32,57 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _prepare_env() -> dict[str, str]:
-    """Environment for the child processes: generated sandbox secrets shared by all of them."""
+def _prepare_env(settings: Settings) -> dict[str, str]:
+    """Environment for the child processes (sandbox secrets come from .data/, not from here)."""
     env = os.environ.copy()
-    settings = get_settings()
-    if settings.is_sandbox and not settings.ultravox_webhook_secret:
-        # The sandbox signs and the sidecar verifies with the same generated secret.
-        env["ULTRAVOX_WEBHOOK_SECRET"] = secrets.token_urlsafe(32)
     env.setdefault("PYTHONPATH", str(ROOT))
     env["PROVIDER_MODE"] = settings.provider_mode or "sandbox"
     return env
 
 
+def open_terminal() -> TextIO | None:
+    """The terminal to show a secret on once: stdout if it is one, else /dev/tty, else None."""
+    if sys.stdout.isatty():
+        return sys.stdout
+    try:
+        return open(TTY, "w", encoding="utf-8")  # noqa: SIM115 - closed by the caller
+    except OSError:
+        return None
+
+
+def first_admin(db: Database, settings: Settings) -> tuple[str | None, str | None, str | None]:
+    """Create the first admin if needed: (username, password to show once, or an error)."""
+    username = settings.admin_username or "admin"
+    password = settings.admin_password.get_secret_value() if settings.admin_password else None
+    if password or auth.has_users(db):
+        auth.ensure_first_admin(db, username, password)
+        return username, None, None
+    if not settings.is_sandbox:
+        return None, None, ("Live mode with no users: set ADMIN_USERNAME and ADMIN_PASSWORD for "
+                            "the first admin.")
+    terminal = open_terminal()
+    if terminal is None:
+        # A generated password printed to a redirected output would end up in a log file.
+        return None, None, (
+            "No user exists yet and there is no terminal to show a generated password on once "
+            "(the output is redirected): set ADMIN_PASSWORD, or create the admin with "
+            "`.venv/bin/python -m core.manage create-user admin --role admin` in a terminal."
+        )
+    username, generated = auth.ensure_first_admin(db, username, None)
+    if generated and terminal is not sys.stdout:
+        terminal.write(f"\n  Log in as:  {username} / {generated}   (generated now, shown once "
+                       "on this terminal; change it in Users)\n\n")
+        terminal.flush()
+        generated = None  # shown already, on the terminal only
+    if terminal is not sys.stdout:
+        terminal.close()
+    return username, generated, None
+
+
 def main() -> int:
     """Run the whole local stack until Ctrl-C; returns the exit code."""
     logging.basicConfig(level=logging.WARNING)
+    logsafety.install_phone_masking()
     try:
         settings = get_settings()
     except Exception as exc:  # noqa: BLE001 - any settings problem stops the launch with a reason
@@ -79,23 +117,12 @@ def main() -> int:
         ok, reason = dbmod.ping(db)
         if not ok:
             return _fail(f"MongoDB is not reachable: {reason}")
-        dbmod.ensure_indexes(db)
-        admin_password = (
-            settings.admin_password.get_secret_value() if settings.admin_password else None
-        )
-        if (
-            not settings.is_sandbox
-            and not admin_password
-            and not auth.has_users(db)
-        ):
-            return _fail(
-                "Live mode with no users: set ADMIN_USERNAME and ADMIN_PASSWORD for the first admin."
-            )
-        username, generated = auth.ensure_first_admin(
-            db, settings.admin_username or "admin", admin_password
-        )
+        startup.prepare_database(db)
+        username, generated, problem = first_admin(db, settings)
+        if problem:
+            return _fail(problem)
 
-        env = _prepare_env()
+        env = _prepare_env(settings)
         processes = ["sidecar", "worker", "dashboard"] + (
             ["sandbox"] if settings.is_sandbox else []
         )
@@ -109,16 +136,17 @@ def main() -> int:
             print(
                 f"  Sandbox:    http://127.0.0.1:{settings.sandbox_port}  (simulated Ultravox + Twilio)"
             )
-        if generated:
+        if generated:  # stdout is a terminal here (see first_admin): shown once, never logged
             print(
                 f"  Log in as:  {username} / {generated}   (generated now, shown once; change it in Users)"
             )
         else:
-            print(f"  Log in as:  an existing user (first admin: {username})")
+            print(f"  Log in as:  an existing user or the first admin ({username})")
         print("  Ctrl-C stops everything.\n")
         sys.stdout.flush()
 
-        child = subprocess.Popen(honcho_command(processes), env=env, cwd=ROOT)
+        command = honcho_command(processes)
+        child = subprocess.Popen(command, env=env, cwd=ROOT)  # nosec B603
 
         stopping = []
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core import db as dbmod
-from core import health
+from core import health, startup
 from core.config import get_settings
 from core.db import Database, DatabaseError
 from worker.tasks import TASKS
@@ -67,10 +67,8 @@ def run(stop: threading.Event, db: Database | None = None, tick: float | None = 
 
 
 def main() -> None:
-    """Entry point: `python -m dashboard.worker`."""
-    logging.basicConfig(
-        level=get_settings().log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s"
-    )
+    """Entry point: `python -m worker`."""
+    startup.start_process("worker")  # a refused configuration: one line, exit status 2
     stop = threading.Event()
 
     def _stop(signum, _frame) -> None:

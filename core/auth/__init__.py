@@ -2,12 +2,12 @@
 
 `from core import auth; auth.X` is how the rest of the app uses it. The pieces: `roles` and
 `permissions` (who may do what, pure), `passwords` (bcrypt), `models` (the stored user),
-`store` (every query on `users` and the cookie key), `users` (the user service) and `login`.
+`store` (every query on `users`), `users` (the user service) and `login`.
 """
 
 from __future__ import annotations
 
-from core.auth.login import authenticate, cookie_key, credentials_for_login
+from core.auth.login import authenticate, cookie_key, credentials_for_login, forget_stored_cookie_key
 from core.auth.models import UserRecord
 from core.auth.passwords import MIN_PASSWORD_LENGTH, check_password, generate_password, hash_password
 from core.auth.permissions import (
@@ -50,6 +50,7 @@ __all__ = [
     "create_user",
     "credentials_for_login",
     "ensure_first_admin",
+    "forget_stored_cookie_key",
     "generate_password",
     "get_user",
     "has_users",

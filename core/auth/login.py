@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from core.auth import store
 from core.auth.passwords import check_password
 from core.auth.permissions import User
+from core.config import MIN_COOKIE_KEY_LENGTH, ConfigError
 from core.db import Database
 
 _LOGIN_LIMIT = 1000  # bounds the credentials handed to the log-in form
@@ -36,8 +36,16 @@ def credentials_for_login(db: Database) -> dict[str, Any]:
     return {"usernames": users}
 
 
-def cookie_key(db: Database, configured: str | None) -> str:
-    """The log-in cookie signing key: configured, else generated once and kept in the DB."""
-    if configured:
-        return configured
-    return store.cookie_key(db, secrets.token_urlsafe(48))
+def cookie_key(configured: str | None) -> str:
+    """The log-in cookie signing key: the configured one (never kept in or read from the DB)."""
+    # Settings.cookie_key is AUTH_COOKIE_KEY, or in sandbox mode the one generated into .data/.
+    if not configured or len(configured) < MIN_COOKIE_KEY_LENGTH:
+        raise ConfigError(
+            f"AUTH_COOKIE_KEY must be set, at least {MIN_COOKIE_KEY_LENGTH} characters long."
+        )
+    return configured
+
+
+def forget_stored_cookie_key(db: Database) -> None:
+    """Delete the cookie key older versions generated and kept in the database."""
+    store.delete_cookie_key(db)

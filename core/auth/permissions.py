@@ -70,7 +70,7 @@ def require(user: User | None, action: Action) -> User:
     if not can(user, action):
         who = user.role.value if user else "signed-out user"
         raise PermissionDenied(f"A {who} may not {action.value.replace('_', ' ')}.")
-    assert user is not None
+    assert user is not None  # type narrowing only: can() refused a missing user above  # nosec B101
     return user
 
 

@@ -1,4 +1,4 @@
-"""Every query on `users`, and the log-in cookie key kept in `app_state`."""
+"""Every query on `users`, and removing the cookie key older versions kept in `app_state`."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pymongo.database import Database
 
 from core.auth.models import UserRecord
 from core.auth.roles import Role
-from core.db import APP_STATE, USERS, insert_new, utcnow
+from core.db import APP_STATE, USERS, insert_new
 
-_NO_HASH = {"password_hash": 0}  # reads for display never carry the hash
-_COOKIE_KEY_ID = "auth_cookie_key"
+_NO_HASH = {"password_hash": 0}  # reads for display never carry the hash  # nosec B105
+_COOKIE_KEY_ID = "auth_cookie_key"  # a document id, not a key
 
 
 def insert_user(db: Database, doc: dict[str, Any]) -> bool:
@@ -67,11 +67,6 @@ def set_password_hash(db: Database, username: str, password_hash: str) -> bool:
     return result.matched_count > 0
 
 
-def cookie_key(db: Database, candidate: str) -> str:
-    """The stored cookie key, storing `candidate` first if none exists (first writer wins)."""
-    db[APP_STATE].update_one(
-        {"_id": _COOKIE_KEY_ID},
-        {"$setOnInsert": {"value": candidate, "created_at": utcnow()}},
-        upsert=True,
-    )
-    return db[APP_STATE].find_one({"_id": _COOKIE_KEY_ID})["value"]
+def delete_cookie_key(db: Database) -> None:
+    """Remove a log-in cookie key stored by an older version (it is never read any more)."""
+    db[APP_STATE].delete_one({"_id": _COOKIE_KEY_ID})

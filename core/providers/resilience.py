@@ -103,7 +103,7 @@ class RetryPolicy:
             return min(retry_after, self.max_retry_after)
         backoff = self.base_delay * (2 ** (attempt_number - 1))
         # Full jitter on half the delay keeps many clients from retrying in lockstep.
-        return min(self.max_delay, backoff / 2 + random.uniform(0, backoff / 2))
+        return min(self.max_delay, backoff / 2 + random.uniform(0, backoff / 2))  # jitter  # nosec B311
 
 
 class CircuitBreaker:

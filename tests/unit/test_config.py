@@ -12,6 +12,9 @@ LIVE = {
     "twilio_auth_token": "token",
     "twilio_from_number": "+14155550100",
     "public_base_url": "https://hooks.example.com/",
+    "data_encryption_key": "x3V8W5cM6M0kzQ5n1p3Zb2m9L1vZ4cXyqY3m8JQyH1A=",
+    "auth_cookie_key": "k" * 48,
+    "mongodb_uri": "mongodb://db.example.net:27017/?replicaSet=rs0",
 }
 
 

@@ -6,7 +6,7 @@ import hashlib
 import os
 import shutil
 import socket
-import subprocess
+import subprocess  # starts the local database server, no shell  # nosec B404
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,7 +174,8 @@ def start(
         data_file.parent.mkdir(parents=True, exist_ok=True)
     cmd, kind = _java_command(port, data_file, durable)
     out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
-    process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy())
+    env = os.environ.copy()
+    process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)  # nosec B603
     db = EmbeddedDb(process=process, port=port, kind=kind)
     try:
         wait_ready(db.uri, timeout, process)

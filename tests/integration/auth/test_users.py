@@ -105,11 +105,13 @@ def test_first_admin_created_once_with_generated_password(db):
     assert db[USERS].count_documents({}) == 1
 
 
-def test_cookie_key_generated_once_and_kept(db):
-    first = auth.cookie_key(db, None)
-    assert len(first) >= 40
-    assert auth.cookie_key(db, None) == first
-    assert auth.cookie_key(db, "configured-key") == "configured-key"
+def test_page_access_by_role():
+    assert "users" in auth.pages_for(Role.ADMIN)
+    assert "users" not in auth.pages_for(Role.RECRUITER)
+    assert "launch_calls" in auth.pages_for(Role.RECRUITER)
+    assert "launch_calls" not in auth.pages_for(Role.VIEWER)
+    assert not auth.can(auth.User("v", "v", Role.VIEWER), auth.Action.LAUNCH_CALLS)
+    assert not auth.can(auth.User("a", "a", Role.ADMIN, disabled=True), auth.Action.VIEW)
 
 
 def test_has_users_once_one_exists(db):
