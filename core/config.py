@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import os
+import secrets
 from decimal import Decimal
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
@@ -188,6 +192,117 @@ class Settings(BaseSettings):
     def twilio_from(self) -> str:
         """Caller ID for outbound calls."""
         return self.twilio_from_number or SANDBOX_TWILIO_FROM_NUMBER
+
+    # -- Personal data at rest, lookup hashes and recording links (issue 13, steps 3-4) --------
+    # DATA_ENCRYPTION_OLD_KEYS: earlier Fernet keys, comma-separated, still read (never written)
+    # until `reencrypt` has moved everything to DATA_ENCRYPTION_KEY. LOOKUP_HASH_KEY keys the
+    # phone and name-search hashes and is never rotated (a rotation would orphan every hash).
+    # RECORDING_URL_KEY signs the short-lived recording links the sidecar serves. The last two
+    # are required in live mode; in sandbox mode each is generated once into .data/secrets/.
+    # MEDIA_DOWNLOAD_HOSTS: hosts (besides the Ultravox API's own) a recording or voice-preview
+    # redirect may point to, https only; ignored in sandbox mode (only the sandbox is allowed).
+    data_encryption_old_keys: SecretStr | None = None
+    lookup_hash_key: SecretStr | None = None
+    recording_url_key: SecretStr | None = None
+    media_download_hosts: str = "storage.googleapis.com"
+
+    @model_validator(mode="after")
+    def _check_personal_data(self) -> Settings:
+        for name, value in (("DATA_ENCRYPTION_KEY", self.data_encryption_key),
+                            ("DATA_ENCRYPTION_OLD_KEYS", self.data_encryption_old_keys)):
+            for key in _split_keys(value):
+                if not _is_fernet_key(key):
+                    raise ConfigError(f"{name} holds a value that is not a Fernet key ({_FERNET_HOW}).")
+        if self.data_encryption_old_keys and not self.data_encryption_key:
+            raise ConfigError("DATA_ENCRYPTION_OLD_KEYS is set but DATA_ENCRYPTION_KEY is not: set the "
+                              "new key in DATA_ENCRYPTION_KEY and keep the old ones for reading.")
+        for name, value in (("LOOKUP_HASH_KEY", self.lookup_hash_key),
+                            ("RECORDING_URL_KEY", self.recording_url_key)):
+            if value is not None and len(value.get_secret_value()) < 32:
+                raise ConfigError(f"{name} must be at least 32 characters ({_SECRET_HOW}).")
+        if self.provider_mode == "live":
+            for name, value in (("LOOKUP_HASH_KEY", self.lookup_hash_key),
+                                ("RECORDING_URL_KEY", self.recording_url_key)):
+                if value is None:
+                    raise ConfigError(f"PROVIDER_MODE=live needs {name} to be set ({_SECRET_HOW}).")
+        return self
+
+    @property
+    def encryption_keys(self) -> list[str]:
+        """The Fernet keys in force: DATA_ENCRYPTION_KEY first (it encrypts), then the old ones."""
+        return _split_keys(self.data_encryption_key) + _split_keys(self.data_encryption_old_keys)
+
+    @property
+    def lookup_secret(self) -> bytes:
+        """The key of the phone and name-search hashes (sandbox: generated once into .data/)."""
+        if self.lookup_hash_key is not None:
+            return self.lookup_hash_key.get_secret_value().encode()
+        return sandbox_generated_secret("lookup_hash_key", self.is_sandbox).encode()
+
+    @property
+    def recording_url_secret(self) -> bytes:
+        """The key that signs recording links (sandbox: generated once into .data/)."""
+        if self.recording_url_key is not None:
+            return self.recording_url_key.get_secret_value().encode()
+        return sandbox_generated_secret("recording_url_key", self.is_sandbox).encode()
+
+    @property
+    def media_hosts(self) -> frozenset[str]:
+        """Hosts a media redirect may point to, lower case (live mode only)."""
+        return frozenset(h.strip().lower() for h in self.media_download_hosts.split(",") if h.strip())
+
+
+_FERNET_HOW = ("make one with `.venv/bin/python -c 'from cryptography.fernet import Fernet; "
+               "print(Fernet.generate_key().decode())'`")
+_SECRET_HOW = "make one with `.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+# Where sandbox mode keeps the secrets it generated for itself (one file each, 0600).
+# Integration point: the shared generated-secrets mechanism of issue 13 step 1 replaces this.
+SANDBOX_SECRETS_DIR = Path(__file__).resolve().parent.parent / ".data" / "secrets"
+
+
+def _split_keys(value: SecretStr | None) -> list[str]:
+    return [k.strip() for k in (value.get_secret_value() if value else "").split(",") if k.strip()]
+
+
+def _is_fernet_key(key: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(key.encode())) == 32
+    except (ValueError, binascii.Error):
+        return False
+
+
+def sandbox_generated_secret(name: str, is_sandbox: bool) -> str:
+    """A secret generated once per installation into .data/secrets/ (sandbox mode only)."""
+    if not is_sandbox:
+        raise ConfigError(f"{name.upper()} is not set ({_SECRET_HOW}).")
+    return _read_or_create(SANDBOX_SECRETS_DIR / name)
+
+
+@functools.lru_cache(maxsize=16)
+def _read_or_create(path: Path) -> str:
+    # Cached per process: hashing reads the key for every number, the file never changes.
+    name = path.name
+    for _ in range(50):
+        try:
+            value = path.read_text().strip()
+        except FileNotFoundError:
+            value = ""
+        if len(value) >= 32:
+            return value
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written aside, then linked into place: several processes starting at once agree on
+        # the first one linked (os.link fails when the name exists), and nobody reads half a file.
+        tmp = path.with_name(f".{name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    raise ConfigError(f"{path} holds no usable secret; delete it and start again.")
 
 
 @functools.lru_cache(maxsize=1)

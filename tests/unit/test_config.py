@@ -12,6 +12,8 @@ LIVE = {
     "twilio_auth_token": "token",
     "twilio_from_number": "+14155550100",
     "public_base_url": "https://hooks.example.com/",
+    "lookup_hash_key": "l" * 40,
+    "recording_url_key": "r" * 40,
 }
 
 
