@@ -98,7 +98,7 @@ def seed(db: Any, calls: int, per_call: int, events_per_call: int, *, batch: int
             {
                 "_id": uuid.uuid4().hex,
                 "name": name,
-                "name_lower": name.lower(),
+                "name_tokens": crypto.name_tokens(name),  # what the name search reads
                 "phone": phone,
                 "phone_hash": crypto.phone_hash(phone),
                 "job_ids": [rng.choice(jobs)["_id"]],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import ipaddress
 import os
@@ -33,6 +35,10 @@ LIVE_REQUIREMENTS: tuple[tuple[str, str], ...] = (
     ("data_encryption_key", f"a Fernet key for personal data at rest; make one with: {_FERNET_HOWTO}"),
     ("auth_cookie_key", f"signs the log-in cookie, the same on every dashboard replica; make one "
                         f"with: {_KEY_HOWTO}"),
+    ("lookup_hash_key", f"keys the phone-number and name-search hashes, never rotated, at least 32 "
+                        f"characters; make one with: {_KEY_HOWTO}"),
+    ("recording_url_key", f"signs the short-lived recording links, at least 32 characters; make "
+                          f"one with: {_KEY_HOWTO}"),
     ("mongodb_uri", "a real MongoDB deployment (a replica set or Atlas), e.g. "
                     "mongodb+srv://user:pass@cluster.example.net/ (the embedded server is a local "
                     "test stand-in without replication or backups)"),
@@ -292,6 +298,69 @@ class Settings(BaseSettings):
     def cookie_key(self) -> str:
         """The log-in cookie signing key in force (AUTH_COOKIE_KEY; sandbox: else generated)."""
         return self._in_force("AUTH_COOKIE_KEY", self.auth_cookie_key)
+
+    # -- Personal data at rest, lookup hashes and recording links (issue 13, steps 3-4) --------
+    # DATA_ENCRYPTION_OLD_KEYS: earlier Fernet keys, comma-separated, still read (never written)
+    # until `reencrypt` has moved everything to DATA_ENCRYPTION_KEY. LOOKUP_HASH_KEY keys the
+    # phone and name-search hashes and is never rotated (a rotation would orphan every hash).
+    # RECORDING_URL_KEY signs the short-lived recording links the sidecar serves. The last two
+    # are required in live mode; in sandbox mode each comes from SANDBOX_SECRETS_FILE.
+    # MEDIA_DOWNLOAD_HOSTS: hosts (besides the Ultravox API's own) a recording or voice-preview
+    # redirect may point to, https only; ignored in sandbox mode (only the sandbox is allowed).
+    data_encryption_old_keys: SecretStr | None = None
+    lookup_hash_key: SecretStr | None = None
+    recording_url_key: SecretStr | None = None
+    media_download_hosts: str = "storage.googleapis.com"
+
+    @model_validator(mode="after")
+    def _check_personal_data(self) -> Settings:
+        for name, value in (("DATA_ENCRYPTION_KEY", self.data_encryption_key),
+                            ("DATA_ENCRYPTION_OLD_KEYS", self.data_encryption_old_keys)):
+            for key in _split_keys(value):
+                if not _is_fernet_key(key):
+                    raise ConfigError(f"{name} holds a value that is not a Fernet key ({_FERNET_HOW}).")
+        if self.data_encryption_old_keys and not self.data_encryption_key:
+            raise ConfigError("DATA_ENCRYPTION_OLD_KEYS is set but DATA_ENCRYPTION_KEY is not: set the "
+                              "new key in DATA_ENCRYPTION_KEY and keep the old ones for reading.")
+        for name, value in (("LOOKUP_HASH_KEY", self.lookup_hash_key),
+                            ("RECORDING_URL_KEY", self.recording_url_key)):
+            if value is not None and len(value.get_secret_value()) < 32:
+                raise ConfigError(f"{name} must be at least 32 characters ({_SECRET_HOW}).")
+        return self
+
+    @property
+    def encryption_keys(self) -> list[str]:
+        """The Fernet keys in force: DATA_ENCRYPTION_KEY first (it encrypts), then the old ones."""
+        return _split_keys(self.data_encryption_key) + _split_keys(self.data_encryption_old_keys)
+
+    @property
+    def lookup_secret(self) -> bytes:
+        """The key of the phone and name-search hashes (sandbox: else generated)."""
+        return self._in_force("LOOKUP_HASH_KEY", self.lookup_hash_key).encode()
+
+    @property
+    def recording_url_secret(self) -> bytes:
+        """The key that signs recording links (sandbox: else generated)."""
+        return self._in_force("RECORDING_URL_KEY", self.recording_url_key).encode()
+
+    @property
+    def media_hosts(self) -> frozenset[str]:
+        """Hosts a media redirect may point to, lower case (live mode only)."""
+        return frozenset(h.strip().lower() for h in self.media_download_hosts.split(",") if h.strip())
+
+
+_FERNET_HOW = ("make one with `.venv/bin/python -c 'from cryptography.fernet import Fernet; "
+               "print(Fernet.generate_key().decode())'`")
+_SECRET_HOW = "make one with `.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+def _split_keys(value: SecretStr | None) -> list[str]:
+    return [k.strip() for k in (value.get_secret_value() if value else "").split(",") if k.strip()]
+
+
+def _is_fernet_key(key: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(key.encode())) == 32
+    except (ValueError, binascii.Error):
+        return False
 
 
 @functools.lru_cache(maxsize=1)

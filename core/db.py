@@ -50,7 +50,8 @@ _INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("job_ids", ASCENDING)], name="job_ids"),
         # One candidate per phone number (a candidate may apply to several jobs).
         IndexModel([("phone_hash", ASCENDING)], unique=True, name="phone_hash_unique"),
-        IndexModel([("name_lower", ASCENDING)], name="name_lower"),
+        # Name search: keyed hashes of name prefixes (core.crypto.name_tokens), multikey.
+        IndexModel([("name_tokens", ASCENDING)], name="name_tokens"),
     ],
     CALLS: [
         # One open screening per candidate per job: `open_key` is set while a call is

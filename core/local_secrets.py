@@ -27,6 +27,8 @@ GENERATED = (
     "TWILIO_AUTH_TOKEN",
     "TWILIO_FROM_NUMBER",
     "AUTH_COOKIE_KEY",
+    "LOOKUP_HASH_KEY",
+    "RECORDING_URL_KEY",
 )
 
 
@@ -45,6 +47,8 @@ def generate() -> dict[str, str]:
         # Twilio's test-number range (+1 500 555 …): the sandbox's caller ID, never a real line.
         "TWILIO_FROM_NUMBER": "+1500555" + f"{secrets.randbelow(10_000):04d}",
         "AUTH_COOKIE_KEY": secrets.token_urlsafe(48),
+        "LOOKUP_HASH_KEY": secrets.token_urlsafe(48),
+        "RECORDING_URL_KEY": secrets.token_urlsafe(48),
     }
 
 

@@ -5,12 +5,13 @@ import streamlit as st
 from core import health
 from core.review import overview
 from dashboard import ui
+from dashboard.safe_text import md
 
 user = ui.require_user("home")
 db = ui.require_database()
 
 st.title("Voice Screening Console")
-st.caption(f"Signed in as {user.name} ({user.role.value}).")
+st.caption(f"Signed in as {md(user.name)} ({user.role.value}).")
 
 counts = overview.counts(db)
 cols = st.columns(4)

@@ -7,7 +7,8 @@ import streamlit as st
 from core import auth
 from core.people import candidates, csv_import, jobs
 from dashboard import ui
-from dashboard.components import candidate_detail
+from dashboard.components import candidate_detail, do_not_call_controls
+from dashboard.safe_text import md
 
 user = ui.require_user("jobs_candidates")
 db = ui.require_database()
@@ -20,19 +21,9 @@ if wanted:
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", wanted):
         st.warning("That candidate link is not valid.")
     else:
-        candidate_detail.show(db, wanted, key="jobs_candidates.detail")
-        if can_edit and (cand := candidates.get_candidate(db, wanted)):
-            with st.form("jobs_candidates.dnc_form"):
-                dnc = st.checkbox("Do not call this candidate", value=cand.do_not_call,
-                                  key="jobs_candidates.dnc")
-                why = st.text_input("Reason", key="jobs_candidates.dnc_reason")
-                if st.form_submit_button("Save do-not-call state"):
-                    try:
-                        candidates.set_do_not_call(db, user, wanted, dnc, why)
-                        ui.flash("jobs_candidates", "Do-not-call state saved.")
-                        st.rerun()
-                    except (candidates.CandidateError, auth.PermissionDenied) as exc:
-                        st.error(str(exc))
+        shown = candidate_detail.show(db, wanted, user, key="jobs_candidates.detail")
+        if can_edit and shown is not None:
+            do_not_call_controls.show(db, user, wanted, key="jobs_candidates.dnc")
     if st.button("Back to the lists", key="jobs_candidates.back"):
         st.query_params.clear()
         st.rerun()
@@ -57,10 +48,10 @@ with tab_jobs:
             if st.form_submit_button("Create job", type="primary"):
                 try:
                     jobs.create_job(db, user, title=title, company=company, description=description)
-                    ui.flash("jobs_candidates", f"Job {title} created.")
+                    ui.flash("jobs_candidates", f"Job {md(title)} created.")
                     st.rerun()
                 except (jobs.JobError, auth.PermissionDenied) as exc:
-                    st.error(str(exc))
+                    st.error(md(str(exc)))
         if all_jobs:
             edit_id = st.selectbox("Edit a job", list(job_label), format_func=job_label.get,
                                    key="jobs_candidates.edit_job")
@@ -80,19 +71,19 @@ with tab_jobs:
                         ui.flash("jobs_candidates", "Job saved.")
                         st.rerun()
                     except (jobs.JobError, auth.PermissionDenied) as exc:
-                        st.error(str(exc))
+                        st.error(md(str(exc)))
 
             archived = job.archived
 
             @st.dialog("Archive or reopen the job")
             def _confirm_archive() -> None:
                 verb = "Reopen" if archived else "Archive"
-                st.write(f"{verb} **{job.title}**? "
+                st.write(f"{verb} **{md(job.title)}**? "
                          + ("" if archived else "No new calls will be placed for it."))
                 if st.button(f"Yes, {verb.lower()}", key="jobs_candidates.archive_yes"):
                     jobs.set_archived(db, user, edit_id, not archived)
                     ui.flash("jobs_candidates", (
-                        f"{job.title}: {'reopened' if archived else 'archived'}."))
+                        f"{md(job.title)}: {'reopened' if archived else 'archived'}."))
                     st.rerun()
 
             if st.button("Reopen job" if archived else "Archive job…", key="jobs_candidates.archive"):
@@ -102,8 +93,10 @@ with tab_cands:
     filter_labels = {"": "All jobs", **job_label}
     filter_job = st.selectbox("Job", list(filter_labels), format_func=filter_labels.get,
                               key="jobs_candidates.filter_job")
-    search = st.text_input("Name starts with", key="jobs_candidates.search")
-    rows = candidates.list_candidates(db, job_id=filter_job or None, search=search, limit=500)
+    search = st.text_input("Name", key="jobs_candidates.search",
+                           help="Each word you type matches the start (3 letters or more) of a word "
+                                "of the name, e.g. “mor” finds Alex Morgan.")
+    rows = candidates.list_candidates(db, user, job_id=filter_job or None, search=search, limit=500)
     st.dataframe([{"Id": c.id, "Name": c.name, "Phone": c.phone,
                    "Time zone": c.timezone or "(from number)",
                    "Consent": c.consent, "Do not call": c.do_not_call,
@@ -133,12 +126,12 @@ with tab_cands:
                     new = candidates.add_candidate(db, user, name=a_name, phone=a_phone, email=a_email,
                                                    timezone=a_tz, consent=a_consent, notes=a_notes,
                                                    job_ids=a_jobs)
-                    st.toast(f"{new.name} added.")
+                    st.toast(f"{md(new.name)} added.")
                 except (candidates.CandidateError, auth.PermissionDenied) as exc:
-                    st.error(str(exc))
+                    st.error(md(str(exc)))
         if rows:
             edit = next(c for c in rows if c.id == pick)
-            with st.expander(f"Edit {edit.name}"), st.form("jobs_candidates.edit_cand"):
+            with st.expander(f"Edit {md(edit.name)}"), st.form("jobs_candidates.edit_cand"):
                 k = f"jobs_candidates.ed_{edit.id}"
                 ed_name = st.text_input("Name", edit.name, key=f"{k}_name")
                 ed_phone = st.text_input("Phone", edit.phone, key=f"{k}_phone")
@@ -157,7 +150,7 @@ with tab_cands:
                         ui.flash("jobs_candidates", "Candidate saved.")
                         st.rerun()
                     except (candidates.CandidateError, auth.PermissionDenied) as exc:
-                        st.error(str(exc))
+                        st.error(md(str(exc)))
 
 with tab_import:
     if not can_edit:
@@ -175,13 +168,13 @@ with tab_import:
                     db, imp_job, upload.getvalue())
             except csv_import.ImportFileError as exc:
                 st.session_state.pop("jobs_candidates.report", None)
-                st.error(str(exc))
+                st.error(md(str(exc)))
         report = st.session_state.get("jobs_candidates.report")
         if report and upload is not None and report.job_id == imp_job:
             st.write(f"**{report.total}** rows: **{report.accepted}** accepted, "
                      f"**{report.duplicate}** duplicate, **{report.rejected}** rejected.")
             if report.ignored_columns:
-                st.caption("Ignored columns: " + ", ".join(report.ignored_columns))
+                st.caption("Ignored columns: " + ", ".join(md(c) for c in report.ignored_columns))
             st.dataframe([{"Line": r.line, "Result": r.status, "Name": r.name,
                            "Phone": r.phone or r.input_phone,
                            "Time zone used": r.zone or "",
@@ -191,7 +184,7 @@ with tab_import:
             @st.dialog("Save the accepted candidates")
             def _confirm_import() -> None:
                 st.write(f"Save {report.accepted} candidate(s) into "
-                         f"**{job_label.get(imp_job)}**? Rejected and duplicate rows are skipped.")
+                         f"**{md(job_label.get(imp_job))}**? Rejected and duplicate rows are skipped.")
                 if st.button("Yes, save", type="primary", key="jobs_candidates.import_yes"):
                     try:
                         done = csv_import.commit_import(db, user, imp_job, upload.getvalue())
@@ -199,7 +192,7 @@ with tab_import:
                         ui.flash("jobs_candidates", f"{done.created} new, {done.attached} added to the job.")
                         st.rerun()
                     except (csv_import.ImportFileError, auth.PermissionDenied) as exc:
-                        st.error(str(exc))
+                        st.error(md(str(exc)))
 
             if st.button(f"Save {report.accepted} candidates…", disabled=not report.accepted,
                          type="primary", key="jobs_candidates.save"):

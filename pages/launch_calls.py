@@ -10,6 +10,7 @@ from core.documents.status import CallStatus
 from core.people import candidates, jobs
 from dashboard import ui
 from dashboard.components import candidate_detail
+from dashboard.safe_text import md
 
 user = ui.require_user("launch_calls")
 db = ui.require_database()
@@ -25,7 +26,7 @@ if not open_jobs:
     st.stop()
 job_label = {j.id: jobs.label(j) for j in open_jobs}
 job_id = st.selectbox("Job", list(job_label), format_func=job_label.get, key="launch_calls.job")
-people = candidates.list_candidates(db, job_id=job_id, limit=2000)
+people = candidates.list_candidates(db, user, job_id=job_id, limit=2000)
 person_label = {c.id: candidates.label(c) for c in people}
 
 st.subheader("One call now")
@@ -45,7 +46,7 @@ else:
                     st.info("This candidate already has an open call for this job; showing it "
                             "(nothing was dialled again).")
             except (refusals.LaunchRefused, auth.PermissionDenied) as exc:
-                st.error(f"Not called: {exc}")
+                st.error(f"Not called: {md(str(exc))}")
 
 
 @st.fragment(run_every=2)
@@ -57,9 +58,9 @@ def _live_call() -> None:
     if call is None:
         return
     st.markdown(f"**Call {call.id}** — status **{call.status.value.replace('_', ' ')}** · "
-                f"{outcome.outcome_text(call)}")
+                f"{md(outcome.outcome_text(call))}")
     if call.calling_window and call.calling_window.reason:
-        st.caption(call.calling_window.reason)
+        st.caption(md(call.calling_window.reason))
 
 
 _live_call()
@@ -67,7 +68,7 @@ _live_call()
 if people:
     with st.expander("Candidate details"):
         candidate_detail.show(db, st.session_state.get("launch_calls.candidate") or people[0].id,
-                              key="launch_calls.detail")
+                              user, key="launch_calls.detail")
 
 st.divider()
 st.subheader("Batch")
@@ -82,7 +83,7 @@ if mode == "Selected candidates":
 @st.dialog("Queue a batch of calls")
 def _confirm_batch() -> None:
     count = "all candidates not yet screened" if chosen is None else f"{len(chosen)} candidate(s)"
-    st.write(f"Queue calls to {count} for **{job_label[job_id]}**? The worker dials them within "
+    st.write(f"Queue calls to {count} for **{md(job_label[job_id])}**? The worker dials them within "
              "calling hours, the rate limits and the budget.")
     if st.button("Yes, queue them", type="primary", key="launch_calls.batch_yes"):
         try:
@@ -91,7 +92,7 @@ def _confirm_batch() -> None:
             ui.flash("launch_calls", f"{batch.queued} call(s) queued, {batch.skipped_count} skipped.")
             st.rerun()
         except (batches.BatchError, auth.PermissionDenied) as exc:
-            st.error(str(exc))
+            st.error(md(str(exc)))
 
 
 if st.button("Queue batch…", disabled=chosen is not None and not chosen, key="launch_calls.queue"):
@@ -147,7 +148,7 @@ if recent_batches:
                 st.toast("Batch resumed.")
                 st.rerun(scope="fragment")
         except (batches.BatchError, auth.PermissionDenied) as exc:
-            st.error(str(exc))
+            st.error(md(str(exc)))
         if batch.status in (BatchStatus.RUNNING, BatchStatus.PAUSED) and \
                 b3.button("Cancel…", key="launch_calls.cancel"):
             _confirm_cancel()

@@ -1,10 +1,12 @@
 """Calls & transcripts: the calls list (filters, pages, live status) and one call's review (`?call=`)."""
 
+import time
+
 import streamlit as st
 
 from core import auth
 from core.documents.status import CallStatus
-from core.review import call_list, recordings
+from core.review import call_list, recording_links, recordings
 from core.review import decisions as review_decisions
 from core.review import detail as review_detail
 from core.review import exports as review_exports
@@ -13,6 +15,7 @@ from core.review.models import CallDetail
 from dashboard import ui
 from dashboard.components import call_review
 from dashboard.components import review_ui as view
+from dashboard.safe_text import md
 
 _LIVE_SECONDS = 5
 _PAGE_SIZES = [25, 50, 100]
@@ -44,12 +47,26 @@ class _NoAudio(Exception):
     """Raised inside the cached fetch so that a missing recording is never cached here."""
 
 
-@st.cache_data(ttl=600, max_entries=4, show_spinner="Fetching the recording…")
-def _audio(call_id: str) -> tuple[bytes, str]:
+@st.cache_data(ttl=600, max_entries=32, show_spinner="Fetching the recording…")
+def _recording_ready(call_id: str) -> bool:
+    # Fetches (and caches server-side) the audio so that problems show here in words; the
+    # browser then plays it from the sidecar, never from Streamlit's unauthenticated /media/.
     got = recordings.recording_bytes(ui.database(), call_id)
     if not got.available:
         raise _NoAudio(got.message)
-    return got.content, got.content_type
+    return True
+
+
+def _recording_url(call_id: str) -> str:
+    """A signed sidecar link for this user, reused while it has 5 minutes left (a new URL on
+    every rerun would restart the player)."""
+    key = f"transcripts.recording_link.{call_id}"
+    link = st.session_state.get(key)
+    if not link or link["expires_at"] - time.time() < 300:
+        made = recording_links.link_for(user, call_id)
+        link = {"url": made.url, "expires_at": made.expires_at}
+        st.session_state[key] = link
+    return link["url"]
 
 
 def _go_to(call_id: str | None) -> None:
@@ -118,7 +135,7 @@ def _review_form(detail: CallDetail) -> None:
             try:
                 review_decisions.save_review(db, user, detail.id, decision, ratings, overall, notes)
             except (review_filters.ReviewError, auth.PermissionDenied) as exc:
-                st.error(str(exc))
+                st.error(md(str(exc)))
             else:
                 st.session_state["transcripts.saved"] = "Review saved."
                 st.rerun()
@@ -141,10 +158,10 @@ def _show_detail(call_id: str) -> None:
 
     st.subheader("Recording")
     try:
-        audio, audio_type = _audio(call_id)
-        st.audio(audio, format=audio_type)
+        _recording_ready(call_id)
+        st.audio(_recording_url(call_id), format="audio/wav")
     except _NoAudio as exc:
-        st.info(str(exc), icon=":material/volume_off:")
+        st.info(md(str(exc)), icon=":material/volume_off:")
 
     left, right = st.columns([3, 2])
     with left:
@@ -226,9 +243,9 @@ def _filters() -> tuple[review_filters.CallFilters, str, int, str | None]:
 def _table(filters: review_filters.CallFilters, sort: str, size: int, live: bool) -> None:
     asked = st.session_state.get("transcripts.page", 1)
     try:
-        listing = call_list.browse(db, filters, sort, asked, size)
+        listing = call_list.browse(db, filters, sort, asked, size, user=user)
     except review_filters.ReviewError as exc:
-        st.warning(str(exc))
+        st.warning(md(str(exc)))
         return
     if listing.page != asked:  # the filters shrank the result
         _set_page(listing.page)

@@ -8,6 +8,7 @@ from core.auth import Action, can
 from core.errors import UserError
 from core.people import jobs
 from dashboard import ui
+from dashboard.safe_text import md
 
 user = ui.require_user("voices")
 db = ui.require_database()
@@ -62,10 +63,11 @@ for voice in found[:_SHOWN]:
         head, actions = st.columns([3, 2])
         with head:
             mark = " · :green-badge[global voice]" if voice.matches(current_global) else ""
-            st.markdown(f"**{voice.name}**{mark}  \n{voice.language_label or voice.primary_language or ''}"
-                        f" · {voice.provider or 'unknown provider'}")
+            st.markdown(f"**{md(voice.name)}**{mark}  \n"
+                        f"{md(voice.language_label or voice.primary_language or '')}"
+                        f" · {md(voice.provider or 'unknown provider')}")
             if voice.description:
-                st.caption(voice.description)
+                st.caption(md(voice.description))
             if st.session_state.get("voices.playing") == voice.voice_id:
                 audio = _preview(voice.voice_id)
                 if audio:
@@ -80,7 +82,7 @@ for voice in found[:_SHOWN]:
                          help=None if may_global else "Only admins change the global settings."):
                 try:
                     agent_settings.use_voice_globally(db, user, ref)
-                    ui.flash("voices", f"{voice.name} is now the global voice.")
+                    ui.flash("voices", f"{md(voice.name)} is now the global voice.")
                     st.rerun()
                 except UserError as exc:
                     st.error(str(exc))
@@ -88,7 +90,7 @@ for voice in found[:_SHOWN]:
                          disabled=not (may_job and job_id)):
                 try:
                     agent_settings.use_voice_for_job(db, user, job_id, ref)
-                    st.toast(f"{voice.name} is now the voice of {titles[job_id]}.")
+                    st.toast(f"{md(voice.name)} is now the voice of {md(titles[job_id])}.")
                 except UserError as exc:
                     st.error(str(exc))
 if len(found) > _SHOWN:

@@ -30,7 +30,8 @@ _CREDENTIALS = (
     ("TWILIO_AUTH_TOKEN", "twilio_auth_token"),
     ("TWILIO_FROM_NUMBER", "twilio_from_number"),
 )
-_FILE_KEYS = (*(name for name, _ in _CREDENTIALS), "AUTH_COOKIE_KEY")
+_FILE_KEYS = (*(name for name, _ in _CREDENTIALS), "AUTH_COOKIE_KEY", "LOOKUP_HASH_KEY",
+              "RECORDING_URL_KEY")
 
 
 def environment() -> dict[str, str]:
@@ -56,6 +57,8 @@ def _generate() -> dict[str, str]:
         "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
         "TWILIO_FROM_NUMBER": "+1500555" + f"{secrets.randbelow(10_000):04d}",
         "AUTH_COOKIE_KEY": secrets.token_urlsafe(48),
+        "LOOKUP_HASH_KEY": secrets.token_urlsafe(48),
+        "RECORDING_URL_KEY": secrets.token_urlsafe(48),
     }
 
 

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from core import db as dbmod
 from core import startup
 from core.db import Database, DatabaseError
+from sidecar.recordings import recordings_bp
 from sidecar.routes import health_bp, twilio_bp, ultravox_bp
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ def create_app(database: Database | None = None, *, followup_in_background: bool
     app.register_blueprint(health_bp)
     app.register_blueprint(ultravox_bp)
     app.register_blueprint(twilio_bp)
+    app.register_blueprint(recordings_bp)
     app.register_error_handler(DatabaseError, _database_down)
     app.register_error_handler(HTTPException, _http_error)
     return app

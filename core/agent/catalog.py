@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -10,6 +11,7 @@ from typing import Any
 
 from core.agent import catalog_store
 from core.db import Database, utcnow
+from core.providers.media import MAX_PREVIEW_BYTES, MediaRefused
 from core.providers.resilience import ProviderError, ProviderUnavailable
 from core.providers.ultravox import UltravoxClient, get_ultravox
 
@@ -100,14 +102,28 @@ def get_models(db: Database, client: UltravoxClient | None = None, *,
 _PREVIEW_TTL = timedelta(days=7)
 
 
+# A voice id goes into the request path: only plain ids (Ultravox uses UUIDs) are sent.
+_VOICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+
+
 def voice_preview(db: Database, voice_id: str, client: UltravoxClient | None = None) -> bytes | None:
-    """A voice's preview audio, fetched server-side once and kept in MEDIA_CACHE for a week."""
+    """A voice's preview audio, fetched server-side once and kept in MEDIA_CACHE for a week.
+
+    The download follows the provider's redirect only to allowed hosts, without our key, and
+    stops past MAX_PREVIEW_BYTES (core.providers.media); a refused one counts as no preview.
+    """
+    if not _VOICE_ID.match(voice_id or ""):
+        return None
     cached = catalog_store.get_preview(db, voice_id)
     now = utcnow()
     if cached and cached.expires_at and cached.expires_at > now:
         return bytes(cached.content)
-    recording = (client or get_ultravox()).get_voice_preview(voice_id)
-    if recording is None or not recording.content:
+    try:
+        recording = (client or get_ultravox()).get_voice_preview(voice_id)
+    except MediaRefused as exc:
+        log.warning("voice preview not fetched: %s", exc.provider_message)
+        return None
+    if recording is None or not recording.content or len(recording.content) > MAX_PREVIEW_BYTES:
         return None
     catalog_store.save_preview(db, voice_id, recording.content, recording.content_type,
                                now + _PREVIEW_TTL)

@@ -72,7 +72,7 @@ def dial(db: Database, call: Call) -> Call:
     try:
         faults.point("before_ultravox_create")
         snapshot = agent_settings.snapshot_for_call(
-            db, call.job_id, candidate.name if candidate else "", job.title if job else "",
+            db, call.job_id, crypto.decrypt(candidate.name) if candidate else "", job.title if job else "",
             job.company if job else None)
         body = build_request_body(snapshot, call_id=call_id, candidate_id=call.candidate_id,
                                   job_id=call.job_id, ring_timeout=settings.ring_timeout_seconds)

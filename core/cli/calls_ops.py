@@ -12,6 +12,7 @@ from core.documents.call import Call, CallCosts
 from core.documents.status import TERMINAL_STATUSES
 from core.lifecycle import reconcile as reconcile_mod
 from core.lifecycle import store as lifecycle_store
+from core.review.detail import readable
 from core.usage import costs as costs_mod
 
 # Fields of the call document that are internal bookkeeping, not for operators.
@@ -59,13 +60,17 @@ def show_call(args: argparse.Namespace) -> dict[str, Any]:
     costs = _costs(call)
     result: dict[str, Any] = {"id": call.id}
     result.update({k: v for k, v in call.to_doc().items() if k != "_id" and k not in _INTERNAL})
+    # The operator reads the summaries in clear (stored encrypted when a key is set).
+    for key in ("summary", "short_summary"):
+        if key in result:
+            result[key] = readable(result[key], "(cannot be decrypted)")
     result["status"] = call.status.value
     outcome = _outcome(call)
     result["outcome"] = outcome
     result["transcript_message_count"] = count
     # The stored breakdown as stored; a computed one in full.
     result["costs"] = costs.model_dump(exclude_unset=call.costs is not None)
-    summary = call.summary or call.short_summary or "(none yet)"
+    summary = result.get("summary") or result.get("short_summary") or "(none yet)"
     costs_line = (f"total {costs.total} {costs.currency} (AI {costs.ai}"
                   f"{' est.' if costs.ai_estimated else ''}, telephony {costs.telephony}"
                   f"{' est.' if costs.telephony_estimated else ''})")

@@ -6,17 +6,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from core.auth import PermissionDenied, User
-from core.auth.roles import Role
+from core.auth import PermissionDenied
 from core.calling.launch import launch_call
 from core.calling.refusals import LaunchRefused
-from core.cli.registry import CliError, command, database
+from core.cli.registry import OPERATOR, CliError, command, database
 from core.crypto import CryptoError
 from core.documents.status import CallStatus
 from core.people import candidates, csv_import, jobs
 
-# The CLI acts as the operator running it; actions are audited under this name.
-_CLI_USER = User(username="cli", name="Ops CLI", role=Role.ADMIN)
+_CLI_USER = OPERATOR  # admin permissions and visibility (core.cli.registry)
 DEMO_JOB_ID = "demo-sandbox-outcomes"
 # Sandbox outcome by the last two digits of +1 212 555-01XX (DESIGN.md, Contract).
 DEMO_OUTCOMES: list[tuple[str, str, str]] = [

@@ -7,6 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 from core import db as dbmod
+from core.auth import Role, User
+
+# The ops CLI acts as the operator running it: admin permissions and admin visibility of
+# candidates' personal data (core.people.visibility); its actions are audited as "cli".
+OPERATOR = User(username="cli", name="Ops CLI", role=Role.ADMIN)
 
 
 class CliError(Exception):

@@ -8,12 +8,16 @@ from core.documents.base import Document, Instant
 
 
 class Candidate(Document):
-    """One candidate as stored; `phone` and `email` are ciphertext when encryption is on."""
+    """One candidate as stored; `name`, `phone`, `email` and `notes` are ciphertext when
+    encryption is on. `phone_hash` and `name_tokens` are keyed hashes under LOOKUP_HASH_KEY
+    (`lookup_kid` names that key; absent: the hash predates it), `name_lower` is legacy."""
 
     name: str = ""
     name_lower: str = ""
+    name_tokens: list[str] = Field(default_factory=list)
     phone: str | None = None
     phone_hash: str | None = None
+    lookup_kid: str | None = None
     phone_last4: str | None = None
     email: str | None = None
     timezone: str | None = None
@@ -22,6 +26,9 @@ class Candidate(Document):
     do_not_call_at: Instant = None
     do_not_call_call_id: str | None = None
     do_not_call_reason: str | None = None
+    do_not_call_by: str | None = None  # who set it by hand (None: the candidate, on a call)
+    do_not_call_lifted_at: Instant = None
+    do_not_call_lifted_by: str | None = None
     job_ids: list[str] = Field(default_factory=list)
     notes: str | None = None
     source: str | None = None

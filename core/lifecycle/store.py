@@ -14,6 +14,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.database import Database
 
+from core import crypto
 from core.db import CALL_EVENTS, CALLS, TRANSCRIPTS, insert_new, utcnow
 from core.documents.call import Call
 from core.documents.event import Event
@@ -42,7 +43,7 @@ def adopt_provider_id(db: Database, call_id: str, field: str, provider_call_id: 
 
 def insert_event(db: Database, doc: dict[str, Any]) -> bool:
     """Store an event; False when one with its dedupe key is already stored."""
-    return insert_new(db[CALL_EVENTS], doc)
+    return insert_new(db[CALL_EVENTS], crypto.encrypt_event(doc))
 
 
 def event_by_key(db: Database, dedupe_key: str) -> Event | None:
@@ -100,6 +101,7 @@ def record_phase(db: Database, call_id: str, *, earliest: dict[str, datetime],
 
 def record_agent_end(db: Database, call_id: str, *, fields: dict[str, Any], ended_at: datetime) -> None:
     """The agent side ended: end reason and summaries, a follow-up due (transcript and more)."""
+    fields = crypto.encrypt_fields(fields, crypto.CALL_TEXT_FIELDS)  # summaries at rest
     db[CALLS].update_one(
         {"_id": call_id},
         {"$set": fields, "$min": {"ultravox_ended_at": ended_at}, "$inc": {"followup_seq": 1}},
@@ -113,7 +115,7 @@ def record_agent_end(db: Database, call_id: str, *, fields: dict[str, Any], ende
 
 def set_call_facts(db: Database, call_id: str, fields: dict[str, Any]) -> None:
     """Set facts about a call that are final once known (billing, price, summaries, hang-ups)."""
-    db[CALLS].update_one({"_id": call_id}, {"$set": fields})
+    db[CALLS].update_one({"_id": call_id}, {"$set": crypto.encrypt_fields(fields, crypto.CALL_TEXT_FIELDS)})
 
 
 def get_call(db: Database, call_id: str) -> Call | None:
@@ -127,6 +129,7 @@ def get_call(db: Database, call_id: str) -> Call | None:
 def store_transcript(db: Database, call_id: str, messages: list[dict[str, Any]]) -> None:
     """Write the call's transcript document (replacing any earlier fetch) and its count."""
     now = utcnow()
+    messages = crypto.encrypt_messages(messages)  # the words at rest (speaker and timing stay)
     db[TRANSCRIPTS].replace_one(
         {"_id": call_id}, {"_id": call_id, "messages": messages, "fetched_at": now}, upsert=True
     )

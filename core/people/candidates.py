@@ -7,13 +7,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from core import audit, crypto
-from core.auth import Action, User, require
+from core.auth import Action, PermissionDenied, Role, User, require
 from core.db import Database, new_id, utcnow
 from core.documents.candidate import Candidate
 from core.errors import UserError
 from core.people import store
 from core.people.models import CandidateProfile
 from core.people.phones import PhoneNumberError, normalize_phone, valid_zone, zones_for
+from core.people.visibility import visible_all
 
 _MAX_NAME = 200
 _MAX_NOTES = 2000
@@ -101,17 +102,18 @@ def new_document(*, name: str, phone: str, email: str, timezone: str, consent: b
     now = utcnow()
     return {
         "_id": new_id(),
-        "name": name,
-        "name_lower": name.lower(),
+        "name": crypto.encrypt(name),
+        "name_tokens": crypto.name_tokens(name),
         "phone": crypto.encrypt(phone),
         "phone_hash": crypto.phone_hash(phone),
+        "lookup_kid": crypto.lookup_key_id(),
         "phone_last4": phone[-4:],
         "email": crypto.encrypt(email) if email else "",
         "timezone": timezone,
         "consent": consent,
         "do_not_call": False,
         "job_ids": sorted(set(job_ids)),
-        "notes": notes,
+        "notes": crypto.encrypt(notes) if notes else "",
         "source": source,
         "created_by": actor,
         "created_at": now,
@@ -139,7 +141,7 @@ def find_by_phone(db: Database, phone: str) -> CandidateProfile | None:
         e164 = normalize_phone(phone)
     except PhoneNumberError:
         return None
-    return _profile(store.find_by_phone_hash(db, crypto.phone_hash(e164)))
+    return _profile(store.find_by_phone_hash(db, crypto.phone_hashes(e164)))
 
 
 # -- public API ------------------------------------------------------------------------------
@@ -155,9 +157,9 @@ def add_candidate(db: Database, actor: User, *, name: str, phone: str, email: st
                        timezone=_clean_timezone(timezone), consent=_clean_consent(consent),
                        notes=_clean_notes(notes), job_ids=_check_jobs(db, job_ids), source="manual",
                        actor=actor.username)
-    existing = store.find_by_phone_hash(db, doc["phone_hash"])
+    existing = store.find_by_phone_hash(db, crypto.phone_hashes(e164))
     if existing:
-        raise CandidateError(f"This number already belongs to candidate {existing.name} "
+        raise CandidateError(f"This number already belongs to candidate {crypto.decrypt(existing.name)} "
                              f"(id {existing.id}); edit that candidate instead.")
     if not store.insert_candidate(db, doc):  # added by someone else a moment ago
         raise CandidateError("This number was just added as another candidate; "
@@ -175,22 +177,26 @@ def update_candidate(db: Database, actor: User, candidate_id: str, **fields: Any
         raise CandidateError("That candidate does not exist.")
     new: dict[str, Any] = {}
     changed: dict[str, dict[str, Any]] = {}
+    current = CandidateProfile.of(old)
+    plain: dict[str, Any] = {}  # new personal values in clear, for the comparison below
     if "name" in fields:
-        new["name"] = _clean_name(fields["name"])
-        new["name_lower"] = new["name"].lower()
+        plain["name"] = _clean_name(fields["name"])
+        if plain["name"] != current.name:
+            new.update(name=crypto.encrypt(plain["name"]), name_tokens=crypto.name_tokens(plain["name"]))
     if "phone" in fields:
         e164 = _clean_phone(fields["phone"])
-        if crypto.phone_hash(e164) != old.phone_hash:
-            clash = store.find_by_phone_hash(db, crypto.phone_hash(e164), other_than=old.id)
+        if e164 != current.phone:
+            clash = store.find_by_phone_hash(db, crypto.phone_hashes(e164), other_than=old.id)
             if clash:
-                raise CandidateError(f"This number already belongs to candidate {clash.name}.")
+                raise CandidateError("This number already belongs to candidate "
+                                     f"{crypto.decrypt(clash.name)}.")
             new.update(phone=crypto.encrypt(e164), phone_hash=crypto.phone_hash(e164),
-                       phone_last4=e164[-4:])
+                       lookup_kid=crypto.lookup_key_id(), phone_last4=e164[-4:])
             changed["phone"] = {"old": "…" + str(old.phone_last4 or ""),
                                 "new": "…" + e164[-4:]}  # never the number itself
     if "email" in fields:
         email = _clean_email(fields["email"])
-        if email != (crypto.decrypt(old.email) or ""):
+        if email != current.email:
             new["email"] = crypto.encrypt(email) if email else ""
             changed["email"] = {"old": "(hidden)", "new": "(hidden)"}
     if "timezone" in fields:
@@ -198,13 +204,20 @@ def update_candidate(db: Database, actor: User, candidate_id: str, **fields: Any
     if "consent" in fields:
         new["consent"] = _clean_consent(fields["consent"])
     if "notes" in fields:
-        new["notes"] = _clean_notes(fields["notes"])
+        plain["notes"] = _clean_notes(fields["notes"])
+        if plain["notes"] != current.notes:
+            new["notes"] = crypto.encrypt(plain["notes"]) if plain["notes"] else ""
     if "job_ids" in fields:
         new["job_ids"] = _check_jobs(db, fields["job_ids"])
     stored = old.model_dump()
-    for key in ("name", "timezone", "consent", "notes", "job_ids"):
+    for key in ("timezone", "consent", "job_ids"):
         if key in new and new[key] != stored.get(key):
             changed[key] = {"old": stored.get(key), "new": new[key]}
+    for key in ("name", "notes"):
+        # Like email and phone: the audit says that the personal text changed, never the text
+        # (it would be a plaintext copy at rest, outside encryption and rotation).
+        if key in new:
+            changed[key] = {"old": "(hidden)", "new": "(hidden)"}
     if changed:
         store.update_candidate(db, old.id, new)
         audit.record(db, actor=actor.username, action="candidate.update", entity="candidate",
@@ -214,29 +227,81 @@ def update_candidate(db: Database, actor: User, candidate_id: str, **fields: Any
 
 def set_do_not_call(db: Database, actor: User, candidate_id: str, do_not_call: bool,
                     reason: str = "") -> None:
-    """Mark a candidate never to be called again (or lift it, deliberately and audited)."""
+    """Put a candidate on the do-not-call list by hand, or lift a list entry set by hand.
+
+    What the candidate asked for on a call is lifted only by `lift_spoken_do_not_call`.
+    """
     require(actor, Action.MANAGE_JOBS)
-    update: dict[str, Any] = {"do_not_call": bool(do_not_call)}
-    if do_not_call:
-        update.update(do_not_call_at=utcnow(), do_not_call_reason=reason.strip()[:500] or
-                      f"set by {actor.username}")
-    if not store.update_candidate(db, candidate_id, update):
+    reason = reason.strip()[:500]
+    cand = store.get_candidate(db, candidate_id)
+    if cand is None:
         raise CandidateError("That candidate does not exist.")
-    audit.record(db, actor=actor.username, action="candidate.do_not_call" if do_not_call
-                 else "candidate.do_not_call_lifted", entity="candidate",
-                 entity_id=str(candidate_id), detail=reason.strip()[:500] or None)
+    if do_not_call:
+        if cand.do_not_call_call_id:
+            return  # already on the list, by the candidate's own request (which stays theirs)
+        if not store.set_do_not_call_by_hand(db, cand.id, by=actor.username,
+                                             reason=reason or f"set by {actor.username}"):
+            raise CandidateError("The do-not-call state changed meanwhile; reload the page and check it.")
+        audit.record(db, actor=actor.username, action="candidate.do_not_call", entity="candidate",
+                     entity_id=cand.id, changes={"do_not_call": {"old": cand.do_not_call, "new": True}},
+                     detail=reason or None)
+        return
+    if not cand.do_not_call:
+        return
+    if cand.do_not_call_call_id:
+        raise CandidateError(
+            f"The candidate asked on call {cand.do_not_call_call_id} not to be called again. Only an "
+            "admin can lift that, confirming the call and giving a reason.")
+    if not store.lift_do_not_call(db, cand.id, spoken_on=None, by=actor.username, reason=reason):
+        raise CandidateError("The do-not-call state changed meanwhile; reload the page and check it.")
+    audit.record(db, actor=actor.username, action="candidate.do_not_call_lifted", entity="candidate",
+                 entity_id=cand.id, changes={"do_not_call": {"old": True, "new": False}},
+                 detail=reason or None)
+
+
+_MIN_LIFT_REASON = 10
+
+
+def lift_spoken_do_not_call(db: Database, actor: User, candidate_id: str, *, call_id: str,
+                            reason: str) -> None:
+    """Lift the do-not-call a candidate asked for on call `call_id`: admins only, confirming that
+    call, with a reason; audited."""
+    require(actor, Action.MANAGE_JOBS)
+    if actor.role is not Role.ADMIN:
+        raise PermissionDenied("Only an admin may lift a do-not-call the candidate asked for on a call.")
+    reason = " ".join(reason.split())[:500]
+    if len(reason) < _MIN_LIFT_REASON:
+        raise CandidateError(f"Say why the candidate may be called again (at least "
+                             f"{_MIN_LIFT_REASON} characters).")
+    cand = store.get_candidate(db, candidate_id)
+    if cand is None:
+        raise CandidateError("That candidate does not exist.")
+    if not cand.do_not_call or not cand.do_not_call_call_id:
+        raise CandidateError("This candidate has no do-not-call request from a call to lift.")
+    if cand.do_not_call_call_id != call_id:
+        raise CandidateError(f"The candidate asked on call {cand.do_not_call_call_id}, not on "
+                             f"call {call_id}; confirm the call where they asked.")
+    if not store.lift_do_not_call(db, cand.id, spoken_on=call_id, by=actor.username, reason=reason):
+        raise CandidateError("The do-not-call state changed meanwhile; reload the page and check it.")
+    audit.record(db, actor=actor.username, action="candidate.do_not_call_lifted", entity="candidate",
+                 entity_id=cand.id, changes={"do_not_call": {"old": True, "new": False}},
+                 detail=f"the candidate's own request on call {call_id} lifted: {reason}")
 
 
 def get_candidate(db: Database, candidate_id: str) -> CandidateProfile | None:
-    """One candidate by id, personal data decrypted."""
+    """One candidate by id, personal data decrypted (internal: pages go through `visible`)."""
     return _profile(store.get_candidate(db, candidate_id))
 
 
-def list_candidates(db: Database, *, job_id: str | None = None, search: str = "",
+def list_candidates(db: Database, user: User | None, *, job_id: str | None = None, search: str = "",
                     limit: int = 500) -> list[CandidateProfile]:
-    """Candidates (of a job, or matching a name prefix), by name; bounded by `limit`."""
-    docs = store.list_candidates(db, job_id=job_id, name_prefix=search.strip(), limit=limit)
-    return [CandidateProfile.of(d) for d in docs]
+    """Candidates (of a job, or whose name has a word starting with each typed word), as the
+    user may see them, sorted by name; the newest `limit` of them."""
+    tokens = crypto.name_query_tokens(search)
+    docs = store.list_candidates(db, job_id=job_id, name_tokens=tokens,
+                                 legacy_words=search.lower().split(), limit=limit)
+    profiles = sorted((CandidateProfile.of(d) for d in docs), key=lambda p: (p.name.casefold(), p.id))
+    return visible_all(profiles, user)
 
 
 def upsert_demo_candidate(db: Database, *, name: str, phone: str, job_id: str,
@@ -245,7 +310,8 @@ def upsert_demo_candidate(db: Database, *, name: str, phone: str, job_id: str,
     doc = new_document(name=_clean_name(name), phone=_clean_phone(phone), email="", timezone=timezone,
                        consent=True, notes="demo candidate (sandbox outcome by number)", job_ids=[],
                        source="demo", actor="seed-demo")
-    return CandidateProfile.of(store.upsert_by_phone(db, doc, job_id))
+    hashes = crypto.phone_hashes(_clean_phone(phone))
+    return CandidateProfile.of(store.upsert_by_phone(db, doc, job_id, hashes))
 
 
 def upsert_test_candidate(db: Database, actor: User, *, phone: str, job_id: str) -> CandidateProfile:
@@ -255,7 +321,8 @@ def upsert_test_candidate(db: Database, actor: User, *, phone: str, job_id: str)
                        timezone="", consent=True,
                        notes="a team member's own number, used for test calls",
                        job_ids=[], source="test", actor=actor.username)
-    return CandidateProfile.of(store.upsert_by_phone(db, doc, job_id))
+    hashes = crypto.phone_hashes(_clean_phone(phone))
+    return CandidateProfile.of(store.upsert_by_phone(db, doc, job_id, hashes))
 
 
 def label(candidate: CandidateProfile) -> str:

@@ -155,19 +155,21 @@ def preview_import(db: Database, job_id: str, file_bytes: bytes) -> ImportReport
         parsed.append(row)
 
     accepted = [r for r in parsed if r.status == "accepted"]
-    existing = store.by_phone_hashes(db, (crypto.phone_hash(r.phone) for r in accepted))
+    # Every hash a stored candidate may carry (the old derivation too, until `reencrypt`).
+    variants = {r.line: crypto.phone_hashes(r.phone) for r in accepted}
+    existing = store.by_phone_hashes(db, (h for hashes in variants.values() for h in hashes))
     seen: dict[str, int] = {}
     for row in accepted:
-        h = crypto.phone_hash(row.phone)
-        other = existing.get(h)
+        h = variants[row.line][0]
+        other = next((existing[v] for v in variants[row.line] if v in existing), None)
         if h in seen:
             row.status, row.reason = "duplicate", f"same number as line {seen[h]} of this file"
         elif other and str(job_id) in other.job_ids:
             row.status, row.existing_candidate_id = "duplicate", other.id
-            row.reason = f"already a candidate of this job ({other.name})"
+            row.reason = f"already a candidate of this job ({crypto.decrypt(other.name)})"
         elif other:
             row.action, row.existing_candidate_id = "attach", other.id
-            row.note = f"existing candidate {other.name} will be added to this job"
+            row.note = f"existing candidate {crypto.decrypt(other.name)} will be added to this job"
             row.zone = describe_zone(other.timezone or "", row.phone)
         else:
             row.action = "new"

@@ -12,7 +12,11 @@ from core.documents.candidate import Candidate
 
 @dataclass(frozen=True)
 class CandidateProfile:
-    """A candidate with phone and email decrypted (what the app shows and dials)."""
+    """A candidate with its personal data decrypted (what the app shows and dials).
+
+    Pages and exports get it through `core.people.visibility.visible`, which masks the phone
+    and drops email and notes for roles that may not see them (`redacted` is then True).
+    """
 
     id: str
     name: str
@@ -28,15 +32,16 @@ class CandidateProfile:
     do_not_call_call_id: str | None = None
     do_not_call_reason: str | None = None
     created_at: datetime | None = None
+    redacted: bool = False
 
     @classmethod
     def of(cls, doc: Candidate) -> CandidateProfile:
         """The profile of a stored candidate (decrypts the personal data)."""
         return cls(
-            id=doc.id, name=doc.name, phone=crypto.decrypt(doc.phone) or "",
+            id=doc.id, name=crypto.decrypt(doc.name) or "", phone=crypto.decrypt(doc.phone) or "",
             email=crypto.decrypt(doc.email) or "", timezone=doc.timezone or "",
             consent=doc.consent, do_not_call=doc.do_not_call, job_ids=list(doc.job_ids),
-            notes=doc.notes or "", source=doc.source, do_not_call_at=doc.do_not_call_at,
+            notes=crypto.decrypt(doc.notes) or "", source=doc.source, do_not_call_at=doc.do_not_call_at,
             do_not_call_call_id=doc.do_not_call_call_id, do_not_call_reason=doc.do_not_call_reason,
             created_at=doc.created_at,
         )

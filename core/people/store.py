@@ -13,7 +13,7 @@ from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from core.db import CANDIDATES, JOBS, insert_new, utcnow
 from core.documents.candidate import Candidate
@@ -90,10 +90,10 @@ def get_candidate(db: Database, candidate_id: str) -> Candidate | None:
     return Candidate.from_doc(db[CANDIDATES].find_one({"_id": str(candidate_id)}))
 
 
-def find_by_phone_hash(db: Database, phone_hash: str, *,
+def find_by_phone_hash(db: Database, phone_hashes: list[str], *,
                        other_than: str | None = None) -> Candidate | None:
-    """The candidate with this number's lookup hash (optionally not `other_than`)."""
-    query: dict[str, Any] = {"phone_hash": phone_hash}
+    """The candidate with one of this number's lookup hashes (optionally not `other_than`)."""
+    query: dict[str, Any] = {"phone_hash": {"$in": list(phone_hashes)}}
     if other_than is not None:
         query["_id"] = {"$ne": other_than}
     return Candidate.from_doc(db[CANDIDATES].find_one(query))
@@ -111,16 +111,29 @@ def update_candidate(db: Database, candidate_id: str, fields: dict[str, Any]) ->
     return result.matched_count == 1
 
 
-def list_candidates(db: Database, *, job_id: str | None = None, name_prefix: str = "",
-                    limit: int = 500) -> list[Candidate]:
-    """Candidates of a job and/or whose name starts with a prefix, by name (bounded)."""
+def _name_match(tokens: list[str], legacy_words: list[str]) -> dict[str, Any]:
+    """Names with every search token; a candidate stored before search tokens existed (plain
+    `name_lower`, until `reencrypt` runs) matches when each word starts one of its words."""
+    by_tokens = {"name_tokens": {"$all": list(tokens)}}
+    if not legacy_words:
+        return by_tokens
+    legacy = [{"name_lower": {"$regex": r"(^|[^\w])" + re.escape(w)}} for w in legacy_words]
+    return {"$or": [by_tokens, {"$and": legacy}]}
+
+
+def list_candidates(db: Database, *, job_id: str | None = None, name_tokens: list[str] | None = None,
+                    legacy_words: list[str] | None = None, limit: int = 500) -> list[Candidate]:
+    """Candidates of a job and/or whose name has every search token, newest first (bounded).
+
+    Names may be encrypted, so the database cannot sort by them: callers sort the page.
+    """
     query: dict[str, Any] = {}
     if job_id:
         query["job_ids"] = str(job_id)
-    if name_prefix:
-        query["name_lower"] = {"$regex": "^" + re.escape(name_prefix.lower())}
-    cursor = db[CANDIDATES].find(query).sort("name_lower", 1).limit(max(1, min(limit, _MAX_LIST)))
-    return [Candidate.model_validate(d) for d in cursor]
+    if name_tokens:
+        query.update(_name_match(name_tokens, legacy_words or []))
+    cursor = db[CANDIDATES].find(query).sort([("created_at", -1), ("_id", -1)])
+    return [Candidate.model_validate(d) for d in cursor.limit(max(1, min(limit, _MAX_LIST)))]
 
 
 def candidates_of_job(db: Database, job_id: str, *, ids: list[str] | None = None,
@@ -172,11 +185,12 @@ def attach_job(db: Database, job_id: str, *, candidate_ids: Iterable[str] = (),
     return db[CANDIDATES].bulk_write(ops, ordered=False).matched_count
 
 
-def upsert_by_phone(db: Database, doc: dict[str, Any], job_id: str) -> Candidate:
-    """Find the candidate with this number or insert `doc`; either way attach the job."""
+def upsert_by_phone(db: Database, doc: dict[str, Any], job_id: str,
+                    phone_hashes: list[str] | None = None) -> Candidate:
+    """Find the candidate with this number (any of its hashes) or insert `doc`; attach the job."""
     doc = {k: v for k, v in doc.items() if k != "job_ids"}
     found = db[CANDIDATES].find_one_and_update(
-        {"phone_hash": doc["phone_hash"]},
+        {"phone_hash": {"$in": list(phone_hashes or [doc["phone_hash"]])}},
         {"$setOnInsert": doc, "$addToSet": {"job_ids": str(job_id)}},
         upsert=True, return_document=ReturnDocument.AFTER,
     )
@@ -194,16 +208,44 @@ def mark_do_not_call(db: Database, candidate_id: str, *, call_id: str, reason: s
     return result.modified_count == 1
 
 
-def candidate_ids_by_phone_hash(db: Database, phone_hash: str, limit: int) -> list[str]:
-    """Ids of the candidates with this phone number (by its keyed hash), at most `limit`."""
-    docs = db[CANDIDATES].find({"phone_hash": phone_hash}, {"_id": 1}).limit(limit)
+def set_do_not_call_by_hand(db: Database, candidate_id: str, *, by: str, reason: str) -> bool:
+    """Put a candidate on the do-not-call list by hand; False when there is no such candidate or
+    the candidate's own request from a call is in force (it is never turned into a hand-set one,
+    which a recruiter could lift)."""
+    result = db[CANDIDATES].update_one(
+        {"_id": str(candidate_id), "do_not_call_call_id": None},
+        {"$set": {"do_not_call": True, "do_not_call_at": utcnow(), "do_not_call_reason": reason,
+                  "do_not_call_by": by, "do_not_call_call_id": None, "updated_at": utcnow()}},
+    )
+    return result.matched_count == 1
+
+
+def lift_do_not_call(db: Database, candidate_id: str, *, spoken_on: str | None, by: str,
+                     reason: str) -> bool:
+    """Lift the do-not-call of a candidate, only if it is still the one the caller confirmed:
+    set by hand (`spoken_on` None), or asked for by the candidate on call `spoken_on`."""
+    now = utcnow()
+    result = db[CANDIDATES].update_one(
+        {"_id": str(candidate_id), "do_not_call": True, "do_not_call_call_id": spoken_on},
+        {"$set": {"do_not_call": False, "do_not_call_lifted_at": now, "do_not_call_lifted_by": by,
+                  "do_not_call_lifted_reason": reason, "do_not_call_lifted_call_id": spoken_on,
+                  "do_not_call_call_id": None, "updated_at": now}},
+    )
+    return result.modified_count == 1
+
+
+def candidate_ids_by_phone_hash(db: Database, phone_hashes: list[str], limit: int) -> list[str]:
+    """Ids of the candidates with this phone number (by its keyed hashes), at most `limit`."""
+    docs = db[CANDIDATES].find({"phone_hash": {"$in": list(phone_hashes)}}, {"_id": 1}).limit(limit)
     return [d["_id"] for d in docs]
 
 
-def candidate_ids_by_name_prefix(db: Database, prefix: str, limit: int) -> list[str]:
-    """Ids of the candidates whose lower-case name starts with `prefix` (literal text), at most `limit`."""
-    pattern = "^" + re.escape(prefix.lower())
-    docs = db[CANDIDATES].find({"name_lower": {"$regex": pattern}}, {"_id": 1}).limit(limit)
+def candidate_ids_by_name_tokens(db: Database, tokens: list[str], legacy_words: list[str],
+                                 limit: int) -> list[str]:
+    """Ids of the candidates whose name has every one of these search tokens, at most `limit`."""
+    if not tokens:
+        return []
+    docs = db[CANDIDATES].find(_name_match(tokens, legacy_words), {"_id": 1}).limit(limit)
     return [d["_id"] for d in docs]
 
 
@@ -219,9 +261,10 @@ def job_summary(db: Database, job_id: str) -> Job | None:
 
 
 def call_party(db: Database, candidate_id: str) -> Candidate | None:
-    """The little of a candidate a call page shows: name, phone, time zone, do-not-call."""
+    """What a call page shows of its candidate: name, contact details, time zone, do-not-call."""
     doc = db[CANDIDATES].find_one(
-        {"_id": candidate_id}, {"name": 1, "phone": 1, "timezone": 1, "do_not_call": 1}
+        {"_id": candidate_id},
+        {"name": 1, "phone": 1, "email": 1, "notes": 1, "timezone": 1, "do_not_call": 1},
     )
     return Candidate.from_doc(doc)
 
@@ -242,3 +285,40 @@ def count_open_jobs(db: Database) -> int:
 def count_candidates(db: Database) -> int:
     """How many candidates exist (from the collection's metadata: no scan)."""
     return db[CANDIDATES].estimated_document_count()
+
+
+# -- re-encryption (core.review.reencrypt) ---------------------------------------------------
+
+SEALED_FIELDS = ("name", "phone", "email", "notes")  # encrypted at rest when a key is set
+
+
+def not_written_with(prefix: str) -> dict[str, Any]:
+    """A condition matching a non-empty string field that the key of `prefix` did not write."""
+    return {"$type": "string", "$gt": "", "$not": re.compile("^" + re.escape(prefix))}
+
+
+def candidates_to_reencrypt(db: Database, *, prefix: str | None, lookup_kid: str,
+                            skip_ids: list[str], limit: int) -> list[Candidate]:
+    """Candidates with a value an old key wrote (or plaintext), an old-style lookup hash, or a
+    plaintext `name_lower`; at most `limit`, never those in `skip_ids` (failed this run)."""
+    conditions: list[dict[str, Any]] = [{"lookup_kid": {"$ne": lookup_kid}},
+                                        {"name_lower": {"$exists": True}}]
+    if prefix is not None:
+        conditions += [{field: not_written_with(prefix)} for field in SEALED_FIELDS]
+    query: dict[str, Any] = {"$or": conditions}
+    if skip_ids:
+        query["_id"] = {"$nin": list(skip_ids)}
+    return [Candidate.model_validate(d) for d in db[CANDIDATES].find(query).limit(limit)]
+
+
+def rewrite_candidate(db: Database, candidate_id: str, *, expected: dict[str, Any],
+                      fields: dict[str, Any]) -> str:
+    """Replace re-encrypted values and hashes, only if the stored ones are still `expected`:
+    "done", "changed" (an edit made meanwhile wins; the next run sees the candidate again) or
+    "duplicate" (another candidate already has this number under the current hash)."""
+    try:
+        result = db[CANDIDATES].update_one({"_id": candidate_id, **expected},
+                                           {"$set": fields, "$unset": {"name_lower": ""}})
+    except DuplicateKeyError:
+        return "duplicate"
+    return "done" if result.modified_count == 1 else "changed"

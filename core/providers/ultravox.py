@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from core.config import get_settings
+from core.providers import media
 from core.providers.resilience import (
     CircuitBreaker,
     ProviderError,
@@ -145,8 +146,10 @@ class UltravoxClient:
         connect_timeout: float = 3.05,
         retry: RetryPolicy | None = None,
         breaker: CircuitBreaker | None = None,
+        media_hosts: frozenset[str] = frozenset(),
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.media_policy = media.MediaPolicy.for_api(self.base_url, media_hosts)
         self._api_key = api_key
         self._timeout = (min(connect_timeout, timeout), timeout)
         self.retry = retry or RetryPolicy()
@@ -171,9 +174,10 @@ class UltravoxClient:
         *,
         params: dict[str, Any] | None = None,
         json: Any = None,
-        allow_redirects: bool = False,
+        stream: bool = False,
     ) -> requests.Response:
-        """One attempt: an answer, or TransientError / ProviderError."""
+        """One attempt: an answer, or TransientError / ProviderError (redirects are not followed:
+        our key must never travel to where a redirect points)."""
         with transport_errors():
             resp = self._session.request(
                 method,
@@ -182,7 +186,8 @@ class UltravoxClient:
                 json=json,
                 headers={"X-API-Key": self._api_key},
                 timeout=self._timeout,
-                allow_redirects=allow_redirects,
+                allow_redirects=False,
+                stream=stream,
             )
         if resp.status_code == 429:
             raise TransientError(
@@ -314,53 +319,39 @@ class UltravoxClient:
         return [Message.model_validate(m) for m in items]
 
     def get_recording(self, call_id: str) -> Recording | None:
-        """The call's recording, or None when there is none (yet); follows the redirect."""
-        try:
-            resp = self._request("GET", f"/api/calls/{call_id}/recording")
-        except ProviderError as exc:
-            if exc.status in (404, 409, 425):
-                return None
-            raise
-        if resp.is_redirect or resp.status_code in (301, 302, 303, 307, 308):
-            location = urljoin(resp.url, resp.headers.get("Location", ""))
-            # The file lives on storage behind a signed URL: fetch it without our API key.
-            resp = run_with_retries(
-                lambda: self._fetch_plain(location),
-                provider=PROVIDER, breaker=self.breaker, policy=self.retry,
-            )
-        content_type = resp.headers.get("Content-Type", "audio/wav").split(";")[0].strip()
-        return Recording(content=resp.content, content_type=content_type)
+        """The call's recording, or None when there is none (yet); follows the storage
+        redirect only to allowed hosts, without our key, within MAX_RECORDING_BYTES."""
+        return self._media(f"/api/calls/{call_id}/recording", (404, 409, 425), "recording",
+                           media.MAX_RECORDING_BYTES)
 
     def get_voice_preview(self, voice_id: str) -> Recording | None:
         """A voice's sample audio (GET /api/voices/{id}/preview); None when the voice has none."""
+        return self._media(f"/api/voices/{voice_id}/preview", (404,), "voice preview",
+                           media.MAX_PREVIEW_BYTES)
+
+    def _media(self, path: str, absent: tuple[int, ...], what: str, max_bytes: int) -> Recording | None:
+        def attempt() -> Recording:
+            resp = self._send("GET", path, stream=True)
+            if resp.status_code in media.REDIRECTS:
+                location = urljoin(resp.url, resp.headers.get("Location", ""))
+                resp.close()
+                # The file lives on storage behind a signed URL: fetched without our API key.
+                content, content_type = media.fetch_redirected(
+                    location, policy=self.media_policy, max_bytes=max_bytes, what=what,
+                    provider=PROVIDER, timeout=self._timeout)
+                return Recording(content=content, content_type=content_type)
+            content_type = resp.headers.get("Content-Type", "audio/wav").split(";")[0].strip()
+            return Recording(content=media.read_capped(resp, max_bytes, what, PROVIDER),
+                             content_type=content_type)
+
         try:
-            resp = self._request("GET", f"/api/voices/{voice_id}/preview")
+            return run_with_retries(attempt, provider=PROVIDER, breaker=self.breaker, policy=self.retry)
+        except media.MediaRefused:
+            raise
         except ProviderError as exc:
-            if exc.status == 404:
+            if exc.status in absent:
                 return None
             raise
-        if resp.is_redirect or resp.status_code in (301, 302, 303, 307, 308):
-            location = urljoin(resp.url, resp.headers.get("Location", ""))
-            resp = run_with_retries(
-                lambda: self._fetch_plain(location),
-                provider=PROVIDER, breaker=self.breaker, policy=self.retry,
-            )
-        content_type = resp.headers.get("Content-Type", "audio/wav").split(";")[0].strip()
-        return Recording(content=resp.content, content_type=content_type)
-
-    def _fetch_plain(self, url: str) -> requests.Response:
-        try:
-            resp = requests.get(url, timeout=self._timeout)
-        except requests.Timeout as exc:
-            raise TransientError("recording download timed out", ambiguous=False) from exc
-        except requests.ConnectionError as exc:
-            raise TransientError("recording download failed", ambiguous=False) from exc
-        if resp.status_code == 429 or resp.status_code >= 500:
-            raise TransientError(f"recording download HTTP {resp.status_code}", ambiguous=False,
-                                 retry_after=parse_retry_after(resp.headers.get("Retry-After")))
-        if resp.status_code >= 400:
-            raise ProviderError(PROVIDER, resp.status_code, "recording download refused")
-        return resp
 
     def end_call(self, call_id: str, message: str = "Goodbye!") -> bool:
         """Hang up a live call; False when it was not active (not joined yet or already over)."""
@@ -376,17 +367,20 @@ class UltravoxClient:
 
 @functools.lru_cache(maxsize=4)
 def _client_for(base_url: str, api_key: str, timeout: float, attempts: int, max_wait: float,
-                threshold: int, reset_seconds: float) -> UltravoxClient:
+                threshold: int, reset_seconds: float, media_hosts: frozenset[str]) -> UltravoxClient:
     return UltravoxClient(
         base_url, api_key, timeout=timeout,
         retry=RetryPolicy(attempts=attempts, max_delay=max_wait),
         breaker=CircuitBreaker(PROVIDER, threshold=threshold, reset_seconds=reset_seconds),
+        media_hosts=media_hosts,
     )
 
 
 def get_ultravox() -> UltravoxClient:
     """The process-wide client for the configured Ultravox (or the sandbox)."""
     s = get_settings()
+    # In sandbox mode media comes from the sandbox only (its own origin), never from elsewhere.
+    hosts = frozenset() if s.is_sandbox else s.media_hosts
     return _client_for(s.ultravox_url, s.ultravox_key, s.http_timeout_seconds,
                        s.provider_retry_attempts, s.provider_retry_max_wait_seconds,
-                       s.provider_breaker_threshold, s.provider_breaker_reset_seconds)
+                       s.provider_breaker_threshold, s.provider_breaker_reset_seconds, hosts)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from core import crypto
+from core.auth import User
 from core.calling.outcome import outcome_text
 from core.db import Database
 from core.documents.call import Call
 from core.people import store as people_store
+from core.people.visibility import sees_personal_data
 from core.review import store
+from core.review.detail import readable
 from core.review.filters import (
     DEFAULT_SORT,
     MAX_NAME_MATCHES,
@@ -44,13 +47,18 @@ def _row(call: Call, candidates: dict[str, str], jobs: dict[str, str]) -> CallRo
     )
 
 
-def _candidate_ids(db: Database, text: str) -> list[str]:
-    """Candidate ids matching a phone number (by its hash) or a name prefix."""
+def _candidate_ids(db: Database, text: str, user: User | None) -> list[str]:
+    """Candidate ids matching a phone number (by its hashes) or the words of a name (each a
+    prefix of 3+ letters of a word of the name)."""
     text = " ".join(text.split())
     e164 = phone_search(text)
     if e164 is not None:
-        return people_store.candidate_ids_by_phone_hash(db, crypto.phone_hash(e164), MAX_PHONE_MATCHES)
-    ids = people_store.candidate_ids_by_name_prefix(db, text.lower(), MAX_NAME_MATCHES + 1)
+        # A number search tells whose number it is: only for roles that see numbers.
+        if not sees_personal_data(user):
+            raise ReviewError("Your role cannot search by phone number; search by name.")
+        return people_store.candidate_ids_by_phone_hash(db, crypto.phone_hashes(e164), MAX_PHONE_MATCHES)
+    ids = people_store.candidate_ids_by_name_tokens(
+        db, crypto.name_query_tokens(text), text.lower().split(), MAX_NAME_MATCHES + 1)
     if len(ids) > MAX_NAME_MATCHES:
         raise ReviewError(
             f"More than {MAX_NAME_MATCHES:,} candidates' names start with “{text}”; type more of the name."
@@ -59,7 +67,13 @@ def _candidate_ids(db: Database, text: str) -> list[str]:
 
 
 def list_calls(
-    db: Database, filters: CallFilters, sort: str = DEFAULT_SORT, page: int = 1, page_size: int = 25
+    db: Database,
+    filters: CallFilters,
+    sort: str = DEFAULT_SORT,
+    page: int = 1,
+    page_size: int = 25,
+    *,
+    user: User | None = None,
 ) -> Page[CallRow]:
     """One page of calls matching the filters, sorted in the database, and the match count."""
     if sort not in SORT_LABELS:
@@ -69,13 +83,14 @@ def list_calls(
     check_filters(filters)
     candidate_ids = None
     if filters.candidate.strip():
-        candidate_ids = _candidate_ids(db, filters.candidate)
+        candidate_ids = _candidate_ids(db, filters.candidate, user)
         if not candidate_ids:
             return Page(data=[], count=0)  # nobody by that name or number: no call can match
     total = store.count_calls(db, filters, candidate_ids)
     skip = (page - 1) * page_size
     calls = store.list_calls(db, filters, candidate_ids, sort=sort, skip=skip, size=page_size, total=total)
-    candidates = people_store.candidate_names(db, (c.candidate_id for c in calls))
+    names = people_store.candidate_names(db, (c.candidate_id for c in calls))
+    candidates = {cid: readable(name, "(name cannot be decrypted)") for cid, name in names.items()}
     jobs = people_store.job_titles(db, (c.job_id for c in calls))
     return Page(data=[_row(c, candidates, jobs) for c in calls], count=total)
 
@@ -86,14 +101,15 @@ def page_count(total: int, page_size: int) -> int:
     return max(1, -(-total // size))
 
 
-def browse(db: Database, filters: CallFilters, sort: str, page: int, page_size: int) -> CallList:
+def browse(db: Database, filters: CallFilters, sort: str, page: int, page_size: int,
+           *, user: User | None = None) -> CallList:
     """The page of calls the list shows: page `page`, or the last page when the filters shrank
     the result below it."""
-    rows = list_calls(db, filters, sort, page, page_size)
+    rows = list_calls(db, filters, sort, page, page_size, user=user)
     pages = page_count(rows.count, page_size)
     if page > pages:
         page = pages
-        rows = list_calls(db, filters, sort, page, page_size)
+        rows = list_calls(db, filters, sort, page, page_size, user=user)
     return CallList(rows=rows, page=max(1, int(page)), pages=pages)
 
 

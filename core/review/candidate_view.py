@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from core import crypto
+from core.auth import User
 from core.calling.outcome import outcome_text
 from core.db import Database
 from core.documents.call import Call
 from core.documents.candidate import Candidate
 from core.documents.job import Job
+from core.lifecycle.opt_out import detect_opt_out
 from core.people import store as people_store
 from core.people.candidates import describe_zone
 from core.people.models import CandidateProfile
+from core.people.visibility import visible
 from core.review import store
-from core.review.models import CandidateCall, CandidateJob, CandidateView, DoNotCall
+from core.review.models import CandidateCall, CandidateJob, CandidateView, DoNotCall, OptOutRequest
 
 _DETAIL_CALL_LIMIT = 200  # a candidate has a handful of calls; the cap guards the page
 
@@ -42,19 +46,21 @@ def _call(call: Call, jobs: dict[str, Job]) -> CandidateCall:
     )
 
 
-def candidate_detail(db: Database, candidate_id: str) -> CandidateView | None:
-    """Everything the candidate page shows: profile, do-not-call state, jobs, every call."""
+def candidate_detail(db: Database, candidate_id: str, user: User | None) -> CandidateView | None:
+    """Everything the candidate page shows, as the user may see it (core.people.visibility):
+    profile, do-not-call state, jobs, every call."""
     cand = people_store.get_candidate(db, candidate_id)
     if cand is None:
         return None
-    profile = CandidateProfile.of(cand)
+    full = CandidateProfile.of(cand)
+    profile = visible(full, user)
     jobs = people_store.jobs_by_id(db, cand.job_ids)
     calls = store.candidate_calls(db, cand.id, _DETAIL_CALL_LIMIT)
     # Calls may be for jobs the candidate was since detached from: their titles too.
     all_jobs = {**jobs, **people_store.jobs_by_id(db, {c.job_id for c in calls} - set(jobs))}
     return CandidateView(
         candidate=profile,
-        zone=describe_zone(cand.timezone or "", profile.phone or ""),
+        zone=describe_zone(cand.timezone or "", full.phone or ""),
         do_not_call=do_not_call_state(cand),
         jobs=[
             CandidateJob(id=j, title=jobs[j].title, status=jobs[j].status.value)
@@ -63,4 +69,28 @@ def candidate_detail(db: Database, candidate_id: str) -> CandidateView | None:
             for j in cand.job_ids
         ],
         calls=[_call(c, all_jobs) for c in calls],
+    )
+
+
+def opt_out_request(db: Database, candidate_id: str) -> OptOutRequest | None:
+    """The call on which the candidate asked not to be called again, with their words when the
+    transcript is still kept (None: no such request is in force)."""
+    cand = people_store.get_candidate(db, candidate_id)
+    if cand is None or not cand.do_not_call or not cand.do_not_call_call_id:
+        return None
+    call_id = cand.do_not_call_call_id
+    call = store.get_call(db, call_id)
+    job = people_store.job_summary(db, call.job_id) if call else None
+    transcript = store.get_transcript(db, call_id)
+    words = None
+    for message in (transcript.messages if transcript else None) or []:
+        text = crypto.decrypt(message.text) if message.role == "user" else None
+        if text and detect_opt_out([{"role": "user", "text": text}]):
+            words = text
+            break
+    return OptOutRequest(
+        call_id=call_id,
+        at=cand.do_not_call_at,
+        job=(job.title if job else "") or "(deleted job)",
+        words=words,
     )

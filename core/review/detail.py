@@ -10,6 +10,7 @@ from core.calling.outcome import outcome_text
 from core.db import Database
 from core.documents.call import Call, Review
 from core.people import store as people_store
+from core.people.visibility import phone_for
 from core.review import store
 from core.review.answer_matching import question_answers, screening_questions
 from core.review.filters import call_cost, currency_of, valid_call_id
@@ -18,6 +19,16 @@ from core.review.timeline import event_entry, timeline, transcript_messages
 
 _EVENT_LIMIT = 200  # a call has a dozen events; the cap guards the detail page
 _WINDOW_HIDDEN = ("zones", "local_times")  # per-zone detail the calling-hours table leaves out
+_UNREADABLE = "(cannot be decrypted: check DATA_ENCRYPTION_KEY and DATA_ENCRYPTION_OLD_KEYS)"
+
+
+def readable(value: str | None, fallback: str) -> str:
+    """A stored text decrypted; `fallback` when no configured key opens it (a key removed too
+    early must not take the review page down)."""
+    try:
+        return crypto.decrypt(value) or ""
+    except crypto.CryptoError:
+        return fallback
 
 
 def public_review(review: Review | None, reviewer: bool) -> ReviewView | None:
@@ -91,10 +102,7 @@ def call_detail(db: Database, call_id: str, user: User | None = None) -> CallDet
     reviewer = can(user, Action.REVIEW_CALLS)
     cand = people_store.call_party(db, call.candidate_id)
     job = people_store.job_summary(db, call.job_id)
-    try:
-        phone = crypto.decrypt(cand.phone if cand else None) or ""
-    except crypto.CryptoError:
-        phone = ""  # a rotated key must not take the review page down
+    phone = readable(cand.phone if cand else None, "")
     events = [event_entry(e) for e in store.call_events(db, call_id, _EVENT_LIMIT)]
     transcript = store.get_transcript(db, call_id)
     messages = transcript_messages(transcript)
@@ -109,8 +117,8 @@ def call_detail(db: Database, call_id: str, user: User | None = None) -> CallDet
         opt_out=call.opt_out,
         candidate=CallParty(
             id=call.candidate_id,
-            name=(cand.name if cand else "") or "(deleted candidate)",
-            phone=phone if reviewer else crypto.mask_phone(phone),
+            name=readable(cand.name if cand else None, "") or "(deleted candidate)",
+            phone=phone_for(user, phone),
             timezone=(cand.timezone if cand else "") or "",
             do_not_call=bool(cand and cand.do_not_call),
         ),
@@ -127,8 +135,8 @@ def call_detail(db: Database, call_id: str, user: User | None = None) -> CallDet
         events=events,
         transcript=messages,
         transcript_status=call.transcript_status or ("stored" if transcript is not None else "pending"),
-        summary=call.summary or "",
-        short_summary=call.short_summary or "",
+        summary=readable(call.summary, _UNREADABLE),
+        short_summary=readable(call.short_summary, _UNREADABLE),
         settings=settings_facts(call),
         config_meta=config_meta(call),
         screening_questions=configured_questions(call),

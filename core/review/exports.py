@@ -7,7 +7,7 @@ import io
 from datetime import datetime
 from typing import Any
 
-from core import audit, crypto
+from core import audit
 from core.auth import Action, User, can, require
 from core.calling.outcome import outcome_text
 from core.db import Database
@@ -15,9 +15,10 @@ from core.documents.call import Call, Review
 from core.documents.candidate import Candidate
 from core.documents.status import OPEN_STATUSES, CallStatus
 from core.people import store as people_store
+from core.people.visibility import phone_for, sees_personal_data
 from core.review import store
 from core.review.answer_matching import screening_questions
-from core.review.detail import call_detail
+from core.review.detail import call_detail, readable
 from core.review.filters import ReviewError, call_cost, currency_of
 
 _EXPORT_CALL_LIMIT = 50_000  # calls of one job read for an export
@@ -49,7 +50,7 @@ def _rank(call: Call) -> tuple[int, int]:
 
 def csv_scope(user: User | None) -> str:
     """What the job CSV holds for this user's role, in one sentence."""
-    if can(user, Action.REVIEW_CALLS):
+    if sees_personal_data(user):
         return "Includes phone numbers and notes."
     return "Phone numbers and review notes are left out for your role."
 
@@ -57,7 +58,9 @@ def csv_scope(user: User | None) -> str:
 def export_job_csv(db: Database, user: User | None, job_id: str) -> bytes:
     """CSV (UTF-8 with BOM) of a job's screened candidates, one row each, columns by role."""
     actor = require(user, Action.VIEW)
-    reviewer = can(actor, Action.REVIEW_CALLS)
+    # Phone numbers follow the one visibility rule; review notes, the reviewers' own words,
+    # go to those who may review (today the same roles).
+    reviewer = sees_personal_data(actor) and can(actor, Action.REVIEW_CALLS)
     job = people_store.job_summary(db, str(job_id))
     if job is None:
         raise ReviewError("That job does not exist.")
@@ -75,6 +78,7 @@ def export_job_csv(db: Database, user: User | None, job_id: str) -> bytes:
     people: dict[str, Candidate] = {
         p.id: p for p in people_store.candidate_contacts(db, sorted(best), _EXPORT_BATCH)
     }
+    names = {cid: readable(p.name, "(name cannot be decrypted)") for cid, p in people.items()}
     header = ["candidate_id", "candidate_name"]
     if reviewer:
         header.append("phone")
@@ -97,13 +101,12 @@ def export_job_csv(db: Database, user: User | None, job_id: str) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
-    rows = sorted(
-        best.items(), key=lambda kv: ((people[kv[0]].name if kv[0] in people else "").lower(), kv[0])
-    )
+    rows = sorted(best.items(), key=lambda kv: (names.get(kv[0], "").casefold(), kv[0]))
     for cid, call in rows:
-        writer.writerow(
-            _csv_row(cid, call, people.get(cid), job.title, attempts.get(cid, 1), questions, reviewer)
-        )
+        person = people.get(cid)
+        phone = phone_for(actor, readable(person.phone, "(cannot decrypt)")) if person else ""
+        writer.writerow(_csv_row(cid, call, names.get(cid), phone, job.title, attempts.get(cid, 1),
+                                 questions, reviewer))
     audit.record(
         db,
         actor=actor.username,
@@ -118,7 +121,8 @@ def export_job_csv(db: Database, user: User | None, job_id: str) -> bytes:
 def _csv_row(
     cid: str,
     call: Call,
-    person: Candidate | None,
+    name: str | None,
+    phone: str,
     job_title: str,
     attempts: int,
     questions: int,
@@ -127,13 +131,10 @@ def _csv_row(
     """One candidate's CSV row, cells escaped (the phone, validated E.164, is written as is)."""
     review = call.review or Review()
     amount, estimated = call_cost(call)
-    row: list[Any] = [cid, person.name if person else "(deleted candidate)"]
+    row: list[Any] = [cid, name if name is not None else "(deleted candidate)"]
     phone_col = len(row) if reviewer else -1
     if reviewer:
-        try:
-            row.append((crypto.decrypt(person.phone) if person else None) or "")
-        except crypto.CryptoError:
-            row.append("(cannot decrypt)")
+        row.append(phone)
     row += [
         job_title,
         call.id,
@@ -150,8 +151,8 @@ def _csv_row(
     if reviewer:
         row.append(review.notes or "")
     row += [
-        call.short_summary or "",
-        call.summary or "",
+        readable(call.short_summary, "(cannot decrypt)"),
+        readable(call.summary, "(cannot decrypt)"),
         "" if amount is None else str(amount),
         currency_of(call),
         "yes" if estimated else ("no" if amount is not None else ""),

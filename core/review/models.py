@@ -220,6 +220,17 @@ class DoNotCall:
 
 
 @dataclass(frozen=True)
+class OptOutRequest:
+    """Where a candidate asked not to be called again: the call, when, for which job, and their
+    words (None once the transcript is purged) — what an admin confirms before lifting it."""
+
+    call_id: str
+    at: datetime | None
+    job: str
+    words: str | None
+
+
+@dataclass(frozen=True)
 class CandidateJob:
     """A job the candidate applied to ("missing" status: the job was deleted)."""
 

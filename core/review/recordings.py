@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from core.db import Database, utcnow
+from core.providers.media import MAX_RECORDING_BYTES, MediaRefused
 from core.providers.resilience import ProviderError, ProviderUnavailable
 from core.providers.ultravox import get_ultravox
 from core.review import recording_store, store
@@ -19,7 +20,6 @@ log = logging.getLogger(__name__)
 
 RECORDING_TTL = timedelta(hours=6)  # then fetched again (and purged by the expiry sweep)
 _NO_RECORDING_TTL = timedelta(minutes=2)  # "none yet" is re-asked soon: it may still arrive
-_MAX_RECORDING_BYTES = 200 * 1024 * 1024
 
 
 class _RecordingSource(Protocol):
@@ -64,6 +64,8 @@ def recording_bytes(
         recording = client.get_recording(call.ultravox_call_id)
     except ProviderUnavailable as exc:
         return RecordingFetch(None, None, f"{exc} The recording cannot be played now; try again in a moment.")
+    except MediaRefused as exc:
+        return RecordingFetch(None, None, f"The recording was not fetched: {exc.provider_message}.")
     except ProviderError as exc:
         log.warning("recording of call %s refused: HTTP %s", call_id, exc.status)
         return RecordingFetch(None, None, f"Ultravox refused to give the recording (HTTP {exc.status}).")
@@ -73,7 +75,7 @@ def recording_bytes(
             db, call_id, now, message=message, expires_at=now + _NO_RECORDING_TTL
         )
         return RecordingFetch(None, None, message)
-    if len(recording.content) > _MAX_RECORDING_BYTES:
+    if len(recording.content) > MAX_RECORDING_BYTES:  # a client without the streamed cap
         return RecordingFetch(None, None, "The recording is too large to play here.")
     content_type = recording.content_type if recording.content_type.startswith("audio/") else "audio/wav"
     recording_store.cache_recording(

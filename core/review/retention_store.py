@@ -1,36 +1,107 @@
-"""The retention purge's bounded batches: conversation content of old calls, expired media."""
+"""The retention purge's bounded batches: conversation content of old calls, expired media, and
+the personal text old audit entries carry."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from pymongo.database import Database
 
-from core.db import CALLS, MEDIA_CACHE, TRANSCRIPTS
+from core.db import AUDIT_LOG, CALL_EVENTS, CALLS, MEDIA_CACHE, TRANSCRIPTS
+
+# What a call keeps of the conversation and of the texts rendered for it (they name the
+# candidate): the summaries, the prompt, the spoken texts, and the same texts in the request
+# body sent to Ultravox. Outcome, times, costs, the settings used and the review stay.
+_CALL_TEXT = (
+    "summary", "short_summary", "rendered_prompt", "config_snapshot.spoken",
+    "config_snapshot.rendered_prompt", "request_body.systemPrompt",
+    "request_body.timeExceededMessage", "request_body.firstSpeakerSettings",
+    "request_body.firstSpeaker", "request_body.initialMessages", "request_body.inactivityMessages",
+    "request_body.selectedTools",
+)
+# The summaries Ultravox sent in its webhooks (and our polls stored the same way).
+_EVENT_TEXT = ("payload.call.summary", "payload.call.shortSummary")
+REMOVED = "(removed by the retention purge)"
 
 
 def purge_calls_batch(db: Database, cutoff: datetime, now: datetime, limit: int) -> int:
-    """Purge the transcripts, cached media and summaries of up to `limit` calls that ended
-    before `cutoff` and are not purged yet; returns how many calls were purged."""
-    ids = [
-        doc["_id"]
-        for doc in db[CALLS]
-        .find({"ended_at": {"$lt": cutoff}, "purged_at": {"$exists": False}}, {"_id": 1})
+    """Purge the conversation content of up to `limit` calls that ended before `cutoff` and are
+    not purged yet — transcript, cached media, summaries (on the call and in its stored
+    webhooks), the texts rendered for it, and the personal text of its audit entries; returns
+    how many calls were purged."""
+    docs = list(
+        db[CALLS]
+        .find({"ended_at": {"$lt": cutoff}, "purged_at": {"$exists": False}}, {"_id": 1, "candidate_id": 1})
         .limit(limit)
-    ]
-    if not ids:
+    )
+    if not docs:
         return 0
+    ids = [doc["_id"] for doc in docs]
     db[TRANSCRIPTS].delete_many({"_id": {"$in": ids}})
     db[MEDIA_CACHE].delete_many({"call_id": {"$in": ids}})
-    # The call keeps its outcome, costs and review; only the conversation content goes.
+    db[CALL_EVENTS].update_many({"call_id": {"$in": ids}}, {"$unset": dict.fromkeys(_EVENT_TEXT, "")})
+    _scrub_call_audit(db, docs, now)
+    # The call keeps its outcome, costs and review; only the conversation content goes. The
+    # purge mark goes last: a batch cut short is picked up again by the next run.
     db[CALLS].update_many(
         {"_id": {"$in": ids}},
         {
             "$set": {"purged_at": now, "transcript_status": "purged", "recording_available": False},
-            "$unset": {"summary": "", "short_summary": "", "rendered_prompt": ""},
+            "$unset": dict.fromkeys(_CALL_TEXT, ""),
         },
     )
     return len(ids)
+
+
+def _scrub_call_audit(db: Database, calls: list[dict], now: datetime) -> None:
+    """Drop the words of the calls' audit entries: review notes, and the candidate's spoken
+    opt-out quoted in the do-not-call entry (the facts — who, when, what — stay)."""
+    ids = [c["_id"] for c in calls]
+    for entry in db[AUDIT_LOG].find(
+        {"entity": "call", "entity_id": {"$in": ids}, "changes.notes": {"$exists": True}},
+        {"changes.notes": 1},
+    ).limit(len(ids) * 20):
+        db[AUDIT_LOG].update_one(
+            {"_id": entry["_id"]},
+            {"$set": {"changes.notes": {"old": REMOVED, "new": REMOVED}, "scrubbed_at": now}},
+        )
+    candidates = sorted({c.get("candidate_id") for c in calls if c.get("candidate_id")})
+    if not candidates:
+        return
+    # "spoken opt-out on call <id>: "<the candidate's words>"" (core.lifecycle.opt_out).
+    pattern = re.compile("^spoken opt-out on call (" + "|".join(re.escape(i) for i in ids) + "):")
+    for entry in db[AUDIT_LOG].find(
+        {"entity": "candidate", "entity_id": {"$in": candidates}, "detail": pattern}, {"detail": 1}
+    ).limit(len(ids) * 5):
+        call_ref = str(entry["detail"]).split(":", 1)[0]
+        db[AUDIT_LOG].update_one(
+            {"_id": entry["_id"]},
+            {"$set": {"detail": f"{call_ref} (the candidate's words: {REMOVED})", "scrubbed_at": now}},
+        )
+
+
+def scrub_audit_batch(db: Database, cutoff: datetime, now: datetime, limit: int) -> int:
+    """Drop the personal text of up to `limit` candidate audit entries older than `cutoff`
+    (names and notes written before they were hidden, and free-text do-not-call reasons);
+    who did what to which candidate, and when, stays. Returns how many entries were scrubbed."""
+    query = {
+        "entity": "candidate",
+        "at": {"$lt": cutoff},
+        "scrubbed_at": {"$exists": False},
+        "$or": [{"detail": {"$type": "string"}}, {"changes.name": {"$exists": True}},
+                {"changes.notes": {"$exists": True}}],
+    }
+    entries = list(db[AUDIT_LOG].find(query, {"_id": 1, "changes": 1, "detail": 1}).limit(limit))
+    for entry in entries:
+        update: dict = {"scrubbed_at": now}
+        for field in ("name", "notes"):
+            if field in (entry.get("changes") or {}):
+                update[f"changes.{field}"] = {"old": REMOVED, "new": REMOVED}
+        if isinstance(entry.get("detail"), str):
+            update["detail"] = REMOVED
+        db[AUDIT_LOG].update_one({"_id": entry["_id"]}, {"$set": update})
+    return len(entries)
 
 
 def purge_expired_media(db: Database, now: datetime) -> int:

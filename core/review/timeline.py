@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from core import crypto
 from core.documents.call import Call
 from core.documents.event import Event
 from core.review.models import EventEntry, Message, StoredTranscript, TimelineEntry
@@ -105,13 +106,20 @@ def _speaker(role: str) -> str:
     return "tool"
 
 
+def _words(text: str | None) -> str:
+    try:
+        return str(crypto.decrypt(text) or "")
+    except crypto.CryptoError:
+        return "(cannot be decrypted: check DATA_ENCRYPTION_KEY and DATA_ENCRYPTION_OLD_KEYS)"
+
+
 def transcript_messages(transcript: StoredTranscript | None) -> list[Message]:
     """The stored transcript as turns of agent, candidate and tool (bounded)."""
     stored = (transcript.messages if transcript else None) or []
     return [
         Message(
             speaker=_speaker(str(m.role or "")),
-            text=str(m.text or ""),
+            text=_words(m.text),
             start_s=m.start_s,
             end_s=m.end_s,
         )

@@ -1,27 +1,32 @@
-"""Candidate detail: profile, do-not-call state, jobs and every call with its outcome."""
+"""Candidate detail: profile, do-not-call state, jobs and every call, as the user may see it.
+
+Everything here is candidate- or user-supplied text: Markdown contexts get `md`, tables get data.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from core.auth import User
 from core.db import Database
 from core.review import candidate_view
 from core.review.models import CandidateView
 from dashboard import ui
+from dashboard.safe_text import md
 
 
-def show(db: Database, candidate_id: str, *, key: str) -> CandidateView | None:
+def show(db: Database, candidate_id: str, user: User, *, key: str) -> CandidateView | None:
     """Render one candidate; returns the candidate view (None and a message when unknown)."""
-    detail = candidate_view.candidate_detail(db, candidate_id)
+    detail = candidate_view.candidate_detail(db, candidate_id, user)
     if detail is None:
         st.warning("No candidate with that id.")
         return None
     cand = detail.candidate
-    st.subheader(cand.name)
+    st.subheader(md(cand.name))
     dnc = detail.do_not_call
     if dnc.active:
         st.error(
-            f"Do not call — {dnc.reason or 'no reason recorded'}"
+            f"Do not call — {md(dnc.reason or 'no reason recorded')}"
             + (f" (since {dnc.at:%Y-%m-%d})" if dnc.at else ""),
             icon=":material/phone_disabled:",
         )
@@ -30,14 +35,19 @@ def show(db: Database, candidate_id: str, *, key: str) -> CandidateView | None:
                 "transcripts", "The call where they asked", {"call": dnc.call_id}, icon=":material/forum:"
             )
     cols = st.columns(4)
-    cols[0].metric("Phone", cand.phone or "—")
+    cols[0].metric("Phone", md(cand.phone or "—"))
     cols[1].metric("Consent", "yes" if cand.consent else "no")
     cols[2].metric("Calls", len(detail.calls))
     cols[3].metric("Jobs", len(detail.jobs))
-    st.caption(f"Email: {cand.email or '—'} · Time zone used for calls: {detail.zone}")
-    if cand.notes:
-        st.caption(f"Notes: {cand.notes}")
-    st.markdown("**Jobs:** " + (", ".join(f"{j.title} ({j.status})" for j in detail.jobs) or "none"))
+    zone = f"Time zone used for calls: {md(detail.zone)}"
+    if cand.redacted:
+        st.caption(f"Email and notes are not shown for your role · {zone}")
+    else:
+        st.caption(f"Email: {md(cand.email or '—')} · {zone}")
+        if cand.notes:
+            st.caption("Notes:")
+            st.text(cand.notes)
+    st.markdown("**Jobs:** " + (", ".join(f"{md(j.title)} ({md(j.status)})" for j in detail.jobs) or "none"))
     if detail.calls:
         st.dataframe(
             [

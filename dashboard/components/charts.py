@@ -10,6 +10,7 @@ from core.usage.budget import BudgetState
 from core.usage.costs import BUDGET_WARNING_FRACTION, MICROS
 from core.usage.counters import OUTCOMES
 from core.usage.views import unit_costs_per_job
+from dashboard.safe_text import chart_label
 
 _OUTCOME_COLORS = {
     "completed": "#2e7d32",
@@ -102,16 +103,17 @@ def _jobs_title(title: str, jobs: pd.DataFrame, limit: int = MAX_JOBS_SHOWN) -> 
 def spend_per_job(jobs: pd.DataFrame, currency: str = "USD") -> go.Figure:
     """Total spend of each job (the costliest ones), AI and telephony stacked in one bar."""
     ordered = top_jobs(jobs).pipe(lambda f: f.assign(_total=_job_total(f))).sort_values("_total")
+    labels = ordered["job"].map(chart_label)  # job titles are typed by people: no live HTML
     fig = go.Figure()
     fig.add_bar(
-        y=ordered["job"],
+        y=labels,
         x=_money(ordered["ai_est"] + ordered["ai_act"]),
         name="AI",
         orientation="h",
         marker_color="#1565c0",
     )
     fig.add_bar(
-        y=ordered["job"],
+        y=labels,
         x=_money(ordered["tel_est"] + ordered["tel_act"]),
         name="Telephony",
         orientation="h",
@@ -166,7 +168,7 @@ def cost_per_outcome(jobs: pd.DataFrame, currency: str = "USD") -> go.Figure:
         ("per_advanced", "Per advanced candidate", "#ef6c00"),
     ):
         values = [float(v) if v is not None else None for v in unit[column]]
-        fig.add_bar(x=unit["job"], y=values, name=name, marker_color=color)
+        fig.add_bar(x=unit["job"].map(chart_label), y=values, name=name, marker_color=color)
     return _layout(fig, _jobs_title("What a screening costs, per job", jobs), currency)
 
 

@@ -2,14 +2,11 @@
 
 Whatever a candidate says (and whatever a provider summarises from it) is data, never markup:
 it goes to `st.text`, `st.code` or a dataframe cell, none of which interpret markdown or HTML.
-Where a label must be markdown (headers, captions), `md` escapes every ASCII punctuation
-character, which CommonMark and GFM treat as a literal — so no link, image, autolink, emphasis,
-HTML tag, LaTeX (`$`) or Streamlit directive (`:red[...]`, `:material/...:`) can form.
+Where a label must be markdown (headers, captions), `md` (dashboard.safe_text) makes it literal.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -18,18 +15,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import streamlit as st
 
 from core.review.models import CallRow, Message
+from dashboard import safe_text
 
-_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
+md = safe_text.md  # the review components call it view.md
 _SPEAKERS = {
     "agent": ("assistant", ":material/smart_toy:", "Agent"),
     "candidate": ("user", ":material/person:", "Candidate"),
     "tool": ("tool", ":material/build:", "Tool"),
 }
-
-
-def md(text: Any) -> str:
-    """Untrusted text made literal for a markdown context (every punctuation mark escaped)."""
-    return _PUNCT.sub(r"\\\1", str(text if text is not None else "")).replace("\n", " ")
 
 
 def clock(seconds: Any) -> str:

@@ -92,11 +92,13 @@ def test_open_listen_read_and_decide(stack, page, artifacts_dir):
     audio = page.locator("audio")
     audio.wait_for(timeout=30000)
     src = audio.get_attribute("src")
-    assert src and "ultravox" not in src and "token=" not in src  # served by the dashboard
-    response = page.request.get(src if src.startswith("http") else f"{stack.dashboard_url}{src}")
+    # Served by the sidecar with a short-lived signed link, never by Streamlit's open /media/.
+    assert src and src.startswith(f"{stack.sidecar_url}/recordings/{call_id}?token=")
+    response = page.request.get(src)
     assert response.status == 200
     assert response.headers["content-type"].startswith("audio/")
     assert len(response.body()) > 1000
+    assert page.request.get(src.split("?")[0]).status == 403  # no token, no recording
 
     page.get_by_text("Advance", exact=True).click()
     page.get_by_text("Overall rating").wait_for()

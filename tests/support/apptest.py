@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -38,9 +39,14 @@ MARKDOWN_KINDS = ("title", "header", "subheader", "markdown", "caption", "info",
                   "error", "success")
 
 
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
 def texts(at: AppTest) -> str:
-    """All visible text elements of a run, joined (for 'shows X' assertions)."""
+    """All visible text elements of a run, joined (for 'shows X' assertions); Markdown escapes
+    (dashboard.safe_text.md) are read as the characters they show."""
     parts = []
-    for kind in (*MARKDOWN_KINDS, "text"):
-        parts.extend(str(el.value) for el in getattr(at, kind))
+    for kind in MARKDOWN_KINDS:
+        parts.extend(_ESCAPED.sub(r"\1", str(el.value)) for el in getattr(at, kind))
+    parts.extend(str(el.value) for el in at.text)
     return "\n".join(parts)

@@ -15,6 +15,8 @@ LIVE = {
     "data_encryption_key": "x3V8W5cM6M0kzQ5n1p3Zb2m9L1vZ4cXyqY3m8JQyH1A=",
     "auth_cookie_key": "k" * 48,
     "mongodb_uri": "mongodb://db.example.net:27017/?replicaSet=rs0",
+    "lookup_hash_key": "l" * 40,
+    "recording_url_key": "r" * 40,
 }
 
 

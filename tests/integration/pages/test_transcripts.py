@@ -162,9 +162,9 @@ def test_review_form_by_role(db, role):
     if role == "viewer":
         assert "can read reviews but not change them" in texts(at)
         assert not [b for b in at.button if b.label == "Save review"]
-        assert "Phone: \\+1…0101" in texts(at)
+        assert "Phone: +1…0101" in texts(at)
         return
-    assert "Phone: \\+12015550101" in texts(at)
+    assert "Phone: +12015550101" in texts(at)
     key = f"transcripts.review.{call_id}"
     at.radio(key=f"{key}.decision").set_value("advance")
     at.selectbox(key=f"{key}.q1").set_value(5)

@@ -113,7 +113,7 @@ def test_pii_is_encrypted_at_rest_when_a_key_is_set(db, job, recruiter, monkeypa
                                     email="zed@example.com", consent=True, job_ids=[job.id])
     raw = db[CANDIDATES].find_one({"_id": cand.id})
     assert "+14155550100" not in str(raw) and "zed@example.com" not in str(raw)
-    assert raw["phone"].startswith("enc:v1:")
+    assert raw["phone"].startswith("enc:v2:")  # the key id follows (rotation, issue 13)
     assert cand.phone == "+14155550100" and cand.email == "zed@example.com"
     with pytest.raises(candidates.CandidateError, match="already belongs to candidate Zed"):
         candidates.add_candidate(db, recruiter, name="Zed Two", phone="415-555-0100",
@@ -121,7 +121,7 @@ def test_pii_is_encrypted_at_rest_when_a_key_is_set(db, job, recruiter, monkeypa
     updated = candidates.update_candidate(db, recruiter, cand.id, timezone="America/Denver",
                                           phone="+1 415 555 0101")
     assert updated.timezone == "America/Denver" and updated.phone == "+14155550101"
-    detail = candidate_view.candidate_detail(db, cand.id)
+    detail = candidate_view.candidate_detail(db, cand.id, recruiter)
     assert detail.zone == "America/Denver" and detail.calls == []
 
 

@@ -251,7 +251,8 @@ def test_render_prompt_fills_everything() -> None:
     g = agent_defaults.default_global_config()
     text = agent_prompts.render_prompt(g, candidate_name="  Alex   Morgan ", job_title="Barista",
                                        company_name="Bean Co")
-    assert "{{" not in text and "Greet Alex by name" in text and "Alex Morgan" in text
+    # The candidate's name goes in as quoted data (issue 13, item 17).
+    assert "{{" not in text and 'Greet "Alex" by name' in text and '"Alex Morgan"' in text
     assert "Bean Co" in text and "Barista" in text
     assert "1. Could you tell me" in text and "Guidance, not to be read out" in text
     assert "this call is recorded" in text

@@ -21,6 +21,8 @@ LIVE = {
     "data_encryption_key": FERNET_KEY,
     "auth_cookie_key": "c" * 48,
     "mongodb_uri": "mongodb://db.example.net:27017/?replicaSet=rs0",
+    "lookup_hash_key": "l" * 40,
+    "recording_url_key": "r" * 40,
 }
 
 

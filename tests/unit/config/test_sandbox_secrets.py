@@ -32,7 +32,9 @@ def secrets_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 def in_force(settings: Settings) -> dict[str, str]:
     return {"ULTRAVOX_API_KEY": settings.ultravox_key, "ULTRAVOX_WEBHOOK_SECRET": settings.ultravox_secret,
             "TWILIO_ACCOUNT_SID": settings.twilio_sid, "TWILIO_AUTH_TOKEN": settings.twilio_token,
-            "TWILIO_FROM_NUMBER": settings.twilio_from, "AUTH_COOKIE_KEY": settings.cookie_key}
+            "TWILIO_FROM_NUMBER": settings.twilio_from, "AUTH_COOKIE_KEY": settings.cookie_key,
+            "LOOKUP_HASH_KEY": settings.lookup_secret.decode(),
+            "RECORDING_URL_KEY": settings.recording_url_secret.decode()}
 
 
 def test_missing_secrets_are_generated_once_into_a_private_file(secrets_file):
