@@ -14,7 +14,7 @@ from core import auth
 from core.db import utcnow
 from core.review import recording_links, recording_store, recordings
 from sidecar.app import create_app
-from tests.integration.review_fixtures import add_call, add_candidate, add_job
+from tests.support.review_seed import add_call, add_candidate, add_job
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from core.db import CALLS, TRANSCRIPTS, utcnow
 from core.documents.call import Call
 from core.lifecycle import opt_out
 from core.people import candidates, jobs
-from tests.apptest_support import TIMEOUT, make_user, page_path, signed_in, texts
+from tests.support.apptest import TIMEOUT, make_user, page_path, signed_in, texts
 
 
 def _opted_out(db):

@@ -13,8 +13,8 @@ from streamlit.testing.v1 import AppTest
 from core import auth
 from core.db import utcnow
 from core.people import candidates, csv_import, jobs
-from tests.apptest_support import MARKDOWN_KINDS, TIMEOUT, make_user, page_path, signed_in, texts
-from tests.integration.review_fixtures import add_call
+from tests.support.apptest import MARKDOWN_KINDS, TIMEOUT, make_user, page_path, signed_in, texts
+from tests.support.review_seed import add_call
 
 NAME = ("# Eve [win a prize](http://evil.com/phish) ![px](http://127.0.0.1:9/name.png) "
         "<img src=http://127.0.0.1:9/i.png> <b>bold</b> `tick` evil.com :red[x]")

@@ -10,7 +10,7 @@ from core import audit, auth
 from core.db import utcnow
 from core.review import recording_links, recording_store, recordings
 from sidecar.app import create_app
-from tests.integration.review_fixtures import add_call, add_candidate, add_job
+from tests.support.review_seed import add_call, add_candidate, add_job
 
 _AUDIO = b"RIFF" + b"\x00" * 4 + b"WAVEfmt " + bytes(range(256)) * 8
 
