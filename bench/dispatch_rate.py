@@ -81,7 +81,7 @@ def main() -> int:
     sandbox = start_sandbox(int(env["SANDBOX_PORT"]), config_from_env(webhook_base_url=None))
     procs: list[subprocess.Popen] = []
     try:
-        admin = auth.create_user(db, "bench", "bench-password-1", "admin")
+        admin = auth.create_user(db, "bench", "bench-password-1", "admin", actor=auth.OPERATOR)
         cfg = agent_settings.get_global_config(db)
         all_day = CallingHours(windows={d: [TimeWindow(start=dt.time(0), end=dt.time(23, 59, 59))]
                                         for d in Weekday})

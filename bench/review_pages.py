@@ -219,6 +219,12 @@ def _app(kind: str, ids: dict[str, Any]) -> Any:
     at.session_state["authentication_status"] = True
     at.session_state["username"] = "bench"
     at.session_state["roles"] = ["recruiter"]
+    from core import auth
+    from core import db as dbmod
+
+    at.session_state["auth.session_id"] = auth.start_session(  # a live server-side session
+        dbmod.get_db(), "bench", lifetime=timedelta(days=1), idle=timedelta(hours=8)
+    ).session_id
     if kind == "detail":
         at.query_params["call"] = ids["call_id"]
     if kind == "filtered":
@@ -289,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     dbmod.get_client.cache_clear()
     db = dbmod.get_db()
     try:
-        auth.create_user(db, "bench", "a-long-password-1", "recruiter")
+        auth.create_user(db, "bench", "a-long-password-1", "recruiter", actor=auth.OPERATOR)
         start = time.perf_counter()
         ids = seed(db, args.calls, args.messages_per_call, args.events_per_call, batch=args.batch)
         seeded = time.perf_counter() - start

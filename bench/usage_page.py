@@ -171,7 +171,8 @@ def time_page(db, variant, runs: int) -> list[float]:
 
     from core import auth
 
-    user = auth.get_user(db, "bench") or auth.create_user(db, "bench", "bench-password-1", "viewer")
+    user = auth.get_user(db, "bench") or auth.create_user(
+        db, "bench", "bench-password-1", "viewer", actor=auth.OPERATOR)
     original = usage_views.usage_summary
     usage_views.usage_summary = variant
     try:
@@ -182,6 +183,9 @@ def time_page(db, variant, runs: int) -> list[float]:
             at.session_state["username"] = user.username
             at.session_state["name"] = user.name
             at.session_state["roles"] = [user.role.value]
+            at.session_state["auth.session_id"] = auth.start_session(  # a live server-side session
+                db, user.username, lifetime=timedelta(days=1), idle=timedelta(hours=8)
+            ).session_id
             started = time.perf_counter()
             at.run()
             elapsed = time.perf_counter() - started

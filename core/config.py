@@ -7,10 +7,11 @@ import binascii
 import functools
 import ipaddress
 import os
+from datetime import timedelta
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field, PrivateAttr, SecretStr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core import faults, local_secrets
@@ -348,10 +349,47 @@ class Settings(BaseSettings):
         """Hosts a media redirect may point to, lower case (live mode only)."""
         return frozenset(h.strip().lower() for h in self.media_download_hosts.split(",") if h.strip())
 
+    # --- Log-in and sessions (issue 13, step 2) ------------------------------------------------
+    # A signed-in browser that shows no page for this long lands on the log-in form again: the
+    # cookie alone is not enough, the server-side session record must be fresh.
+    session_idle_hours: float = Field(8.0, gt=0, le=168)
+    # The reverse proxy in front of the dashboard (comma-separated addresses or CIDR ranges).
+    # Only a connection from one of these may name the client in X-Forwarded-For; from anyone
+    # else the header is ignored, so a client cannot pick the address its log-in failures
+    # count against. Unset: the connection's own address is the client.
+    trusted_proxy: str | None = None
+
+    @field_validator("trusted_proxy")
+    @classmethod
+    def _check_trusted_proxy(cls, value: str | None) -> str | None:
+        for part in (value or "").split(","):
+            if part.strip():
+                try:
+                    ipaddress.ip_network(part.strip(), strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{part.strip()!r} is not an IP address or CIDR range; set TRUSTED_PROXY to "
+                        "the proxy's address(es), e.g. TRUSTED_PROXY=127.0.0.1 or 10.0.0.0/24"
+                    ) from None
+        return value
+
+    @property
+    def trusted_proxies(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The networks whose X-Forwarded-For header is believed (empty: none)."""
+        parts = (p.strip() for p in (self.trusted_proxy or "").split(","))
+        return tuple(ipaddress.ip_network(p, strict=False) for p in parts if p)
+
+    @property
+    def session_idle(self) -> timedelta:
+        """How long a log-in session may go unused before it ends."""
+        return timedelta(hours=self.session_idle_hours)
+
 
 _FERNET_HOW = ("make one with `.venv/bin/python -c 'from cryptography.fernet import Fernet; "
                "print(Fernet.generate_key().decode())'`")
 _SECRET_HOW = "make one with `.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+
+
 def _split_keys(value: SecretStr | None) -> list[str]:
     return [k.strip() for k in (value.get_secret_value() if value else "").split(",") if k.strip()]
 

@@ -41,6 +41,8 @@ BATCHES = "batches"
 ROLLUPS = "usage_rollups"  # per-day/per-job counters for the usage page
 MEDIA_CACHE = "media_cache"  # recordings and voice previews fetched server-side
 BUDGETS = "budgets"  # one document per month: what the calls claimed in it have committed
+SESSIONS = "auth_sessions"  # log-in sessions, keyed by a hash of the cookie's token
+LOGIN_THROTTLE = "login_throttle"  # recent log-in failures and locks per (user, address)
 
 _INDEXES: dict[str, list[IndexModel]] = {
     USERS: [IndexModel([("username", ASCENDING)], unique=True, name="username_unique")],
@@ -89,6 +91,14 @@ _INDEXES: dict[str, list[IndexModel]] = {
     BATCHES: [IndexModel([("job_id", ASCENDING), ("created_at", DESCENDING)], name="job_created")],
     ROLLUPS: [IndexModel([("day", ASCENDING), ("job_id", ASCENDING)], name="day_job")],
     MEDIA_CACHE: [IndexModel([("expires_at", ASCENDING)], name="expires")],
+    SESSIONS: [
+        IndexModel([("username", ASCENDING)], name="username"),
+        IndexModel([("expires_at", ASCENDING)], name="expires"),
+    ],
+    LOGIN_THROTTLE: [
+        IndexModel([("username", ASCENDING)], name="username"),
+        IndexModel([("expires_at", ASCENDING)], name="expires"),
+    ],
 }
 
 

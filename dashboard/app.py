@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -11,10 +10,10 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import streamlit as st  # noqa: E402
-import streamlit_authenticator as stauth  # noqa: E402
 
 from core import auth, health  # noqa: E402
 from core.config import describe_error  # noqa: E402
+from dashboard import login  # noqa: E402
 from dashboard.components import mode_banner  # noqa: E402
 from dashboard.ui import PAGES_DIR, require_database, settings  # noqa: E402
 
@@ -28,6 +27,7 @@ _TITLES = {
     "transcripts": ("Calls & transcripts", ":material/forum:"),
     "usage": ("Usage & cost", ":material/monitoring:"),
     "users": ("Users", ":material/manage_accounts:"),
+    "account": ("My account", ":material/account_circle:"),
 }
 
 
@@ -66,35 +66,19 @@ if st.session_state.get("authentication_status") is not True and "app.requested_
 
 db = require_database()
 
-authenticator = stauth.Authenticate(
-    copy.deepcopy(auth.credentials_for_login(db)),
-    cookie_name="vsc_auth",
-    cookie_key=auth.cookie_key(cfg.cookie_key),
-    cookie_expiry_days=1,
-    auto_hash=False,
+# The key that signs the log-in cookie (the cookie carries a server-side session's token).
+cookie_key = auth.cookie_key(cfg.cookie_key
 )
-try:
-    authenticator.login(
-        location="main", key="auth_login", fields={"Form name": "Voice Screening Console — log in"}
-    )
-except Exception as exc:  # noqa: BLE001 - the library raises on e.g. a stale cookie for a removed user
-    st.error(f"Log-in failed: {exc}")
-
-status = st.session_state.get("authentication_status")
-if status is False:
-    st.error("Username or password is incorrect, or the account is disabled.")
-if status is not True:
-    st.stop()
-
-user = auth.get_user(db, st.session_state.get("username") or "")
-if user is None or user.disabled:
-    st.error("This account is disabled or no longer exists. Ask an admin.")
-    authenticator.logout(location="unrendered", key="auth_logout_forced")
+user = login.signed_in_user(db, cookie_key) or login.login_form(db, cookie_key)
+login.write_cookie()
+if user is None:
     st.stop()
 
 with st.sidebar:
     st.markdown(f"**{user.name}** · {user.role.value}")
-    authenticator.logout("Log out", location="sidebar", key="auth_logout")
+    if st.button("Log out", key="auth_logout"):
+        login.log_out(db, user)
+        st.rerun()
     st.caption(health.sidebar_summary(db))
 
 # Deployment problems are for signed-in people only (they describe the infrastructure).

@@ -34,15 +34,43 @@ def database() -> Database:
     return _database(s.effective_mongodb_uri, s.mongodb_db)
 
 
+# Session-state keys of the signed-in session (set by the log-in in dashboard/login.py). The
+# first four are the ones streamlit-authenticator sets, kept for the pages and tests that read them.
+SESSION_ID = "auth.session_id"
+SESSION_ENDED = "auth.session_ended"  # set when a signed-in session is found ended
+_SIGNED_IN_KEYS = ("authentication_status", "username", "name", "roles", SESSION_ID)
+
+
+def remember_session(user: auth.User, session_id: str) -> None:
+    """Mark this browser session as signed in to a server-side session."""
+    st.session_state["authentication_status"] = True
+    st.session_state["username"] = user.username
+    st.session_state["name"] = user.name
+    st.session_state["roles"] = [user.role.value]
+    st.session_state[SESSION_ID] = session_id
+
+
+def forget_session() -> None:
+    """Mark this browser session as signed out (the server-side record is not touched)."""
+    for key in _SIGNED_IN_KEYS:
+        st.session_state.pop(key, None)
+
+
 def current_user() -> auth.User | None:
-    """The signed-in, enabled user of this session, read fresh from the database."""
+    """The signed-in, enabled user of this session, read fresh from the database.
+
+    Being marked signed in is not enough: the server-side session must still exist and not be
+    idle for longer than SESSION_IDLE_HOURS (log-out, a password reset, a role change or
+    disabling the account end it).
+    """
     if st.session_state.get("authentication_status") is not True:
         return None
-    username = st.session_state.get("username")
-    if not username:
-        return None
-    user = auth.get_user(database(), username)
-    if user is None or user.disabled:
+    user = auth.session_user(
+        database(), st.session_state.get(SESSION_ID), idle=get_settings().session_idle
+    )
+    if user is None:
+        forget_session()
+        st.session_state[SESSION_ENDED] = True
         return None
     return user
 

@@ -41,14 +41,11 @@ with st.expander("Add a user", expanded=not users), st.form("users.add", clear_o
         "Password",
         type="password",
         key="users.add_password",
-        help=f"At least {auth.MIN_PASSWORD_LENGTH} characters.",
+        help=f"At least {auth.MIN_PASSWORD_LENGTH} characters, at most {auth.MAX_PASSWORD_BYTES} bytes.",
     )
     if st.form_submit_button("Add user", type="primary"):
         try:
-            auth.require(user, auth.Action.MANAGE_USERS)
-            created = auth.create_user(
-                db, username, password, role, name=name, email=email, actor=user.username
-            )
+            created = auth.create_user(db, username, password, role, name=name, email=email, actor=user)
             st.toast(f"User {created.username} added.")
         except (auth.AuthError, auth.PermissionDenied) as exc:
             st.error(str(exc))
@@ -84,6 +81,6 @@ if users:
         if st.form_submit_button("Reset password"):
             try:
                 auth.reset_password(db, user, target, new_password)
-                st.toast(f"Password of {target} reset.")
+                st.toast(f"Password of {target} reset; their sessions have ended.")
             except (auth.AuthError, auth.PermissionDenied) as exc:
                 st.error(str(exc))

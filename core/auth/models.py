@@ -1,6 +1,8 @@
-"""A user document (`users`) as stored, and how it becomes the app's `User`."""
+"""Stored auth documents: a user (`users`), a log-in session, a log-in throttle record."""
 
 from __future__ import annotations
+
+from pydantic import Field
 
 from core.auth.permissions import User
 from core.auth.roles import Role
@@ -37,3 +39,21 @@ class UserRecord(Document):
             email=self.email if self.email is not None else "",
             disabled=bool(self.disabled),
         )
+
+
+class SessionRecord(Document):
+    """One log-in session (`auth_sessions`); `_id` is the SHA-256 of the cookie's token."""
+
+    username: str = ""
+    created_at: Instant = None
+    last_seen: Instant = None
+    expires_at: Instant = None
+
+
+class ThrottleRecord(Document):
+    """Recent log-in failures of a (username, address) pair or of a username (`login_throttle`)."""
+
+    username: str = ""
+    address: str | None = None
+    failures: list[Instant] = Field(default_factory=list)
+    locked_until: Instant = None

@@ -46,6 +46,7 @@ PAGE_ROLES: dict[str, frozenset[Role]] = {
     "transcripts": frozenset(Role),
     "usage": frozenset(Role),
     "users": frozenset({Role.ADMIN}),
+    "account": frozenset(Role),
 }
 
 
@@ -58,6 +59,12 @@ class User:
     role: Role
     email: str = ""
     disabled: bool = False
+
+
+# Who the ops CLI (`python -m core.manage`) and the launcher act as: an operator with shell access
+# to the deployment has admin rights. Its name cannot be a username (see users.RESERVED_NAMES),
+# so audit entries written as "cli" are always the command line.
+OPERATOR = User(username="cli", name="Ops CLI", role=Role.ADMIN)
 
 
 def can(user: User | None, action: Action) -> bool:

@@ -29,7 +29,7 @@ def create_user(args: argparse.Namespace) -> dict[str, Any]:
             args.role,
             name=args.name,
             email=args.email,
-            actor="cli",
+            actor=auth.OPERATOR,  # the command line acts as an operator with admin rights
         )
     except auth.AuthError as exc:
         raise CliError(str(exc)) from None
@@ -37,3 +37,17 @@ def create_user(args: argparse.Namespace) -> dict[str, Any]:
     if not args.password:
         result["password"] = password
     return result
+
+
+def _unlock_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("username")
+
+
+@command("unlock-user", "lift the log-in locks of a user (after too many failed log-ins)", _unlock_args)
+def unlock_user(args: argparse.Namespace) -> dict[str, Any]:
+    """Lift every log-in lock of a username and forget its recent failures."""
+    try:
+        lifted = auth.unlock_user(database(), args.username, actor=auth.OPERATOR)
+    except auth.AuthError as exc:
+        raise CliError(str(exc)) from None
+    return {"username": args.username.strip().lower(), "locks_lifted": lifted}

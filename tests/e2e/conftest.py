@@ -59,9 +59,18 @@ def _wait_http(url: str, timeout: float, proc: subprocess.Popen, log: Path) -> N
     raise RuntimeError(f"{url} not ready after {timeout} s:\n{log.read_text()[-3000:]}")
 
 
+# tests/security/ uses these fixtures too (its conftest imports them), so pytest holds two
+# definitions of each; without sharing, each would start its own stack and its own Playwright,
+# which refuses to start twice in one thread. The first one started is the one both get.
+_SHARED: dict[str, object] = {}
+
+
 @pytest.fixture(scope="session")
 def stack(mongo_server: str, tmp_path_factory, artifacts_dir: Path) -> Iterator[Stack]:
     """Start sidecar, worker, dashboard (and the sandbox) from the Procfile on free ports."""
+    if "stack" in _SHARED:
+        yield _SHARED["stack"]  # type: ignore[misc]
+        return
     ports = {k: str(free_port()) for k in ("DASHBOARD_PORT", "WEBHOOK_PORT", "SANDBOX_PORT")}
     env = {
         **os.environ,
@@ -86,7 +95,7 @@ def stack(mongo_server: str, tmp_path_factory, artifacts_dir: Path) -> Iterator[
     dbmod.get_client.cache_clear()
     database = dbmod.get_db()
     dbmod.ensure_indexes(database)
-    auth.create_user(database, "admin", ADMIN_PASSWORD, "admin", name="E2E Admin")
+    auth.create_user(database, "admin", ADMIN_PASSWORD, "admin", name="E2E Admin", actor=auth.OPERATOR)
 
     processes = ["sidecar", "worker", "dashboard"]
     has_sandbox = importlib.util.find_spec("sandbox.__main__") is not None
@@ -101,7 +110,7 @@ def stack(mongo_server: str, tmp_path_factory, artifacts_dir: Path) -> Iterator[
     try:
         _wait_http(f"http://127.0.0.1:{ports['WEBHOOK_PORT']}/healthz", 60, proc, log)
         _wait_http(f"http://127.0.0.1:{ports['DASHBOARD_PORT']}/_stcore/health", 90, proc, log)
-        yield Stack(
+        _SHARED["stack"] = Stack(
             dashboard_url=f"http://127.0.0.1:{ports['DASHBOARD_PORT']}",
             sidecar_url=f"http://127.0.0.1:{ports['WEBHOOK_PORT']}",
             sandbox_url=f"http://127.0.0.1:{ports['SANDBOX_PORT']}" if has_sandbox else None,
@@ -109,7 +118,9 @@ def stack(mongo_server: str, tmp_path_factory, artifacts_dir: Path) -> Iterator[
             db=database,
             log=log,
         )
+        yield _SHARED["stack"]  # type: ignore[misc]
     finally:
+        _SHARED.pop("stack", None)
         try:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(20)
@@ -132,12 +143,18 @@ def browser():
     """Debian's Chromium driven by Playwright (its own browser download is not used)."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (make test installs it as root)")
+    if "browser" in _SHARED:
+        yield _SHARED["browser"]
+        return
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+        b = _SHARED["browser"] = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            _SHARED.pop("browser", None)
+            b.close()
 
 
 @pytest.fixture

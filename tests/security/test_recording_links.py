@@ -33,8 +33,8 @@ def test_recordings_need_a_valid_link_of_an_allowed_user(db, sidecar) -> None:
     for call_id in (mine, other):
         recording_store.cache_recording(db, call_id, now, content=b"RIFF" + b"\x01" * 2000,
                                         content_type="audio/wav", expires_at=now + recordings.RECORDING_TTL)
-    viewer = auth.create_user(db, "vera", "a-long-password-1", "viewer")
-    admin = auth.create_user(db, "boss", "a-long-password-1", "admin")
+    viewer = auth.create_user(db, "vera", "a-long-password-1", "viewer", actor=auth.OPERATOR)
+    admin = auth.create_user(db, "boss", "a-long-password-1", "admin", actor=auth.OPERATOR)
 
     def get(call_id: str, token: str | None) -> requests.Response:
         params = {} if token is None else {"token": token}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 from core import auth
+from core import db as dbmod
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "dashboard" / "app.py")
@@ -21,17 +23,22 @@ def page_path(stem: str) -> str:
 
 
 def signed_in(at: AppTest, user: auth.User) -> AppTest:
-    """Seed the session as streamlit-authenticator leaves it after a successful log-in."""
+    """Seed the session as the log-in form leaves it: marked signed in to a live server-side
+    session (opened here in the test database)."""
+    ticket = auth.start_session(
+        dbmod.get_db(), user.username, lifetime=timedelta(days=1), idle=timedelta(hours=8)
+    )
     at.session_state["authentication_status"] = True
     at.session_state["username"] = user.username
     at.session_state["name"] = user.name
     at.session_state["roles"] = [user.role.value]
+    at.session_state["auth.session_id"] = ticket.session_id
     return at
 
 
 def make_user(db, role: str, username: str | None = None) -> auth.User:
     """Create a user of that role in the test database."""
-    return auth.create_user(db, username or f"{role}1", "a-long-password-1", role)
+    return auth.create_user(db, username or f"{role}1", "a-long-password-1", role, actor=auth.OPERATOR)
 
 
 # Elements whose text Streamlit renders as markdown; `text` (st.text) is rendered verbatim.

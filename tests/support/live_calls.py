@@ -62,7 +62,7 @@ def launch_screening(db, phone: str) -> tuple[str, str]:
     """Launch one screening call with the real launcher; returns (call id, candidate id)."""
     admin = auth.get_user(db, "adm")
     if not admin:
-        admin = auth.create_user(db, "adm", "password-123", "admin")
+        admin = auth.create_user(db, "adm", "password-123", "admin", actor=auth.OPERATOR)
         cfg = agent_settings.get_global_config(db)
         agent_settings.save_global_config(db, admin, cfg.model_copy(update={"calling_hours": ALL_DAY}))
     job = create_job(db, admin, title="Warehouse lead", company="Acme Logistics")

@@ -23,7 +23,8 @@ T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 def admin(db) -> auth.User:
     """The seeding admin (created once per database)."""
-    return auth.get_user(db, "seeder") or auth.create_user(db, "seeder", "a-long-password-1", "admin")
+    return auth.get_user(db, "seeder") or auth.create_user(
+        db, "seeder", "a-long-password-1", "admin", actor=auth.OPERATOR)
 
 
 def add_job(db, title: str) -> str:

@@ -78,8 +78,8 @@ def stack(db, test_env, monkeypatch) -> Iterator[Stack]:
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    admin = auth.create_user(db, "admin1", "password-123", "admin")
-    recruiter = auth.create_user(db, "rec1", "password-123", "recruiter")
+    admin = auth.create_user(db, "admin1", "password-123", "admin", actor=auth.OPERATOR)
+    recruiter = auth.create_user(db, "rec1", "password-123", "recruiter", actor=auth.OPERATOR)
     st = Stack(db, sandbox, admin, recruiter, {**test_env, **env}, server)
     st.set_config(calling_hours=ALL_DAY)
     try:

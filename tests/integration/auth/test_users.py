@@ -9,7 +9,7 @@ from core.db import AUDIT_LOG, USERS
 
 @pytest.fixture
 def admin(db):
-    return auth.create_user(db, "alice", "correct-horse-1", "admin", name="Alice")
+    return auth.create_user(db, "alice", "correct-horse-1", "admin", name="Alice", actor=auth.OPERATOR)
 
 
 def test_password_is_stored_only_as_bcrypt_hash(db, admin):
@@ -19,7 +19,7 @@ def test_password_is_stored_only_as_bcrypt_hash(db, admin):
 
 
 def test_authenticate_right_wrong_and_disabled(db, admin):
-    auth.create_user(db, "bob", "bobs-password-1", "recruiter")
+    auth.create_user(db, "bob", "bobs-password-1", "recruiter", actor=auth.OPERATOR)
     assert auth.authenticate(db, "bob", "bobs-password-1").role is Role.RECRUITER
     assert auth.authenticate(db, "bob", "wrong-password") is None
     assert auth.authenticate(db, "nobody", "bobs-password-1") is None
@@ -38,17 +38,17 @@ def test_authenticate_right_wrong_and_disabled(db, admin):
 )
 def test_create_user_rejects_bad_input(db, username, password, role, message):
     with pytest.raises(auth.AuthError, match=message):
-        auth.create_user(db, username, password, role)
+        auth.create_user(db, username, password, role, actor=auth.OPERATOR)
     assert db[USERS].count_documents({}) == 0
 
 
 def test_duplicate_username_is_refused(db, admin):
     with pytest.raises(auth.AuthError, match="already exists"):
-        auth.create_user(db, "ALICE", "another-pass-1", "viewer")
+        auth.create_user(db, "ALICE", "another-pass-1", "viewer", actor=auth.OPERATOR)
 
 
 def test_last_admin_cannot_be_demoted_or_disabled(db, admin):
-    auth.create_user(db, "bob", "bobs-password-1", "recruiter")
+    auth.create_user(db, "bob", "bobs-password-1", "recruiter", actor=auth.OPERATOR)
     with pytest.raises(auth.AuthError, match="last active admin"):
         auth.set_role(db, admin, "alice", "viewer")
     with pytest.raises(auth.AuthError, match="own account"):
@@ -59,8 +59,8 @@ def test_last_admin_cannot_be_demoted_or_disabled(db, admin):
 
 
 def test_only_admins_manage_users(db, admin):
-    recruiter = auth.create_user(db, "bob", "bobs-password-1", "recruiter")
-    viewer = auth.create_user(db, "vic", "vics-password-1", "viewer")
+    recruiter = auth.create_user(db, "bob", "bobs-password-1", "recruiter", actor=auth.OPERATOR)
+    viewer = auth.create_user(db, "vic", "vics-password-1", "viewer", actor=auth.OPERATOR)
     for actor in (recruiter, viewer):
         with pytest.raises(auth.PermissionDenied):
             auth.set_role(db, actor, "alice", "viewer")
@@ -72,7 +72,7 @@ def test_only_admins_manage_users(db, admin):
 
 
 def test_reset_password_changes_login_and_is_audited(db, admin):
-    auth.create_user(db, "bob", "bobs-password-1", "recruiter")
+    auth.create_user(db, "bob", "bobs-password-1", "recruiter", actor=auth.OPERATOR)
     auth.reset_password(db, admin, "bob", "fresh-password-9")
     assert auth.authenticate(db, "bob", "fresh-password-9")
     assert auth.authenticate(db, "bob", "bobs-password-1") is None
@@ -82,19 +82,10 @@ def test_reset_password_changes_login_and_is_audited(db, admin):
 
 
 def test_role_change_is_audited_with_old_and_new(db, admin):
-    auth.create_user(db, "bob", "bobs-password-1", "recruiter")
+    auth.create_user(db, "bob", "bobs-password-1", "recruiter", actor=auth.OPERATOR)
     auth.set_role(db, admin, "bob", "viewer")
     entry = db[AUDIT_LOG].find_one({"action": "user.role"})
     assert entry["changes"] == {"role": {"old": "recruiter", "new": "viewer"}}
-
-
-def test_login_credentials_exclude_disabled_users_and_carry_hashes(db, admin):
-    auth.create_user(db, "bob", "bobs-password-1", "recruiter")
-    auth.set_disabled(db, admin, "bob", True)
-    creds = auth.credentials_for_login(db)
-    assert set(creds["usernames"]) == {"alice"}
-    assert creds["usernames"]["alice"]["password"].startswith("$2")
-    assert creds["usernames"]["alice"]["roles"] == ["admin"]
 
 
 def test_first_admin_created_once_with_generated_password(db):
@@ -116,7 +107,7 @@ def test_page_access_by_role():
 
 def test_has_users_once_one_exists(db):
     assert not auth.has_users(db)
-    auth.create_user(db, "bob", "bobs-password-1", "recruiter")
+    auth.create_user(db, "bob", "bobs-password-1", "recruiter", actor=auth.OPERATOR)
     assert auth.has_users(db)
 
 

@@ -153,7 +153,7 @@ def test_viewer_cannot_launch(stack):
 
     job = make_job(stack)
     cand = add(stack, job, "06")
-    viewer = auth.create_user(stack.db, "viewer1", "password-123", "viewer")
+    viewer = auth.create_user(stack.db, "viewer1", "password-123", "viewer", actor=auth.OPERATOR)
     with pytest.raises(auth.PermissionDenied):
         launch.launch_call(stack.db, viewer, cand.id)
 
@@ -214,6 +214,6 @@ def test_test_call_to_own_number_uses_the_job_settings_outside_calling_hours(sta
     assert stack.dials()[0]["params"]["To"] == ["+12125550107"]
     with pytest.raises(test_call.TestCallUnavailable, match="phone number|number"):
         test_call.place_test_call(stack.db, stack.recruiter, job.id, "not a number")
-    viewer = auth.create_user(stack.db, "vera", "a-long-password-1", "viewer")
+    viewer = auth.create_user(stack.db, "vera", "a-long-password-1", "viewer", actor=auth.OPERATOR)
     with pytest.raises(auth.PermissionDenied):
         test_call.place_test_call(stack.db, viewer, job.id, "+1 212 555 0108")

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.fixture
 def job(db):
-    recruiter = auth.create_user(db, "rec1", "password-123", "recruiter")
+    recruiter = auth.create_user(db, "rec1", "password-123", "recruiter", actor=auth.OPERATOR)
     return create_job(db, recruiter, title="Driver", company="Acme")
 
 

@@ -57,7 +57,7 @@ def test_launch_page_places_a_call_and_shows_batch_progress(stack):
 def test_viewer_cannot_open_the_launch_page(stack):
     from core import auth
 
-    viewer = auth.create_user(stack.db, "viewer1", "password-123", "viewer")
+    viewer = auth.create_user(stack.db, "viewer1", "password-123", "viewer", actor=auth.OPERATOR)
     at = signed_in(AppTest.from_file(page_path("launch_calls"), default_timeout=TIMEOUT),
                    viewer).run()
     assert not at.exception and "does not give access" in texts(at)

@@ -14,7 +14,7 @@ from tests.support.candidate_csv import BAD_ROWS
 
 @pytest.fixture
 def recruiter(db):
-    return auth.create_user(db, "rec1", "password-123", "recruiter")
+    return auth.create_user(db, "rec1", "password-123", "recruiter", actor=auth.OPERATOR)
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ def test_pii_is_encrypted_at_rest_when_a_key_is_set(db, job, recruiter, monkeypa
 
 
 def test_viewer_may_not_import(db, job):
-    viewer = auth.create_user(db, "view1", "password-123", "viewer")
+    viewer = auth.create_user(db, "view1", "password-123", "viewer", actor=auth.OPERATOR)
     with pytest.raises(auth.PermissionDenied):
         csv_import.commit_import(db, viewer, job.id, b"name,phone\nA,+12125550100\n")
 
@@ -136,7 +136,7 @@ def test_concurrent_imports_of_the_same_file_create_each_number_once(db):
 
     from core import auth
 
-    admin = auth.create_user(db, "imp", "a-long-password-1", "admin")
+    admin = auth.create_user(db, "imp", "a-long-password-1", "admin", actor=auth.OPERATOR)
     job = jobs.create_job(db, admin, title="Barista", company="Bean Co")
     rows = "\n".join(f"Person {i},+1212555{1000 + i:04d},p{i}@example.com,,yes," for i in range(40))
     data = f"name,phone,email,timezone,consent,notes\n{rows}\n".encode()

@@ -14,8 +14,8 @@ from core.people import candidates, jobs
 
 @pytest.fixture
 def people(db):
-    admin = auth.create_user(db, "boss", "a-long-password-1", "admin")
-    recruiter = auth.create_user(db, "rita", "a-long-password-1", "recruiter")
+    admin = auth.create_user(db, "boss", "a-long-password-1", "admin", actor=auth.OPERATOR)
+    recruiter = auth.create_user(db, "rita", "a-long-password-1", "recruiter", actor=auth.OPERATOR)
     job = jobs.create_job(db, admin, title="Cashier", company="Shop Co")
     cand = candidates.add_candidate(db, admin, name="Opal Out", phone="+1 212 555 0155", consent=True,
                                     job_ids=[job.id])

@@ -59,7 +59,7 @@ def _call(db, candidate_id: str, job_id: str) -> str:
 
 def test_personal_text_is_encrypted_at_rest_and_reads_back(db, keys) -> None:
     keys(KEY_A)
-    admin = auth.create_user(db, "boss", "a-long-password-1", "admin")
+    admin = auth.create_user(db, "boss", "a-long-password-1", "admin", actor=auth.OPERATOR)
     job = jobs.create_job(db, admin, title="Forklift driver", company="Acme")
     ann = candidates.add_candidate(db, admin, name="Ann Archer", phone="+1 415 555 0100",
                                    email="ann@example.com", notes="met at the fair", job_ids=[job.id])
@@ -101,7 +101,7 @@ def _reencrypt(capsys, *args: str) -> tuple[int, dict]:
 def test_rotation_then_reencrypt_moves_everything_to_the_new_key_and_migrates_hashes(
         db, keys, capsys) -> None:
     keys(KEY_A)
-    admin = auth.create_user(db, "boss", "a-long-password-1", "admin")
+    admin = auth.create_user(db, "boss", "a-long-password-1", "admin", actor=auth.OPERATOR)
     job = jobs.create_job(db, admin, title="Forklift driver", company="Acme")
     ann = candidates.add_candidate(db, admin, name="Ann Archer", phone="+1 415 555 0100",
                                    notes="met at the fair", job_ids=[job.id])
@@ -140,7 +140,7 @@ def test_rotation_then_reencrypt_moves_everything_to_the_new_key_and_migrates_ha
 
 def test_reencrypt_names_what_no_configured_key_opens(db, keys, capsys) -> None:
     keys(KEY_A)
-    admin = auth.create_user(db, "boss", "a-long-password-1", "admin")
+    admin = auth.create_user(db, "boss", "a-long-password-1", "admin", actor=auth.OPERATOR)
     job = jobs.create_job(db, admin, title="Forklift driver", company="Acme")
     lost = candidates.add_candidate(db, admin, name="Lost Key", phone="+14155550111", job_ids=[job.id])
     keys(KEY_B)  # A is gone without having been kept in DATA_ENCRYPTION_OLD_KEYS

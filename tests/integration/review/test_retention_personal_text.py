@@ -43,7 +43,7 @@ def _dialled_call(db, cand, job) -> str:
 
 
 def test_purge_removes_the_name_and_words_everywhere_and_keeps_the_facts(db) -> None:
-    admin = auth.create_user(db, "boss", "a-long-password-1", "admin")
+    admin = auth.create_user(db, "boss", "a-long-password-1", "admin", actor=auth.OPERATOR)
     job = jobs.create_job(db, admin, title="Forklift driver", company="Acme")
     cand = candidates.add_candidate(db, admin, name="Zoe Quill", phone="+14155550160", consent=True,
                                     job_ids=[job.id])

@@ -25,8 +25,8 @@ def setup(db):
         recording_store.cache_recording(db, call_id, now, content=_AUDIO, content_type="audio/wav",
                                         expires_at=now + recordings.RECORDING_TTL)
     client = create_app(db, followup_in_background=False).test_client()
-    admin = auth.create_user(db, "boss", "a-long-password-1", "admin")
-    viewer = auth.create_user(db, "vera", "a-long-password-1", "viewer")
+    admin = auth.create_user(db, "boss", "a-long-password-1", "admin", actor=auth.OPERATOR)
+    viewer = auth.create_user(db, "vera", "a-long-password-1", "viewer", actor=auth.OPERATOR)
     return client, calls, admin, viewer
 
 

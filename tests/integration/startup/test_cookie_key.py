@@ -22,16 +22,16 @@ def test_a_key_left_in_the_database_is_ignored_and_removed_at_start(db):
 
 
 def test_the_dashboard_signs_with_the_configured_key_and_stores_none(db, monkeypatch):
-    import streamlit_authenticator as stauth
+    from core import auth
 
     used = []
-    original = stauth.Authenticate.__init__
+    original = auth.cookie_key
 
-    def spy(self, *args, **kwargs):
-        used.append(kwargs["cookie_key"])
-        original(self, *args, **kwargs)
+    def spy(configured):
+        used.append(original(configured))
+        return used[-1]
 
-    monkeypatch.setattr(stauth.Authenticate, "__init__", spy)
+    monkeypatch.setattr(auth, "cookie_key", spy)
     db[APP_STATE].insert_one(dict(LEGACY))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert not at.exception
