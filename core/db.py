@@ -137,6 +137,19 @@ def ping(db: Database) -> tuple[bool, str]:
         return False, f"database unreachable: {type(exc).__name__}"
 
 
+def reaches_embedded_stand_in(uri: str) -> bool:
+    """True when `uri` answers as the embedded stand-in (its `buildInfo` says so); False for a
+    real server or one that does not answer now. A short-lived client of its own, so a
+    pre-fork server can ask before it forks."""
+    client: MongoClient = MongoClient(uri, serverSelectionTimeoutMS=5000)
+    try:
+        return bool(client.admin.command("buildInfo").get("embeddedStandIn"))
+    except PyMongoError:
+        return False
+    finally:
+        client.close()
+
+
 def server_facts(db: Database) -> dict[str, Any]:
     """What the server says about itself: the embedded stand-in's mark and the replica set."""
     admin = db.client.admin

@@ -17,9 +17,10 @@ log = logging.getLogger(__name__)
 
 KILL_AT = "VSC_FAULT_KILL_AT"
 CLOCK_SKEW = "VSC_FAULT_CLOCK_SKEW_SECONDS"
-# The named points of a dial, in order.
+# The named points of a dial, in order; then the usage counters' point between a sync's gate
+# and its increment, and the budget's between a call's release and the month's.
 POINTS = ("before_ultravox_create", "after_ultravox_create", "before_twilio_create",
-          "after_twilio_create", "after_callsid_stored")
+          "after_twilio_create", "after_callsid_stored", "after_rollup_gate", "after_budget_release")
 
 
 class FaultRefused(RuntimeError):
@@ -39,7 +40,7 @@ def refuse_in_live(provider_mode: str | None) -> None:
 
 
 def point(name: str) -> None:
-    """A named point of a dial: the process dies here (SIGKILL) when a test asked for it."""
+    """A named point: the process dies here (SIGKILL) when a test asked for it."""
     if name not in POINTS:
         raise ValueError(f"unknown fault point {name!r}")
     if os.environ.get(KILL_AT) == name:

@@ -35,6 +35,22 @@ def start_process(process: str, exit_code: int = EXIT_CONFIG) -> Settings:
     return settings
 
 
+def refuse_embedded_store(process: str, settings: Settings, exit_code: int = EXIT_CONFIG) -> None:
+    """Live mode: refuse to run the processes that write calls and webhooks on the embedded
+    stand-in database (it has no replication or backups: one disk is every acknowledged write).
+
+    A database that does not answer now is not refused here: the process waits for it as it
+    would for any outage, and writes nothing meanwhile.
+    """
+    if settings.provider_mode != "live":
+        return
+    if dbmod.reaches_embedded_stand_in(settings.effective_mongodb_uri):
+        print(f"{process}: configuration refused: MONGODB_URI reaches the embedded stand-in database "
+              "(a local test server without replication or backups); live mode needs a real "
+              "MongoDB replica set or Atlas.", file=sys.stderr, flush=True)
+        raise SystemExit(exit_code)
+
+
 def not_ready_for_live(settings: Settings) -> list[str]:
     """What live mode would refuse today (the sandbox banner lists it)."""
     return live_problems(settings)

@@ -38,7 +38,8 @@ def create_app(database: Database | None = None, *, followup_in_background: bool
     if database is None:
         # Served for real: the same start-up checks as every process (one line, exit 2),
         # also when gunicorn runs without sidecar/gunicorn_conf.py.
-        startup.start_process("sidecar", exit_code=_GUNICORN_APP_LOAD_ERROR)
+        settings = startup.start_process("sidecar", exit_code=_GUNICORN_APP_LOAD_ERROR)
+        startup.refuse_embedded_store("sidecar", settings, exit_code=_GUNICORN_APP_LOAD_ERROR)
     app = Flask(__name__)
     # The client is lazy (connect=False), so creating it here is safe before gunicorn forks.
     app.config["DB"] = database if database is not None else dbmod.get_db()

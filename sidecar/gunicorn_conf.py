@@ -9,6 +9,7 @@ sidecar with one line, and the phone-masking log setup is inherited by every wor
 from core import startup
 
 _settings = startup.start_process("sidecar")
+startup.refuse_embedded_store("sidecar", _settings)
 _host = _settings.webhook_bind
 bind = [f"[{_host}]:{_settings.webhook_port}" if ":" in _host else f"{_host}:{_settings.webhook_port}"]
 

@@ -30,7 +30,10 @@ def _db() -> Database:
 
 
 def _accepted(result: ingest.StoreResult):
-    body = {"stored": result.new, "applied": result.applied, "orphan": result.call_id is None}
+    # `event`: the stored event's id, so a caller can check later that what was acknowledged
+    # is there (the fault soak does).
+    body = {"stored": result.new, "applied": result.applied, "orphan": result.call_id is None,
+            "event": result.event_id}
     return jsonify(body), 200
 
 

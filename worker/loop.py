@@ -68,7 +68,8 @@ def run(stop: threading.Event, db: Database | None = None, tick: float | None = 
 
 def main() -> None:
     """Entry point: `python -m worker`."""
-    startup.start_process("worker")  # a refused configuration: one line, exit status 2
+    settings = startup.start_process("worker")  # a refused configuration: one line, exit status 2
+    startup.refuse_embedded_store("worker", settings)
     stop = threading.Event()
 
     def _stop(signum, _frame) -> None:

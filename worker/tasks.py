@@ -18,5 +18,5 @@ TASKS: list[tuple[str, Callable[[Database], object], float]] = [
     ("sweep", sweeper.run_once, 30.0),
     ("reconcile", reconcile.run_once, 15.0),
     ("budget", budget.check_month, 300.0),
-    ("purge", retention.purge_expired, 3600.0),
+    ("purge", retention.purge_step, 60.0),
 ]

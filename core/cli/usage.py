@@ -20,7 +20,10 @@ def _no_args(p: argparse.ArgumentParser) -> None:
 def rebuild_rollups(args: argparse.Namespace) -> dict[str, Any]:
     """Recompute every usage rollup from the calls; prints what it counted."""
     db = database()
-    report = rollups.rebuild(db)
+    try:
+        report = rollups.rebuild(db)
+    except rollups.RebuildRunning as exc:
+        raise CliError(str(exc)) from None
     return {**report.as_dict(), **rollups.status(db).as_dict()}
 
 

@@ -26,3 +26,7 @@ class Event(Document):
     applied_at: Instant = None
     orphan: bool = False
     apply_attempts: int = 0
+    # An orphan is looked at again with growing pauses, so many that never link cannot crowd
+    # out the retries of real events.
+    orphan_checks: int = 0
+    orphan_next_check_at: Instant = None

@@ -192,29 +192,41 @@ def apply_billing(db: Database, call_id: str, billing_status: str | None,
     return True
 
 
-def apply_pending(db: Database, *, limit: int = 100, orphan_max_age: timedelta = timedelta(hours=2),
-                  max_attempts: int = 10, now: datetime | None = None) -> tuple[int, int]:
-    """Apply stored events not applied yet (crashed applies, orphans whose call appeared).
+def apply_pending(db: Database, *, limit: int = 100, orphan_limit: int = 50,
+                  orphan_max_age: timedelta = timedelta(hours=2), max_attempts: int = 10,
+                  now: datetime | None = None) -> tuple[int, int]:
+    """Apply stored events not applied yet: crashed applies first, then orphans whose call
+    appeared. Orphans are read on their own (a bounded batch, each looked at again with a
+    growing pause), so a flood of events that never link cannot starve the real retries.
 
-    Returns (applied, still pending) for this bounded batch.
+    Returns (applied, still pending) for this bounded run.
     """
     now = now or utcnow()
     done = pending = 0
-    for event in store.unapplied_events(db, orphans_since=now - orphan_max_age,
-                                        max_attempts=max_attempts, limit=limit):
-        if event.call_id is None:
-            hint = event.call_hint or ((event.payload.get("call") or {}).get("metadata", {})
-                                       .get("screeningId") if event.provider == ULTRAVOX else None)
-            call_id = find_call_id(db, event.provider, event.provider_call_id, hint)
-            if call_id is None:
-                pending += 1
-                continue
-            claimed = store.claim_orphan(db, event.id, call_id)
-            if claimed is None:
-                continue
-            event = claimed
+    for event in store.unapplied_linked_events(db, max_attempts=max_attempts, limit=limit):
         if apply_stored(db, event):
             done += 1
         else:
             pending += 1
+    for event in store.due_orphan_events(db, received_since=now - orphan_max_age, now=now,
+                                         limit=orphan_limit):
+        hint = event.call_hint or ((event.payload.get("call") or {}).get("metadata", {})
+                                   .get("screeningId") if event.provider == ULTRAVOX else None)
+        call_id = find_call_id(db, event.provider, event.provider_call_id, hint)
+        if call_id is None:
+            store.defer_orphan(db, event.id, until=now + orphan_pause(event.orphan_checks))
+            pending += 1
+            continue
+        claimed = store.claim_orphan(db, event.id, call_id)
+        if claimed is None:  # another process linked it meanwhile
+            continue
+        if apply_stored(db, claimed):
+            done += 1
+        else:
+            pending += 1
     return done, pending
+
+
+def orphan_pause(checks: int) -> timedelta:
+    """How long an orphan waits before its next look: 15 s, doubling, at most 10 minutes."""
+    return min(timedelta(seconds=15 * 2 ** min(checks, 10)), timedelta(minutes=10))

@@ -75,16 +75,25 @@ def mark_applied(db: Database, event_id: str) -> None:
     db[CALL_EVENTS].update_one({"_id": event_id}, {"$set": {"applied": True, "applied_at": utcnow()}})
 
 
-def unapplied_events(db: Database, *, orphans_since: datetime, max_attempts: int,
-                     limit: int) -> list[Event]:
-    """Stored events not applied yet, oldest first (orphans only while still young)."""
-    query = {
-        "applied": False,
-        "apply_attempts": {"$lt": max_attempts},
-        "$or": [{"call_id": {"$ne": None}}, {"received_at": {"$gte": orphans_since}}],
-    }
+def unapplied_linked_events(db: Database, *, max_attempts: int, limit: int) -> list[Event]:
+    """Stored events of a known call whose effect is not on it yet (a crashed apply), oldest first."""
+    query = {"applied": False, "apply_attempts": {"$lt": max_attempts}, "call_id": {"$ne": None}}
     return [Event.model_validate(d)
             for d in db[CALL_EVENTS].find(query).sort("received_at", 1).limit(limit)]
+
+
+def due_orphan_events(db: Database, *, received_since: datetime, now: datetime, limit: int) -> list[Event]:
+    """Orphans (no call linked yet) still young and due for another look, oldest first."""
+    query = {"applied": False, "call_id": None, "received_at": {"$gte": received_since},
+             "$or": [{"orphan_next_check_at": None}, {"orphan_next_check_at": {"$lte": now}}]}
+    return [Event.model_validate(d)
+            for d in db[CALL_EVENTS].find(query).sort("received_at", 1).limit(limit)]
+
+
+def defer_orphan(db: Database, event_id: str, *, until: datetime) -> None:
+    """An orphan that still links to no call: look again at `until`."""
+    db[CALL_EVENTS].update_one({"_id": event_id, "call_id": None},
+                               {"$set": {"orphan_next_check_at": until}, "$inc": {"orphan_checks": 1}})
 
 
 # -- provider facts on the call ---------------------------------------------------------------

@@ -3,6 +3,7 @@ after RETENTION_DAYS; expired media goes too."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 from core.config import get_settings
@@ -11,6 +12,7 @@ from core.review import retention_store
 
 # Bounded batches so one run never holds the worker for long; the next run continues.
 _BATCH = 500
+_STEP_SECONDS = 2.0
 
 
 def purge_batch(db: Database, cutoff: datetime, now: datetime, limit: int = _BATCH) -> tuple[int, int]:
@@ -25,20 +27,35 @@ def purge_batch(db: Database, cutoff: datetime, now: datetime, limit: int = _BAT
     return calls, audit_entries
 
 
-def purge_expired(db: Database, now: datetime | None = None, retention_days: int | None = None) -> str:
-    """Purge what is older than the retention period, batch by batch, and expired media."""
+def purge_expired(db: Database, now: datetime | None = None, retention_days: int | None = None,
+                  *, max_seconds: float | None = None) -> str:
+    """Purge what is older than the retention period, batch by batch, and expired media.
+
+    `max_seconds` bounds one run (the worker's tick): it stops after the batch that crosses it
+    and the next run continues where it stopped. Without it (the CLI) it runs until done.
+    """
     now = now or utcnow()
     days = retention_days if retention_days is not None else get_settings().retention_days
     cutoff = now - timedelta(days=days)
+    deadline = None if max_seconds is None else time.monotonic() + max_seconds
     purged = scrubbed = 0
-    while True:
+    more = True
+    while more:
         calls, audit_entries = purge_batch(db, cutoff, now)
         purged += calls
         scrubbed += audit_entries
-        if calls < _BATCH and audit_entries < _BATCH:
+        more = calls >= _BATCH or audit_entries >= _BATCH
+        if deadline is not None and time.monotonic() >= deadline:
             break
     media = retention_store.purge_expired_media(db, now)
     if not (purged or scrubbed or media):
         return ""
+    rest = "; more next time" if more else ""
     return (f"purged {purged} call(s) past {days} days, {media} expired media item(s), "
-            f"{scrubbed} audit entr{'y' if scrubbed == 1 else 'ies'} cleared of personal text")
+            f"{scrubbed} audit entr{'y' if scrubbed == 1 else 'ies'} cleared of personal text{rest}")
+
+
+def purge_step(db: Database) -> str:
+    """The worker's purge: at most about two seconds per tick, so the other tasks keep their
+    pace even with a large backlog (the worker runs it every minute until it is done)."""
+    return purge_expired(db, max_seconds=_STEP_SECONDS)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from core import faults
 from core.agent.models import GlobalVoiceConfig
 from core.config import get_settings
 from core.db import Database, field_key, server_now
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 # Ended with a known outcome: counted at their cost. Open calls and `unknown` ones are counted
 # at their maximum (an unknown call may still have talked for its whole length).
 _SETTLED = sorted(s.value for s in TERMINAL_STATUSES if s != CallStatus.UNKNOWN)
+_NEVER_SETTLED = [CallStatus.UNKNOWN.value, CallStatus.QUEUED.value]
 _AT_MAXIMUM = sorted(s.value for s in CallStatus if s.value not in _SETTLED and s != CallStatus.QUEUED)
 # A rebuild holds reservations this long at most, and waits this long for reservations and
 # releases already under way to land on both documents before it reads the calls.
@@ -129,6 +131,9 @@ def _no_room(db: Database, month: str, job_id: str, micros: int, cap: int, job_c
     committed = doc.committed_micros if doc else 0
     job_committed = doc.jobs.get(field_key(job_id), 0) if doc else 0
     in_progress = budget_store.count_open_reservations(db, month, _AT_MAXIMUM)
+    # Not the same count: a call that has just ended holds its maximum until its cost is
+    # settled a moment later, and the refused call must look again then, not wait for a person.
+    releasable = budget_store.count_releasable(db, month, _NEVER_SETTLED)
     pending = (f" {in_progress} call{'s' if in_progress != 1 else ''} in progress "
                f"{'are' if in_progress != 1 else 'is'} counted at their maximum until they end."
                if in_progress else "")
@@ -141,7 +146,7 @@ def _no_room(db: Database, month: str, job_id: str, micros: int, cap: int, job_c
         reason = (f"Over this job's monthly budget: {money_str(job_committed, micros=True)} of its "
                   f"{money_str(job_cap, micros=True)} is committed this month and one more call may "
                   f"cost up to {one_call}.{pending}")
-    return NoRoom(reason, may_free_up=in_progress > 0)
+    return NoRoom(reason, may_free_up=releasable > 0)
 
 
 def unreserve(db: Database, reservation: Reservation) -> None:
@@ -167,6 +172,7 @@ def settle_call(db: Database, call_id: str) -> bool:
         if target == held.counted_micros:
             return False
         if budget_store.set_counted(db, call_id, old=held.counted, new=target):
+            faults.point("after_budget_release")
             budget_store.add(db, held.month, held.job_id, target - held.counted_micros)
             return True
     return False

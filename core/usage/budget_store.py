@@ -116,6 +116,13 @@ def count_open_reservations(db: Database, month: str, statuses: Sequence[str]) -
     return db[CALLS].count_documents({"budget.month": month, "status": {"$in": list(statuses)}})
 
 
+def count_releasable(db: Database, month: str, held_for_good: Sequence[str]) -> int:
+    """Calls of the month still counted at their maximum that will give part of it back: open,
+    or ended but not yet settled at their cost (`held_for_good`: statuses that never settle)."""
+    return db[CALLS].count_documents({"budget.month": month, "budget.counted": None,
+                                      "status": {"$nin": list(held_for_good)}})
+
+
 def unsettled_ids(db: Database, month: str, ended: Sequence[str], *, limit: int) -> list[str]:
     """Ended calls of the month whose counted figure is not yet their cost (a missed release)."""
     query: dict[str, Any] = {

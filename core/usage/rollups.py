@@ -1,22 +1,27 @@
 """Usage rollups: small per-day and per-(day, job) counter documents the usage page reads.
 
 A call's counters (core.usage.counters) reach the rollups exactly once: `sync_call` moves the
-call's `rollup.seq` with a conditional update (the gate), then adds the difference to the
-rollups. `sync_stale` is the worker's safety net, `rebuild` recomputes everything.
+call's `rollup.seq` with a conditional update (the gate) that also stores the difference it
+is about to add, then adds it to the rollups guarded by a per-call mark. A crash in between
+leaves the difference on the call; the next sync or the worker's stale pass (`sync_stale`)
+finishes it, once. `rebuild` recomputes everything under a lock that pauses the syncs.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from core import faults
 from core.config import Settings, get_settings
-from core.db import Database, new_id, utcnow
+from core.db import Database, new_id, server_now, utcnow
 from core.documents.rollup import Rollup
+from core.errors import UserError
 from core.usage import store
 from core.usage.counters import TERMINAL, contribution, day_of, delta
 
@@ -24,6 +29,13 @@ log = logging.getLogger(__name__)
 
 _RETRIES = 8
 _STALE_PENDING = timedelta(minutes=1)
+# A sync's mark stays on the rollups this long after it landed: far longer than any process
+# could still be finishing that same sync.
+_MARK_KEPT = timedelta(hours=1)
+# A rebuild's lock lasts this long unless renewed (it renews it as it goes), and the rebuild
+# waits this long after taking it for syncs already past their check to land.
+_REBUILD_HOLD = timedelta(minutes=10)
+_REBUILD_GRACE_SECONDS = 1.5
 _TERMINAL_VALUES = sorted(TERMINAL)
 
 
@@ -54,28 +66,50 @@ class RebuildReport:
 
 
 def sync_call(db: Database, call_id: str, *, settings: Settings | None = None) -> bool:
-    """Bring the rollups in line with the call as it is now; True if any counter moved."""
+    """Bring the rollups in line with the call as it is now; True if any counter moved.
+
+    While a rebuild runs nothing is synced (the rebuild recounts everything; the stale pass
+    syncs what changed meanwhile once it is done).
+    """
     settings = settings or get_settings()
+    if store.rebuild_running(db):
+        return False
     for _ in range(_RETRIES):
         call = store.rollup_source(db, call_id)
         if call is None:
             return False
-        new, costs = contribution(call, settings)
         state = call.get("rollup") or {}
+        if state.get("inc_pending") and state.get("pending"):
+            # A sync stopped between its gate and its increment (a crash, or one running now):
+            # finish it first; its mark makes the increment land once either way.
+            _finish(db, call_id, state)
+            continue
+        new, costs = contribution(call, settings)
         old: dict[str, int] = state.get("applied") or {}
         if new == old and call.get("costs") == costs and "seq" in state:
             return False
         seq = int(state.get("seq") or 0)
         day = day_of(call)
-        if not store.claim_rollup_sync(db, call_id, seq=seq, applied=new, day=day, costs=costs, now=utcnow()):
-            continue  # another process synced in between: recompute from its result
         moved = delta(new, old)
-        if moved and day:
-            store.inc_counters(db, day, call.get("job_id"), moved, now=utcnow())
+        pending = {"delta": moved, "day": day, "job_id": call.get("job_id")} if moved and day else None
+        if not store.claim_rollup_sync(db, call_id, seq=seq, applied=new, day=day, costs=costs,
+                                       now=utcnow(), pending=pending):
+            continue  # another process synced in between: recompute from its result
+        faults.point("after_rollup_gate")
+        if pending:
+            store.inc_counters(db, day, call.get("job_id"), moved, now=utcnow(), mark=(call_id, seq + 1))
         store.clear_inc_pending(db, call_id, seq + 1)
         return bool(moved)
     log.warning("rollup sync of call %s kept racing; the next sync or a rebuild settles it", call_id)
     return False
+
+
+def _finish(db: Database, call_id: str, state: Mapping[str, Any]) -> None:
+    """Land a sync's stored increment (at most once, by its mark) and clear it."""
+    pending, seq = state["pending"], int(state.get("seq") or 0)
+    store.inc_counters(db, pending["day"], pending.get("job_id"), pending["delta"], now=utcnow(),
+                       mark=(call_id, seq))
+    store.clear_inc_pending(db, call_id, seq)
 
 
 # Named entry points for the code that changes a call (all do the same idempotent sync; the
@@ -112,11 +146,14 @@ def sync_stale(
     limit: int = 200,
     settings: Settings | None = None,
 ) -> int:
-    """Safety net for the worker: sync recent calls changed since their last sync; returns how many."""
+    """Safety net for the worker: sync recent calls changed since their last sync, finish
+    increments a crash left half done, and prune old sync marks; returns how many moved."""
     now = now or utcnow()
     moved = 0
-    for call_id in store.stale_call_ids(db, since=now - lookback, terminal=_TERMINAL_VALUES, limit=limit):
+    for call_id in store.stale_call_ids(db, since=now - lookback, terminal=_TERMINAL_VALUES, limit=limit,
+                                        pending_before=now - _STALE_PENDING):
         moved += sync_call(db, call_id, settings=settings)
+    store.prune_marks(db, older_than=now - _MARK_KEPT)
     return moved
 
 
@@ -129,9 +166,30 @@ def status(db: Database, *, now: datetime | None = None) -> RollupStatus:
     )
 
 
+class RebuildRunning(UserError):
+    """Another rebuild holds the lock."""
+
+
 def rebuild(db: Database, *, settings: Settings | None = None, batch_size: int = 1000) -> RebuildReport:
-    """Recompute every rollup from the calls (run while no calls are ending); returns counts."""
-    settings = settings or get_settings()
+    """Recompute every rollup from the calls; returns counts.
+
+    Safe while calls end: it holds a lock that pauses the syncs (they are picked up by the
+    stale pass afterwards), after a moment for syncs already under way to land.
+    """
+    owner = new_id()
+    if not store.start_rebuild(db, owner=owner, until=server_now(db) + _REBUILD_HOLD):
+        raise RebuildRunning("Another rebuild of the usage figures is running; try again when it is done.")
+    try:
+        time.sleep(_REBUILD_GRACE_SECONDS)
+        return _recount(db, settings or get_settings(), batch_size,
+                        keep_lock=lambda: store.extend_rebuild(db, owner=owner,
+                                                               until=server_now(db) + _REBUILD_HOLD))
+    finally:
+        store.finish_rebuild(db, owner=owner)
+
+
+def _recount(db: Database, settings: Settings, batch_size: int,
+             keep_lock: Callable[[], None]) -> RebuildReport:
     sums: dict[tuple[str, str, Any], Counter[str]] = {}
     calls = fixed = 0
     writes: list[store.CallRollupState] = []
@@ -156,6 +214,7 @@ def rebuild(db: Database, *, settings: Settings | None = None, batch_size: int =
             if len(writes) >= batch_size:
                 store.reset_call_rollups(db, writes)
                 writes = []
+                keep_lock()
         if new and day:
             for scope, job in (("day", None), ("job", call.get("job_id") or "")):
                 sums.setdefault((scope, day, job), Counter()).update(new)

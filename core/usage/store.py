@@ -2,23 +2,27 @@
 fields usage owns (`rollup.*`, `costs`) plus the reads its figures are computed from.
 
 Every conditional update here is part of the rollup design: a call's counters reach the
-rollups exactly once because the gate on `rollup.seq` lets one sync win, and `inc_pending`
-marks the window between the gate and the `$inc` (a crash there is found by `status` and
-repaired by a rebuild).
+rollups exactly once because the gate on `rollup.seq` lets one sync win; the gate stores the
+increment it is about to add (`rollup.pending`) and the increment itself is conditional on a
+per-call mark on each rollup document, so a crash between the two is finished later, once.
+A rebuild holds a lock in `app_state` while it recounts; syncs wait for it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ReplaceOne, UpdateOne
 from pymongo.database import Database
 
-from core.db import CALLS, ROLLUPS
+from core.db import APP_STATE, CALLS, ROLLUPS, field_key
 from core.documents.rollup import Rollup
+
+_REBUILD_LOCK = "rollup_rebuild"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # What a rollup computation reads of a call; the heavy fields stay on the server.
 _PROJECTION = {"request_body": 0, "rendered_prompt": 0, "config_snapshot": 0, "status_history": 0}
@@ -61,39 +65,48 @@ def claim_rollup_sync(
     day: str | None,
     costs: Mapping[str, Any],
     now: datetime,
+    pending: Mapping[str, Any] | None = None,
 ) -> bool:
-    """The gate: store the call's new counters and costs if nobody synced it since `seq`."""
-    result = db[CALLS].update_one(
-        # None matches a call never synced (no `rollup.seq` yet).
-        {"_id": call_id, "rollup.seq": seq or None},
-        {
-            "$set": {
-                "rollup.applied": applied,
-                "rollup.seq": seq + 1,
-                "rollup.synced_at": now,
-                "rollup.day": day,
-                "rollup.inc_pending": True,
-                "costs": costs,
-            }
-        },
-    )
+    """The gate: store the call's new counters and costs if nobody synced it since `seq`.
+
+    `pending` is the increment this sync is about to add (delta, day, job): kept on the call
+    until it has landed, so a crash in between is finished later instead of lost.
+    """
+    fields: dict[str, Any] = {
+        "rollup.applied": applied,
+        "rollup.seq": seq + 1,
+        "rollup.synced_at": now,
+        "rollup.day": day,
+        "rollup.inc_pending": True,
+        "costs": costs,
+    }
+    update: dict[str, Any] = {"$set": fields}
+    if pending:
+        fields["rollup.pending"] = dict(pending)
+    else:
+        update["$unset"] = {"rollup.pending": ""}
+    # None matches a call never synced (no `rollup.seq` yet).
+    result = db[CALLS].update_one({"_id": call_id, "rollup.seq": seq or None}, update)
     return result.modified_count == 1
 
 
 def clear_inc_pending(db: Database, call_id: str, seq: int) -> None:
     """Mark the increment of sync `seq` as landed (unless a later sync has moved on)."""
-    db[CALLS].update_one({"_id": call_id, "rollup.seq": seq}, {"$unset": {"rollup.inc_pending": ""}})
+    db[CALLS].update_one({"_id": call_id, "rollup.seq": seq},
+                         {"$unset": {"rollup.inc_pending": "", "rollup.pending": ""}})
 
 
-def stale_call_ids(db: Database, *, since: datetime, terminal: Sequence[str], limit: int) -> list[str]:
-    """Calls created since `since` that ended unsynced, or changed after their last sync."""
-    query = {
-        "created_at": {"$gte": since},
-        "$or": [
-            {"status": {"$in": list(terminal)}, "rollup.seq": None},
-            {"$expr": {"$gt": ["$updated_at", "$rollup.synced_at"]}, "rollup.seq": {"$ne": None}},
-        ],
-    }
+def stale_call_ids(db: Database, *, since: datetime, terminal: Sequence[str], limit: int,
+                   pending_before: datetime | None = None) -> list[str]:
+    """Calls created since `since` that ended unsynced, or changed after their last sync, or
+    whose increment was left half done (pending since before `pending_before`)."""
+    ways: list[dict[str, Any]] = [
+        {"status": {"$in": list(terminal)}, "rollup.seq": None},
+        {"$expr": {"$gt": ["$updated_at", "$rollup.synced_at"]}, "rollup.seq": {"$ne": None}},
+    ]
+    if pending_before is not None:
+        ways.append({"rollup.inc_pending": True, "rollup.synced_at": {"$lt": pending_before}})
+    query = {"created_at": {"$gte": since}, "$or": ways}
     return [doc["_id"] for doc in db[CALLS].find(query, {"_id": 1}).limit(limit)]
 
 
@@ -123,7 +136,7 @@ def reset_call_rollups(db: Database, states: Sequence[CallRollupState]) -> None:
                         "rollup.day": s.day,
                         "costs": s.costs,
                     },
-                    "$unset": {"rollup.inc_pending": ""},
+                    "$unset": {"rollup.inc_pending": "", "rollup.pending": ""},
                 },
             )
             for s in states
@@ -154,36 +167,84 @@ def ended_calls(
 # -- usage_rollups ---------------------------------------------------------------------------
 
 
-def inc_counters(db: Database, day: str, job_id: Any, delta: Mapping[str, int], *, now: datetime) -> None:
-    """Add `delta` to the day's and the day-job's counters (upserting them)."""
+def inc_counters(db: Database, day: str, job_id: Any, delta: Mapping[str, int], *, now: datetime,
+                 mark: tuple[str, int] | None = None) -> None:
+    """Add `delta` to the day's and the day-job's counters (creating them).
+
+    With `mark` (call id, sync seq) each document is changed only if its mark for that call is
+    below the seq, and gets the seq in the same update: the increment of one sync lands once
+    even when a crash (or a slow process) makes it run again. Marks are pruned later.
+    """
     inc = {f"c.{k}": v for k, v in delta.items() if v}
     if not inc:
         return
     day_id, job_doc_id = rollup_ids(day, job_id)
     base = {"day": day, "month": day[:7]}
-    db[ROLLUPS].bulk_write(
-        [
-            UpdateOne(
-                {"_id": day_id},
-                {
-                    "$inc": inc,
-                    "$set": {"updated_at": now},
-                    "$setOnInsert": {**base, "scope": "day", "job_id": None},
-                },
-                upsert=True,
-            ),
-            UpdateOne(
-                {"_id": job_doc_id},
-                {
-                    "$inc": inc,
-                    "$set": {"updated_at": now},
-                    "$setOnInsert": {**base, "scope": "job", "job_id": job_id or ""},
-                },
-                upsert=True,
-            ),
-        ],
-        ordered=False,
-    )
+    writes: list[Any] = [
+        UpdateOne({"_id": day_id}, {"$setOnInsert": {**base, "scope": "day", "job_id": None}}, upsert=True),
+        UpdateOne({"_id": job_doc_id}, {"$setOnInsert": {**base, "scope": "job", "job_id": job_id or ""}},
+                  upsert=True),
+    ]
+    for doc_id in (day_id, job_doc_id):
+        query: dict[str, Any] = {"_id": doc_id}
+        update: dict[str, Any] = {"$inc": inc, "$set": {"updated_at": now}}
+        if mark is not None:
+            key = f"m.{field_key(mark[0])}"
+            # Sync seqs only grow: a mark at or past this seq means this increment (or a
+            # later sync's, which includes it) has landed on this document.
+            query[f"{key}.s"] = {"$not": {"$gte": mark[1]}}
+            update["$set"][key] = {"s": mark[1], "t": now}
+        writes.append(UpdateOne(query, update))
+    db[ROLLUPS].bulk_write(writes, ordered=True)
+
+
+def prune_marks(db: Database, *, older_than: datetime, limit: int = 200) -> int:
+    """Drop sync marks older than `older_than` from the rollups (their syncs finished long ago);
+    returns how many documents were pruned."""
+    pruned = 0
+    for doc in db[ROLLUPS].find({"m": {"$exists": True, "$ne": {}}}, {"m": 1}).limit(limit):
+        old = {k: v for k, v in (doc.get("m") or {}).items()
+               if isinstance(v, dict) and v.get("t") is not None and _aware(v["t"]) < older_than}
+        if not old:
+            continue
+        # Only if none of them changed meanwhile (a newer sync of that call re-marked it).
+        query = {"_id": doc["_id"], **{f"m.{k}.s": v["s"] for k, v in old.items()}}
+        result = db[ROLLUPS].update_one(query, {"$unset": {f"m.{k}": "" for k in old}})
+        pruned += result.modified_count
+    return pruned
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+# -- the rebuild lock (one document in app_state) ---------------------------------------------
+
+
+def start_rebuild(db: Database, *, owner: str, until: datetime) -> bool:
+    """Take the rollup rebuild lock (held until `until` or released); True if we hold it."""
+    db[APP_STATE].update_one({"_id": _REBUILD_LOCK}, {"$setOnInsert": {"until": _EPOCH}}, upsert=True)
+    free = {"$gte": ["$$NOW", {"$ifNull": ["$until", _EPOCH]}]}
+    result = db[APP_STATE].update_one({"_id": _REBUILD_LOCK, "$expr": free},
+                                      {"$set": {"until": until, "owner": owner}})
+    return result.modified_count == 1
+
+
+def rebuild_running(db: Database) -> bool:
+    """True while a rebuild holds the lock (syncs then wait for the stale pass)."""
+    return db[APP_STATE].find_one({"_id": _REBUILD_LOCK,
+                                   "$expr": {"$lt": ["$$NOW", {"$ifNull": ["$until", _EPOCH]}]}},
+                                  {"_id": 1}) is not None
+
+
+def extend_rebuild(db: Database, *, owner: str, until: datetime) -> None:
+    """Keep holding the rebuild lock until `until` (only ours)."""
+    db[APP_STATE].update_one({"_id": _REBUILD_LOCK, "owner": owner}, {"$set": {"until": until}})
+
+
+def finish_rebuild(db: Database, *, owner: str) -> None:
+    """Release the rebuild lock (only ours)."""
+    db[APP_STATE].update_one({"_id": _REBUILD_LOCK, "owner": owner}, {"$set": {"until": _EPOCH}})
 
 
 def _day_range(first_day: str, last_day: str) -> dict[str, str]:

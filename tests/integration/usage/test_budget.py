@@ -86,6 +86,19 @@ def test_a_refusal_names_the_calls_still_counted_at_their_maximum(db):
                            country="US") is not None
 
 
+def test_a_call_refused_just_after_the_last_call_ended_looks_again_soon(db):
+    # The last call in progress has ended but its cost is not settled yet: it still holds its
+    # maximum, so the refused call must look again shortly rather than wait for a person.
+    claimed_call(db, "c1", reserve(db, total="1.50"))
+    db[CALLS].update_one({"_id": "c1"}, {"$set": {"status": "completed"}})
+    refused = reserve(db, total="1.50")
+    assert isinstance(refused, budget.NoRoom) and refused.may_free_up
+    # An unknown outcome never gives its maximum back: nothing to wait for.
+    db[CALLS].update_one({"_id": "c1"}, {"$set": {"status": "unknown"}})
+    refused = reserve(db, total="1.50")
+    assert isinstance(refused, budget.NoRoom) and not refused.may_free_up
+
+
 def test_an_ended_call_gives_back_the_unused_part_once(db):
     claimed_call(db, "c1", reserve(db))
     db[CALLS].update_one({"_id": "c1"}, {"$set": {"status": "completed",
