@@ -12,6 +12,12 @@ heading, code span, HTML tag, entity, LaTeX (`$`) or Streamlit directive (`:red[
 `:material/…:`) can form, and line breaks cannot start a block. Safe without it, as data:
 `st.text`, `st.code`, dataframe cells and selectbox options.
 
+Escaping is not enough for GFM's literal web autolinks (`http://…`, `www.…`): Streamlit's
+Markdown finds those in the text after the escapes are read, so an invisible word joiner
+(U+2060) goes between the scheme and its colon and between "www" and its dot — the text reads
+the same and no link forms (a browser test in tests/security/ renders it). Email addresses
+still become mailto links there; they are left whole so that they copy cleanly.
+
 Pure and import-free on purpose: tested without Streamlit (tests/unit/dashboard/).
 """
 
@@ -23,12 +29,15 @@ from typing import Any
 
 _PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c]+")
+_JOINER = "\u2060"
+# A scheme right before its colon, and "www" before its dot.
+_AUTOLINK_SEAMS = re.compile(r"(?i)(?<=[a-z])(?=:)|(?<=\bwww)(?=\.)")
 
 
 def md(text: Any) -> str:
     """Untrusted text made literal for a Markdown context (every punctuation mark escaped, one line)."""
     plain = _LINE_BREAKS.sub(" ", str(text if text is not None else "")).strip()
-    return _PUNCT.sub(r"\\\1", plain)
+    return _PUNCT.sub(r"\\\1", _AUTOLINK_SEAMS.sub(_JOINER, plain))
 
 
 def chart_label(text: Any) -> str:

@@ -3,37 +3,19 @@
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from core import auth
 from core.people import candidates, jobs
 from tests.e2e.conftest import login
+from tests.support.pixel import pixel_server
 
 pytestmark = pytest.mark.e2e
 
 
-class _Pixel(BaseHTTPRequestHandler):
-    hits: list[str] = []
-
-    def log_message(self, *args) -> None:  # quiet
-        pass
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        _Pixel.hits.append(self.path)
-        self.send_response(200)
-        self.send_header("Content-Type", "image/gif")
-        self.end_headers()
-        self.wfile.write(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;")
-
-
 def test_no_remote_image_is_requested_for_hostile_candidate_text(stack, page, artifacts_dir) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Pixel)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    pixel = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with pixel_server() as served:
+        pixel = served.url
         admin = auth.get_user(stack.db, "admin")
         job = jobs.create_job(stack.db, admin, title=f"Hostile job ![j]({pixel}/job.png)", company="Acme")
         cand = candidates.add_candidate(
@@ -47,12 +29,9 @@ def test_no_remote_image_is_requested_for_hostile_candidate_text(stack, page, ar
         page.screenshot(path=str(artifacts_dir / "hostile-candidate.png"), full_page=True)
         page.goto(f"{stack.dashboard_url}/jobs_candidates")
         page.get_by_role("tab", name="Candidates").click()
-        page.get_by_role("button", name="Open").wait_for()
+        page.locator("[data-testid^='stBaseButton']", has_text="Open").wait_for()
         page.wait_for_timeout(1500)
-        assert _Pixel.hits == [], f"the browser fetched {_Pixel.hits}"
+        assert served.hits == [], f"the browser fetched {served.hits}"
         assert page.locator(f"img[src^='{pixel}']").count() == 0
         # The name is there, as the text that was typed.
         page.get_by_text("Edit Eve ![px]", exact=False).first.wait_for()
-    finally:
-        server.shutdown()
-        server.server_close()

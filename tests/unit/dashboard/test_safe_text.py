@@ -51,3 +51,13 @@ def test_plain_names_stay_readable() -> None:
 def test_chart_labels_carry_no_html() -> None:
     assert chart_label('<a href="http://evil">x</a> & co') == (
         '&lt;a href="http://evil"&gt;x&lt;/a&gt; &amp; co')
+
+
+@pytest.mark.parametrize("text", ['=HYPERLINK("http://evil.example/x")', "see HTTPS://evil.example",
+                                  "WWW.evil.example", "ftp://x.example"])
+def test_web_addresses_cannot_become_literal_autolinks(text: str) -> None:
+    # GFM's literal autolinks are found in the text after escapes are read (Streamlit's renderer
+    # does so: tests/security/test_hostile_csv.py), so the escaped text alone must not hold one.
+    unescaped = re.sub(r"\\(.)", r"\1", md(text))
+    assert not re.search(r"(?i)(https?|ftp)://|\bwww\.", unescaped)
+    assert unescaped.replace("\u2060", "") == text  # reads the same
