@@ -140,7 +140,8 @@ def login_form(db: Database, cookie_key: str) -> auth.User | None:
             st.error("Username or password is incorrect, or the account is disabled.")
         return None
     user = result.user
-    assert user is not None
+    if user is None:  # a success always names its user; refuse rather than sign in no one
+        return None
     ticket = auth.start_session(
         db, user.username, lifetime=COOKIE_LIFETIME, idle=ui.settings().session_idle
     )

@@ -92,9 +92,8 @@ def check_token(db: Database, call_id: str, token: str, *, now: float | None = N
     if expires - current > MAX_TTL_SECONDS + 5:
         raise LinkRefused("valid for longer than allowed")
     user = get_user(db, username)
-    if not may_play(user):
+    if user is None or not may_play(user):
         raise LinkRefused("the user is gone, disabled, or may not open calls")
-    assert user is not None
     return user
 
 
