@@ -52,6 +52,8 @@ _INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("job_ids", ASCENDING)], name="job_ids"),
         # One candidate per phone number (a candidate may apply to several jobs).
         IndexModel([("phone_hash", ASCENDING)], unique=True, name="phone_hash_unique"),
+        # The few test-call contacts, counted to take them off the candidate count.
+        IndexModel([("test_contact", ASCENDING)], sparse=True, name="test_contact"),
         # Name search: keyed hashes of name prefixes (core.crypto.name_tokens), multikey.
         IndexModel([("name_tokens", ASCENDING)], name="name_tokens"),
     ],
@@ -71,6 +73,8 @@ _INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("status", ASCENDING), ("created_at", DESCENDING)], name="status_created"),
         IndexModel([("review.decision", ASCENDING), ("created_at", DESCENDING)], name="decision_created"),
         IndexModel([("budget.month", ASCENDING)], sparse=True, name="budget_month"),
+        # The few test calls, counted to take them off the calls count.
+        IndexModel([("test_call", ASCENDING)], sparse=True, name="test_call"),
     ],
     CALL_EVENTS: [
         IndexModel([("dedupe_key", ASCENDING)], unique=True, name="dedupe_unique"),

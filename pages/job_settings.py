@@ -151,6 +151,9 @@ with tab_effective:
             st.json(agent_effective.as_plain(effective))
 
     st.subheader("Test call")
+    st.caption("Calls your own number with this job's settings, at any hour. It is paid for and "
+               "counts against the budget, but it is no screening: it stays out of the candidate "
+               "and call lists. A candidate's number is refused; every test call is audited.")
     phone = st.text_input("Your phone number", key="job_settings.test_phone",
                           placeholder="+1 202 555 0123")
     if st.button("Test call with this job's settings", key="job_settings.test_call",

@@ -86,6 +86,11 @@ metrics[2].metric("Minutes", head.minutes)
 metrics[3].metric(f"Spend ({currency})", head.spend, help=f"of which estimated: {head.estimated}")
 metrics[4].metric("Per completed screening", head.per_completed)
 metrics[5].metric("Per advanced candidate", head.per_advanced)
+if head.test_calls:
+    st.caption(
+        f"The spend includes {head.test_calls:,} test calls to team members' own numbers; they "
+        "are not counted as calls or in the cost per screening."
+    )
 if head.has_foreign_priced:
     st.caption(
         f"{head.foreign_priced} calls were priced by Twilio in another currency; their telephony "

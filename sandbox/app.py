@@ -25,6 +25,8 @@ def add_fault() -> Any:
         retry_after=spec.get("retry_after"), hang_seconds=float(spec.get("hang_seconds", 0)),
         path_prefix=spec.get("path_prefix", "/"), method=spec.get("method"),
         after=bool(spec.get("after", False)),
+        code=int(spec["code"]) if spec.get("code") is not None else None,
+        message=str(spec["message"]) if spec.get("message") is not None else None,
     )
     with common.state().lock:
         common.state().faults.append(fault)
@@ -63,9 +65,10 @@ def _fault_response(fault: Fault) -> Any:
     if fault.status is None:
         return None
     if request.path.startswith("/2010-04-01/"):
-        body, status = common.twilio_error(fault.status, 20000 + fault.status, "Injected failure")
+        body, status = common.twilio_error(fault.status, fault.code or 20000 + fault.status,
+                                           fault.message or "Injected failure")
     else:
-        body, status = jsonify(detail="Injected failure."), fault.status
+        body, status = jsonify(detail=fault.message or "Injected failure."), fault.status
     resp = current_app.make_response((body, status))
     if fault.retry_after is not None:
         resp.headers["Retry-After"] = str(fault.retry_after)

@@ -69,6 +69,8 @@ class Fault:
     path_prefix: str = "/"
     method: str | None = None
     after: bool = False  # process the request first, then fail the response (lost answer)
+    code: int | None = None  # the Twilio error code of the answer (default 20000 + status)
+    message: str | None = None  # the error text of the answer (default "Injected failure")
 
 
 @dataclass

@@ -10,6 +10,7 @@ from core.agent.settings import job_effective_config
 from core.auth import Action, User, require
 from core.calling import batch_store, queue_store
 from core.calling import store as call_store
+from core.calling.reasons import clean_reason
 from core.config import get_settings
 from core.db import Database, new_id, utcnow
 from core.documents.batch import Batch, BatchStatus
@@ -175,7 +176,7 @@ def check_failure_spike(db: Database, batch: Batch) -> str | None:
     failed = [c for c in last if c.status == CallStatus.FAILED]
     if len(failed) * 2 <= window:
         return None
-    latest = failed[0].failure_reason or "no reason recorded"
+    latest = clean_reason(failed[0].failure_reason) or "no reason recorded"
     reason = (f"Paused automatically: {len(failed)} of the last {window} calls failed "
               f"(latest: {latest}). Check the numbers and the provider status, then resume.")
     if batch_store.pause_if_running(db, batch.id, reason):

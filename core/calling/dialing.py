@@ -26,7 +26,13 @@ from core.documents.status import CallStatus
 from core.people import store as people_store
 from core.people.phones import PhoneNumberError, region_of
 from core.providers.resilience import ProviderError, ProviderUnavailable
-from core.providers.telephony import TIME_LIMIT_SLACK_SECONDS, get_twilio, join_timeout_for
+from core.providers.telephony import PROVIDER as TWILIO
+from core.providers.telephony import (
+    TIME_LIMIT_SLACK_SECONDS,
+    get_twilio,
+    join_timeout_for,
+    refused_call_reason,
+)
 from core.providers.ultravox import get_ultravox
 
 log = logging.getLogger(__name__)
@@ -133,8 +139,13 @@ def _failed(db: Database, call_id: str, ultravox_id: str | None, exc: Exception)
     """A step failed in a way that proves the phone was not dialled: end both sides."""
     step = "Twilio" if ultravox_id else "Ultravox"
     ended = _end_ultravox(ultravox_id) if ultravox_id else None
-    extra = {"ultravox_end": ended} if ended else {}
-    mark_failed(db, call_id, f"{step} step failed: {exc}", **extra)
+    extra: dict[str, Any] = {"ultravox_end": ended} if ended else {}
+    reason = f"{step} step failed: {exc}"
+    if isinstance(exc, ProviderError) and exc.provider == TWILIO:
+        code = exc.code if isinstance(exc.code, int) else None
+        reason = refused_call_reason(code, exc.status)
+        extra["provider_error_code"] = code
+    mark_failed(db, call_id, reason, **extra)
     log.warning("call %s failed at the %s step: %s", call_id, step, type(exc).__name__)
 
 

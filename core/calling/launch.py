@@ -36,6 +36,13 @@ def _candidate(db: Database, candidate_id: str) -> Candidate:
     return found
 
 
+def _job(db: Database, job_id: str | None) -> Job:
+    job = people_store.get_job(db, job_id) if job_id else None
+    if job is None:
+        raise LaunchRefused("not_found", "That job does not exist.")
+    return job
+
+
 def resolve_job(db: Database, candidate: Candidate, job_id: str | None) -> Job:
     """The job to screen for: the one given, or the candidate's only job."""
     jobs = candidate.job_ids
@@ -56,13 +63,19 @@ def launch_call(db: Database, actor: User, candidate_id: str, job_id: str | None
                 *, now: datetime | None = None, test_call: bool = False) -> LaunchResult:
     """Place one screening call now, or return the pair's open call (double clicks are safe).
 
-    `test_call`: a team member calling their own number; calling hours do not apply (they
-    chose the moment), every other rule does.
+    `test_call`: a team member calling their own number (a test contact, core.people), for
+    `job_id`; calling hours do not apply (they chose the moment), every other rule does.
     """
     require(actor, Action.LAUNCH_CALLS)
     now = now or utcnow()
     candidate = _candidate(db, candidate_id)
-    job = resolve_job(db, candidate, job_id)
+    # A test contact is only ever called by a test call, and a test call never calls a candidate.
+    if candidate.test_contact and not test_call:
+        raise LaunchRefused("not_found", "That candidate does not exist.")
+    if test_call and not candidate.test_contact:
+        raise LaunchRefused("not_test_contact", "A test call goes to your own number, never to a "
+                                                "candidate.")
+    job = _job(db, job_id) if test_call else resolve_job(db, candidate, job_id)
     existing = call_store.find_open_call(db, candidate.id, job.id)
     if existing:
         return LaunchResult(existing, False)
@@ -102,13 +115,21 @@ def launch_call(db: Database, actor: User, candidate_id: str, job_id: str | None
     claimed = admitted.call
     if claimed is None:  # canceled in between
         return LaunchResult(call_store.get_call(db, call.id) or call, False)
-    audit.record(db, actor=actor.username, action="call.launch", entity="call",
-                 entity_id=call.id, detail=f"candidate {candidate.id} job {job.id}")
+    if test_call:
+        # Who called which number for which job; the number masked as everywhere else.
+        audit.record(db, actor=actor.username, action="call.test_call", entity="call",
+                     entity_id=call.id, detail=f"test call to …{candidate.phone_last4 or '????'} "
+                                               f"with the settings of job {job.id}")
+    else:
+        audit.record(db, actor=actor.username, action="call.launch", entity="call",
+                     entity_id=call.id, detail=f"candidate {candidate.id} job {job.id}")
     return LaunchResult(dial(db, claimed), True)
 
 
 def place_test_call(db: Database, actor: User, job_id: str, phone: str) -> LaunchResult:
-    """Call the actor's own number with the job's effective settings, through the launch path."""
+    """Call the actor's own number with the job's effective settings, through the launch path
+    (a candidate's number is refused; the call is no screening but is paid for and audited)."""
     require(actor, Action.LAUNCH_CALLS)
-    candidate = candidates.upsert_test_candidate(db, actor, phone=phone, job_id=job_id)
-    return launch_call(db, actor, candidate.id, job_id, test_call=True)
+    _job(db, job_id)
+    contact = candidates.own_number_contact(db, actor, phone=phone)
+    return launch_call(db, actor, contact.id, job_id, test_call=True)

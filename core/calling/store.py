@@ -15,6 +15,7 @@ from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from core.calling.reasons import clean_reason
 from core.db import CALLS, insert_new, new_id, utcnow
 from core.documents.call import Call
 from core.documents.status import OPEN_VALUES, TERMINAL_STATUSES, CallStatus, statuses_before
@@ -144,7 +145,7 @@ def cancel_queued(db: Database, call_id: str, reason: str) -> bool:
     now = utcnow()
     result = db[CALLS].update_one(
         {"_id": call_id, "status": CallStatus.QUEUED.value},
-        {"$set": {"status": CallStatus.CANCELED.value, "failure_reason": reason[:500],
+        {"$set": {"status": CallStatus.CANCELED.value, "failure_reason": clean_reason(reason),
                   "ended_at": now, "updated_at": now},
          "$unset": {"open_key": "", "lease_owner": "", "lease_until": ""},
          "$push": {"status_history": {"status": CallStatus.CANCELED.value, "at": now,
@@ -157,11 +158,15 @@ def move_status(db: Database, call_id: str, new: CallStatus, *, fields: dict[str
                 event_id: str | None = None, at: datetime | None = None) -> bool:
     """Move a call to `new` only if that is forward (one conditional update); True if it moved.
 
-    A terminal move frees the pair's `open_key` and flags the call for its follow-up.
+    A terminal move frees the pair's `open_key` and flags the call for its follow-up. Every
+    failure reason is stored through here or `cancel_queued`: both hide phone numbers in it.
     """
     now = utcnow()
+    fields = dict(fields or {})
+    if "failure_reason" in fields:
+        fields["failure_reason"] = clean_reason(fields["failure_reason"])
     update: dict[str, Any] = {
-        "$set": {"status": new.value, "updated_at": now, **(fields or {})},
+        "$set": {"status": new.value, "updated_at": now, **fields},
         "$push": {"status_history": {"status": new.value, "at": at or now, "event_id": event_id}},
     }
     if new in TERMINAL_STATUSES:
@@ -215,7 +220,7 @@ def mark_twilio_sending(db: Database, call_id: str) -> bool:
 def mark_twilio_unconfirmed(db: Database, call_id: str, reason: str) -> None:
     """The Twilio create's answer was lost: the call may be ringing; keep it open, say why."""
     db[CALLS].update_one({"_id": call_id, "twilio_call_sid": None},
-                         {"$set": {"twilio_unconfirmed": reason[:300], "updated_at": utcnow()},
+                         {"$set": {"twilio_unconfirmed": clean_reason(reason, 300), "updated_at": utcnow()},
                           "$currentDate": {"twilio_unconfirmed_at": True}})
 
 
@@ -264,5 +269,5 @@ def adopt_twilio_sid(db: Database, call_id: str, sid: str) -> bool:
 
 def note_settle(db: Database, call_id: str, note: str) -> None:
     """Record when and with what result a dial was last looked up."""
-    db[CALLS].update_one({"_id": call_id}, {"$set": {"settle_note": note[:300]},
+    db[CALLS].update_one({"_id": call_id}, {"$set": {"settle_note": clean_reason(note, 300)},
                                             "$currentDate": {"settle_checked_at": True}})

@@ -40,6 +40,6 @@ def advance_status(db: Database, call_id: str, new: CallStatus, *, fields: dict[
 def mark_failed(db: Database, call_id: str, reason: str, **fields: Any) -> bool:
     """End an open call as `failed` with a reason (forward-only; frees the open_key and slot)."""
     moved = advance_status(db, call_id, CallStatus.FAILED,
-                           fields={"failure_reason": reason[:500], "ended_at": utcnow(), **fields})
+                           fields={"failure_reason": reason, "ended_at": utcnow(), **fields})
     gate.release_slot(db, call_id)
     return moved

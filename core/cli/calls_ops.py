@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from core.calling import store as call_store
+from core.calling.reasons import clean_reason
 from core.cli.registry import CliError, command, database
 from core.config import get_settings
 from core.documents.call import Call, CallCosts
@@ -36,7 +37,7 @@ def _outcome(call: Call) -> str:
     if call.opt_out:
         parts.append("candidate asked not to be called again")
     if call.failure_reason:
-        parts.append(call.failure_reason)
+        parts.append(clean_reason(call.failure_reason) or "")
     return "; ".join(parts)
 
 
@@ -64,6 +65,8 @@ def show_call(args: argparse.Namespace) -> dict[str, Any]:
     for key in ("summary", "short_summary"):
         if key in result:
             result[key] = readable(result[key], "(cannot be decrypted)")
+    if result.get("failure_reason"):
+        result["failure_reason"] = clean_reason(result["failure_reason"])  # an old one may quote a number
     result["status"] = call.status.value
     outcome = _outcome(call)
     result["outcome"] = outcome

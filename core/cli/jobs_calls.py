@@ -8,6 +8,7 @@ from typing import Any
 
 from core.auth import PermissionDenied
 from core.calling.launch import launch_call
+from core.calling.reasons import clean_reason
 from core.calling.refusals import LaunchRefused
 from core.cli.registry import OPERATOR, CliError, command, database
 from core.crypto import CryptoError
@@ -119,7 +120,7 @@ def launch(args: argparse.Namespace) -> dict[str, Any]:
                                           "status_history")}}
     out["created"] = result.created
     if call.status == CallStatus.FAILED:
-        raise CliError(f"call {call.id} failed: {call.failure_reason}")
+        raise CliError(f"call {call.id} failed: {clean_reason(call.failure_reason)}")
     note = "" if result.created else " (already open: not dialled again)"
     if not args.json:
         out["_text"] = f"{call.id}{note}"

@@ -154,7 +154,8 @@ class Call(Document):
     answered_by: str | None = None
     duration_seconds: int | None = None
     end_reason: str | None = None
-    failure_reason: str | None = None
+    failure_reason: str | None = None  # plain words, phone numbers hidden (core.calling.reasons)
+    provider_error_code: int | None = None  # Twilio's error code when it refused or failed the call
     summary: str | None = None
     short_summary: str | None = None
     transcript_status: str | None = None  # "pending" | "stored" | "unavailable" | "purged"

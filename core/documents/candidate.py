@@ -32,6 +32,10 @@ class Candidate(Document):
     job_ids: list[str] = Field(default_factory=list)
     notes: str | None = None
     source: str | None = None
+    # The record behind a team member's test call to their own number: not a candidate. Every
+    # candidate list leaves it out, and its `phone_hash` is a placeholder, so no number lookup
+    # (duplicates, imports, searches) ever finds it.
+    test_contact: bool = False
     created_by: str | None = None
     created_at: Instant = None
     updated_at: Instant = None

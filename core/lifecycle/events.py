@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from core.calling.reasons import hide_numbers
 from core.documents.status import CallStatus
 from core.lifecycle.signatures import parse_timestamp
 
@@ -174,6 +175,9 @@ def parse_twilio(form: Any, call_hint: str | None = None) -> ParsedEvent:
             if not isinstance(value, str) or len(value) > 1000:
                 raise BadPayload(f"{key} must be a short string")
             kept[key] = value
+    if "ErrorMessage" in kept:
+        # Twilio's error texts may quote the dialled number, which the event log never keeps.
+        kept["ErrorMessage"] = hide_numbers(kept["ErrorMessage"])
     sid = kept.get("CallSid", "")
     if not _ID_RE.match(sid):
         raise BadPayload("CallSid missing or not an id")

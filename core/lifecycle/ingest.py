@@ -152,8 +152,12 @@ def _apply_twilio(db: Database, call_id: str, event: Event) -> None:
     fields = {"twilio_status": p["CallStatus"]}
     if new == CallStatus.VOICEMAIL:
         fields["failure_reason"] = "answered by voicemail"
-    elif new in (CallStatus.FAILED,) and p.get("ErrorMessage"):
-        fields["failure_reason"] = p["ErrorMessage"][:300]
+    elif new in (CallStatus.FAILED,) and (p.get("ErrorMessage") or p.get("ErrorCode")):
+        raw = p.get("ErrorCode", "")
+        code = int(raw) if raw.isdigit() and len(raw) <= 6 else None  # Twilio's codes: 5 digits
+        message = p.get("ErrorMessage") or "Twilio could not place the call"
+        fields["provider_error_code"] = code
+        fields["failure_reason"] = (f"{message} (Twilio error {code})" if code else message)[:300]
     advance_status(db, call_id, new, fields=fields, event_id=event.id, at=at)
 
 

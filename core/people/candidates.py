@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -314,15 +315,27 @@ def upsert_demo_candidate(db: Database, *, name: str, phone: str, job_id: str,
     return CandidateProfile.of(store.upsert_by_phone(db, doc, job_id, hashes))
 
 
-def upsert_test_candidate(db: Database, actor: User, *, phone: str, job_id: str) -> CandidateProfile:
-    """The candidate record behind a recruiter's test call to their own number (found or made)."""
+def own_number_contact(db: Database, actor: User, *, phone: str) -> CandidateProfile:
+    """The record behind a team member's test call to their own number (found or made).
+
+    A candidate's number is refused, changing nothing: a test call skips calling hours and the
+    candidate's own consent, so it must never reach a candidate. The record is no candidate
+    either: no job, not in any candidate list, found by no number lookup.
+    """
     require(actor, Action.LAUNCH_CALLS)
-    doc = new_document(name=f"Test call ({actor.name})", phone=_clean_phone(phone), email="",
-                       timezone="", consent=True,
-                       notes="a team member's own number, used for test calls",
-                       job_ids=[], source="test", actor=actor.username)
-    hashes = crypto.phone_hashes(_clean_phone(phone))
-    return CandidateProfile.of(store.upsert_by_phone(db, doc, job_id, hashes))
+    e164 = _clean_phone(phone)
+    if store.find_by_phone_hash(db, crypto.phone_hashes(e164)) is not None:
+        raise CandidateError("This number belongs to a candidate. A test call goes to your own "
+                             "number only; to call a candidate, use Launch calls.")
+    # One record per team member and number (so a double click finds the same one); the keyed
+    # phone hash keeps the number out of the id.
+    key = f"{actor.username}\n{crypto.phone_hash(e164)}".encode()
+    contact_id = "test-" + hashlib.sha256(key).hexdigest()[:24]
+    doc = new_document(name=f"Test call ({actor.name})", phone=e164, email="", timezone="",
+                       consent=True, notes="", job_ids=[], source="test", actor=actor.username)
+    doc.update(_id=contact_id, test_contact=True, name_tokens=[],
+               phone_hash=f"test-contact:{contact_id}")  # a placeholder no lookup produces
+    return CandidateProfile.of(store.upsert_test_contact(db, doc))
 
 
 def label(candidate: CandidateProfile) -> str:

@@ -20,6 +20,8 @@ from core.documents.candidate import Candidate
 from core.documents.job import Job, JobStatus
 
 _MAX_LIST = 5000  # the largest candidate list any caller asks for
+# Test-call contacts (a team member's own number) are no candidates: every list leaves them out.
+_CANDIDATES_ONLY: dict[str, Any] = {"test_contact": {"$ne": True}}
 _HASH_CHUNK = 1000  # phone hashes per $in
 
 
@@ -127,7 +129,7 @@ def list_candidates(db: Database, *, job_id: str | None = None, name_tokens: lis
 
     Names may be encrypted, so the database cannot sort by them: callers sort the page.
     """
-    query: dict[str, Any] = {}
+    query: dict[str, Any] = dict(_CANDIDATES_ONLY)
     if job_id:
         query["job_ids"] = str(job_id)
     if name_tokens:
@@ -139,7 +141,7 @@ def list_candidates(db: Database, *, job_id: str | None = None, name_tokens: lis
 def candidates_of_job(db: Database, job_id: str, *, ids: list[str] | None = None,
                       limit: int) -> list[Candidate]:
     """The candidates of a job (or the listed ones of it), at most `limit` (in storage order)."""
-    query: dict[str, Any] = {"job_ids": str(job_id)}
+    query: dict[str, Any] = {"job_ids": str(job_id), **_CANDIDATES_ONLY}
     if ids is not None:
         query["_id"] = {"$in": [str(c) for c in ids]}
     projection = {"do_not_call": 1, "consent": 1, "name": 1}
@@ -197,6 +199,18 @@ def upsert_by_phone(db: Database, doc: dict[str, Any], job_id: str,
     return Candidate.model_validate(found)
 
 
+def upsert_test_contact(db: Database, doc: dict[str, Any]) -> Candidate:
+    """Find or insert a test-call contact by its `_id` (one per team member and number)."""
+    fields = {k: v for k, v in doc.items() if k not in ("_id", "test_contact")}
+    try:
+        found = db[CANDIDATES].find_one_and_update(
+            {"_id": doc["_id"], "test_contact": True}, {"$setOnInsert": fields},
+            upsert=True, return_document=ReturnDocument.AFTER)
+    except DuplicateKeyError:  # a second click inserted it a moment ago
+        found = db[CANDIDATES].find_one({"_id": doc["_id"], "test_contact": True})
+    return Candidate.model_validate(found)
+
+
 def mark_do_not_call(db: Database, candidate_id: str, *, call_id: str, reason: str) -> bool:
     """Record a spoken opt-out once; True if this call set it (False if already set)."""
     now = utcnow()
@@ -245,7 +259,8 @@ def candidate_ids_by_name_tokens(db: Database, tokens: list[str], legacy_words: 
     """Ids of the candidates whose name has every one of these search tokens, at most `limit`."""
     if not tokens:
         return []
-    docs = db[CANDIDATES].find(_name_match(tokens, legacy_words), {"_id": 1}).limit(limit)
+    query = {**_name_match(tokens, legacy_words), **_CANDIDATES_ONLY}
+    docs = db[CANDIDATES].find(query, {"_id": 1}).limit(limit)
     return [d["_id"] for d in docs]
 
 
@@ -283,8 +298,10 @@ def count_open_jobs(db: Database) -> int:
 
 
 def count_candidates(db: Database) -> int:
-    """How many candidates exist (from the collection's metadata: no scan)."""
-    return db[CANDIDATES].estimated_document_count()
+    """How many candidates exist (from the collection's metadata, less the few test contacts
+    counted on their index: no scan)."""
+    tests = db[CANDIDATES].count_documents({"test_contact": True})
+    return max(0, db[CANDIDATES].estimated_document_count() - tests)
 
 
 # -- re-encryption (core.review.reencrypt) ---------------------------------------------------

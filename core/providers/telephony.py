@@ -28,6 +28,8 @@ from core.providers.resilience import (
     transport_errors,
 )
 
+log = logging.getLogger(__name__)
+
 PROVIDER = "Twilio"
 STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
 STATUS_CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"]
@@ -132,10 +134,10 @@ class TwilioGateway:
             if status >= 500:
                 raise TransientError(f"HTTP {status}", ambiguous=True,
                                      retry_after=self._http.last_retry_after) from exc
-            message = _twilio_message(exc)
-            if status in (401, 403):
-                message = f"the account credentials were refused: {message}"
-            raise ProviderError(PROVIDER, status, message, code=exc.code) from exc
+            code = _error_code(exc.code)
+            # Twilio's own text often quotes the dialled number: only the code travels on.
+            log.info("Twilio refused a request: HTTP %s, error %s", status, code)
+            raise ProviderError(PROVIDER, status, refusal_text(code, status), code=code) from exc
 
     def status_callback_for(self, call_id: str | None) -> str:
         """Our status-callback URL, carrying our call id (Twilio signs the whole URL)."""
@@ -240,10 +242,45 @@ class TwilioGateway:
         return self._typed(call)
 
 
-def _twilio_message(exc: TwilioRestException) -> str:
-    # The SDK prefixes "Unable to create record: "; keep Twilio's own sentence.
-    msg = str(exc.msg or "")
-    return msg.split(": ", 1)[1] if ": " in msg else msg or f"HTTP {exc.status}"
+# What Twilio's common refusals of a call mean, in our words (Twilio's own texts quote numbers).
+_REFUSALS: dict[int, str] = {
+    20003: "the Twilio account credentials were refused",
+    21210: "our caller number (TWILIO_FROM_NUMBER) is not verified for the Twilio account",
+    21211: "the number is not a valid phone number",
+    21212: "our caller number (TWILIO_FROM_NUMBER) is not a valid phone number",
+    21214: "the number cannot be reached",
+    21215: "the Twilio account's geographic permissions do not allow calls to that country",
+    21216: "Twilio blocks calls to the number",
+    21217: "the number does not appear to be valid",
+    21219: "the number is not verified, and a Twilio trial account may only call verified numbers",
+    21610: "the number has unsubscribed from this Twilio account",
+    13224: "Twilio cannot call this kind of number, or the number is not valid",
+    13227: "the Twilio account is not allowed to call that country (international permissions)",
+}
+
+
+def _error_code(code: object) -> int | None:
+    try:
+        return int(str(code)) if code not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def refusal_text(code: int | None, status: int | None = None) -> str:
+    """Why Twilio refused, in plain words, never quoting Twilio (its texts contain numbers)."""
+    if code in _REFUSALS:
+        return _REFUSALS[code]
+    if status in (401, 403):
+        return "the Twilio account credentials were refused"
+    return "Twilio gave no reason we can show"
+
+
+def refused_call_reason(code: int | None, status: int | None = None) -> str:
+    """The failure reason of a call Twilio refused to place: our words and Twilio's error code."""
+    ref = f"error {code}" if code is not None else f"HTTP {status or 'error'}"
+    if code in _REFUSALS or status in (401, 403):
+        return f"Twilio refused the call: {refusal_text(code, status)} ({ref})"
+    return f"Twilio refused the call ({ref})"
 
 
 def _decimal(value: Any) -> Decimal | None:

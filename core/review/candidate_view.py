@@ -50,7 +50,7 @@ def candidate_detail(db: Database, candidate_id: str, user: User | None) -> Cand
     """Everything the candidate page shows, as the user may see it (core.people.visibility):
     profile, do-not-call state, jobs, every call."""
     cand = people_store.get_candidate(db, candidate_id)
-    if cand is None:
+    if cand is None or cand.test_contact:  # a team member's own number is no candidate
         return None
     full = CandidateProfile.of(cand)
     profile = visible(full, user)

@@ -103,6 +103,8 @@ def save_review(
     call = store.call_for_review(db, call_id)
     if call is None:
         raise ReviewError("That call does not exist.")
+    if call.test_call:
+        raise ReviewError("This was a test call to a team member's own number; there is nothing to review.")
     if call.is_open:
         raise ReviewError("The call has not ended yet; review it once it is over.")
     review = review_from_input(

@@ -101,6 +101,7 @@ def call_detail(db: Database, call_id: str, user: User | None = None) -> CallDet
         return None
     reviewer = can(user, Action.REVIEW_CALLS)
     cand = people_store.call_party(db, call.candidate_id)
+    screening = not call.test_call  # a test call to a team member's own number is not reviewed
     job = people_store.job_summary(db, call.job_id)
     phone = readable(cand.phone if cand else None, "")
     events = [event_entry(e) for e in store.call_events(db, call_id, _EVENT_LIMIT)]
@@ -144,6 +145,6 @@ def call_detail(db: Database, call_id: str, user: User | None = None) -> CallDet
         calling_window=window_facts(call),
         questions=question_answers(screening_questions(call), messages),
         review=public_review(call.review, reviewer),
-        can_review=reviewer,
+        can_review=reviewer and screening,
         recording_enabled=call.snapshot_config.get("recording_enabled"),
     )

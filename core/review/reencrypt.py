@@ -63,9 +63,10 @@ def _candidate_fields(doc: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     expected["phone_hash"] = doc.phone_hash
     plain = {f: crypto.decrypt(v) for f, v in expected.items() if f in people_store.SEALED_FIELDS}
     new: dict[str, Any] = {f: crypto.encrypt(v) if v else v for f, v in plain.items()}
-    new["name_tokens"] = crypto.name_tokens(plain["name"] or "")
+    new["name_tokens"] = [] if doc.test_contact else crypto.name_tokens(plain["name"] or "")
     new["lookup_kid"] = crypto.lookup_key_id()
-    if plain["phone"]:
+    # A test contact keeps its placeholder hash: a real one would make it a candidate to lookups.
+    if plain["phone"] and not doc.test_contact:
         new["phone_hash"] = crypto.phone_hash(plain["phone"])
     # Fields absent from the document are matched as null and left absent.
     for name in people_store.SEALED_FIELDS:

@@ -53,6 +53,8 @@ SORT_SPECS: dict[str, list[tuple[str, int]]] = {
     "costliest": [("costs.total_micros", -1), ("created_at", -1), ("_id", -1)],
     "decision": [("review.decision", 1), ("created_at", -1), ("_id", -1)],
 }
+# A team member's test call to their own number is no screening: no list, count or export has it.
+_SCREENINGS: dict[str, Any] = {"test_call": {"$ne": True}}
 _DETAIL_EXCLUDED = {"request_body": 0}
 _CANDIDATE_CALL_EXCLUDED = {"request_body": 0, "rendered_prompt": 0, "config_snapshot": 0}
 _QUESTION_FIELDS = {
@@ -74,7 +76,7 @@ _WINDOW_MAX_ROWS = 2000  # deeper pages read the plain way (skip + limit)
 
 def _calls_query(filters: CallFilters, candidate_ids: list[str] | None) -> dict[str, Any]:
     """The calls query for (checked) filters; `candidate_ids` None: no candidate filter."""
-    query: dict[str, Any] = {}
+    query: dict[str, Any] = dict(_SCREENINGS)
     if filters.job_id:
         query["job_id"] = str(filters.job_id)
     if filters.statuses:
@@ -98,8 +100,11 @@ def _calls_query(filters: CallFilters, candidate_ids: list[str] | None) -> dict[
 def count_calls(db: Database, filters: CallFilters, candidate_ids: list[str] | None = None) -> int:
     """How many calls match the filters (and, when given, belong to one of the candidates)."""
     query = _calls_query(filters, candidate_ids)
-    # An empty query is the whole collection: its metadata count avoids a scan.
-    return db[CALLS].count_documents(query) if query else db[CALLS].estimated_document_count()
+    if query == _SCREENINGS:
+        # No filter: the metadata count, less the few test calls counted on their index (no scan).
+        tests = db[CALLS].count_documents({"test_call": True})
+        return max(0, db[CALLS].estimated_document_count() - tests)
+    return db[CALLS].count_documents(query)
 
 
 def _newest_in_window(db: Database, query: dict[str, Any], skip: int, size: int) -> list[dict] | None:
@@ -185,7 +190,8 @@ def call_for_recording(db: Database, call_id: str) -> Call | None:
 
 def call_for_review(db: Database, call_id: str) -> Call | None:
     """What a review needs of its call: status, the current review, the screening questions."""
-    return Call.from_doc(db[CALLS].find_one({"_id": call_id}, {"status": 1, "review": 1, **_QUESTION_FIELDS}))
+    return Call.from_doc(db[CALLS].find_one({"_id": call_id}, {"status": 1, "review": 1, "test_call": 1,
+                                                               **_QUESTION_FIELDS}))
 
 
 def record_review(db: Database, call_id: str, review: Review) -> None:
@@ -198,7 +204,8 @@ def record_review(db: Database, call_id: str, review: Review) -> None:
 
 def candidate_calls(db: Database, candidate_id: str, limit: int) -> list[Call]:
     """The candidate's calls, newest first, at most `limit` (without the bulky dial fields)."""
-    docs = db[CALLS].find({"candidate_id": candidate_id}, _CANDIDATE_CALL_EXCLUDED).sort("created_at", -1)
+    docs = db[CALLS].find({"candidate_id": candidate_id, **_SCREENINGS},
+                          _CANDIDATE_CALL_EXCLUDED).sort("created_at", -1)
     return [Call.model_validate(d) for d in docs.limit(limit)]
 
 
@@ -216,7 +223,7 @@ def export_calls(db: Database, job_id: str, statuses: list[str], *, limit: int, 
     }
     cursor = (
         db[CALLS]
-        .find({"job_id": job_id, "status": {"$in": statuses}}, fields)
+        .find({"job_id": job_id, "status": {"$in": statuses}, **_SCREENINGS}, fields)
         .sort("created_at", -1)
         .limit(limit)
         .batch_size(batch)
@@ -229,6 +236,7 @@ def export_calls(db: Database, job_id: str, statuses: list[str], *, limit: int, 
 
 
 def call_counts(db: Database) -> tuple[int, int]:
-    """(calls in flight, finished calls)."""
-    return (db[CALLS].count_documents({"status": {"$in": [s.value for s in OPEN_STATUSES]}}),
-            db[CALLS].count_documents({"status": {"$in": [s.value for s in TERMINAL_STATUSES]}}))
+    """(screening calls in flight, finished screening calls)."""
+    return (db[CALLS].count_documents({"status": {"$in": [s.value for s in OPEN_STATUSES]}, **_SCREENINGS}),
+            db[CALLS].count_documents({"status": {"$in": [s.value for s in TERMINAL_STATUSES]},
+                                       **_SCREENINGS}))

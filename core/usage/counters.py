@@ -35,6 +35,8 @@ COUNTERS: tuple[str, ...] = (
     "waste_unanswered",
     "waste_voicemail",
     "waste_early_hangup",
+    "test_calls",
+    "test_cost",
     *(f"out_{o}" for o in OUTCOMES),
 )
 MONEY_COUNTERS = ("ai_est", "ai_act", "tel_est", "tel_act")
@@ -71,6 +73,14 @@ def contribution(
     seconds = int(talk) if talk is not None else 0
     ai_m, tel_m = costs["ai_micros"], costs["telephony_micros"]
     c: Counter[str] = Counter()
+    if call.get("test_call"):
+        # A team member's test call is no screening (no call, outcome or minutes counted), but
+        # it was paid for: its money counts, so spend and the budget see it.
+        c["test_calls"] = 1
+        c["test_cost"] = ai_m + tel_m  # kept apart from the cost per screening
+        c["ai_est" if costs["ai_estimated"] else "ai_act"] = ai_m
+        c["tel_est" if costs["telephony_estimated"] else "tel_act"] = tel_m
+        return {k: int(v) for k, v in c.items() if v}, costs
     c["calls"] = 1
     c[f"out_{status}"] = 1
     c["seconds"] = seconds

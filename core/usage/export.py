@@ -36,6 +36,7 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "total_cost",
     "currency",
     "decision",
+    "test_call",  # a team member's own number: paid for, but no screening
 )
 
 
@@ -94,6 +95,7 @@ def export_rows(
             "total_cost": costmod.money_str(costs["total_micros"], micros=True),
             "currency": costs["currency"],
             "decision": (call.get("review") or {}).get("decision") or "",
+            "test_call": str(bool(call.get("test_call"))).lower(),
         }
 
 

@@ -39,8 +39,8 @@ class UsageData:
 
     @property
     def empty(self) -> bool:
-        """True when no call of the filter has ended yet."""
-        return int(self.totals.get("calls", 0)) == 0
+        """True when no call of the filter has ended yet (test calls included: they cost money)."""
+        return int(self.totals.get("calls", 0)) == 0 and int(self.totals.get("test_calls", 0)) == 0
 
     @property
     def total_cost_micros(self) -> int:
@@ -62,6 +62,7 @@ class Headline:
     wasted: str
     foreign_priced: str
     foreign_priced_calls: int  # how many calls Twilio priced in another currency
+    test_calls: int = 0  # test calls to team members' own numbers: in the spend, not in "calls"
 
     @property
     def has_foreign_priced(self) -> bool:
@@ -122,7 +123,7 @@ def usage_from_counters(
             **{k: int(c.get(k, 0)) for k in COUNTERS},
         }
         for jid, c in job_counters.items()
-        if int(c.get("calls", 0))
+        if int(c.get("calls", 0)) or int(c.get("test_calls", 0))
     ]
     jobs = _frame(job_rows, ["job_id", "job"]).sort_values("job", kind="stable").reset_index(drop=True)
     end_reasons = pd.DataFrame(
@@ -164,12 +165,13 @@ def headline(usage: UsageData) -> Headline:
     calls, answered = int(t.get("calls", 0)), int(t.get("answered", 0))
     completed, advanced = int(t.get("out_completed", 0)), int(t.get("advanced", 0))
     total = usage.total_cost_micros
+    screenings_total = total - int(t.get("test_cost", 0))  # what the screenings alone cost
     estimated = int(t.get("ai_est", 0)) + int(t.get("tel_est", 0))
     waste = sum(int(t.get(k, 0)) for k in WASTE_COUNTERS)
     foreign = int(t.get("foreign_priced", 0))
 
     def per(count: int) -> str:
-        amount = _per_unit(total, count)
+        amount = _per_unit(screenings_total, count)
         return costmod.money_str(amount) if amount is not None else "—"
 
     return Headline(
@@ -183,6 +185,7 @@ def headline(usage: UsageData) -> Headline:
         wasted=costmod.money_str(waste, micros=True),
         foreign_priced=f"{foreign:,}",
         foreign_priced_calls=foreign,
+        test_calls=int(t.get("test_calls", 0)),
     )
 
 
@@ -191,6 +194,7 @@ def unit_costs_per_job(jobs: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for rec in jobs.to_dict("records"):
         total = int(rec["ai_est"] + rec["ai_act"] + rec["tel_est"] + rec["tel_act"])
+        screenings_total = total - int(rec.get("test_cost", 0))  # test calls: no screening
         completed, advanced = int(rec["out_completed"]), int(rec["advanced"])
         rows.append(
             {
@@ -199,8 +203,8 @@ def unit_costs_per_job(jobs: pd.DataFrame) -> pd.DataFrame:
                 "completed": completed,
                 "advanced": advanced,
                 "total": Decimal(total) / costmod.MICROS,
-                "per_completed": _per_unit(total, completed),
-                "per_advanced": _per_unit(total, advanced),
+                "per_completed": _per_unit(screenings_total, completed),
+                "per_advanced": _per_unit(screenings_total, advanced),
             }
         )
     return pd.DataFrame(rows, columns=UNIT_COST_COLUMNS)

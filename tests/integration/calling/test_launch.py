@@ -68,7 +68,9 @@ def test_twilio_failure_ends_the_ultravox_call_and_marks_ours_failed(stack):
     cand = add(stack, job, "53")  # the sandbox's Twilio rejects this number
     call = launch.launch_call(stack.db, stack.recruiter, cand.id).call
     assert call.status == "failed"
-    assert call.failure_reason.startswith("Twilio step failed") and "21217" in call.failure_reason
+    assert call.failure_reason == ("Twilio refused the call: the number does not appear to be "
+                                   "valid (error 21217)")
+    assert call.provider_error_code == 21217
     assert call.twilio_call_sid is None and call.ultravox_call_id
     assert "open_key" not in call
     assert call.ultravox_end

@@ -109,6 +109,18 @@ def test_voicemail_and_unanswered_outcomes(client, db) -> None:
         assert db[CALLS].find_one({"_id": call.id})["status"] == expected
 
 
+def test_a_failed_callback_keeps_the_twilio_code_and_no_number(client, db) -> None:
+    call = insert_launched_call(db)
+    form = {"CallSid": call.twilio_call_sid, "CallStatus": "failed", "SequenceNumber": "2",
+            "ErrorCode": "13224", "ErrorMessage": "Dial: invalid number +14155550100"}
+    assert client.post(TWILIO_PATH, data=form, headers=twilio_headers(form)).status_code == 200
+    doc = db[CALLS].find_one({"_id": call.id})
+    assert doc["status"] == "failed" and doc["provider_error_code"] == 13224
+    assert "13224" in doc["failure_reason"] and "5550100" not in doc["failure_reason"]
+    stored = json.dumps([e["payload"] for e in db[CALL_EVENTS].find({"call_id": call.id})])
+    assert "5550100" not in stored
+
+
 def _bad_requests(call: Call) -> list[tuple[str, bytes | dict, dict, int]]:
     uv = call.ultravox_call_id
     bad = []

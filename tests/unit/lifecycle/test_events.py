@@ -37,6 +37,15 @@ def test_twilio_payload_drops_phone_numbers() -> None:
     assert "+1" not in repr(parsed.payload)
 
 
+def test_twilio_error_message_keeps_no_phone_number() -> None:
+    form = {"CallSid": "CA" + "a" * 32, "CallStatus": "failed", "SequenceNumber": "2",
+            "ErrorCode": "13224", "ErrorMessage": "Cannot dial +14155550100 or 4155550100"}
+    parsed = events.parse_twilio(form)
+    assert parsed.payload["ErrorCode"] == "13224"
+    assert "5550100" not in parsed.payload["ErrorMessage"]
+    assert parsed.payload["ErrorMessage"].startswith("Cannot dial (number hidden)")
+
+
 @pytest.mark.parametrize("body", [
     [], "x", {"event": "call.ended"}, {"event": "call.nope", "call": {"callId": "a"}},
     {"event": "call.ended", "call": {"callId": {"$ne": None}}},
