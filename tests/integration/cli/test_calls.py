@@ -27,9 +27,8 @@ def _finished_call(db) -> Call:
     return call
 
 
-# `python -m core.manage` runs the module as __main__, while core/cli/* register their commands
-# on the imported `core.manage` twin, so they are missing until manage.py's __main__ block
-# delegates to `core.manage.main` (reported to the lead; not this module's file).
+# The Contract's entry point as operators run it: a real `python -m core.manage` process (the
+# commands register in core.cli.registry, so running the module as __main__ finds them all).
 def test_show_call_subprocess_json(db, test_env) -> None:
     call = _finished_call(db)
     result = subprocess.run([sys.executable, "-m", "core.manage", "show-call", call.id,
