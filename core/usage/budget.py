@@ -134,6 +134,13 @@ def _no_room(db: Database, month: str, job_id: str, micros: int, cap: int, job_c
     # Not the same count: a call that has just ended holds its maximum until its cost is
     # settled a moment later, and the refused call must look again then, not wait for a person.
     releasable = budget_store.count_releasable(db, month, _NEVER_SETTLED)
+    if not releasable:
+        # A release lands on the call first and on the month a moment later: read the month
+        # again, so a call refused in between looks again rather than waiting for a person.
+        again = budget_store.get_month(db, month)
+        again_committed = again.committed_micros if again else 0
+        again_job = again.jobs.get(field_key(job_id), 0) if again else 0
+        releasable = int(again_committed + micros <= cap and again_job + micros <= job_cap)
     pending = (f" {in_progress} call{'s' if in_progress != 1 else ''} in progress "
                f"{'are' if in_progress != 1 else 'is'} counted at their maximum until they end."
                if in_progress else "")
