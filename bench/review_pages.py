@@ -122,7 +122,6 @@ def seed(db: Any, calls: int, per_call: int, events_per_call: int, *, batch: int
             "created_at": created,
             "updated_at": created,
             "dialed_at": created,
-            "ultravox_call_id": None,
             "twilio_call_sid": f"CA{call_id}",
             "config_snapshot": {
                 "config": {

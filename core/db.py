@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import threading
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from core import faults
 from core.config import get_settings
@@ -62,8 +63,13 @@ _INDEXES: dict[str, list[IndexModel]] = {
         # queued or live and removed when it ends (a sparse unique index, which both real
         # MongoDB and the embedded server enforce).
         IndexModel([("open_key", ASCENDING)], unique=True, sparse=True, name="open_key_unique"),
-        IndexModel([("ultravox_call_id", ASCENDING)], sparse=True, name="ultravox_call_id"),
-        IndexModel([("twilio_call_sid", ASCENDING)], sparse=True, name="twilio_call_sid"),
+        # A provider id names one call. The field is absent until it is known (never null:
+        # a sparse unique index would refuse a second null), and being unique the index is
+        # one the embedded server also uses for equality lookups (webhooks without our id).
+        IndexModel([("ultravox_call_id", ASCENDING)], unique=True, sparse=True,
+                   name="ultravox_call_id_unique"),
+        IndexModel([("twilio_call_sid", ASCENDING)], unique=True, sparse=True,
+                   name="twilio_call_sid_unique"),
         IndexModel([("job_id", ASCENDING), ("created_at", DESCENDING)], name="job_created"),
         IndexModel([("candidate_id", ASCENDING), ("created_at", DESCENDING)], name="cand_created"),
         IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="status_next"),
@@ -126,10 +132,27 @@ def get_db() -> Database:
     return get_client()[get_settings().mongodb_db]
 
 
+# Indexes an earlier version created and a newer one replaced (same key, other options).
+_REPLACED_INDEXES: dict[str, tuple[str, ...]] = {CALLS: ("ultravox_call_id", "twilio_call_sid")}
+PROVIDER_ID_FIELDS = ("ultravox_call_id", "twilio_call_sid")
+
+
 def ensure_indexes(db: Database) -> None:
     """Create every index the app relies on; safe to run at each start."""
+    _migrate_provider_ids(db)
     for name, indexes in _INDEXES.items():
         db[name].create_indexes(indexes)
+
+
+def _migrate_provider_ids(db: Database) -> None:
+    # Calls written before provider ids became unique carried explicit nulls: remove them
+    # (absent and null read the same) so the sparse unique indexes can be built.
+    for field in PROVIDER_ID_FIELDS:
+        db[CALLS].update_many({field: {"$type": "null"}}, {"$unset": {field: ""}})
+    existing = {ix["name"] for ix in db[CALLS].list_indexes()}
+    for old in _REPLACED_INDEXES[CALLS]:
+        if old in existing:
+            db[CALLS].drop_index(old)
 
 
 def ping(db: Database) -> tuple[bool, str]:
@@ -208,3 +231,87 @@ def server_now(db: Database) -> datetime:
                                             upsert=True, return_document=ReturnDocument.AFTER)
     at = doc["at"]
     return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+class GroupInsert:
+    """Inserts into one collection from many threads, concurrent ones grouped into one command.
+
+    `insert(doc)` returns once the command that carried `doc` returned: True if stored, False
+    if a unique index refused it; a failed write raises in every thread whose document it
+    carried. At most `max_in_flight` commands run at once; documents that arrive meanwhile go
+    together (oldest first) in the next one, written by whichever waiting caller gets the free
+    slot. On a store that commits before acknowledging, a group shares one commit.
+    """
+
+    def __init__(self, collection: Collection, *, max_group: int = 64, max_in_flight: int = 2) -> None:
+        self._collection = collection
+        self._max_group = max_group
+        self._max_in_flight = max_in_flight
+        self._cond = threading.Condition()
+        self._waiting: list[_Pending] = []
+        self._in_flight = 0
+
+    def insert(self, doc: dict[str, Any]) -> bool:
+        """Store `doc`; True if stored, False for a duplicate; raises if the write failed."""
+        mine = _Pending(doc)
+        with self._cond:
+            self._waiting.append(mine)
+            while not mine.done:
+                if self._in_flight < self._max_in_flight and self._waiting:
+                    group = self._waiting[: self._max_group]
+                    del self._waiting[: self._max_group]
+                    self._in_flight += 1
+                    self._cond.release()
+                    try:
+                        self._write(group)
+                    finally:
+                        self._cond.acquire()
+                        self._in_flight -= 1
+                        for pending in group:
+                            pending.done = True
+                        self._cond.notify_all()
+                else:
+                    self._cond.wait()
+        if mine.error is not None:
+            raise mine.error
+        return bool(mine.stored)
+
+    def _write(self, group: list[_Pending]) -> None:
+        try:
+            if len(group) == 1:
+                group[0].stored = insert_new(self._collection, group[0].doc)
+                return
+            self._collection.insert_many([p.doc for p in group], ordered=False)
+            for p in group:
+                p.stored = True
+        except BulkWriteError as exc:
+            failed = {e["index"]: e for e in exc.details.get("writeErrors", [])}
+            for index, p in enumerate(group):
+                err = failed.get(index)
+                if err is None:
+                    p.stored = True
+                elif err.get("code") == _DUPLICATE_KEY:
+                    p.stored = False
+                else:
+                    p.error = PyMongoError(err.get("errmsg", "write failed"))
+            if exc.details.get("writeConcernErrors"):
+                for p in group:
+                    p.error = p.error or exc
+        except Exception as exc:  # noqa: BLE001 - every caller of the group gets the failure
+            for p in group:
+                p.error = exc
+
+
+_DUPLICATE_KEY = 11000
+
+
+class _Pending:
+    """One caller's document in a GroupInsert, and what became of it."""
+
+    __slots__ = ("doc", "done", "error", "stored")
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.doc = doc
+        self.done = False
+        self.stored: bool | None = None
+        self.error: Exception | None = None

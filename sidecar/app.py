@@ -9,9 +9,11 @@ from werkzeug.exceptions import HTTPException
 
 from core import db as dbmod
 from core import startup
-from core.db import Database, DatabaseError
+from core.db import Database, DatabaseError, GroupInsert
+from core.lifecycle.applier import Applier
+from core.lifecycle.store import events_collection
 from sidecar.recordings import recordings_bp
-from sidecar.routes import health_bp, twilio_bp, ultravox_bp
+from sidecar.routes import after_apply, health_bp, twilio_bp, ultravox_bp
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +35,14 @@ def _http_error(exc: HTTPException):
     return jsonify(error=exc.description or exc.name), exc.code or 500
 
 
-def create_app(database: Database | None = None, *, followup_in_background: bool = True) -> Flask:
-    """Build the sidecar; `database` lets tests pass their own database."""
+def create_app(database: Database | None = None, *, followup_in_background: bool = True,
+               apply_after_ack: bool | None = None) -> Flask:
+    """Build the sidecar; `database` lets tests pass their own database.
+
+    `apply_after_ack`: answer a webhook once its event is stored and apply it right after, in
+    a background thread (None: so when served for real; a test passing its own database
+    applies before answering unless it asks otherwise).
+    """
     if database is None:
         # Served for real: the same start-up checks as every process (one line, exit 2),
         # also when gunicorn runs without sidecar/gunicorn_conf.py.
@@ -45,6 +53,10 @@ def create_app(database: Database | None = None, *, followup_in_background: bool
     app.config["DB"] = database if database is not None else dbmod.get_db()
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["FOLLOWUP_IN_BACKGROUND"] = followup_in_background
+    if apply_after_ack if apply_after_ack is not None else database is None:
+        # Both start no thread and open no connection here (safe before gunicorn forks).
+        app.extensions["event_insert"] = GroupInsert(events_collection(app.config["DB"]))
+        app.extensions["applier"] = Applier(app.config["DB"], on_applied=after_apply(app))
     app.register_blueprint(health_bp)
     app.register_blueprint(ultravox_bp)
     app.register_blueprint(twilio_bp)

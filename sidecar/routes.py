@@ -1,18 +1,21 @@
-"""The sidecar's routes: provider webhooks (store once, apply, answer fast) and health."""
+"""The sidecar's routes: provider webhooks (store once, answer, apply) and health."""
 
 from __future__ import annotations
 
 import json
 import logging
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Flask, current_app, jsonify, request
 
 from core import db as dbmod
-from core.db import Database
+from core.db import Database, GroupInsert
+from core.documents.event import Event
 from core.documents.status import TERMINAL_STATUSES
 from core.lifecycle import events, followup, ingest
+from core.lifecycle.applier import Applier
 from sidecar.signatures import require_signature, twilio_check, ultravox_check
 
 log = logging.getLogger(__name__)
@@ -37,9 +40,8 @@ def _accepted(result: ingest.StoreResult):
     return jsonify(body), 200
 
 
-def _schedule_followup(call_id: str) -> None:
+def _schedule_followup(app: Flask, call_id: str) -> None:
     """Run the call's follow-up (transcript, price...) off the request thread, if enabled."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not app.config.get("FOLLOWUP_IN_BACKGROUND", True):
         return
     executor: ThreadPoolExecutor | None = app.extensions.get("followup_executor")
@@ -61,10 +63,47 @@ def _schedule_followup(call_id: str) -> None:
     executor.submit(run)
 
 
+def _ends_call(event: Event) -> bool:
+    """True for the events after which the call's follow-up is due."""
+    if event.provider == events.TWILIO:
+        return events.twilio_status(event.kind, event.payload.get("AnsweredBy")) in TERMINAL_STATUSES
+    return event.kind == "call.ended"
+
+
+def after_apply(app: Flask) -> Callable[[Event], None]:
+    """What the applier runs after each applied event: the follow-up of an ended call."""
+
+    def hook(event: Event) -> None:
+        if event.call_id and _ends_call(event):
+            _schedule_followup(app, event.call_id)
+
+    return hook
+
+
+def _ingest(parsed: events.ParsedEvent):
+    """Store the event, then apply it: after answering (the applier) or before (inline)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    applier: Applier | None = app.extensions.get("applier")
+    if applier is None:
+        result = ingest.process(_db(), parsed)
+        if result.call_id and result.event is not None and _ends_call(result.event):
+            _schedule_followup(app, result.call_id)
+        return _accepted(result)
+    group: GroupInsert = app.extensions["event_insert"]
+    # The answer waits for this event's own insert (grouped with concurrent ones) and nothing
+    # else: a callback naming our call id is stored under it without a read (the applier
+    # confirms the link), applying it is queued, and the worker's reconcile applies whatever
+    # the queue never got to.
+    result = ingest.receive(_db(), parsed, insert=group.insert, trust_hint=True)
+    if result.call_id and not result.applied and result.event is not None:
+        applier.submit(result.event, confirm=result.adopt)
+    return _accepted(result)
+
+
 @ultravox_bp.post("/ultravox")
 @require_signature(ultravox_check, "Ultravox", 401)
 def ultravox_webhook():
-    """Receive an Ultravox call event: store once, apply, answer fast."""
+    """Receive an Ultravox call event: store once, answer, apply."""
     try:
         data = json.loads(request.get_data(cache=True))
     except (ValueError, RecursionError):
@@ -78,27 +117,20 @@ def ultravox_webhook():
         parsed = events.parse_ultravox(data)
     except events.BadPayload as exc:
         return jsonify(error=str(exc)), 400
-    result = ingest.process(_db(), parsed)
-    if result.call_id and parsed.kind == "call.ended":
-        _schedule_followup(result.call_id)
-    return _accepted(result)
+    return _ingest(parsed)
 
 
 @twilio_bp.post("/status")
 @require_signature(twilio_check, "Twilio", 403)
 def twilio_status():
-    """Receive a Twilio status callback: store once, apply, answer fast."""
+    """Receive a Twilio status callback: store once, answer, apply."""
     if request.mimetype != "application/x-www-form-urlencoded":
         return jsonify(error="expected a form body"), 400
     try:
         parsed = events.parse_twilio(request.form, request.args.get("call"))
     except events.BadPayload as exc:
         return jsonify(error=str(exc)), 400
-    result = ingest.process(_db(), parsed)
-    status = events.twilio_status(parsed.kind, parsed.payload.get("AnsweredBy"))
-    if result.call_id and status in TERMINAL_STATUSES:
-        _schedule_followup(result.call_id)
-    return _accepted(result)
+    return _ingest(parsed)
 
 
 @health_bp.get("/healthz")

@@ -36,6 +36,16 @@ def _stamped(fields: dict[str, Any]) -> dict[str, Any]:
 # -- calls --------------------------------------------------------------------------------
 
 
+def call_doc(built: Call) -> dict[str, Any]:
+    """A call as the store writes it: provider ids absent until known (never null, which their
+    sparse unique indexes would refuse twice)."""
+    doc = built.to_doc()
+    for key in ("ultravox_call_id", "twilio_call_sid"):
+        if doc.get(key, "") is None:
+            del doc[key]
+    return doc
+
+
 def call(**fields: Any) -> Call:
     """A call: queued, first attempt, for a fresh candidate and job id unless given."""
     return Call(**{"id": new_id(), "candidate_id": new_id(), "job_id": new_id(), "status": "queued",
@@ -45,7 +55,7 @@ def call(**fields: Any) -> Call:
 def insert_call(db: Database, **fields: Any) -> Call:
     """`call(**fields)` written to the calls collection."""
     built = call(**fields)
-    db[CALLS].insert_one(built.to_doc())
+    db[CALLS].insert_one(call_doc(built))
     return built
 
 
@@ -63,7 +73,7 @@ def launched_call(**fields: Any) -> Call:
 def insert_launched_call(db: Database, **fields: Any) -> Call:
     """`launched_call(**fields)` written to the calls collection."""
     built = launched_call(**fields)
-    db[CALLS].insert_one(built.to_doc())
+    db[CALLS].insert_one(call_doc(built))
     return built
 
 

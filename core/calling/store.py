@@ -8,10 +8,11 @@ atomic and forward-only.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -47,8 +48,8 @@ def new_call_doc(candidate_id: str, job_id: str, *, actor: str, batch_id: str | 
         "created_at": now,
         "updated_at": now,
         "next_attempt_at": next_attempt_at or now,
-        "ultravox_call_id": None,
-        "twilio_call_sid": None,
+        # No provider ids yet: they stay absent (not null) until known, as their unique sparse
+        # indexes require.
         "status_history": [{"status": CallStatus.QUEUED.value, "at": now, "event_id": None}],
     }
 
@@ -154,13 +155,9 @@ def cancel_queued(db: Database, call_id: str, reason: str) -> bool:
     return result.modified_count == 1
 
 
-def move_status(db: Database, call_id: str, new: CallStatus, *, fields: dict[str, Any] | None = None,
-                event_id: str | None = None, at: datetime | None = None) -> bool:
-    """Move a call to `new` only if that is forward (one conditional update); True if it moved.
-
-    A terminal move frees the pair's `open_key` and flags the call for its follow-up. Every
-    failure reason is stored through here or `cancel_queued`: both hide phone numbers in it.
-    """
+def _move(call_id: str, new: CallStatus, fields: dict[str, Any] | None, event_id: str | None,
+          at: datetime | None, earliest: dict[str, datetime] | None) -> tuple[dict, dict]:
+    """The filter and update of one forward-only status move."""
     now = utcnow()
     fields = dict(fields or {})
     if "failure_reason" in fields:
@@ -169,6 +166,7 @@ def move_status(db: Database, call_id: str, new: CallStatus, *, fields: dict[str
         "$set": {"status": new.value, "updated_at": now, **fields},
         "$push": {"status_history": {"status": new.value, "at": at or now, "event_id": event_id}},
     }
+    minimum: dict[str, datetime] = dict(earliest or {})
     if new in TERMINAL_STATUSES:
         update["$unset"] = {"open_key": ""}
         update["$set"]["needs_followup"] = True
@@ -176,9 +174,54 @@ def move_status(db: Database, call_id: str, new: CallStatus, *, fields: dict[str
         update["$inc"] = {"followup_seq": 1}
         # Every end has a time (the retention purge counts from it); an earlier one stays.
         if "ended_at" not in update["$set"]:
-            update["$min"] = {"ended_at": at or now}
-    result = db[CALLS].update_one({"_id": call_id, "status": {"$in": statuses_before(new)}}, update)
-    return result.modified_count == 1
+            minimum.setdefault("ended_at", at or now)
+    minimum = {k: v for k, v in minimum.items() if k not in update["$set"]}
+    if minimum:
+        update["$min"] = minimum
+    return {"_id": call_id, "status": {"$in": statuses_before(new)}}, update
+
+
+def move_status(db: Database, call_id: str, new: CallStatus, *, fields: dict[str, Any] | None = None,
+                event_id: str | None = None, at: datetime | None = None,
+                earliest: dict[str, datetime] | None = None) -> bool:
+    """Move a call to `new` only if that is forward (one conditional update); True if it moved.
+
+    A terminal move frees the pair's `open_key` and flags the call for its follow-up. Every
+    failure reason is stored through here or `cancel_queued`: both hide phone numbers in it.
+    `earliest` are phase times kept with $min in the same write (the caller records them on
+    their own when the call did not move).
+    """
+    query, update = _move(call_id, new, fields, event_id, at, earliest)
+    return db[CALLS].update_one(query, update).modified_count == 1
+
+
+@dataclass(frozen=True)
+class PhaseMove:
+    """One status callback as a write: the forward-only move, and the facts kept either way."""
+
+    call_id: str
+    status: CallStatus
+    fields: dict[str, Any]
+    event_id: str
+    at: datetime
+    earliest: dict[str, datetime]
+    facts: dict[str, Any]
+
+
+def move_status_many(db: Database, moves: list[PhaseMove]) -> None:
+    """Apply many status callbacks in one ordered command: each is its move (only if forward)
+    followed by its order-free facts ($min times, final facts), which change nothing when the
+    move carried them. The same as `move_status` then `record_phase` for each, in order."""
+    writes: list[UpdateOne] = []
+    for m in moves:
+        query, update = _move(m.call_id, m.status, m.fields, m.event_id, m.at, m.earliest)
+        writes.append(UpdateOne(query, update))
+        phase: dict[str, Any] = {"$min": m.earliest}
+        if m.facts:
+            phase["$set"] = m.facts
+        writes.append(UpdateOne({"_id": m.call_id}, phase))
+    if writes:
+        db[CALLS].bulk_write(writes, ordered=True)
 
 
 # -- the dial ------------------------------------------------------------------------------

@@ -29,9 +29,14 @@ def sync_rollup(db: Database, call_id: str) -> None:
 
 
 def advance_status(db: Database, call_id: str, new: CallStatus, *, fields: dict[str, Any] | None = None,
-                   event_id: str | None = None, at: datetime | None = None) -> bool:
-    """Move a call to `new` only if that is forward; True if it moved (then counted if it ended)."""
-    moved = call_store.move_status(db, call_id, new, fields=fields, event_id=event_id, at=at)
+                   event_id: str | None = None, at: datetime | None = None,
+                   earliest: dict[str, datetime] | None = None) -> bool:
+    """Move a call to `new` only if that is forward; True if it moved (then counted if it ended).
+
+    `earliest` phase times ($min) ride on the same write when it moves.
+    """
+    moved = call_store.move_status(db, call_id, new, fields=fields, event_id=event_id, at=at,
+                                   earliest=earliest)
     if moved and new in TERMINAL_STATUSES:
         sync_rollup(db, call_id)
     return moved

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
+from core.calling.store import PhaseMove, move_status_many
 from core.calling.transitions import advance_status, sync_rollup
 from core.db import Database, DatabaseError, new_id, utcnow
 from core.documents.event import Event
-from core.documents.status import CallStatus
+from core.documents.status import TERMINAL_STATUSES, CallStatus
 from core.lifecycle import store
 from core.lifecycle.events import (
     BILLING_PENDING,
@@ -41,6 +44,14 @@ class StoreResult:
     new: bool
     applied: bool
     notes: list[str] = field(default_factory=list)
+    # The stored event (for an apply after the acknowledgement) and whether applying it must
+    # first give the call the provider id it does not carry yet.
+    event: Event | None = None
+    adopt: bool = False
+
+
+# Writes one event document (the sidecar's group insert); returns False for a duplicate.
+Insert = Callable[[dict[str, Any]], bool]
 
 
 def _provider_field(provider: str) -> str:
@@ -59,11 +70,67 @@ def find_call_id(db: Database, provider: str, provider_call_id: str,
     return store.call_id_by_provider_id(db, key, provider_call_id)
 
 
+def link_call(db: Database, provider: str, provider_call_id: str, hint_call_id: str | None = None,
+              *, trust_hint: bool = False) -> tuple[str | None, bool]:
+    """(our call id or None, whether that link is still to be confirmed or the call to adopt
+    the provider id).
+
+    By our own id when the webhook names it and the call carries no other provider id (a read
+    by `_id`); else by the provider id (a unique index, so an indexed lookup everywhere).
+    `trust_hint`: take the id the signed webhook names without reading; `confirm_links`
+    checks it after the acknowledgement (the event becomes an orphan if it was wrong).
+    """
+    key = _provider_field(provider)
+    if hint_call_id and trust_hint:
+        return hint_call_id, True
+    if hint_call_id:
+        exists, current = store.provider_id_of(db, hint_call_id, key)
+        if exists and current in (None, provider_call_id):
+            return hint_call_id, current is None
+    return store.call_id_by_provider_id(db, key, provider_call_id), False
+
+
+def confirm_links(db: Database, received: list[tuple[Event, bool]]) -> list[Event]:
+    """Confirm the links of events stored under the call id their webhook named (flagged True):
+    one read for the batch; a call without the provider id adopts it. An event whose named call
+    is missing or belongs to another provider call is linked by the provider id instead, or
+    becomes an orphan (reconcile retries it). Returns the events still linked, to apply."""
+    checks = [e for e, check in received if check and e.call_id]
+    known = store.provider_ids_of(db, list({e.call_id for e in checks if e.call_id}))
+    linked: list[Event] = []
+    for event, check in received:
+        if not check or event.call_id is None:
+            linked.append(event)
+            continue
+        key = _provider_field(event.provider)
+        doc = known.get(event.call_id)
+        current = doc.get(key) if doc is not None else None
+        if doc is not None and current == event.provider_call_id:
+            linked.append(event)
+            continue
+        if doc is not None and current is None and store.adopt_provider_id(
+                db, event.call_id, key, event.provider_call_id):
+            linked.append(event)
+            continue
+        owner = store.call_id_by_provider_id(db, key, event.provider_call_id)
+        if owner is None:
+            store.unlink_event(db, event.id)
+            continue
+        if owner != event.call_id:
+            store.link_event(db, event.id, owner)
+            event = event.model_copy(update={"call_id": owner})
+        linked.append(event)
+    return linked
+
+
 def store_event(db: Database, event: ParsedEvent, *, source: str = "webhook",
-                now: datetime | None = None) -> tuple[Event, bool]:
-    """Insert the event once; returns (the stored event, True if this delivery stored it)."""
+                now: datetime | None = None, insert: Insert | None = None,
+                trust_hint: bool = False) -> tuple[Event, bool, bool]:
+    """Insert the event once; returns (the stored event, True if this delivery stored it,
+    True if its link is to be confirmed or its call must still adopt the provider id)."""
     now = now or utcnow()
-    call_id = find_call_id(db, event.provider, event.provider_call_id, event.hint_call_id)
+    call_id, adopt = link_call(db, event.provider, event.provider_call_id, event.hint_call_id,
+                               trust_hint=trust_hint)
     doc = {
         "_id": new_id(),
         "dedupe_key": event.dedupe_key,
@@ -81,33 +148,60 @@ def store_event(db: Database, event: ParsedEvent, *, source: str = "webhook",
         # Counts the apply that follows this insert (saves a write on the hot path).
         "apply_attempts": 1,
     }
-    if store.insert_event(db, doc):
-        return Event.model_validate(doc), True
+    if store.insert_event(db, doc, insert):
+        return Event.model_validate(doc), True, adopt
     # Deleted in between (purge): nothing to do with the delivery.
-    return store.event_by_key(db, event.dedupe_key) or Event.model_validate(doc), False
+    existing = store.event_by_key(db, event.dedupe_key) or Event.model_validate(doc)
+    return existing, False, adopt and existing.call_id == call_id
+
+
+def receive(db: Database, event: ParsedEvent, *, source: str = "webhook",
+            insert: Insert | None = None, trust_hint: bool = False) -> StoreResult:
+    """Store the event once (durably, before anything is acknowledged) without applying it.
+
+    The result carries the stored event for an apply right after the acknowledgement
+    (`apply_many`); if that never happens, reconcile's `apply_pending` applies it.
+    With `trust_hint` the only database work is the insert when the webhook names our call.
+    """
+    stored, new, adopt = store_event(db, event, source=source, insert=insert, trust_hint=trust_hint)
+    if stored.applied or stored.call_id is not None:
+        return StoreResult(stored.id, stored.call_id, new, stored.applied, event=stored, adopt=adopt)
+    # A later delivery may find the call the first one did not (the launcher was slower).
+    call_id = find_call_id(db, event.provider, event.provider_call_id, event.hint_call_id)
+    if call_id is None:
+        return StoreResult(stored.id, None, new, False, ["orphan"], event=stored)
+    store.link_event(db, stored.id, call_id)
+    stored = stored.model_copy(update={"call_id": call_id, "orphan": False})
+    return StoreResult(stored.id, call_id, new, False, event=stored)
 
 
 def process(db: Database, event: ParsedEvent, *, source: str = "webhook") -> StoreResult:
     """Store the event once and apply it; database errors propagate (the caller answers 503)."""
-    stored, new = store_event(db, event, source=source)
-    if stored.applied:
-        return StoreResult(stored.id, stored.call_id, new, True)
-    if stored.call_id is None:
-        # A later delivery may find the call the first one did not (the launcher was slower).
-        call_id = find_call_id(db, event.provider, event.provider_call_id, event.hint_call_id)
-        if call_id is None:
-            return StoreResult(stored.id, None, new, False, ["orphan"])
-        store.link_event(db, stored.id, call_id)
-        stored = stored.model_copy(update={"call_id": call_id, "orphan": False})
-    applied = apply_stored(db, stored, count_attempt=not new)
-    return StoreResult(stored.id, stored.call_id, new, applied)
+    result = receive(db, event, source=source)
+    if result.applied or result.call_id is None or result.event is None:
+        return result
+    result.applied = apply_stored(db, result.event, count_attempt=not result.new, adopt=result.adopt)
+    if result.applied:
+        store.mark_applied(db, result.event_id)
+    return result
 
 
-def apply_stored(db: Database, event: Event, *, count_attempt: bool = True) -> bool:
-    """Apply a stored event to its call and mark it applied; False if applying failed."""
+def apply_stored(db: Database, event: Event, *, count_attempt: bool = True,
+                 adopt: bool | None = None) -> bool:
+    """Apply a stored event to its call; False if applying failed. The caller marks it applied
+    (`store.mark_applied`, or one write for a batch).
+
+    `adopt`: first give the call the event's provider id if it has none (None: whenever the
+    event was linked by the id the webhook named).
+    """
     if count_attempt:  # bounded retries: a poison event is not re-applied forever
         store.count_apply_attempt(db, event.id)
+    if adopt is None:
+        adopt = event.call_hint is not None and event.call_hint == event.call_id
     try:
+        if adopt and event.call_id:
+            store.adopt_provider_id(db, event.call_id, _provider_field(event.provider),
+                                    event.provider_call_id)
         apply_event(db, event)
     except DatabaseError:
         raise
@@ -115,7 +209,6 @@ def apply_stored(db: Database, event: Event, *, count_attempt: bool = True) -> b
         # The event is stored: reconcile retries it, so the provider needs no retry.
         log.exception("applying %s event %s failed; reconcile will retry", event.provider, event.id)
         return False
-    store.mark_applied(db, event.id)
     return True
 
 
@@ -134,12 +227,13 @@ def apply_event(db: Database, event: Event) -> None:
         _apply_ultravox(db, event.call_id, event)
 
 
-def _apply_twilio(db: Database, call_id: str, event: Event) -> None:
+def _twilio_move(call_id: str, event: Event) -> PhaseMove | None:
+    """What a Twilio status callback writes on its call (None: a status we do not track)."""
     p = event.payload
     answered_by = p.get("AnsweredBy") or None
     new = twilio_status(p["CallStatus"], answered_by)
     if new is None:
-        return
+        return None
     at = _event_time(event)
     # Facts that do not depend on the order of delivery are written unconditionally:
     # the earliest time of each phase ($min) and what the final callback reports.
@@ -148,8 +242,8 @@ def _apply_twilio(db: Database, call_id: str, event: Event) -> None:
         facts["answered_by"] = answered_by
     if p.get("CallDuration", "").isdigit():
         facts["duration_seconds"] = int(p["CallDuration"])
-    store.record_phase(db, call_id, earliest={_STATUS_TIME_FIELD.get(new, "ended_at"): at}, facts=facts)
-    fields = {"twilio_status": p["CallStatus"]}
+    earliest = {_STATUS_TIME_FIELD.get(new, "ended_at"): at}
+    fields = {"twilio_status": p["CallStatus"], **facts}
     if new == CallStatus.VOICEMAIL:
         fields["failure_reason"] = "answered by voicemail"
     elif new in (CallStatus.FAILED,) and (p.get("ErrorMessage") or p.get("ErrorCode")):
@@ -158,7 +252,47 @@ def _apply_twilio(db: Database, call_id: str, event: Event) -> None:
         message = p.get("ErrorMessage") or "Twilio could not place the call"
         fields["provider_error_code"] = code
         fields["failure_reason"] = (f"{message} (Twilio error {code})" if code else message)[:300]
-    advance_status(db, call_id, new, fields=fields, event_id=event.id, at=at)
+    return PhaseMove(call_id=call_id, status=new, fields=fields, event_id=event.id, at=at,
+                     earliest=earliest, facts=facts)
+
+
+def _apply_twilio(db: Database, call_id: str, event: Event) -> None:
+    move = _twilio_move(call_id, event)
+    if move is None:
+        return
+    # One write when the status moves forward (the usual case); a late or repeated callback
+    # still leaves its order-free facts.
+    if not advance_status(db, call_id, move.status, fields=move.fields, event_id=event.id,
+                          at=move.at, earliest=move.earliest):
+        store.record_phase(db, call_id, earliest=move.earliest, facts=move.facts)
+
+
+def apply_many(db: Database, received: list[tuple[Event, bool]],
+               settle: Callable[[str], None] | None = None) -> list[Event]:
+    """Apply a batch of stored events, each with whether its link is to be confirmed
+    (`confirm_links`); returns those applied (the caller marks them, one write). The same
+    effect as applying them one by one: every Twilio status callback of the batch is one
+    ordered command, then each call it may have ended gets its usage counters and budget
+    settled (idempotent) — by `settle(call_id)` when given (e.g. queued for another thread;
+    the worker's rollup and budget passes settle what a dead process left), else here."""
+    applied: list[Event] = []
+    moves: list[PhaseMove] = []
+    moved_events: list[Event] = []
+    for event in confirm_links(db, [(e, check) for e, check in received if not e.applied]):
+        if event.call_id is None:
+            continue
+        if event.provider != TWILIO:
+            if apply_stored(db, event, count_attempt=False, adopt=False):
+                applied.append(event)
+            continue
+        move = _twilio_move(event.call_id, event)
+        if move is not None:
+            moves.append(move)
+        moved_events.append(event)
+    move_status_many(db, moves)
+    for call_id in dict.fromkeys(m.call_id for m in moves if m.status in TERMINAL_STATUSES):
+        (settle or partial(sync_rollup, db))(call_id)
+    return applied + moved_events
 
 
 def _apply_ultravox(db: Database, call_id: str, event: Event) -> None:
@@ -207,8 +341,13 @@ def apply_pending(db: Database, *, limit: int = 100, orphan_limit: int = 50,
     """
     now = now or utcnow()
     done = pending = 0
-    for event in store.unapplied_linked_events(db, max_attempts=max_attempts, limit=limit):
-        if apply_stored(db, event):
+    linked = store.unapplied_linked_events(db, max_attempts=max_attempts, limit=limit)
+    # An event stored under the id its webhook named may never have been confirmed (the
+    # sidecar stopped right after answering): confirm first, then apply.
+    for event in confirm_links(db, [(e, e.call_hint is not None and e.call_hint == e.call_id)
+                                    for e in linked]):
+        if apply_stored(db, event, adopt=False):
+            store.mark_applied(db, event.id)
             done += 1
         else:
             pending += 1
@@ -224,7 +363,8 @@ def apply_pending(db: Database, *, limit: int = 100, orphan_limit: int = 50,
         claimed = store.claim_orphan(db, event.id, call_id)
         if claimed is None:  # another process linked it meanwhile
             continue
-        if apply_stored(db, claimed):
+        if apply_stored(db, claimed, adopt=False):
+            store.mark_applied(db, claimed.id)
             done += 1
         else:
             pending += 1

@@ -8,11 +8,14 @@ which webhooks arrive ($min for first times, $set for final facts, guarded updat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from pymongo import ReturnDocument
+from pymongo.collection import Collection
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 from core import crypto
 from core.db import CALL_EVENTS, CALLS, TRANSCRIPTS, insert_new, utcnow
@@ -29,21 +32,50 @@ def call_id_by_provider_id(db: Database, field: str, provider_call_id: str) -> s
     return doc["_id"] if doc else None
 
 
+def provider_id_of(db: Database, call_id: str, field: str) -> tuple[bool, str | None]:
+    """(whether the call exists, its provider id in `field` or None): one read by `_id`."""
+    doc = db[CALLS].find_one({"_id": call_id}, {field: 1})
+    return (doc is not None, doc.get(field) if doc else None)
+
+
+def provider_ids_of(db: Database, call_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The provider ids of these calls (one read by `_id`), keyed by call id; missing calls
+    are absent."""
+    if not call_ids:
+        return {}
+    docs = db[CALLS].find({"_id": {"$in": call_ids}}, {"ultravox_call_id": 1, "twilio_call_sid": 1})
+    return {d["_id"]: d for d in docs}
+
+
 def adopt_provider_id(db: Database, call_id: str, field: str, provider_call_id: str) -> bool:
     """Link our call to a provider id it does not have yet (never over another id)."""
     update: dict[str, Any] = {"$set": {field: provider_call_id}}
     if field == "twilio_call_sid":
         # A callback names the call: the create's lost answer no longer matters.
         update["$unset"] = {"twilio_unconfirmed": ""}
-    doc = db[CALLS].find_one_and_update(
-        {"_id": call_id, field: {"$in": [None, provider_call_id]}}, update, projection={"_id": 1},
-    )
+    try:
+        doc = db[CALLS].find_one_and_update(
+            {"_id": call_id, field: {"$in": [None, provider_call_id]}}, update, projection={"_id": 1},
+        )
+    except DuplicateKeyError:
+        return False  # another call already carries this provider id (its unique index says so)
     return doc is not None
 
 
-def insert_event(db: Database, doc: dict[str, Any]) -> bool:
-    """Store an event; False when one with its dedupe key is already stored."""
-    return insert_new(db[CALL_EVENTS], crypto.encrypt_event(doc))
+def insert_event(db: Database, doc: dict[str, Any],
+                 insert: Callable[[dict[str, Any]], bool] | None = None) -> bool:
+    """Store an event; False when one with its dedupe key is already stored.
+
+    `insert` writes the document instead of a single insert (the sidecar's group insert);
+    it returns like `insert_new` and raises when the write failed.
+    """
+    doc = crypto.encrypt_event(doc)
+    return insert(doc) if insert is not None else insert_new(db[CALL_EVENTS], doc)
+
+
+def events_collection(db: Database) -> Collection:
+    """The event log itself, for the group insert that batches concurrent webhooks."""
+    return db[CALL_EVENTS]
 
 
 def event_by_key(db: Database, dedupe_key: str) -> Event | None:
@@ -54,6 +86,12 @@ def event_by_key(db: Database, dedupe_key: str) -> Event | None:
 def link_event(db: Database, event_id: str, call_id: str) -> None:
     """Attach an event stored as an orphan to the call that has since been found."""
     db[CALL_EVENTS].update_one({"_id": event_id}, {"$set": {"call_id": call_id, "orphan": False}})
+
+
+def unlink_event(db: Database, event_id: str) -> None:
+    """An event stored under a call id that turned out wrong: an orphan again, due at once."""
+    db[CALL_EVENTS].update_one({"_id": event_id}, {"$set": {"call_id": None, "orphan": True},
+                                                   "$unset": {"orphan_next_check_at": ""}})
 
 
 def claim_orphan(db: Database, event_id: str, call_id: str) -> Event | None:
@@ -73,6 +111,13 @@ def count_apply_attempt(db: Database, event_id: str) -> None:
 def mark_applied(db: Database, event_id: str) -> None:
     """Record that an event's effect is on its call."""
     db[CALL_EVENTS].update_one({"_id": event_id}, {"$set": {"applied": True, "applied_at": utcnow()}})
+
+
+def mark_applied_many(db: Database, event_ids: list[str]) -> None:
+    """Record that these events' effects are on their calls (one write for a batch)."""
+    if event_ids:
+        db[CALL_EVENTS].update_many({"_id": {"$in": event_ids}},
+                                    {"$set": {"applied": True, "applied_at": utcnow()}})
 
 
 def unapplied_linked_events(db: Database, *, max_attempts: int, limit: int) -> list[Event]:

@@ -15,13 +15,14 @@ from core.calling.gate import DIAL_GATE
 from core.db import APP_STATE, CALLS, new_id, server_now
 from core.documents.call import Call
 from core.lifecycle import events, ingest
+from tests.factories import call_doc
 
 
 def _insert(db, **fields) -> Call:
     call = Call.model_validate({
         "_id": new_id(), "candidate_id": new_id(), "job_id": "job1", "attempt": 1,
         "created_at": server_now(db), "updated_at": server_now(db), **fields})
-    db[CALLS].insert_one(call.to_doc())
+    db[CALLS].insert_one(call_doc(call))
     return call
 
 

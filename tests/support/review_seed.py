@@ -177,7 +177,7 @@ def add_call(
     """A screened call stored with its transcript (once completed) and, if asked, its events;
     returns its id. `fields` are those of `screened_call`."""
     call = screened_call(candidate_id, job_id, **fields)
-    db[CALLS].insert_one(call.to_doc())
+    db[CALLS].insert_one(factories.call_doc(call))
     if call.status == "completed":
         db[TRANSCRIPTS].insert_one(
             {"_id": call.id, "messages": messages or conversation(), "fetched_at": call.created_at}
