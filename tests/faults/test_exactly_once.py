@@ -131,7 +131,7 @@ def test_a_lost_create_answer_keeps_the_call_and_its_callbacks_settle_it(stack) 
     stack.sandbox.inject_fault(path_prefix="/2010-04-01/", method="POST", status=500, count=1,
                                after=True)
     result = sandbox_stack.launch(stack, cand.id)
-    assert result.call.status.value == "dialing"
+    assert result.call.status.value in ("dialing", "ringing", "in_progress")  # never failed
     # Marked unconfirmed — unless Twilio's first callback linked the call in the meantime.
     assert "lost" in (result.call.twilio_unconfirmed or "") or result.call.twilio_call_sid
     drive(stack, lambda: _settled(stack))
