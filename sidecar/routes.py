@@ -57,6 +57,9 @@ def _schedule_followup(app: Flask, call_id: str) -> None:
     def run() -> None:
         try:
             followup.follow_up(database, call_id)
+        except dbmod.DatabaseError as exc:  # an outage, not a bug: one line, no traceback
+            log.warning("background follow-up of call %s: database error (%s); reconcile will retry",
+                        call_id, type(exc).__name__)
         except Exception:  # noqa: BLE001 - the flag stays set, reconcile retries
             log.exception("background follow-up of call %s failed; reconcile will retry", call_id)
 

@@ -132,6 +132,9 @@ class Applier:
             call_id = self._settle.get()
             try:
                 sync_rollup(self._db, call_id)
+            except DatabaseError as exc:  # an outage: one line, the worker's passes settle it
+                log.warning("settling call %s: database error (%s); the worker's rollup pass will",
+                            call_id, type(exc).__name__)
             except Exception:  # noqa: BLE001 - the worker's rollup and budget passes settle it
                 log.exception("settling call %s failed; the worker's rollup pass will", call_id)
             finally:
