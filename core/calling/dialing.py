@@ -71,9 +71,11 @@ def dial(db: Database, call: Call) -> Call:
     sending = False  # True from the moment the Twilio create may have left
     try:
         faults.point("before_ultravox_create")
+        zone = (candidate.timezone if candidate else None) or (
+            call.calling_window.zone if call.calling_window else None)
         snapshot = agent_settings.snapshot_for_call(
             db, call.job_id, crypto.decrypt(candidate.name) if candidate else "", job.title if job else "",
-            job.company if job else None)
+            job.company if job else None, candidate_zone=zone)
         body = build_request_body(snapshot, call_id=call_id, candidate_id=call.candidate_id,
                                   job_id=call.job_id, ring_timeout=settings.ring_timeout_seconds)
         config_snapshot = {k: v for k, v in snapshot.items() if k not in ("rendered_prompt", "ultravox")}

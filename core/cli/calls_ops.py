@@ -12,6 +12,7 @@ from core.documents.call import Call, CallCosts
 from core.documents.status import TERMINAL_STATUSES
 from core.lifecycle import reconcile as reconcile_mod
 from core.lifecycle import store as lifecycle_store
+from core.review.answers import answers_for_cli
 from core.review.detail import readable
 from core.usage import costs as costs_mod
 
@@ -70,6 +71,8 @@ def show_call(args: argparse.Namespace) -> dict[str, Any]:
     result["transcript_message_count"] = count
     # The stored breakdown as stored; a computed one in full.
     result["costs"] = costs.model_dump(exclude_unset=call.costs is not None)
+    # One entry per question of the call's own snapshot, in order (the Contract's "answers").
+    result["answers"] = answers_for_cli(db, call)
     summary = result.get("summary") or result.get("short_summary") or "(none yet)"
     costs_line = (f"total {costs.total} {costs.currency} (AI {costs.ai}"
                   f"{' est.' if costs.ai_estimated else ''}, telephony {costs.telephony}"
@@ -83,6 +86,8 @@ def show_call(args: argparse.Namespace) -> dict[str, Any]:
         f"transcript:  {count} messages ({call.transcript_status or 'none'})",
         f"summary:     {summary}",
         f"costs:       {costs_line}",
+        *[f"question {a['question']}: " + ("not asked" if not a["asked"] else
+          f"{a['answer'] or '(no reply)'} [{a['source']}]") for a in result["answers"]],
     ])
     return result
 
