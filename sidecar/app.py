@@ -12,6 +12,7 @@ from core import startup
 from core.db import Database, DatabaseError
 from sidecar.recordings import recordings_bp
 from sidecar.routes import health_bp, twilio_bp, ultravox_bp
+from sidecar.tools import tools_bp
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ def create_app(database: Database | None = None, *, followup_in_background: bool
     app.register_blueprint(ultravox_bp)
     app.register_blueprint(twilio_bp)
     app.register_blueprint(recordings_bp)
+    app.register_blueprint(tools_bp)
     app.register_error_handler(DatabaseError, _database_down)
     app.register_error_handler(HTTPException, _http_error)
     return app

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.agent.models import GlobalVoiceConfig, OpeningMode
 from core.agent.questions import record_hint
+from core.screening.tools import tool_rules
 
 # ---------------------------------------------------------------------------------------
 # Placeholders
@@ -171,6 +172,8 @@ def render_prompt(
     if "hangUp" not in config.system_prompt:
         text += ("\n\nWhen the conversation is over, or the candidate asks not to be called "
                  "again, end the call yourself with the hangUp tool.")
+    if "recordAnswer" not in config.system_prompt:
+        text += "\n\n" + tool_rules()
     if now is not None:
         text += "\n\n" + local_time_line(candidate_zone, now)
     return f"{text}\n\n{DATA_RULE}"

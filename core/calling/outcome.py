@@ -16,6 +16,15 @@ def outcome_text(call: Call | Mapping[str, Any]) -> str:
     status = call.status
     if call.opt_out:
         return "candidate asked not to be called again"
+    if call.human_requested:
+        return f"candidate asked for a person: {call.human_requested.get('reason') or 'no reason given'}"
+    if call.callback:
+        if call.callback.get("flagged"):
+            return "candidate asked to be called back more than 14 days ahead: for the hiring manager"
+        return (f"candidate asked to be called back at {call.callback.get('when_local')} "
+                f"({call.callback.get('zone')})")
+    if call.voicemail_left:
+        return "left a voicemail message"
     if status == CallStatus.FAILED:
         return f"failed: {call.failure_reason or call.end_reason or 'unknown'}"
     if status == CallStatus.QUEUED and call.hold_reason:

@@ -18,7 +18,7 @@ from core.usage import costs as costs_mod
 
 # Fields of the call document that are internal bookkeeping, not for operators.
 _INTERNAL = ("open_key", "followup_lease_until", "followup_seq", "request_body",
-             "rendered_prompt")
+             "rendered_prompt", "agent_answers")  # the agent's answers print as "answers"
 
 
 def _costs(call: Call) -> CallCosts:

@@ -6,17 +6,19 @@ the transcript matcher, labelled "matched from the transcript — check".
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
 
 from core.agent.questions import guess_value, knockout_passed
 from core.db import Database
-from core.documents.call import Call
+from core.documents.call import AgentAnswer, Call
 from core.documents.status import CallStatus
 from core.review import store
 from core.review.answer_matching import question_answers, screening_questions
 from core.review.models import Message, QuestionAnswer
 from core.review.timeline import transcript_messages
+from core.screening.tools import RECORD_ANSWER
 
 
 def _reached_voicemail(call: Call) -> bool:
@@ -31,11 +33,51 @@ def call_answers(call: Call, messages: list[Message]) -> list[QuestionAnswer]:
                              voicemail=_reached_voicemail(call))
     out = []
     for q, answer in zip(questions, found, strict=True):
+        recorded = call.agent_answers.get(q.id)
+        if recorded is not None:
+            out.append(_from_agent(call, answer, recorded, messages))
+            continue
         if answer.source == "transcript" and q.spec is not None:
             value = guess_value(q.spec, answer.answer)
             answer = replace(answer, value=value, knockout_passed=knockout_passed(q.spec, value))
         out.append(answer)
     return out
+
+
+def _tool_question(message: Message) -> int | None:
+    if message.speaker != "tool" or message.tool != RECORD_ANSWER:
+        return None
+    try:
+        args = json.loads(message.text)
+    except (ValueError, TypeError):
+        return None
+    number = args.get("question") if isinstance(args, dict) else None
+    return int(number) if isinstance(number, int | str) and str(number).isdigit() else None
+
+
+def answered_at(call: Call, number: int, recorded: AgentAnswer, messages: list[Message]) -> float | None:
+    """When the candidate gave a recorded answer: the start of their last turn before the
+    agent's (last) recordAnswer call for that question; else arrival time minus join time."""
+    calls = [i for i, m in enumerate(messages) if _tool_question(m) == number]
+    if calls:
+        before = [m for m in messages[: calls[-1]] if m.speaker == "candidate" and m.text.strip()]
+        if before and before[-1].start_s is not None:
+            return before[-1].start_s
+    if recorded.at and call.joined_at:
+        return max(0.0, round((recorded.at - call.joined_at).total_seconds(), 1))
+    return None
+
+
+def _from_agent(call: Call, base: QuestionAnswer, recorded: AgentAnswer,
+                messages: list[Message]) -> QuestionAnswer:
+    spec = next((q.spec for q in screening_questions(call) if q.id == base.question_id), None)
+    value = recorded.value
+    return replace(
+        base, asked=True, answer=recorded.answer, value=value, source="agent",
+        at_seconds=answered_at(call, base.number, recorded, messages),
+        knockout_passed=knockout_passed(spec, value) if spec is not None else None,
+        earlier=tuple(str(e.get("answer") or "") for e in recorded.earlier),
+    )
 
 
 def _json_value(value: Any) -> Any:

@@ -90,6 +90,7 @@ class Message:
     text: str
     start_s: float | None = None
     end_s: float | None = None
+    tool: str | None = None  # a tool call or result: the tool's name
 
 
 @dataclass(frozen=True)
@@ -334,6 +335,7 @@ class StoredMessage(Stored):
     text: str | None = None
     start_s: float | None = None
     end_s: float | None = None
+    tool: str | None = None
 
 
 class StoredTranscript(Document):
