@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from core import crypto
 from core.documents.call import Call
 from core.documents.status import CallStatus
 
@@ -17,7 +18,11 @@ def outcome_text(call: Call | Mapping[str, Any]) -> str:
     if call.opt_out:
         return "candidate asked not to be called again"
     if call.human_requested:
-        return f"candidate asked for a person: {call.human_requested.get('reason') or 'no reason given'}"
+        try:
+            reason = crypto.decrypt(call.human_requested.get("reason")) or "no reason given"
+        except crypto.CryptoError:
+            reason = "(reason cannot be decrypted)"
+        return f"candidate asked for a person: {reason}"
     if call.callback:
         if call.callback.get("flagged"):
             return "candidate asked to be called back more than 14 days ahead: for the hiring manager"

@@ -62,9 +62,12 @@ def show_call(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"id": call.id}
     result.update({k: v for k, v in call.to_doc().items() if k != "_id" and k not in _INTERNAL})
     # The operator reads the summaries in clear (stored encrypted when a key is set).
-    for key in ("summary", "short_summary"):
+    for key in ("summary", "short_summary", "voicemail_text"):
         if key in result:
             result[key] = readable(result[key], "(cannot be decrypted)")
+    if isinstance(result.get("human_requested"), dict):
+        result["human_requested"] = {**result["human_requested"], "reason": readable(
+            result["human_requested"].get("reason"), "(cannot be decrypted)")}
     result["status"] = call.status.value
     outcome = _outcome(call)
     result["outcome"] = outcome

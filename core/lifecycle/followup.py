@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from core import crypto
 from core.calling.transitions import advance_status, sync_rollup
 from core.config import get_settings
 from core.db import Database, utcnow
@@ -160,7 +161,7 @@ def _step(call: Call, providers: Providers, now: datetime, db: Database) -> list
             left = left_voicemail(messages)
             if left is not None:
                 spoken = (call.config_snapshot.get("spoken") or {}).get("voicemail_message")
-                screening_store.mark_voicemail(db, call_id, left or str(spoken or ""))
+                screening_store.mark_voicemail(db, call_id, crypto.encrypt(left or str(spoken or "")) or "")
         except (ProviderUnavailable, ProviderError) as exc:
             notes.append(f"transcript: {exc}")
         call = reload()

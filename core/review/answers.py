@@ -10,6 +10,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
+from core import crypto
 from core.agent.questions import guess_value, knockout_passed
 from core.db import Database
 from core.documents.call import AgentAnswer, Call
@@ -73,11 +74,19 @@ def _from_agent(call: Call, base: QuestionAnswer, recorded: AgentAnswer,
     spec = next((q.spec for q in screening_questions(call) if q.id == base.question_id), None)
     value = recorded.value
     return replace(
-        base, asked=True, answer=recorded.answer, value=value, source="agent",
+        base, asked=True, answer=_readable(recorded.answer), value=value, source="agent",
         at_seconds=answered_at(call, base.number, recorded, messages),
         knockout_passed=knockout_passed(spec, value) if spec is not None else None,
-        earlier=tuple(str(e.get("answer") or "") for e in recorded.earlier),
+        earlier=tuple(_readable(str(e.get("answer") or "")) for e in recorded.earlier),
     )
+
+
+def _readable(text: str) -> str:
+    # Stored encrypted when a key is set; a key removed too early must not break the page.
+    try:
+        return crypto.decrypt(text) or ""
+    except crypto.CryptoError:
+        return "(cannot be decrypted: check DATA_ENCRYPTION_KEY and DATA_ENCRYPTION_OLD_KEYS)"
 
 
 def _json_value(value: Any) -> Any:

@@ -259,6 +259,17 @@ class OptOutRequest:
 
 
 @dataclass(frozen=True)
+class HumanRequest:
+    """The candidate asked on a call for a person (no AI call for that job until lifted)."""
+
+    job_id: str
+    job: str
+    reason: str
+    call_id: str | None
+    at: datetime | None
+
+
+@dataclass(frozen=True)
 class CandidateJob:
     """A job the candidate applied to ("missing" status: the job was deleted)."""
 

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core import audit
+from core import audit, crypto
 from core.agent.questions import QuestionType, ValueProblem, lenient_questions, parse_value
 from core.agent.settings import job_effective_config
 from core.calling import hours as calling_hours
@@ -97,8 +97,9 @@ def _handle(db: Database, tool: str, call_id: str, body: dict[str, Any]) -> Tool
         return prepared  # a value that does not fit: nothing stored
     request_id = request_hash(call_id, tool, body)
     now = utcnow()
-    doc = {"_id": request_id, "call_id": call_id, "tool": tool, "body": body, "received_at": now,
-           "outcome": "received"}
+    # The body holds the candidate's words: stored encrypted, like transcripts.
+    doc = {"_id": request_id, "call_id": call_id, "tool": tool, "received_at": now,
+           "body": crypto.encrypt(json.dumps(body, ensure_ascii=False)), "outcome": "received"}
     if not store.insert_request(db, doc):
         stored = store.get_request(db, request_id) or {}
         return ToolReply(200, str(stored.get("reply") or "Noted."))
@@ -150,12 +151,14 @@ def _apply(db: Database, tool: str, call: Call, args: dict[str, Any], now: datet
         return "opted out", ToolReply(200, "Noted: they will not be called again. Apologise, say "
                                            "goodbye and end the call.")
     if tool == tools.REQUEST_HUMAN:
-        reason = args["reason"] or "asked for a person"
+        # The reason may say why (an accommodation): personal, so encrypted and kept out of the
+        # audit entry, which names only the job and the call.
+        reason = crypto.encrypt(args["reason"] or "asked for a person") or ""
         store.set_human_requested(db, call.id, reason, now)
         if people_store.mark_human_requested(db, call.candidate_id, call.job_id, call_id=call.id,
                                              reason=reason):
             audit.record(db, actor="system", action="candidate.human_requested", entity="candidate",
-                         entity_id=call.candidate_id, detail=f"job {call.job_id}, call {call.id}: {reason}")
+                         entity_id=call.candidate_id, detail=f"job {call.job_id}, call {call.id}")
         return "human requested", ToolReply(200, "Noted: a member of the hiring team will contact "
                                                  "them. Thank them and end the call.")
     return _callback(db, call, args["when"], now)
@@ -163,7 +166,8 @@ def _apply(db: Database, tool: str, call: Call, args: dict[str, Any], now: datet
 
 def _record_answer(db: Database, call: Call, args: dict[str, Any], now: datetime) -> tuple[str, ToolReply]:
     qid = args["question_id"]
-    answer = AgentAnswer(number=args["number"], answer=args["answer"], value=args["value"], at=now)
+    answer = AgentAnswer(number=args["number"], answer=crypto.encrypt(args["answer"]) or "",
+                         value=args["value"], at=now)
     for _ in range(5):
         current = store.call_for_tool(db, call.id)
         previous = (current.agent_answers if current else {}).get(qid)

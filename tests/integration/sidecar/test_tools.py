@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from pymongo import MongoClient
 
 from core import db as dbmod
 from core.config import get_settings
-from core.db import CALLS, TOOL_REQUESTS
+from core.db import CALLS, TOOL_REQUESTS, utcnow
 from core.screening.tools import TOOL_HEADER, call_key
 from sidecar.app import create_app
 from tests.factories import insert_launched_call
@@ -147,3 +148,66 @@ def test_the_database_down_answers_503(tmp_path: Path, test_env) -> None:
     finally:
         mongo.close()
         server.stop()
+
+
+def test_the_candidates_words_are_encrypted_at_rest_and_purged_with_the_transcript(
+        client, db, monkeypatch) -> None:
+    from cryptography.fernet import Fernet
+
+    from core.agent.questions import question_id
+    from core.review import retention_store
+    from core.review.answers import call_answers
+    from core.review.store import get_call
+
+    monkeypatch.setenv("DATA_ENCRYPTION_KEY", Fernet.generate_key().decode())
+    get_settings.cache_clear()
+    call = _call(db)
+    secret = call_key(get_settings().tool_secret, call.id)
+    assert _post(client, call, "recordAnswer", {"question": 4, "answer_text": "I love forklifts",
+                                                 "value": "x"}, key=secret).status_code == 200
+    assert _post(client, call, "requestHuman", {"reason": "a wheelchair ramp"}, key=secret).status_code == 200
+    stored = db[CALLS].find_one({"_id": call.id})
+    raw = json.dumps(stored, default=str) + json.dumps(list(db[TOOL_REQUESTS].find()), default=str)
+    assert "forklifts" not in raw and "wheelchair" not in raw
+    answers = call_answers(get_call(db, call.id), [])
+    assert answers[3].answer == "I love forklifts" and answers[3].source == "agent"
+    assert stored["agent_answers"][question_id("Why this job?")]["number"] == 4
+    # The retention purge takes the words with the transcript; the call's facts stay.
+    db[CALLS].update_one({"_id": call.id}, {"$set": {"ended_at": utcnow() - timedelta(days=400)}})
+    assert retention_store.purge_calls_batch(db, utcnow() - timedelta(days=30), utcnow(), 10) == 1
+    purged = db[CALLS].find_one({"_id": call.id})
+    assert "agent_answers" not in purged and "reason" not in purged["human_requested"]
+    assert all("body" not in r for r in db[TOOL_REQUESTS].find({"call_id": call.id}))
+
+
+def test_a_recruiter_lifts_a_request_for_a_person_with_a_reason(client, db) -> None:
+    from core.agent.settings import get_global_config
+    from core.auth import PermissionDenied
+    from core.calling.refusals import refusal
+    from core.db import AUDIT_LOG
+    from core.people import candidates
+    from core.people import store as people_store
+    from core.review.candidate_view import human_requests
+    from tests.factories import insert_candidate, insert_job
+    from tests.support.apptest import make_user
+
+    job = insert_job(db)
+    cand = insert_candidate(db, job_ids=[job.id])
+    call = _call(db, candidate_id=cand.id, job_id=job.id)
+    assert _post(client, call, "requestHuman", {"reason": "needs large print"}).status_code == 200
+    [request] = human_requests(db, cand.id)
+    assert (request.job_id, request.reason, request.call_id) == (job.id, "needs large print", call.id)
+    stored = people_store.get_candidate(db, cand.id)
+    assert refusal(stored, job, get_global_config(db)).code == "asked_for_human"
+    with pytest.raises(PermissionDenied):
+        candidates.lift_human_request(db, make_user(db, "viewer"), cand.id, job.id, "spoke with them today")
+    recruiter = make_user(db, "recruiter")
+    with pytest.raises(candidates.CandidateError, match="Say why"):
+        candidates.lift_human_request(db, recruiter, cand.id, job.id, "ok")
+    candidates.lift_human_request(db, recruiter, cand.id, job.id, "Spoke with them; large print sent.")
+    assert human_requests(db, cand.id) == []
+    assert refusal(people_store.get_candidate(db, cand.id), job, get_global_config(db)) is None
+    entry = db[AUDIT_LOG].find_one({"action": "candidate.human_request_lifted"})
+    assert entry["actor"] == "recruiter1" and "large print sent" in entry["detail"]
+    with pytest.raises(candidates.CandidateError, match="no request"):
+        candidates.lift_human_request(db, recruiter, cand.id, job.id, "Spoke with them again today.")
