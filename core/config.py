@@ -40,6 +40,8 @@ LIVE_REQUIREMENTS: tuple[tuple[str, str], ...] = (
                         f"characters; make one with: {_KEY_HOWTO}"),
     ("recording_url_key", f"signs the short-lived recording links, at least 32 characters; make "
                           f"one with: {_KEY_HOWTO}"),
+    ("tool_auth_key", f"derives each call's key for the agent's tools (/tools/...), at least 32 "
+                      f"characters; make one with: {_KEY_HOWTO}"),
     ("mongodb_uri", "a real MongoDB deployment (a replica set or Atlas), e.g. "
                     "mongodb+srv://user:pass@cluster.example.net/ (the embedded server is a local "
                     "test stand-in without replication or backups)"),
@@ -311,6 +313,9 @@ class Settings(BaseSettings):
     data_encryption_old_keys: SecretStr | None = None
     lookup_hash_key: SecretStr | None = None
     recording_url_key: SecretStr | None = None
+    # TOOL_AUTH_KEY: each call's key for the agent's tool requests is HMAC-SHA256(this key, our
+    # call id); Ultravox sends it back in a header. Required in live mode; sandbox: generated.
+    tool_auth_key: SecretStr | None = None
     media_download_hosts: str = "storage.googleapis.com"
 
     @model_validator(mode="after")
@@ -324,7 +329,8 @@ class Settings(BaseSettings):
             raise ConfigError("DATA_ENCRYPTION_OLD_KEYS is set but DATA_ENCRYPTION_KEY is not: set the "
                               "new key in DATA_ENCRYPTION_KEY and keep the old ones for reading.")
         for name, value in (("LOOKUP_HASH_KEY", self.lookup_hash_key),
-                            ("RECORDING_URL_KEY", self.recording_url_key)):
+                            ("RECORDING_URL_KEY", self.recording_url_key),
+                            ("TOOL_AUTH_KEY", self.tool_auth_key)):
             if value is not None and len(value.get_secret_value()) < 32:
                 raise ConfigError(f"{name} must be at least 32 characters ({_SECRET_HOW}).")
         return self
@@ -343,6 +349,11 @@ class Settings(BaseSettings):
     def recording_url_secret(self) -> bytes:
         """The key that signs recording links (sandbox: else generated)."""
         return self._in_force("RECORDING_URL_KEY", self.recording_url_key).encode()
+
+    @property
+    def tool_secret(self) -> bytes:
+        """The server key the agent's per-call tool keys derive from (sandbox: else generated)."""
+        return self._in_force("TOOL_AUTH_KEY", self.tool_auth_key).encode()
 
     @property
     def media_hosts(self) -> frozenset[str]:

@@ -14,7 +14,9 @@ import json
 import os
 import secrets
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATH = ROOT / ".data" / "sandbox-secrets.json"
@@ -29,6 +31,7 @@ GENERATED = (
     "AUTH_COOKIE_KEY",
     "LOOKUP_HASH_KEY",
     "RECORDING_URL_KEY",
+    "TOOL_AUTH_KEY",
 )
 
 
@@ -49,6 +52,7 @@ def generate() -> dict[str, str]:
         "AUTH_COOKIE_KEY": secrets.token_urlsafe(48),
         "LOOKUP_HASH_KEY": secrets.token_urlsafe(48),
         "RECORDING_URL_KEY": secrets.token_urlsafe(48),
+        "TOOL_AUTH_KEY": secrets.token_urlsafe(48),
     }
 
 
@@ -69,12 +73,57 @@ def load_or_create(path: Path) -> dict[str, str]:
             "secrets is generated at the next start."
         ) from exc
     missing = [k for k in GENERATED if not isinstance(values.get(k), str) or not values[k]]
+    if missing and set(missing) <= set(_ADDED_LATER):
+        values = _add_missing(path)
+        missing = [k for k in GENERATED if not isinstance(values.get(k), str) or not values[k]]
     if missing:
         raise SecretsFileError(
             f"{path} lacks {', '.join(missing)}; delete it and a new set of sandbox secrets is "
             "generated at the next start."
         )
     return {k: values[k] for k in GENERATED}
+
+
+# Keys added after installations already had a file: added to it once, the others kept as
+# they are (the lookup-hash key must never change under stored data).
+_ADDED_LATER = ("TOOL_AUTH_KEY",)
+_LOCK_WAIT_SECONDS = 5.0
+
+
+def _add_missing(path: Path) -> dict[str, Any]:
+    """Add the keys an older file lacks, under a lock file so every process reads one value."""
+    lock = path.with_name(path.name + ".lock")
+    deadline = time.monotonic() + _LOCK_WAIT_SECONDS
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            break
+        except FileExistsError:
+            if time.monotonic() > deadline:
+                raise SecretsFileError(f"{lock} is held by another process; if none is running, "
+                                       "delete it.") from None
+            time.sleep(0.05)
+        except OSError as exc:
+            raise SecretsFileError(f"cannot update {path} ({exc.strerror}).") from exc
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+        fresh = generate()
+        for key in _ADDED_LATER:
+            if not isinstance(values.get(key), str) or not values[key]:
+                values[key] = fresh[key]
+        tmp_fd, tmp = tempfile.mkstemp(prefix=".secrets-", dir=path.parent)  # created 0600
+        with os.fdopen(tmp_fd, "w", encoding="utf-8") as fh:
+            json.dump(values, fh, indent=2)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        return values
+    except (OSError, ValueError) as exc:
+        raise SecretsFileError(f"cannot update {path} ({type(exc).__name__}).") from exc
+    finally:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(lock)
 
 
 def _create(path: Path, values: dict[str, str]) -> None:

@@ -7,7 +7,7 @@ import streamlit as st
 from core import auth
 from core.people import candidates, csv_import, jobs
 from dashboard import ui
-from dashboard.components import candidate_detail, do_not_call_controls
+from dashboard.components import candidate_detail, do_not_call_controls, human_request_controls
 from dashboard.safe_text import md
 
 user = ui.require_user("jobs_candidates")
@@ -24,6 +24,7 @@ if wanted:
         shown = candidate_detail.show(db, wanted, user, key="jobs_candidates.detail")
         if can_edit and shown is not None:
             do_not_call_controls.show(db, user, wanted, key="jobs_candidates.dnc")
+            human_request_controls.show(db, user, wanted, key="jobs_candidates.human")
     if st.button("Back to the lists", key="jobs_candidates.back"):
         st.query_params.clear()
         st.rerun()

@@ -110,9 +110,9 @@ def _review_form(detail: CallDetail) -> None:
         )
         ratings = {}
         for q in detail.questions:
-            old = current.rating(q.number) if current else None
-            ratings[q.number] = st.selectbox(
-                f"Rating, question {q.number}",
+            old = current.rating(q.number, q.question_id) if current else None
+            ratings[q.question_id or q.number] = st.selectbox(
+                f"Rating, question {q.number}: {q.question[:80]}",
                 _RATINGS,
                 index=_RATINGS.index(old),
                 format_func=_RATING_LABELS.get,

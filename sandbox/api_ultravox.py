@@ -240,7 +240,7 @@ def recording_file(call_id: str) -> Any:
     with state.lock:
         wav = state.recordings.get(call_id)
         lines = [("agent" if m["role"] == "MESSAGE_ROLE_AGENT" else "user", m["text"])
-                 for m in call.messages]
+                 for m in call.messages if m["role"] in ("MESSAGE_ROLE_AGENT", "MESSAGE_ROLE_USER")]
     if wav is None:
         wav = audio.conversation_wav(lines)
         with state.lock:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from enum import StrEnum
+from typing import Any
 
 
 class Outcome(StrEnum):
@@ -18,6 +20,9 @@ class Outcome(StrEnum):
     REJECTED = "rejected"
     DROPPED = "dropped"
     OPT_OUT = "opt_out"
+    CORRECTS = "corrects_answer"
+    ASKS_HUMAN = "asks_for_human"
+    CALLBACK = "asks_for_callback"
 
 
 _SPECIAL = {
@@ -27,6 +32,9 @@ _SPECIAL = {
     53: Outcome.REJECTED,
     54: Outcome.DROPPED,
     55: Outcome.OPT_OUT,
+    56: Outcome.CORRECTS,
+    57: Outcome.ASKS_HUMAN,
+    58: Outcome.CALLBACK,
 }
 
 
@@ -40,14 +48,18 @@ def outcome_for(number: str) -> Outcome:
 
 @dataclass
 class Line:
-    """One utterance: who speaks, what, and for how long (simulated seconds)."""
+    """One utterance (who speaks, what, for how long in simulated seconds), or a tool call the
+    agent makes (`role` "tool", `text` the tool's name, `args` what the model fills in)."""
 
-    role: str  # "agent" or "user"
+    role: str  # "agent", "user" or "tool"
     text: str
+    args: dict[str, Any] | None = None
 
     @property
     def seconds(self) -> float:
-        """Speaking time at about 2.6 words per second, plus a turn gap."""
+        """Speaking time at about 2.6 words per second, plus a turn gap (a tool: a moment)."""
+        if self.role == "tool":
+            return 0.3
         return max(1.0, len(self.text.split()) / 2.6) + 0.7
 
 
@@ -144,10 +156,95 @@ def _answer(question: str, rng: random.Random) -> str:
     ])
 
 
-def build_script(prompt: str | None, phone: str, outcome: Outcome) -> Script:
-    """The conversation of one call: deterministic per phone number, shaped by the outcome."""
+@dataclass
+class PromptQuestion:
+    """A screening question as the prompt states it: its number, words, type and choices."""
+
+    number: int | None
+    text: str
+    kind: str = "open"  # "open" | "yes_no" | "number" | "choice"
+    unit: str = ""
+    options: list[str] = field(default_factory=list)
+
+
+_HINT = re.compile(r"^\((Yes/no|Number|Choice|Open) question: (.*)\)$")
+_NUMBER_HEAD = re.compile(r"^\s*(\d{1,2})[.)]\s+")
+
+
+def typed_questions(prompt: str | None) -> list[PromptQuestion]:
+    """The questions of a prompt with the type each one's hint line states (else open)."""
+    found: list[PromptQuestion] = []
+    texts = questions_from_prompt(prompt)
+    for raw in (prompt or "").splitlines():
+        line = raw.strip()
+        hint = _HINT.match(line)
+        if hint and found:
+            kind, rest = hint.group(1), hint.group(2)
+            last = found[-1]
+            if kind == "Yes/no":
+                last.kind = "yes_no"
+            elif kind == "Number":
+                last.kind = "number"
+                unit = re.search(r"the number in (.+?), as digits", rest)
+                last.unit = unit.group(1) if unit else ""
+            elif kind == "Choice":
+                last.kind = "choice"
+                last.options = [o.strip() for o in rest.split(":", 1)[-1].rstrip(".").split(",") if o.strip()]
+            continue
+        head = _NUMBER_HEAD.match(line)
+        text = _NUMBER_HEAD.sub("", line) if head else _BULLET.sub("", line)
+        if text in texts and all(q.text != text for q in found):
+            found.append(PromptQuestion(int(head.group(1)) if head else None, text))
+    return found or [PromptQuestion(None, t) for t in texts]
+
+
+def _typed_answer(q: PromptQuestion, rng: random.Random, *, other_than: str | None = None) -> tuple[str, str]:
+    """What the candidate says and the value the agent records for it."""
+    if q.kind == "yes_no":
+        pairs = [("Yes, I am.", "yes"), ("Yes, that's right.", "yes"), ("No, not at the moment.", "no")]
+        if other_than:
+            pairs = [p for p in pairs if p[1] != other_than]
+        return rng.choice(pairs)
+    if q.kind == "number":
+        choices = [n for n in (1, 2, 3, 4, 5, 6, 8, 10) if str(n) != other_than]
+        n = rng.choice(choices)
+        return f"About {n} {q.unit or ''}".strip() + ".", str(n)
+    if q.kind == "choice" and q.options:
+        options = [o for o in q.options if o != other_than] or q.options
+        option = rng.choice(options)
+        return f"I'd go with {option}.", option
+    text = _answer(q.text, rng)
+    if other_than and text == other_than:
+        text = "Let me put it differently: " + text
+    return text, text
+
+
+def _tomorrow(prompt: str | None) -> date:
+    """The candidate's tomorrow, from the local date the prompt states (else the host's)."""
+    match = re.search(r"it is now \w+ (\d{1,2}) (\w+) (\d{4})", prompt or "")
+    months = ["january", "february", "march", "april", "may", "june", "july", "august",
+              "september", "october", "november", "december"]
+    if match and match.group(2).lower() in months:
+        today = date(int(match.group(3)), months.index(match.group(2).lower()) + 1, int(match.group(1)))
+    else:
+        today = date.today()
+    return today + timedelta(days=1)
+
+
+def _tool(name: str, **args: Any) -> Line:
+    return Line("tool", name, args)
+
+
+def build_script(prompt: str | None, phone: str, outcome: Outcome, tools: frozenset[str] = frozenset(),
+                 voicemail_message: str | None = None) -> Script:
+    """The conversation of one call: deterministic per phone number, shaped by the outcome.
+
+    The agent uses only what Ultravox would give it: the prompt (questions, their types) and
+    the call's tools (`tools`: the names it may call); never our database.
+    """
     rng = random.Random(phone or "sandbox")  # simulated answers, not security  # nosec B311
-    questions = questions_from_prompt(prompt)
+    typed = typed_questions(prompt)
+    questions = [q.text for q in typed]
     title = _job_title(prompt or "")
     about = f"the {title} position" if title else "your job application"
     greeting = (f"Hi, this is Alex, an automated assistant calling about {about}. "
@@ -155,38 +252,68 @@ def build_script(prompt: str | None, phone: str, outcome: Outcome) -> Script:
     lines = [Line("user", "Hello?")]
 
     if outcome == Outcome.VOICEMAIL:
-        lines = [
-            Line("user", "Hi, you've reached my voicemail. Please leave a message after the tone."),
-            Line("agent", f"Hello, this is Alex calling about {about}. We'll try you again "
-                          "soon. Thank you, goodbye."),
-        ]
+        message = voicemail_message or (f"Hello, this is Alex calling about {about}. We'll try you "
+                                        "again soon. Thank you, goodbye.")
+        lines = [Line("user", "Hi, you've reached my voicemail. Please leave a message after the tone.")]
+        if "leaveVoicemail" in tools:
+            lines.append(_tool("leaveVoicemail", message=message))
+        lines.append(Line("agent", message))
         return Script(lines, "agent_hangup", "Reached voicemail and left a message.",
                       "The call reached voicemail. The agent left a short message saying "
                       "it would call again.", questions)
 
     lines.append(Line("agent", greeting))
     if outcome == Outcome.OPT_OUT:
-        lines += [
-            Line("user", "No. Please stop calling me, don't call me again."),
-            Line("agent", "I understand, and I'm sorry for the trouble. We won't call you "
-                          "again. Goodbye."),
-        ]
+        lines.append(Line("user", "No. Please stop calling me, don't call me again."))
+        if "candidateOptOut" in tools:
+            lines.append(_tool("candidateOptOut", reason="asked not to be called again"))
+        lines.append(Line("agent", "I understand, and I'm sorry for the trouble. We won't call you "
+                                   "again. Goodbye."))
         return Script(lines, "agent_hangup", "The candidate asked not to be called again.",
                       "The candidate declined the screening and asked not to be called "
                       "again. The agent apologised and ended the call.", questions)
+    if outcome == Outcome.ASKS_HUMAN:
+        lines.append(Line("user", "Actually, could I speak to a person instead? I'd need an "
+                                  "accommodation for the interview."))
+        if "requestHuman" in tools:
+            lines.append(_tool("requestHuman", reason="wants a person; needs an accommodation"))
+        lines.append(Line("agent", "Of course. A member of the hiring team will contact you about "
+                                   "that. Thank you for your time, goodbye."))
+        return Script(lines, "agent_hangup", "The candidate asked to speak to a person.",
+                      "The candidate asked for a person and an accommodation; the agent said the "
+                      "hiring team would follow up and ended the call.", questions)
+    if outcome == Outcome.CALLBACK:
+        lines.append(Line("user", "I'm driving right now. Could you call me back tomorrow at 3 pm?"))
+        if "requestCallback" in tools:
+            lines.append(_tool("requestCallback", when=f"{_tomorrow(prompt).isoformat()}T15:00"))
+        lines.append(Line("agent", "Of course, we'll call you back tomorrow at 3 pm. Drive safely, "
+                                   "goodbye."))
+        return Script(lines, "agent_hangup", "The candidate asked to be called back tomorrow.",
+                      "The candidate was busy and asked to be called back tomorrow at 3 pm; the "
+                      "agent agreed and ended the call.", questions)
 
     lines.append(Line("user", rng.choice(["Sure, go ahead.", "Yes, now is fine.",
                                           "Okay, I have a few minutes."])))
     answers: list[tuple[str, str]] = []
-    asked = questions[:1] if outcome == Outcome.DROPPED else questions
-    for question in asked:
-        answer = _answer(question, rng)
-        answers.append((question, answer))
-        lines += [Line("agent", question), Line("user", answer)]
+    asked = typed[:1] if outcome == Outcome.DROPPED else typed
+    recorded: list[tuple[PromptQuestion, str]] = []
+    for q in asked:
+        answer, value = _typed_answer(q, rng)
+        answers.append((q.text, answer))
+        lines += [Line("agent", q.text), Line("user", answer)]
+        if "recordAnswer" in tools and q.number is not None:
+            lines.append(_tool("recordAnswer", question=q.number, answer_text=answer, value=value))
+            recorded.append((q, value))
     if outcome == Outcome.DROPPED:
         return Script(lines, "connection_error", "The call dropped during the screening.",
                       f"The line dropped after {len(answers)} of {len(questions)} questions. "
                       f"{answers[0][0]} The candidate said: {answers[0][1]}", questions)
+    if outcome == Outcome.CORRECTS and recorded:
+        q, old = recorded[0]
+        answer, value = _typed_answer(q, rng, other_than=old)
+        lines += [Line("user", f"Sorry, before you go, I need to correct my first answer. {answer}")]
+        lines.append(_tool("recordAnswer", question=q.number, answer_text=answer, value=value))
+        lines.append(Line("agent", "Thanks for letting me know, I've updated that."))
     lines += [
         Line("agent", "Thank you, that's all my questions. The hiring team will be in touch "
                       "soon. Goodbye!"),

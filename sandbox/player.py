@@ -8,9 +8,11 @@ import math
 import random
 import threading
 import time
+import uuid
 from decimal import Decimal
 from typing import Any
 
+from sandbox import tool_calls
 from sandbox.conversation import Outcome, Script, build_script, outcome_for
 from sandbox.delivery import deliver_twilio, deliver_ultravox
 from sandbox.signing import twilio_signature, ultravox_signature
@@ -115,7 +117,7 @@ def _play_conversation(state: SandboxState, call: UltravoxCall, tcall: TwilioCal
     """Speak the script line by line; returns (endReason, talk seconds)."""
     max_duration = _seconds(call.data.get("maxDuration")) or 3600.0
     elapsed = 0.0
-    for index, line in enumerate(script.lines):
+    for line in script.lines:
         if elapsed + line.seconds > max_duration:
             state.sim_sleep(max_duration - elapsed, tcall.stop)
             return "timeout", max_duration
@@ -123,17 +125,40 @@ def _play_conversation(state: SandboxState, call: UltravoxCall, tcall: TwilioCal
             if call.hangup_requested.is_set():
                 return "agent_hangup", elapsed
             return "hangup", elapsed
+        span = {"start": f"{elapsed:.3f}s", "end": f"{elapsed + line.seconds:.3f}s"}
+        if line.role == "tool":
+            _tool_messages(state, call, line, span)
+            elapsed += line.seconds
+            continue
         with state.lock:
             call.messages.append({
                 "role": "MESSAGE_ROLE_AGENT" if line.role == "agent" else "MESSAGE_ROLE_USER",
                 "text": line.text,
                 "medium": "MESSAGE_MEDIUM_VOICE",
-                "callStageMessageIndex": index,
+                "callStageMessageIndex": len(call.messages),
                 "callStageId": call.data["callId"],
-                "timespan": {"start": f"{elapsed:.3f}s", "end": f"{elapsed + line.seconds:.3f}s"},
+                "timespan": span,
             })
         elapsed += line.seconds
     return script.end_reason, elapsed
+
+
+def _tool_messages(state: SandboxState, call: UltravoxCall, line: Any, span: dict[str, str]) -> None:
+    """Make the tool call over HTTP and list it as Ultravox does: a call, then its result."""
+    with state.lock:
+        data = json.loads(json.dumps(call.data))
+    result, error = tool_calls.invoke(data, line.text, line.args or {})
+    state.record({"service": "tools", "op": line.text, "error": error})
+    invocation = str(uuid.uuid4())
+    with state.lock:
+        for role, text in (("MESSAGE_ROLE_TOOL_CALL", json.dumps(line.args or {})),
+                           ("MESSAGE_ROLE_TOOL_RESULT", result)):
+            message = {"role": role, "text": text, "toolName": line.text, "invocationId": invocation,
+                       "medium": "MESSAGE_MEDIUM_TEXT", "callStageMessageIndex": len(call.messages),
+                       "callStageId": call.data["callId"], "timespan": span}
+            if error and role == "MESSAGE_ROLE_TOOL_RESULT":
+                message["errorDetails"] = error
+            call.messages.append(message)
 
 
 class _Either(threading.Event):
@@ -247,13 +272,25 @@ def _play(state: SandboxState, tcall: TwilioCall) -> None:
         return _end_twilio(state, tcall, "completed", connected + 1.0)
 
     send_ultravox_webhook(state, "call.joined", call)
-    script = build_script(call.data.get("systemPrompt"), number, outcome)
+    with state.lock:
+        tools = tool_calls.tool_names(call.data)
+        voicemail = _voicemail_override(call.data)
+    script = build_script(call.data.get("systemPrompt"), number, outcome, tools, voicemail)
     with state.lock:
         call.script = script
     end_reason, talk = _play_conversation(state, call, tcall, script)
     limit = float(tcall.time_limit)
     _finish_ultravox(state, call, end_reason, talk, script)
     _end_twilio(state, tcall, "completed", min(limit, connected + talk))
+
+
+def _voicemail_override(call_data: dict[str, Any]) -> str | None:
+    """The fixed leaveVoicemail message (its `parameterOverrides`), if the call sets one."""
+    for entry in call_data.get("selectedTools") or []:
+        if isinstance(entry, dict) and entry.get("toolName") == "leaveVoicemail":
+            message = (entry.get("parameterOverrides") or {}).get("message")
+            return str(message) if message else None
+    return None
 
 
 def _stopped_before_answer(state: SandboxState, tcall: TwilioCall) -> None:

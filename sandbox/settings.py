@@ -31,7 +31,7 @@ _CREDENTIALS = (
     ("TWILIO_FROM_NUMBER", "twilio_from_number"),
 )
 _FILE_KEYS = (*(name for name, _ in _CREDENTIALS), "AUTH_COOKIE_KEY", "LOOKUP_HASH_KEY",
-              "RECORDING_URL_KEY")
+              "RECORDING_URL_KEY", "TOOL_AUTH_KEY")
 
 
 def environment() -> dict[str, str]:
@@ -59,6 +59,7 @@ def _generate() -> dict[str, str]:
         "AUTH_COOKIE_KEY": secrets.token_urlsafe(48),
         "LOOKUP_HASH_KEY": secrets.token_urlsafe(48),
         "RECORDING_URL_KEY": secrets.token_urlsafe(48),
+        "TOOL_AUTH_KEY": secrets.token_urlsafe(48),
     }
 
 
@@ -78,7 +79,8 @@ def generated_secrets(path: Path) -> dict[str, str]:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
     values = json.loads(path.read_text(encoding="utf-8"))
-    missing = [k for k in _FILE_KEYS if not values.get(k)]
+    # Only what the sandbox itself uses must be there (the app adds keys introduced later).
+    missing = [name for name, _ in _CREDENTIALS if not values.get(name)]
     if missing:
         raise SystemExit(f"{path} lacks {', '.join(missing)}: delete it to generate a new set.")
     return values

@@ -14,6 +14,7 @@ from core.lifecycle.applier import Applier
 from core.lifecycle.store import events_collection
 from sidecar.recordings import recordings_bp
 from sidecar.routes import after_apply, health_bp, twilio_bp, ultravox_bp
+from sidecar.tools import tools_bp
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ def create_app(database: Database | None = None, *, followup_in_background: bool
     app.register_blueprint(ultravox_bp)
     app.register_blueprint(twilio_bp)
     app.register_blueprint(recordings_bp)
+    app.register_blueprint(tools_bp)
     app.register_error_handler(DatabaseError, _database_down)
     app.register_error_handler(HTTPException, _http_error)
     return app

@@ -77,6 +77,7 @@ def test_env(monkeypatch: pytest.MonkeyPatch, mongo_server: str) -> Iterator[dic
         "DATA_ENCRYPTION_OLD_KEYS",
         "LOOKUP_HASH_KEY",
         "RECORDING_URL_KEY",
+        "TOOL_AUTH_KEY",
         "AUTH_COOKIE_KEY",
         "ADMIN_USERNAME",
         "ADMIN_PASSWORD",

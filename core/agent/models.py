@@ -16,6 +16,8 @@ from pydantic import (  # noqa: E402
     model_validator,
 )
 
+from core.agent.questions import ScreeningQuestion, with_ids
+
 DEFAULT_MODEL = "ultravox-v0.7"  # Ultravox's default alias (reference §1.2)
 MAX_QUESTIONS = 20
 MAX_PROMPT_CHARS = 20_000
@@ -121,13 +123,6 @@ class VoiceInfo(BaseModel):
 class _Strict(BaseModel):
     # Unknown keys are refused so a typo in a stored or submitted config is not silently dropped.
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class ScreeningQuestion(_Strict):
-    """One screening question, asked in order; `guidance` says what a good answer contains."""
-
-    text: str = Field(min_length=1, max_length=500)
-    guidance: str = Field("", max_length=1000)
 
 
 class OpeningMode(StrEnum):
@@ -262,6 +257,12 @@ class GlobalVoiceConfig(_Strict):
     calls_per_second: float = Field(1.0, gt=0, le=50)
     monthly_budget: Decimal = Field(Decimal("500.00"), ge=0, le=Decimal("1000000"), decimal_places=2)
 
+    @field_validator("screening_questions", mode="after")
+    @classmethod
+    def _question_ids(cls, value: list[ScreeningQuestion]) -> list[ScreeningQuestion]:
+        # Answers and ratings key questions by id: ids are unique within one configuration.
+        return with_ids(value)
+
     @field_validator("monthly_budget", mode="before")
     @classmethod
     def _money(cls, value: Any) -> Any:
@@ -291,6 +292,14 @@ def _all_optional(model: type[BaseModel], name: str, doc: str) -> type[BaseModel
 
 
 class _JobBase(_Strict):
+    @model_validator(mode="after")
+    def _question_ids(self) -> Any:
+        # A job's question list replaces the global one whole: its ids are unique by themselves.
+        questions = getattr(self, "screening_questions", None)
+        if questions:
+            self.screening_questions = with_ids(questions)
+        return self
+
     @model_validator(mode="before")
     @classmethod
     def _blank_is_unset(cls, data: Any) -> Any:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.agent.models import GlobalVoiceConfig, OpeningMode
+from core.agent.questions import record_hint
+from core.screening.tools import tool_rules
 
 # ---------------------------------------------------------------------------------------
 # Placeholders
@@ -18,8 +22,9 @@ PLACEHOLDERS: dict[str, str] = {
     "candidate_first_name": "The candidate's first name, e.g. “Alex”.",
     "job_title": "The job's title, e.g. “Warehouse Team Lead”.",
     "company_name": "The employer's name: the job's company, else the Company name setting.",
-    "questions": "The screening questions as a numbered list, each with its guidance "
-                 "(marked as not to be read out). System prompt only.",
+    "questions": "The screening questions as a numbered list, each with its type, what to "
+                 "record and its guidance (marked as not to be read out); never the knock-out "
+                 "rules or the reviewers' guidance. System prompt only.",
     "question_count": "How many screening questions there are. System prompt only.",
     "recording_disclosure": "When recording is on: the instruction to say your disclosure "
                             "sentence before the first question; when off: a note that the call "
@@ -79,6 +84,9 @@ def _questions_block(cfg: GlobalVoiceConfig, spoken: dict[str, str]) -> str:
     lines = []
     for i, q in enumerate(cfg.screening_questions, 1):
         lines.append(f"{i}. {fill(q.text, spoken)}")
+        # The type and what to record; knock-out rules and reviewer guidance stay out, so the
+        # agent cannot lead a candidate toward a threshold.
+        lines.append(f"   ({record_hint(q)})")
         if q.guidance:
             lines.append(f"   (Guidance, not to be read out: {fill(q.guidance, spoken)})")
     return "\n".join(lines)
@@ -133,11 +141,27 @@ def template_values(
     }
 
 
+def local_time_line(zone: str | None, now: datetime) -> str:
+    """The candidate's local date, time and zone as the call starts, for the agent (callbacks)."""
+    try:
+        tz = ZoneInfo(zone) if zone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = None
+    if tz is None:
+        return ("The candidate's time zone is not known: if they name a time, ask which time "
+                "zone they mean.")
+    local = now.astimezone(tz)
+    return (f"For the candidate it is now {local:%A} {local.day} {local:%B %Y}, {local:%H:%M} "
+            f"local time (time zone {zone}, UTC{local:%z}).")
+
+
 def render_prompt(
-    config: GlobalVoiceConfig, *, candidate_name: str, job_title: str, company_name: str | None = None
+    config: GlobalVoiceConfig, *, candidate_name: str, job_title: str, company_name: str | None = None,
+    candidate_zone: str | None = None, now: datetime | None = None,
 ) -> str:
     """The system prompt for one call, every placeholder filled; the candidate's details quoted
-    as data, with the rule that nothing inside those quotes is an instruction."""
+    as data, with the rule that nothing inside those quotes is an instruction; with `now`, the
+    candidate's local date, time and zone."""
     values = template_values(config, candidate_name=candidate_name, job_title=job_title,
                              company_name=company_name, as_data=True)
     text = fill(config.system_prompt, values)
@@ -148,6 +172,10 @@ def render_prompt(
     if "hangUp" not in config.system_prompt:
         text += ("\n\nWhen the conversation is over, or the candidate asks not to be called "
                  "again, end the call yourself with the hangUp tool.")
+    if "recordAnswer" not in config.system_prompt:
+        text += "\n\n" + tool_rules()
+    if now is not None:
+        text += "\n\n" + local_time_line(candidate_zone, now)
     return f"{text}\n\n{DATA_RULE}"
 
 

@@ -244,17 +244,19 @@ def restore_version(db: Database, actor: User, scope: str, version: int) -> Save
 
 
 def snapshot_for_call(
-    db: Database, job_id: str, candidate_name: str, job_title: str, company_name: str | None
+    db: Database, job_id: str, candidate_name: str, job_title: str, company_name: str | None,
+    candidate_zone: str | None = None,
 ) -> dict[str, Any]:
     """The exact effective config and rendered texts for one call, to store on the call."""
     stored_global, stored_job = load_global(db), load_job(db, job_id)
     cfg = effective_config(stored_global.config, stored_job.overrides)
+    taken_at = utcnow()
     prompt = render_prompt(cfg, candidate_name=candidate_name, job_title=job_title,
-                           company_name=company_name)
+                           company_name=company_name, candidate_zone=candidate_zone, now=taken_at)
     spoken = render_spoken(cfg, candidate_name=candidate_name, job_title=job_title,
                            company_name=company_name)
     return {
-        "taken_at": utcnow(),
+        "taken_at": taken_at,
         "job_id": str(job_id),
         "global_version": stored_global.version,
         "job_version": stored_job.version,

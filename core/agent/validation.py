@@ -42,6 +42,9 @@ FIELD_LABELS: dict[str, str] = {
 }
 _SUB_LABELS = {
     "text": "text", "guidance": "guidance", "mode": "who speaks first",
+    "type": "type of answer", "options": "choices", "unit": "unit", "min_value": "smallest number",
+    "max_value": "largest number", "knockout": "knock-out rule",
+    "reviewer_guidance": "guidance for reviewers", "id": "id",
     "fallback_delay_seconds": "seconds before the fallback greeting",
     "duration_seconds": "seconds of silence", "message": "message", "end_behavior": "what happens next",
     "max_attempts": "attempts", "spacing_minutes": "minutes between attempts",

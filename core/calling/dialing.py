@@ -34,16 +34,22 @@ from core.providers.telephony import (
     refused_call_reason,
 )
 from core.providers.ultravox import get_ultravox
+from core.screening import tools
 
 log = logging.getLogger(__name__)
 
 def build_request_body(snapshot: dict[str, Any], *, call_id: str, candidate_id: str,
-                       job_id: str, ring_timeout: int) -> dict[str, Any]:
-    """The Ultravox create-call body (reference §1.2 and §3): no secrets, no phone number."""
+                       job_id: str, ring_timeout: int, tool_base_url: str = "http://127.0.0.1:8001",
+                       tool_key: str = "") -> dict[str, Any]:
+    """The Ultravox create-call body (reference §1.2 and §3): no phone number; the only secret
+    is the call's own tool key in `authTokens`, stripped before the body is stored."""
     body = dict(snapshot["ultravox"])
     body["medium"] = {"twilio": {}}
     body["metadata"] = {"screeningId": call_id, "candidateId": candidate_id, "jobId": job_id}
     body["joinTimeout"] = join_timeout_for(ring_timeout)
+    questions = (snapshot.get("config") or {}).get("screening_questions") or []
+    body["selectedTools"] = [*body.get("selectedTools", []), *tools.tool_definitions(
+        base_url=tool_base_url, call_id=call_id, key=tool_key, question_count=len(questions))]
     return body
 
 
@@ -77,15 +83,20 @@ def dial(db: Database, call: Call) -> Call:
     sending = False  # True from the moment the Twilio create may have left
     try:
         faults.point("before_ultravox_create")
+        zone = (candidate.timezone if candidate else None) or (
+            call.calling_window.zone if call.calling_window else None)
         snapshot = agent_settings.snapshot_for_call(
             db, call.job_id, crypto.decrypt(candidate.name) if candidate else "", job.title if job else "",
-            job.company if job else None)
+            job.company if job else None, candidate_zone=zone)
         body = build_request_body(snapshot, call_id=call_id, candidate_id=call.candidate_id,
-                                  job_id=call.job_id, ring_timeout=settings.ring_timeout_seconds)
+                                  job_id=call.job_id, ring_timeout=settings.ring_timeout_seconds,
+                                  tool_base_url=settings.webhook_base_url,
+                                  tool_key=tools.call_key(settings.tool_secret, call_id))
         config_snapshot = {k: v for k, v in snapshot.items() if k not in ("rendered_prompt", "ultravox")}
         phone = crypto.decrypt(candidate.phone if candidate else None)
         call_store.record_request(db, call_id, config_snapshot=config_snapshot,
-                                  rendered_prompt=snapshot["rendered_prompt"], request_body=body,
+                                  rendered_prompt=snapshot["rendered_prompt"],
+                                  request_body=tools.without_auth_tokens(body),
                                   destination_country=region_of(phone))
         created = get_ultravox().create_call(body)
         ultravox_id = created.call_id

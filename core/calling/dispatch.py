@@ -89,6 +89,12 @@ def schedule_retries(db: Database, now: datetime, configs: dict[str, GlobalVoice
                 call.candidate_id, call.job_id, actor="dispatch", batch_id=call.batch_id,
                 attempt=call.attempt, call_id=f"{call.id}-w", first_call_id=first,
                 next_attempt_at=call.requeue_at)
+        elif may_queue and call.callback and call.callback.get("at") and not call.callback.get("flagged"):
+            # The candidate asked to be called back then: the next attempt, not a used-up one.
+            doc = call_store.new_call_doc(
+                call.candidate_id, call.job_id, actor="dispatch", batch_id=call.batch_id,
+                attempt=call.attempt, call_id=f"{call.id}-cb", first_call_id=first,
+                next_attempt_at=call.callback["at"])
         elif may_queue and retryable(call, cfg) and call.attempt < cfg.retry_policy.max_attempts:
             base = call.ended_at or call.updated_at or now
             # A deterministic id makes scheduling idempotent across workers and reruns.

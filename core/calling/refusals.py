@@ -24,6 +24,9 @@ def refusal(candidate: Candidate, job: Job | None, config: GlobalVoiceConfig) ->
     """The standing reason this candidate must not be called for this job, if any."""
     if candidate.do_not_call:
         return LaunchRefused("do_not_call", "The candidate is on the do-not-call list.")
+    if job is not None and job.id in (candidate.human_requested or {}):
+        return LaunchRefused("asked_for_human", "The candidate asked for a person on an earlier call "
+                             "for this job; no further AI call is placed for it.")
     if job is not None and job.archived:
         return LaunchRefused("job_archived", "The job is archived; no new calls are placed for it.")
     if config.require_consent and not candidate.consent:

@@ -13,12 +13,13 @@ from core.documents.call import Call, CallCosts
 from core.documents.status import TERMINAL_STATUSES
 from core.lifecycle import reconcile as reconcile_mod
 from core.lifecycle import store as lifecycle_store
+from core.review.answers import answers_for_cli
 from core.review.detail import readable
 from core.usage import costs as costs_mod
 
 # Fields of the call document that are internal bookkeeping, not for operators.
 _INTERNAL = ("open_key", "followup_lease_until", "followup_seq", "request_body",
-             "rendered_prompt")
+             "rendered_prompt", "agent_answers")  # the agent's answers print as "answers"
 
 
 def _costs(call: Call) -> CallCosts:
@@ -62,17 +63,22 @@ def show_call(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"id": call.id}
     result.update({k: v for k, v in call.to_doc().items() if k != "_id" and k not in _INTERNAL})
     # The operator reads the summaries in clear (stored encrypted when a key is set).
-    for key in ("summary", "short_summary"):
+    for key in ("summary", "short_summary", "voicemail_text"):
         if key in result:
             result[key] = readable(result[key], "(cannot be decrypted)")
     if result.get("failure_reason"):
         result["failure_reason"] = clean_reason(result["failure_reason"])  # an old one may quote a number
+    if isinstance(result.get("human_requested"), dict):
+        result["human_requested"] = {**result["human_requested"], "reason": readable(
+            result["human_requested"].get("reason"), "(cannot be decrypted)")}
     result["status"] = call.status.value
     outcome = _outcome(call)
     result["outcome"] = outcome
     result["transcript_message_count"] = count
     # The stored breakdown as stored; a computed one in full.
     result["costs"] = costs.model_dump(exclude_unset=call.costs is not None)
+    # One entry per question of the call's own snapshot, in order (the Contract's "answers").
+    result["answers"] = answers_for_cli(db, call)
     summary = result.get("summary") or result.get("short_summary") or "(none yet)"
     costs_line = (f"total {costs.total} {costs.currency} (AI {costs.ai}"
                   f"{' est.' if costs.ai_estimated else ''}, telephony {costs.telephony}"
@@ -86,6 +92,8 @@ def show_call(args: argparse.Namespace) -> dict[str, Any]:
         f"transcript:  {count} messages ({call.transcript_status or 'none'})",
         f"summary:     {summary}",
         f"costs:       {costs_line}",
+        *[f"question {a['question']}: " + ("not asked" if not a["asked"] else
+          f"{a['answer'] or '(no reply)'} [{a['source']}]") for a in result["answers"]],
     ])
     return result
 

@@ -26,6 +26,9 @@ DEMO_OUTCOMES: list[tuple[str, str, str]] = [
     ("53", "rejected", "Rex Rejected"),
     ("54", "dropped", "Drew Dropped"),
     ("55", "opt_out", "Olive Optout"),
+    ("56", "corrects_answer", "Cora Corrects"),
+    ("57", "asks_for_human", "Hugh Human"),
+    ("58", "asks_for_callback", "Cal Callback"),
 ]
 
 

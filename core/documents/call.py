@@ -95,6 +95,17 @@ class CallBudget(Stored):
         return self.micros if self.counted is None else self.counted
 
 
+class AgentAnswer(Stored):
+    """An answer the agent recorded with its recordAnswer tool; `earlier`: corrected ones."""
+
+    number: int = 0
+    answer: str = ""
+    value: Any = None
+    at: Instant = None  # when the tool request arrived
+    seq: int = 0  # bumped by each correction (the compare-and-set of the next one)
+    earlier: list[dict[str, Any]] = Field(default_factory=list)
+
+
 class Call(Document):
     """One call as stored."""
 
@@ -170,6 +181,12 @@ class Call(Document):
     priced_at: Instant = None
     recording_available: bool | None = None
     opt_out: bool = False
+    # What the agent recorded through its tools (core.screening), keyed by question id.
+    agent_answers: dict[str, AgentAnswer] = Field(default_factory=dict)
+    human_requested: dict[str, Any] | None = None  # {"reason", "at"}
+    callback: dict[str, Any] | None = None  # {"when_local", "zone", "at", "flagged", "note"}
+    voicemail_left: bool | None = None
+    voicemail_text: str | None = None
     # Follow-up of what webhooks did not bring.
     needs_followup: bool = False
     followup_next_at: Instant = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from core.documents.base import Document, Instant
@@ -30,6 +32,9 @@ class Candidate(Document):
     do_not_call_lifted_at: Instant = None
     do_not_call_lifted_by: str | None = None
     job_ids: list[str] = Field(default_factory=list)
+    # Jobs for which the candidate asked (on a call) for a person, an accommodation or another
+    # format: {job_id: {"reason", "call_id", "at"}}; no further AI call for that job.
+    human_requested: dict[str, dict[str, Any]] = Field(default_factory=dict)
     notes: str | None = None
     source: str | None = None
     # The record behind a team member's test call to their own number: not a candidate. Every

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from core import crypto
 from core.calling.transitions import advance_status, sync_rollup
 from core.config import get_settings
 from core.db import Database, utcnow
@@ -20,6 +21,8 @@ from core.lifecycle.transcripts import transcript_messages
 from core.providers.resilience import ProviderError, ProviderUnavailable
 from core.providers.telephony import get_twilio
 from core.providers.ultravox import get_ultravox
+from core.screening import store as screening_store
+from core.screening.voicemail import left_voicemail
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +158,10 @@ def _step(call: Call, providers: Providers, now: datetime, db: Database) -> list
             phrase = detect_opt_out(messages)
             if phrase:
                 mark_do_not_call(db, call, phrase)
+            left = left_voicemail(messages)
+            if left is not None:
+                spoken = (call.config_snapshot.get("spoken") or {}).get("voicemail_message")
+                screening_store.mark_voicemail(db, call_id, crypto.encrypt(left or str(spoken or "")) or "")
         except (ProviderUnavailable, ProviderError) as exc:
             notes.append(f"transcript: {exc}")
         call = reload()

@@ -35,5 +35,7 @@ def transcript_messages(messages: list[Any]) -> list[dict[str, Any]]:
             "medium": "text" if data.get("medium") == "MESSAGE_MEDIUM_TEXT" else "voice",
             "start_s": _seconds(data.get("timespan"), "start"),
             "end_s": _seconds(data.get("timespan"), "end"),
+            # Which tool a tool call or result is (recordAnswer, leaveVoicemail…).
+            **({"tool": str(data["toolName"])} if data.get("toolName") else {}),
         })
     return out

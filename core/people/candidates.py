@@ -289,6 +289,26 @@ def lift_spoken_do_not_call(db: Database, actor: User, candidate_id: str, *, cal
                  detail=f"the candidate's own request on call {call_id} lifted: {reason}")
 
 
+def lift_human_request(db: Database, actor: User, candidate_id: str, job_id: str, reason: str) -> None:
+    """Allow AI calls for a job again after the candidate asked on a call for a person
+    (recruiters and admins), with a reason; audited."""
+    require(actor, Action.MANAGE_JOBS)
+    reason = " ".join((reason or "").split())[:500]
+    if len(reason) < _MIN_LIFT_REASON:
+        raise CandidateError(f"Say why the AI may call this candidate again for this job (at least "
+                             f"{_MIN_LIFT_REASON} characters).")
+    cand = store.get_candidate(db, str(candidate_id))
+    if cand is None:
+        raise CandidateError("That candidate does not exist.")
+    if str(job_id) not in (cand.human_requested or {}):
+        raise CandidateError("The candidate has no request for a person for that job.")
+    if not store.lift_human_requested(db, cand.id, str(job_id)):
+        raise CandidateError("The request changed meanwhile; reload the page and check it.")
+    audit.record(db, actor=actor.username, action="candidate.human_request_lifted", entity="candidate",
+                 entity_id=cand.id, changes={"human_requested": {"old": str(job_id), "new": None}},
+                 detail=f"AI calls allowed again for job {job_id}: {reason}")
+
+
 def get_candidate(db: Database, candidate_id: str) -> CandidateProfile | None:
     """One candidate by id, personal data decrypted (internal: pages go through `visible`)."""
     return _profile(store.get_candidate(db, candidate_id))

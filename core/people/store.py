@@ -222,6 +222,25 @@ def mark_do_not_call(db: Database, candidate_id: str, *, call_id: str, reason: s
     return result.modified_count == 1
 
 
+def mark_human_requested(db: Database, candidate_id: str, job_id: str, *, call_id: str,
+                         reason: str) -> bool:
+    """The candidate asked on a call for a person: no further AI call for that job (once)."""
+    field = f"human_requested.{job_id}"
+    result = db[CANDIDATES].update_one(
+        {"_id": candidate_id, field: {"$exists": False}},
+        {"$set": {field: {"reason": reason, "call_id": call_id, "at": utcnow()}, "updated_at": utcnow()}},
+    )
+    return result.modified_count == 1
+
+
+def lift_human_requested(db: Database, candidate_id: str, job_id: str) -> bool:
+    """Remove the candidate's request for a person for one job; False if it was not there."""
+    field = f"human_requested.{job_id}"
+    result = db[CANDIDATES].update_one({"_id": candidate_id, field: {"$exists": True}},
+                                       {"$unset": {field: ""}, "$set": {"updated_at": utcnow()}})
+    return result.modified_count == 1
+
+
 def set_do_not_call_by_hand(db: Database, candidate_id: str, *, by: str, reason: str) -> bool:
     """Put a candidate on the do-not-call list by hand; False when there is no such candidate or
     the candidate's own request from a call is in force (it is never turned into a hand-set one,

@@ -15,7 +15,14 @@ from core.people.candidates import describe_zone
 from core.people.models import CandidateProfile
 from core.people.visibility import visible
 from core.review import store
-from core.review.models import CandidateCall, CandidateJob, CandidateView, DoNotCall, OptOutRequest
+from core.review.models import (
+    CandidateCall,
+    CandidateJob,
+    CandidateView,
+    DoNotCall,
+    HumanRequest,
+    OptOutRequest,
+)
 
 _DETAIL_CALL_LIMIT = 200  # a candidate has a handful of calls; the cap guards the page
 
@@ -70,6 +77,23 @@ def candidate_detail(db: Database, candidate_id: str, user: User | None) -> Cand
         ],
         calls=[_call(c, all_jobs) for c in calls],
     )
+
+
+def human_requests(db: Database, candidate_id: str) -> list[HumanRequest]:
+    """The jobs for which the candidate asked on a call for a person, with their reason."""
+    cand = people_store.get_candidate(db, candidate_id)
+    if cand is None or not cand.human_requested:
+        return []
+    jobs = people_store.jobs_by_id(db, set(cand.human_requested))
+    out = []
+    for job_id, request in sorted(cand.human_requested.items()):
+        try:
+            reason = crypto.decrypt(request.get("reason")) or ""
+        except crypto.CryptoError:
+            reason = "(cannot be decrypted)"
+        out.append(HumanRequest(job_id=job_id, job=jobs[job_id].title if job_id in jobs else job_id,
+                                reason=reason, call_id=request.get("call_id"), at=request.get("at")))
+    return out
 
 
 def opt_out_request(db: Database, candidate_id: str) -> OptOutRequest | None:

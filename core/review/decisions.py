@@ -40,26 +40,34 @@ def review_from_input(
     ratings: dict[Any, Any] | None,
     overall: Any,
     notes: str | None,
-    question_count: int,
+    question_ids: list[str],
     by: str,
     at: datetime,
 ) -> Review:
-    """The review a reviewer's form input makes, or a ReviewError saying what is wrong with it."""
+    """The review a reviewer's form input makes, or a ReviewError saying what is wrong with it.
+
+    A rating is keyed by the question's id within the call's snapshot; a position (1, "2")
+    is accepted too and stored under that question's id.
+    """
     if decision not in DECISIONS:
         raise ReviewError("Choose a decision: advance, hold or reject.")
     clean: dict[str, int] = {}
     for key, value in (ratings or {}).items():
-        try:
-            number = int(key)
-        except (TypeError, ValueError):
-            raise ReviewError(f"Unknown question {key!r}.") from None
-        if not 1 <= number <= question_count:
-            raise ReviewError(
-                f"This call has {question_count} screening question(s); there is no question {number}."
-            )
+        if isinstance(key, str) and key in question_ids:
+            qid, number = key, question_ids.index(key) + 1
+        else:
+            try:
+                number = int(key)
+            except (TypeError, ValueError):
+                raise ReviewError(f"Unknown question {key!r}.") from None
+            if not 1 <= number <= len(question_ids):
+                raise ReviewError(
+                    f"This call has {len(question_ids)} screening question(s); there is no question {number}."
+                )
+            qid = question_ids[number - 1]
         rated = _rating(value, f"question {number}")
         if rated is not None:
-            clean[str(number)] = rated  # BSON keys are strings
+            clean[qid] = rated
     overall_rating = _rating(overall, "overall")
     if overall_rating is None:
         raise ReviewError("Give an overall rating from 1 to 5.")
@@ -79,7 +87,7 @@ def flat_review(review: Review | None) -> dict[str, Any]:
         "notes": review.notes or "",
     }
     for key, value in review.ratings.items():
-        flat[f"rating_q{key}"] = value
+        flat[f"rating_{key}" if key.startswith("q") else f"rating_q{key}"] = value
     return flat
 
 
@@ -112,7 +120,7 @@ def save_review(
         ratings=ratings,
         overall=overall,
         notes=notes,
-        question_count=len(screening_questions(call)),
+        question_ids=[q.id for q in screening_questions(call)],
         by=actor.username,
         at=utcnow(),
     )

@@ -12,7 +12,7 @@ from core.documents.call import Call, Review
 from core.people import store as people_store
 from core.people.visibility import phone_for
 from core.review import store
-from core.review.answer_matching import question_answers, screening_questions
+from core.review.answers import call_answers
 from core.review.filters import call_cost, currency_of, valid_call_id
 from core.review.models import CallDetail, CallParty, ConfigMeta, Fact, JobRef, ReviewView
 from core.review.timeline import event_entry, timeline, transcript_messages
@@ -143,7 +143,7 @@ def call_detail(db: Database, call_id: str, user: User | None = None) -> CallDet
         screening_questions=configured_questions(call),
         rendered_prompt=call.rendered_prompt or "",
         calling_window=window_facts(call),
-        questions=question_answers(screening_questions(call), messages),
+        questions=call_answers(call, messages),
         review=public_review(call.review, reviewer),
         can_review=reviewer and screening,
         recording_enabled=call.snapshot_config.get("recording_enabled"),

@@ -146,7 +146,10 @@ def _csv_row(
         review.decision or "",
         review.overall or "",
     ]
-    row += [review.ratings.get(str(n), "") for n in range(1, questions + 1)]
+    # Ratings are keyed by question id within the call's own snapshot (by position before ids).
+    ids = [q.id for q in screening_questions(call)]
+    row += [review.ratings.get(ids[n - 1] if n <= len(ids) else "", review.ratings.get(str(n), ""))
+            for n in range(1, questions + 1)]
     row += [review.by or "", _iso(review.at)]
     if reviewer:
         row.append(review.notes or "")

@@ -10,11 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from core.documents.base import Document, Instant, Stored
 from core.documents.call import CallCosts
 from core.people.models import CandidateProfile
+
+if TYPE_CHECKING:
+    from core.agent.questions import ScreeningQuestion
 
 T = TypeVar("T")
 
@@ -69,10 +72,14 @@ class CallList:
 
 @dataclass(frozen=True)
 class Question:
-    """A screening question as configured for the call (the wording the candidate heard)."""
+    """A screening question of the call's own snapshot (the wording the candidate heard)."""
 
     text: str
     guidance: str = ""
+    id: str = ""
+    type: str = "open"
+    reviewer_guidance: str = ""
+    spec: ScreeningQuestion | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,7 @@ class Message:
     text: str
     start_s: float | None = None
     end_s: float | None = None
+    tool: str | None = None  # a tool call or result: the tool's name
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,23 @@ class QuestionAnswer:
     asked_at_s: float | None = None
     asked_as: str | None = None  # the agent's turn that asked it (excerpt)
     answer: str | None = None  # None: not asked; "": asked, no reply
+    question_id: str = ""
+    type: str = "open"
+    reviewer_guidance: str = ""
+    value: Any = None  # the typed value (yes/no → bool, number → float, choice → the option)
+    source: str | None = None  # "agent" (its recordAnswer tool) | "transcript" | None
+    at_seconds: float | None = None  # when the candidate gave the answer
+    knockout_passed: bool | None = None
+    earlier: tuple[str, ...] = ()  # answers the candidate corrected, oldest first
+
+    @property
+    def source_label(self) -> str:
+        """Where the answer comes from, as the review page says it."""
+        if self.source == "agent":
+            return "recorded by the agent"
+        if self.source == "transcript":
+            return "matched from the transcript — check"
+        return ""
 
 
 @dataclass(frozen=True)
@@ -137,8 +162,11 @@ class ReviewView:
     by: str | None
     at: datetime | None
 
-    def rating(self, number: int) -> int | None:
-        """The rating given to screening question `number` (None: not rated)."""
+    def rating(self, number: int, question_id: str = "") -> int | None:
+        """The rating given to a screening question: by its id, else (a review saved before
+        questions had ids) by its position `number`; None: not rated."""
+        if question_id and question_id in self.ratings:
+            return self.ratings[question_id]
         return self.ratings.get(str(number))
 
 
@@ -231,6 +259,17 @@ class OptOutRequest:
 
 
 @dataclass(frozen=True)
+class HumanRequest:
+    """The candidate asked on a call for a person (no AI call for that job until lifted)."""
+
+    job_id: str
+    job: str
+    reason: str
+    call_id: str | None
+    at: datetime | None
+
+
+@dataclass(frozen=True)
 class CandidateJob:
     """A job the candidate applied to ("missing" status: the job was deleted)."""
 
@@ -307,6 +346,7 @@ class StoredMessage(Stored):
     text: str | None = None
     start_s: float | None = None
     end_s: float | None = None
+    tool: str | None = None
 
 
 class StoredTranscript(Document):

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from pymongo.database import Database
 
-from core.db import AUDIT_LOG, CALL_EVENTS, CALLS, MEDIA_CACHE, TRANSCRIPTS
+from core.db import AUDIT_LOG, CALL_EVENTS, CALLS, MEDIA_CACHE, TOOL_REQUESTS, TRANSCRIPTS
 
 # What a call keeps of the conversation and of the texts rendered for it (they name the
 # candidate): the summaries, the prompt, the spoken texts, and the same texts in the request
@@ -18,7 +18,7 @@ _CALL_TEXT = (
     "config_snapshot.rendered_prompt", "request_body.systemPrompt",
     "request_body.timeExceededMessage", "request_body.firstSpeakerSettings",
     "request_body.firstSpeaker", "request_body.initialMessages", "request_body.inactivityMessages",
-    "request_body.selectedTools",
+    "request_body.selectedTools", "agent_answers", "voicemail_text", "human_requested.reason",
 )
 # The summaries Ultravox sent in its webhooks (and our polls stored the same way).
 _EVENT_TEXT = ("payload.call.summary", "payload.call.shortSummary")
@@ -41,6 +41,8 @@ def purge_calls_batch(db: Database, cutoff: datetime, now: datetime, limit: int)
     db[TRANSCRIPTS].delete_many({"_id": {"$in": ids}})
     db[MEDIA_CACHE].delete_many({"call_id": {"$in": ids}})
     db[CALL_EVENTS].update_many({"call_id": {"$in": ids}}, {"$unset": dict.fromkeys(_EVENT_TEXT, "")})
+    # The agent's tool requests carry the candidate's answers in their bodies.
+    db[TOOL_REQUESTS].update_many({"call_id": {"$in": ids}}, {"$unset": {"body": ""}})
     _scrub_call_audit(db, docs, now)
     # The call keeps its outcome, costs and review; only the conversation content goes. The
     # purge mark goes last: a batch cut short is picked up again by the next run.

@@ -122,6 +122,7 @@ def transcript_messages(transcript: StoredTranscript | None) -> list[Message]:
             text=_words(m.text),
             start_s=m.start_s,
             end_s=m.end_s,
+            tool=m.tool,
         )
         for m in stored[:_MAX_MESSAGES]
     ]

@@ -87,9 +87,19 @@ def answers(detail: CallDetail) -> None:
             )
             st.text(q.question)
             if not q.asked:
-                st.caption("Not asked in this call (no agent turn matched the question).")
+                st.caption("Not asked in this call (no recorded answer, no agent turn matched the question).")
             else:
                 st.text(f"Candidate: {q.answer or '(no reply)'}")
+                facts = [q.source_label]
+                if q.value is not None:
+                    facts.append(f"value: {view.md(view.answer_value(q.value))}")
+                if q.knockout_passed is not None:
+                    facts.append("knock-out passed" if q.knockout_passed else "knock-out NOT passed")
+                if q.earlier:
+                    facts.append("corrected; earlier: " + " → ".join(view.md(e) for e in q.earlier))
+                st.caption(" · ".join(f for f in facts if f))
+            if q.reviewer_guidance:
+                st.caption(f"For reviewers: {view.md(q.reviewer_guidance)}")
 
 
 def call_settings(detail: CallDetail, *, key: str) -> None:

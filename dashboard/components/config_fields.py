@@ -11,6 +11,7 @@ import streamlit as st
 
 from core.agent import effective as agent_effective
 from core.agent import prompts as agent_prompts
+from core.agent import questions as agent_questions
 from core.agent import validation as agent_validation
 from core.agent.models import EndBehavior, OpeningMode, VoiceLanguage, Weekday
 
@@ -104,7 +105,7 @@ def field_input(key: str, name: str, value: Any, *, disabled: bool = False,
     if name == "opening":
         return _opening(k, label, value, disabled)
     if name == "screening_questions":
-        return _table(k, label, value, ["text", "guidance"], disabled)
+        return _questions(k, label, value, disabled)
     if name == "inactivity_messages":
         return _table(k, label, value, ["duration_seconds", "message", "end_behavior"], disabled)
     if name == "calling_hours":
@@ -149,6 +150,45 @@ def _table(k: str, label: str, rows: list[dict], columns: list[str], disabled: b
             continue  # an empty new row the user did not fill
         if "duration_seconds" in clean and clean["duration_seconds"] != "":
             clean["duration_seconds"] = int(clean["duration_seconds"])
+        out.append(clean)
+    return out
+
+
+_QUESTION_COLUMNS = ["id", "text", "type", "options", "unit", "min_value", "max_value", "knockout",
+                     "guidance", "reviewer_guidance"]
+
+
+def _questions(k: str, label: str, rows: list[Any], disabled: bool) -> list[dict]:
+    st.markdown(f"**{label}**")
+    st.caption("Each question has a type of answer. A knock-out rule says what the answer must "
+               "be: “yes” or “no” for a yes-or-no question; “at least 2”, “at most 40” or both "
+               "for a number; the accepted choices, separated by commas, for a choice question. "
+               "The agent never sees knock-out rules or the guidance for reviewers.")
+    frame = pd.DataFrame(agent_questions.editor_rows(rows or []), columns=_QUESTION_COLUMNS)
+    config = {
+        "id": None,  # kept with its row, never shown: answers and ratings key questions by it
+        "text": st.column_config.TextColumn("Question", required=True, width="large"),
+        "type": st.column_config.SelectboxColumn(
+            "Type of answer", options=list(agent_questions.TYPE_BY_LABEL), required=True,
+            default=agent_questions.QuestionType.OPEN.label),
+        "options": st.column_config.TextColumn("Choices (comma-separated)", width="medium"),
+        "unit": st.column_config.TextColumn("Unit of the number (e.g. years)"),
+        "min_value": st.column_config.NumberColumn("Smallest number accepted"),
+        "max_value": st.column_config.NumberColumn("Largest number accepted"),
+        "knockout": st.column_config.TextColumn("Knock-out rule (empty: none)", width="medium"),
+        "guidance": st.column_config.TextColumn("What a good answer contains (for the agent)",
+                                                width="large"),
+        "reviewer_guidance": st.column_config.TextColumn(
+            "What a strong answer sounds like (for reviewers only)", width="large"),
+    }
+    edited = st.data_editor(frame, key=k, num_rows="dynamic", disabled=disabled, hide_index=True,
+                            width="stretch", column_config=config)
+    out = []
+    for row in edited.to_dict("records"):
+        clean = agent_questions.from_editor_row(row)
+        if not any(str(clean.get(c) or "").strip() for c in ("text", "guidance", "options",
+                                                             "knockout", "reviewer_guidance")):
+            continue  # an empty new row the user did not fill
         out.append(clean)
     return out
 

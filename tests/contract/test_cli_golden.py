@@ -84,3 +84,10 @@ def test_seed_launch_show_keep_their_json_shape(stack) -> None:  # noqa: F811
     _compare("show-call", shown)
     assert shown["id"] == launched["id"] and shown["status"] == "completed"
     assert shown["transcript_message_count"] > 0
+    # One entry per question of the call's own snapshot, in order, each recorded by the agent.
+    snapshot = stack.db["calls"].find_one({"_id": launched["id"]})["config_snapshot"]
+    assert [a["question"] for a in shown["answers"]] == list(
+        range(1, len(snapshot["config"]["screening_questions"]) + 1))
+    assert [a["id"] for a in shown["answers"]] == [
+        q["id"] for q in snapshot["config"]["screening_questions"]]
+    assert all(a["asked"] and a["answer"] and a["source"] == "agent" for a in shown["answers"])

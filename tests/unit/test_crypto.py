@@ -100,7 +100,8 @@ def test_settings_refuse_bad_keys_and_need_lookup_and_recording_keys_in_live(mon
     live = {"ultravox_api_key": "k", "ultravox_webhook_secret": "s", "twilio_account_sid": "AC" + "1" * 32,
             "twilio_auth_token": "t", "twilio_from_number": "+14155550100",
             "public_base_url": "https://hooks.example.com", "data_encryption_key": KEY_A,
-            "auth_cookie_key": "c" * 40, "mongodb_uri": "mongodb://db.example.net/?replicaSet=rs0"}
+            "auth_cookie_key": "c" * 40, "mongodb_uri": "mongodb://db.example.net/?replicaSet=rs0",
+            "tool_auth_key": "t" * 40}
     with pytest.raises(ValidationError) as err:
         Settings(_env_file=None, **live)
     message = describe_error(err.value)

@@ -255,3 +255,23 @@ def test_outside_calling_hours_waits_for_the_window(stack):
     assert call["next_attempt_at"] > utcnow() and "Outside calling hours" in call["wait_reason"]
     assert call["calling_window"]["zone"] == "America/New_York"
     assert stack.dials() == []
+
+
+def test_a_requested_callback_is_the_next_attempt_without_using_one_up(stack):
+    stack.sandbox.state.config.speed = 40  # the conversation must happen (see test_tools_sandbox)
+    job = make_job(stack)
+    add_many(stack, job, ["58"])
+    stack.set_config(calls_per_second=20.0, retry_policy=RetryPolicy(max_attempts=1, spacing_minutes=30))
+    batch = batches.create_batch(stack.db, stack.recruiter, job.id)
+    deadline = time.monotonic() + 30
+    while not stack.db[CALLS].find_one({"batch_id": batch.id, "callback": {"$ne": None},
+                                        "status": "completed"}) and time.monotonic() < deadline:
+        dispatch.run_once(stack.db)
+        time.sleep(0.1)
+    dispatch.run_once(stack.db)
+    first = stack.db[CALLS].find_one({"batch_id": batch.id, "attempt": 1, "callback": {"$ne": None}})
+    again = stack.db[CALLS].find_one({"_id": f"{first['_id']}-cb"})
+    # The same attempt number: a call back the candidate asked for does not use one up.
+    assert again["status"] == "queued" and again["attempt"] == 1 and again["retry_of"] == first["_id"]
+    assert abs(again["next_attempt_at"] - first["callback"]["at"]) < timedelta(seconds=1)
+    assert again["next_attempt_at"] > utcnow() + timedelta(hours=1)

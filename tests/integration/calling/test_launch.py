@@ -41,7 +41,10 @@ def test_single_launch_goes_through_to_the_call_document(stack):
     assert body["medium"] == {"twilio": {}}
     assert body["metadata"] == {"screeningId": call.id, "candidateId": cand.id,
                                 "jobId": job.id}
-    assert [t["toolName"] for t in body["selectedTools"]] == ["hangUp", "leaveVoicemail"]
+    assert [t.get("toolName") or t["temporaryTool"]["modelToolName"] for t in body["selectedTools"]] == [
+        "hangUp", "leaveVoicemail", "recordAnswer", "candidateOptOut", "requestHuman", "requestCallback"]
+    # The stored body keeps no key; what Ultravox received carries the call's own.
+    assert "authTokens" not in json.dumps(body)
     assert body["inactivityMessages"][-1]["endBehavior"] == "END_BEHAVIOR_HANG_UP_SOFT"
     assert body["joinTimeout"] == "50s"  # ring timeout 5 s + slack
     assert body["maxDuration"] == "900s" and body["timeExceededMessage"]

@@ -50,8 +50,9 @@ def test_cli_import_exits_non_zero_on_rejected_rows_and_seed_demo_is_idempotent(
     assert outcomes == {"answered": "+12125550100", "no_answer": "+12125550150",
                         "busy": "+12125550151", "voicemail": "+12125550152",
                         "rejected": "+12125550153", "dropped": "+12125550154",
-                        "opt_out": "+12125550155"}
+                        "opt_out": "+12125550155", "corrects_answer": "+12125550156",
+                        "asks_for_human": "+12125550157", "asks_for_callback": "+12125550158"}
     second = json.loads(_cli(test_env, "--json", "seed-demo").stdout)
     assert second == seeded
     # Ann's number (+12125550100) existed already: the demo job was attached to her record.
-    assert db[CANDIDATES].count_documents({"job_ids": seeded["job_id"]}) == 7
+    assert db[CANDIDATES].count_documents({"job_ids": seeded["job_id"]}) == 10

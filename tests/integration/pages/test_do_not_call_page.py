@@ -65,3 +65,24 @@ def test_an_admin_confirms_the_quoted_call_and_gives_a_reason(db) -> None:
     assert candidates.get_candidate(db, cand.id).do_not_call is False
     entry = audit.recent(db, entity="candidate", entity_id=cand.id, limit=1)[0]
     assert entry.action == "candidate.do_not_call_lifted" and "call-55" in entry.detail
+
+
+def test_a_recruiter_allows_ai_calls_again_after_a_request_for_a_person(db) -> None:
+    from core.people import store as people_store
+
+    admin = make_user(db, "admin", "boss")
+    job = jobs.create_job(db, admin, title="Cashier", company="Shop Co")
+    cand = candidates.add_candidate(db, admin, name="Hugh Human", phone="+1 212 555 0157", consent=True,
+                                    job_ids=[job.id])
+    people_store.mark_human_requested(db, cand.id, job.id, call_id="call-57", reason="needs large print")
+    recruiter = make_user(db, "recruiter", "rita")
+    at = _page(recruiter, cand.id)
+    assert not at.exception
+    assert "asked for a person: needs large print" in texts(at)
+    at.text_input(key=f"jobs_candidates.human.{job.id}.why").input("Spoke with him; large print sent.")
+    at.button(key=f"FormSubmitter:jobs_candidates.human.{job.id}-Allow AI calls again for this job").click()
+    at.run()
+    assert not at.exception
+    assert people_store.get_candidate(db, cand.id).human_requested == {}
+    entry = db["audit_log"].find_one({"action": "candidate.human_request_lifted"})
+    assert entry["actor"] == "rita"

@@ -71,6 +71,33 @@ def test_global_settings_admin_saves_after_confirmation(db) -> None:
     assert "Version 1" in " ".join(e.label for e in at.expander)
 
 
+def test_typed_questions_survive_the_settings_form(db) -> None:
+    admin = make_user(db, "admin", "boss")
+    base = agent_effective.as_plain(agent_defaults.default_global_config())
+    typed = [
+        {"text": "Are you authorised to work here?", "type": "yes_no", "knockout": {"must_be": True},
+         "reviewer_guidance": "Must be yes."},
+        {"text": "Years driving forklifts?", "type": "number", "unit": "years", "min_value": 0,
+         "max_value": 50, "knockout": {"at_least": 2}},
+        {"text": "Which shift?", "type": "choice", "options": ["days", "nights"],
+         "knockout": {"one_of": ["nights"]}, "guidance": "Either is fine."},
+        "Why this job?",
+    ]
+    agent_settings.save_global_config(db, admin, {**base, "screening_questions": typed})
+    before = agent_settings.get_global_config(db).screening_questions
+    at = _page(db, "global_settings", "admin")
+    assert not at.exception
+    assert "A knock-out rule says what the answer must be" in texts(at)
+    _by_key(at.slider, "global_settings.form.temperature").set_value(0.6)
+    at.button[0].click().run()
+    _by_key(at.button, "global_settings.confirm").click().run()
+    assert not at.exception
+    after = agent_settings.load_global(db)
+    # Only the temperature changed: types, rules, guidance and ids came back from the table intact.
+    assert after.version == 2 and after.config.temperature == 0.6
+    assert after.config.screening_questions == before
+
+
 def test_global_settings_shows_validation_messages(db) -> None:
     at = _page(db, "global_settings", "admin")
     _by_key(at.text_area, "global_settings.form.system_prompt").input("Hi {{nickname}}")

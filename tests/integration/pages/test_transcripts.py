@@ -11,10 +11,11 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
+from core.agent.questions import question_id
 from core.db import CALLS, utcnow
 from core.review import recording_store, recordings
 from tests.support.apptest import MARKDOWN_KINDS, TIMEOUT, make_user, page_path, signed_in, texts
-from tests.support.review_seed import T0, add_call, add_candidate, add_job
+from tests.support.review_seed import QUESTIONS, T0, add_call, add_candidate, add_job
 
 PAGE = page_path("transcripts")
 PAYLOADS = [
@@ -175,7 +176,7 @@ def test_review_form_by_role(db, role):
     stored = db[CALLS].find_one({"_id": call_id})["review"]
     assert (stored["decision"], stored["ratings"], stored["overall"], stored["by"]) == (
         "advance",
-        {"1": 5},
+        {question_id(QUESTIONS[0]["text"]): 5},  # keyed by the question's id in the snapshot
         4,
         user.username,
     )

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from core import auth
+from core.agent.questions import question_id
 from core.auth import PermissionDenied
 from core.db import AUDIT_LOG, CALLS, MEDIA_CACHE
 from core.providers.resilience import ProviderUnavailable
@@ -22,7 +23,7 @@ from core.review import filters as review_filters
 from core.review import store as review_store
 from core.review.models import Page
 from tests.support.apptest import make_user
-from tests.support.review_seed import T0, add_call, add_candidate, add_job, conversation
+from tests.support.review_seed import QUESTIONS, T0, add_call, add_candidate, add_job, conversation
 
 F = review_filters.CallFilters
 
@@ -211,7 +212,9 @@ def test_review_permissions_validation_and_audit(db):
     review_decisions.save_review(db, recruiter, call_id, "hold", {1: 3, "2": "4", 3: None}, 3, "unsure")
     review_decisions.save_review(db, admin, call_id, "advance", {1: 5, 2: 4}, 5, "unsure")
     stored = db[CALLS].find_one({"_id": call_id})["review"]
-    assert stored["decision"] == "advance" and stored["ratings"] == {"1": 5, "2": 4}
+    # Stored by question id within the call's snapshot (the form may still send positions).
+    q1, q2 = (question_id(q["text"]) for q in QUESTIONS[:2])
+    assert stored["decision"] == "advance" and stored["ratings"] == {q1: 5, q2: 4}
     assert stored["by"] == "admin1"
     entries = list(db[AUDIT_LOG].find({"entity": "call", "entity_id": call_id}).sort("at", 1))
     assert [e["actor"] for e in entries] == ["recruiter1", "admin1"]
@@ -219,7 +222,7 @@ def test_review_permissions_validation_and_audit(db):
     assert entries[1]["changes"] == {
         "decision": {"old": "hold", "new": "advance"},
         "overall": {"old": 3, "new": 5},
-        "rating_q1": {"old": 3, "new": 5},
+        f"rating_{q1}": {"old": 3, "new": 5},
     }
 
 

@@ -20,7 +20,7 @@ LIVE_ENV = {
     "DATA_ENCRYPTION_KEY": "x3V8W5cM6M0kzQ5n1p3Zb2m9L1vZ4cXyqY3m8JQyH1A=",
     "AUTH_COOKIE_KEY": "c" * 48,
     "LOOKUP_HASH_KEY": "l" * 40,
-    "RECORDING_URL_KEY": "r" * 40,
+    "RECORDING_URL_KEY": "r" * 40, "TOOL_AUTH_KEY": "t" * 40,
 }
 
 

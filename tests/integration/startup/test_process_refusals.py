@@ -82,6 +82,6 @@ def test_gunicorn_without_the_config_file_stops_too_instead_of_restarting_worker
 def test_live_processes_refuse_the_embedded_database(process, tmp_path, mongo_server):
     live = {**LIVE_WITHOUT_KEYS, "DATA_ENCRYPTION_KEY": "x3V8W5cM6M0kzQ5n1p3Zb2m9L1vZ4cXyqY3m8JQyH1A=",
             "AUTH_COOKIE_KEY": "c" * 48, "LOOKUP_HASH_KEY": "l" * 40, "RECORDING_URL_KEY": "r" * 40,
-            "MONGODB_URI": mongo_server}  # the test session's embedded server
+            "TOOL_AUTH_KEY": "t" * 40, "MONGODB_URI": mongo_server}  # the test session's embedded server
     line = refusal_line(run(PROCESSES[process], live, tmp_path))
     assert "embedded stand-in" in line and "replica set" in line

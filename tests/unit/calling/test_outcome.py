@@ -23,6 +23,13 @@ from tests.factories import call
         (dict(status="canceled"), "canceled"),
         (dict(status="no_answer"), "no answer"),
         (dict(status="in_progress"), "in progress"),
+        (dict(status="completed", human_requested={"reason": "needs a person"}),
+         "candidate asked for a person: needs a person"),
+        (dict(status="completed", callback={"when_local": "2026-12-03T15:00", "zone": "America/New_York"}),
+         "candidate asked to be called back at 2026-12-03T15:00 (America/New_York)"),
+        (dict(status="completed", callback={"flagged": True}),
+         "candidate asked to be called back more than 14 days ahead: for the hiring manager"),
+        (dict(status="voicemail", voicemail_left=True), "left a voicemail message"),
     ],
 )
 def test_outcome_text(fields, text) -> None:

@@ -23,6 +23,7 @@ LIVE = {
     "mongodb_uri": "mongodb://db.example.net:27017/?replicaSet=rs0",
     "lookup_hash_key": "l" * 40,
     "recording_url_key": "r" * 40,
+    "tool_auth_key": "t" * 40,
 }
 
 

@@ -34,7 +34,8 @@ def in_force(settings: Settings) -> dict[str, str]:
             "TWILIO_ACCOUNT_SID": settings.twilio_sid, "TWILIO_AUTH_TOKEN": settings.twilio_token,
             "TWILIO_FROM_NUMBER": settings.twilio_from, "AUTH_COOKIE_KEY": settings.cookie_key,
             "LOOKUP_HASH_KEY": settings.lookup_secret.decode(),
-            "RECORDING_URL_KEY": settings.recording_url_secret.decode()}
+            "RECORDING_URL_KEY": settings.recording_url_secret.decode(),
+            "TOOL_AUTH_KEY": settings.tool_secret.decode()}
 
 
 def test_missing_secrets_are_generated_once_into_a_private_file(secrets_file):
@@ -110,3 +111,14 @@ def test_refusals_read_as_one_plain_line(secrets_file):
         Settings(_env_file=None, ultravox_api_key="k")
     text = describe_error(err.value)
     assert text.startswith("PROVIDER_MODE is unset") and "Value error" not in text
+
+
+def test_an_older_file_gets_the_keys_added_later_and_keeps_the_others(tmp_path):
+    path = tmp_path / "old.json"
+    old = local_secrets.generate()
+    del old["TOOL_AUTH_KEY"]
+    path.write_text(json.dumps(old))
+    values = local_secrets.load_or_create(path)
+    assert {k: values[k] for k in old} == old and len(values["TOOL_AUTH_KEY"]) >= 32
+    assert local_secrets.load_or_create(path) == values  # added once
+    assert not (tmp_path / "old.json.lock").exists()

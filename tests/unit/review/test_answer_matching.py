@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.agent.questions import question_id
 from core.review.answer_matching import question_answers, screening_questions
 from core.review.models import Message, Question, StoredTranscript
 from core.review.timeline import transcript_messages
@@ -83,6 +84,10 @@ def test_a_question_without_content_words_is_never_asked():
     assert question_answers([Question("What are you?")], messages)[0].asked is False
 
 
+def _texts(questions: list[Question]) -> list[tuple[str, str, str]]:
+    return [(q.text, q.guidance, q.type) for q in questions]
+
+
 def test_screening_questions_prefer_the_spoken_wording():
     call = build_call(
         id="c1",
@@ -91,7 +96,10 @@ def test_screening_questions_prefer_the_spoken_wording():
             "spoken": {"screening_questions": ["Why Acme?", "Plain?"]},
         },
     )
-    assert screening_questions(call) == [Question("Why Acme?", "g"), Question("Plain?", "")]
+    questions = screening_questions(call)
+    assert _texts(questions) == [("Why Acme?", "g", "open"), ("Plain?", "", "open")]
+    # Ids come from the configured wording, so a snapshot without ids reads the same every time.
+    assert [q.id for q in questions] == [question_id("Why {{company}}?"), question_id("Plain?")]
 
 
 def test_screening_questions_keep_the_configured_text_when_the_spoken_list_differs():
@@ -102,7 +110,7 @@ def test_screening_questions_keep_the_configured_text_when_the_spoken_list_diffe
             "spoken": {"screening_questions": ["Why Acme?"]},
         },
     )
-    assert screening_questions(call) == [Question("Why {{company}}?"), Question("")]
+    assert _texts(screening_questions(call)) == [("Why {{company}}?", "", "open"), ("", "", "open")]
     assert screening_questions(build_call(id="c2")) == []
 
 
@@ -127,3 +135,115 @@ def test_a_question_the_agent_never_asked_has_no_answer():
     answers = _seeded_answers(conversation(["Ten years.", "Monday."])[:-1])
     assert [a.asked for a in answers] == [True, True, False]
     assert answers[2].answer is None
+
+
+# -- real-looking calls: what the old matcher credited wrongly ----------------------------------
+
+WAREHOUSE = [
+    Question("Could you tell me briefly about your current or most recent role?"),
+    Question("What interests you about the Warehouse Team Lead role?"),
+    Question("How many years of forklift experience do you have?"),
+    Question("If things move forward, when would you be able to start?"),
+]
+GREETING = ("Hi, this is Alex, an automated assistant calling about the Warehouse Team Lead position. "
+            "Do you have a few minutes for some quick screening questions?")
+
+
+def test_the_opt_out_call_credits_no_answer():
+    # The sandbox's number 55, as the old matcher saw it: "Question 2 · asked at 0:01 — No.
+    # Please stop calling me" although the agent had only greeted.
+    messages = _turns(
+        ("candidate", "Hello?"),
+        ("agent", GREETING),
+        ("candidate", "No. Please stop calling me, don't call me again."),
+        ("agent", "I understand, and I'm sorry for the trouble. We won't call you again. Goodbye."),
+    )
+    assert [a.asked for a in question_answers(WAREHOUSE, messages)] == [False] * 4
+    assert all(a.source is None and a.answer is None for a in question_answers(WAREHOUSE, messages))
+
+
+def test_a_voicemail_greeting_and_message_are_never_answers():
+    voicemail = ("Hello Ann, this is an AI assistant calling for Acme about your application for the "
+                 "Warehouse Team Lead role. We'll try you again soon.")
+    messages = _turns(
+        ("candidate", "Hi, you've reached Ann. I can't take your call, please leave a message "
+                      "after the tone."),
+        ("agent", voicemail),
+    )
+    assert not any(a.asked for a in question_answers(WAREHOUSE, messages))
+    # Also when a person picks up and the agent still says its voicemail text: not a question.
+    person = _turns(("candidate", "Hello?"), ("agent", voicemail), ("candidate", "Oh, okay, thanks."))
+    assert not any(a.asked for a in question_answers(WAREHOUSE, person, voicemail_text=voicemail))
+    assert not any(a.asked for a in question_answers(WAREHOUSE, _turns(
+        ("candidate", "Hello?"), ("agent", "What interests you about the Warehouse Team Lead role?"),
+        ("candidate", "Growth.")), voicemail=True))
+
+
+def test_the_agents_introduction_is_not_a_question_but_a_question_after_it_is():
+    messages = _turns(
+        ("candidate", "Hello?"),
+        ("agent", "Hi Ann, I'm calling for Acme about the Warehouse Team Lead role. This call is recorded. "
+                  "To start, could you tell me briefly about your most recent role?"),
+        ("candidate", "I run the night shift at a distribution centre."),
+    )
+    first, second, *_ = question_answers(WAREHOUSE, messages)
+    assert first.asked and first.answer == "I run the night shift at a distribution centre."
+    assert first.source == "transcript" and first.at_seconds == 8.0 and first.asked_at_s == 4.0
+    assert second.asked is False  # "Warehouse Team Lead role" was only in the introduction
+
+
+def test_rephrased_and_out_of_order_questions_are_found():
+    messages = _turns(
+        ("candidate", "Hello?"),
+        ("agent", GREETING),
+        ("candidate", "Sure, go ahead."),
+        ("agent", "Great. So if things moved forward, when could you be able to start?"),
+        ("candidate", "In two weeks."),
+        ("agent", "Thanks. And how many years have you been driving forklifts, roughly? Any experience?"),
+        ("candidate", "About five years."),
+        ("agent", "What is it that interests you in the team lead role at the warehouse?"),
+        ("candidate", "Leading people."),
+        ("agent", "Thank you, that's all my questions. Goodbye!"),
+    )
+    answers = question_answers(WAREHOUSE, messages)
+    assert [a.answer for a in answers] == [None, "Leading people.", "About five years.", "In two weeks."]
+    assert [a.asked_at_s for a in answers] == [None, 28.0, 20.0, 12.0]
+    assert answers[0].source is None and {a.source for a in answers[1:]} == {"transcript"}
+
+
+def test_call_answers_type_the_transcript_answers_and_check_the_knockouts():
+    from core.review.answers import call_answers, contract_entry
+
+    typed = [
+        {"text": "Are you authorised to work in the US?", "type": "yes_no", "knockout": {"must_be": True}},
+        {"text": "How many years of forklift experience do you have?", "type": "number",
+         "knockout": {"at_least": 2}},
+        {"text": "Which shift would you prefer, days or nights?", "type": "choice",
+         "options": ["days", "nights"]},
+    ]
+    call = build_call(id="c1", status="completed", config_snapshot={"config": {"screening_questions": typed}})
+    messages = _turns(
+        ("candidate", "Hello?"), ("agent", GREETING), ("candidate", "Sure."),
+        ("agent", "Are you authorised to work in the US?"), ("candidate", "Yes, I am."),
+        ("agent", "How many years of forklift experience do you have?"), ("candidate", "Just one year."),
+    )
+    answers = call_answers(call, messages)
+    assert [(a.value, a.knockout_passed, a.source) for a in answers] == [
+        (True, True, "transcript"), (1.0, False, "transcript"), (None, None, None)]
+    assert answers[0].source_label == "matched from the transcript — check"
+    assert contract_entry(answers[1]) == {
+        "question": 2, "id": answers[1].question_id, "text": typed[1]["text"], "type": "number",
+        "asked": True, "answer": "Just one year.", "value": 1, "source": "transcript",
+        "at_seconds": 24.0, "knockout_passed": False}
+    assert contract_entry(answers[2])["answer"] is None
+    voicemail = build_call(id="c2", status="voicemail", config_snapshot=call.config_snapshot)
+    assert not any(a.asked for a in call_answers(voicemail, messages))
+
+
+def test_a_question_sharing_words_with_the_voicemail_text_is_still_a_question():
+    voicemail = ("Hello Ann, this is an AI assistant calling for Acme about your application for the "
+                 "Demo: warehouse team lead role. We'll try you again soon.")
+    asked = "What interests you about the Demo: warehouse team lead role?"
+    messages = _turns(("candidate", "Hello?"), ("agent", asked), ("candidate", "The team."))
+    question = [Question("What interests you about the Demo: warehouse team lead role?")]
+    assert question_answers(question, messages, voicemail_text=voicemail)[0].answer == "The team."

@@ -27,20 +27,23 @@ from core.review.store import SORT_SPECS
 from tests.factories import call as build_call
 
 AT = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+IDS = ["qa", "qb", "qc"]
 
 
 def _review(**kwargs) -> Review:
     base = dict(
-        decision="advance", ratings={1: 4}, overall=5, notes="  fine  ", question_count=3, by="rec", at=AT
+        decision="advance", ratings={1: 4}, overall=5, notes="  fine  ", question_ids=IDS, by="rec", at=AT
     )
     return review_from_input(**{**base, **kwargs})
 
 
 def test_a_valid_review_input():
+    # Positions are accepted and stored under the question's id; ids are taken as they are.
     review = _review(ratings={1: 4, "2": "5", 3: None, "1 ": ""})
     assert review == Review(
-        decision="advance", ratings={"1": 4, "2": 5}, overall=5, notes="fine", by="rec", at=AT
+        decision="advance", ratings={"qa": 4, "qb": 5}, overall=5, notes="fine", by="rec", at=AT
     )
+    assert _review(ratings={"qc": 2}).ratings == {"qc": 2}
     assert _review(overall="3", notes=None).overall == 3
 
 
@@ -69,6 +72,8 @@ def test_flat_review_for_the_audit_diff():
     assert flat_review(None) == {"decision": None, "overall": None, "notes": ""}
     flat = flat_review(Review(decision="hold", ratings={"1": 3, "2": 4}, overall=3, notes="n"))
     assert flat == {"decision": "hold", "overall": 3, "notes": "n", "rating_q1": 3, "rating_q2": 4}
+    by_id = flat_review(Review(decision="hold", ratings={"qa1b2c3d4": 5}, overall=3))
+    assert by_id["rating_qa1b2c3d4"] == 5
 
 
 def test_notes_only_for_reviewers():
@@ -76,6 +81,9 @@ def test_notes_only_for_reviewers():
     assert public_review(saved, True).notes == "call back"
     viewer = public_review(saved, False)
     assert viewer.notes is None and viewer.rating(1) == 3 and viewer.rating(2) is None
+    # A rating keyed by id wins; an old position-keyed one is still read.
+    keyed = public_review(saved.model_copy(update={"ratings": {"qx": 5, "2": 1}}), True)
+    assert keyed.rating(1, "qx") == 5 and keyed.rating(2, "qy") == 1 and keyed.rating(3, "qz") is None
     assert public_review(None, True) is None
 
 

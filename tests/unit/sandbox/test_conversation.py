@@ -36,3 +36,49 @@ def test_outcome_table_and_scripts_are_deterministic() -> None:
               for n in range(10)}
     assert len(others) > 3  # answers vary between candidates
     assert a.lines[-2].role == "agent" and "Goodbye" in a.lines[-2].text
+
+
+TYPED_PROMPT = (
+    "# 3. The screening questions\n"
+    "1. Are you authorised to work in the US?\n   (Yes/no question: record yes or no.)\n"
+    "2. How many years of forklift experience do you have?\n"
+    "   (Number question: record the number in years, as digits.)\n"
+    "3. Which shift would you prefer?\n   (Choice question: record exactly one of: days, nights.)\n"
+    "4. Why this role?\n   (Open question: record the candidate's answer in a sentence.)\n"
+    "For the candidate it is now Wednesday 2 December 2026, 10:30 local time (time zone "
+    "America/New_York, UTC-0500).\n"
+)
+TOOLS = frozenset({"recordAnswer", "candidateOptOut", "requestHuman", "requestCallback", "leaveVoicemail"})
+
+
+def test_the_agent_reads_types_from_the_prompt_and_records_valid_values() -> None:
+    from sandbox.conversation import typed_questions
+
+    typed = typed_questions(TYPED_PROMPT)
+    assert [(q.number, q.kind) for q in typed] == [(1, "yes_no"), (2, "number"), (3, "choice"), (4, "open")]
+    assert typed[1].unit == "years" and typed[2].options == ["days", "nights"]
+    script = build_script(TYPED_PROMPT, "+12125550103", Outcome.ANSWERED, TOOLS)
+    calls = [line.args for line in script.lines if line.role == "tool"]
+    assert [c["question"] for c in calls] == [1, 2, 3, 4]
+    assert calls[0]["value"] in ("yes", "no") and calls[1]["value"].isdigit()
+    assert calls[2]["value"] in ("days", "nights")
+    # Without the tools selected, nothing is called (an older call body).
+    assert not [line for line in build_script(TYPED_PROMPT, "+12125550103", Outcome.ANSWERED).lines
+                if line.role == "tool"]
+
+
+def test_scripted_outcomes_56_to_58_call_their_tools() -> None:
+    assert outcome_for("+14155550156") == Outcome.CORRECTS
+    assert outcome_for("+14155550157") == Outcome.ASKS_HUMAN
+    assert outcome_for("+14155550158") == Outcome.CALLBACK
+    corrects = [line.args for line in build_script(TYPED_PROMPT, "+1", Outcome.CORRECTS, TOOLS).lines
+                if line.role == "tool"]
+    assert corrects[0]["question"] == corrects[-1]["question"] == 1
+    assert corrects[0]["value"] != corrects[-1]["value"]
+    human = build_script(TYPED_PROMPT, "+1", Outcome.ASKS_HUMAN, TOOLS)
+    assert [line.text for line in human.lines if line.role == "tool"] == ["requestHuman"]
+    callback = build_script(TYPED_PROMPT, "+1", Outcome.CALLBACK, TOOLS)
+    assert [line.args for line in callback.lines if line.role == "tool"] == [{"when": "2026-12-03T15:00"}]
+    voicemail = build_script(TYPED_PROMPT, "+1", Outcome.VOICEMAIL, TOOLS, "Hi, call us back.")
+    assert [(line.role, line.text) for line in voicemail.lines][1:] == [
+        ("tool", "leaveVoicemail"), ("agent", "Hi, call us back.")]
