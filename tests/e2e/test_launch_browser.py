@@ -16,6 +16,7 @@ from core.agent.models import CallingHours, TimeWindow, Weekday
 from core.db import BATCHES, CALLS, CANDIDATES
 from core.people import jobs
 from tests.e2e.conftest import login
+from tests.support.browser import check_csv_import, choose
 
 pytestmark = pytest.mark.e2e
 # Sandbox numbers that answer and complete (+1 NPA 555-01XX, XX outside the 50-55 outcomes).
@@ -37,13 +38,6 @@ def _csv(path) -> None:
     ]
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
 
-
-def _choose(page, label: str, option: str) -> None:
-    """Pick an option of a Streamlit selectbox by typing it into its search box."""
-    box = page.locator("[data-testid='stSelectbox']").filter(has_text=label)
-    box.locator("input").click()
-    page.keyboard.type(option)
-    page.keyboard.press("Enter")
 
 
 def _metric(page, label: str) -> str:
@@ -80,11 +74,7 @@ def test_import_csv_launch_batch_and_watch_it_finish(stack, page, artifacts_dir,
     # CSV import: per-row report first, nothing saved until confirmed.
     csv_path = tmp_path / "candidates.csv"
     _csv(csv_path)
-    page.get_by_role("tab", name="Import CSV").click()
-    _choose(page, "Import into job", title)
-    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(csv_path))
-    page.get_by_text("candidates.csv").wait_for()
-    page.get_by_role("button", name="Check file").click()
+    check_csv_import(page, title, csv_path)
     page.get_by_text("5 rows: 4 accepted, 0 duplicate, 1 rejected.").wait_for()
     assert stack.db[CANDIDATES].count_documents({"job_ids": job.id}) == 0
     page.get_by_role("button", name="Save 4 candidates…").click()
@@ -98,7 +88,7 @@ def test_import_csv_launch_batch_and_watch_it_finish(stack, page, artifacts_dir,
     # Launch calls: a batch of everyone not yet screened, confirmed in a dialog.
     page.locator("[data-testid='stSidebarNav'] a[href$='launch_calls']").click()
     page.get_by_role("heading", name="Launch calls").wait_for()
-    _choose(page, "Job", title)
+    choose(page, "Job", title)
     page.get_by_role("button", name="Queue batch…").click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_text(f"all candidates not yet screened for {title} — Acme Launch?").wait_for()

@@ -13,6 +13,7 @@ from core.calling import launch, refusals
 from core.db import CALLS, utcnow
 from core.people import candidates, jobs
 from tests.e2e.conftest import ADMIN_PASSWORD
+from tests.support.browser import choose
 
 pytestmark = pytest.mark.e2e
 _ZONES = [
@@ -69,13 +70,6 @@ def _completed_call(db) -> str:
     raise AssertionError(f"call did not complete with a transcript: {db[CALLS].find_one({'_id': call_id})}")
 
 
-def _choose(page, label: str, option: str) -> None:
-    """Pick an option of a Streamlit selectbox by typing it into its search box."""
-    box = page.locator("[data-testid='stSelectbox']").filter(has_text=label)
-    box.locator("input").click()
-    page.keyboard.type(option)
-    page.keyboard.press("Enter")
-
 
 def test_open_listen_read_and_decide(stack, page, artifacts_dir):
     call_id = _completed_call(stack.db)
@@ -102,7 +96,7 @@ def test_open_listen_read_and_decide(stack, page, artifacts_dir):
 
     page.get_by_text("Advance", exact=True).click()
     page.get_by_text("Overall rating").wait_for()
-    _choose(page, "Overall rating", "4 / 5")
+    choose(page, "Overall rating", "4 / 5")
     page.get_by_role("button", name="Save review").click()
     page.get_by_text("Review saved.").wait_for()
     assert stack.db[CALLS].find_one({"_id": call_id})["review"]["decision"] == "advance"
@@ -113,6 +107,6 @@ def test_open_listen_read_and_decide(stack, page, artifacts_dir):
     # Back in the list, only this call is decided "advance".
     page.get_by_role("button", name="← All calls").click()
     page.get_by_role("heading", name="Calls & transcripts").wait_for()
-    _choose(page, "Decision", "Advance")
+    choose(page, "Decision", "Advance")
     page.get_by_role("button", name="Apply filters").click()
     page.get_by_text("Page 1 of 1 · 1 calls").wait_for()

@@ -14,7 +14,7 @@ from core.db import CANDIDATES
 from core.people import jobs
 from core.review import exports
 from tests.e2e.conftest import login
-from tests.e2e.test_launch_browser import _choose
+from tests.support.browser import check_csv_import
 from tests.support.pixel import pixel_server
 from tests.support.review_seed import add_call
 
@@ -45,11 +45,7 @@ def test_a_hostile_candidate_file_stays_inert_in_the_browser_and_in_the_export(
         _hostile_file(path, served.url)
         login(page, stack)
         page.goto(f"{stack.dashboard_url}/jobs_candidates")
-        page.get_by_role("tab", name="Import CSV").click()
-        _choose(page, "Import into job", title)
-        page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(path))
-        page.get_by_text("hostile.csv").wait_for()
-        page.get_by_role("button", name="Check file").click()
+        check_csv_import(page, title, path)
         page.get_by_text("2 rows: 2 accepted, 0 duplicate, 0 rejected.").wait_for()
         page.get_by_role("button", name="Save 2 candidates…").click()
         page.get_by_role("dialog").get_by_role("button", name="Yes, save").click()
