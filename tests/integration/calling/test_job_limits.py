@@ -85,3 +85,13 @@ def test_slots_taken_before_jobs_had_limits_count_and_are_released(db, test_env)
     gate.release_slot(db, "old-call")
     assert gate.inflight_count(db) == 0
     assert gate.acquire_slot(db, "new-call", limits=one_at_a_time, max_wait=0).granted
+
+
+def test_a_dispatcher_past_its_deadline_gets_a_refusal_not_an_error_and_holds_no_slot(db, test_env):
+    # A dispatcher whose time ran out asks with a negative wait; that once raised from
+    # time.sleep() between taking the slot's turn and giving it back, leaking the slot.
+    slow = _limits("j1", job_cps=0.2)
+    assert gate.acquire_slot(db, "a", limits=slow, max_wait=0).granted
+    late = gate.acquire_slot(db, "b", limits=slow, max_wait=-3.5)
+    assert not late.granted
+    assert gate_store.read_gate(db, gate.DIAL_GATE).inflight == ["a"]
