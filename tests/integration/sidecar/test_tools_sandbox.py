@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.agent.questions import ScreeningQuestion
-from core.calling import launch
+from core.calling import dispatch, launch
 from core.calling.refusals import LaunchRefused
 from core.config import get_settings
 from core.db import CALLS, CANDIDATES, TOOL_REQUESTS
@@ -101,6 +101,24 @@ def test_a_callback_tomorrow_at_three_is_stored_in_the_candidates_time(stack) ->
     local = callback["at"].astimezone(ZoneInfo("America/New_York"))
     taken = call.config_snapshot["taken_at"].astimezone(ZoneInfo("America/New_York"))
     assert (local.hour, local.minute) == (15, 0) and local.date() == taken.date() + timedelta(days=1)
+
+
+def test_a_single_calls_callback_becomes_its_next_attempt_and_is_dialled_then(stack) -> None:
+    _job, cand, call, _answers = _finished(stack, "58")
+    assert call.batch_id is None and call.callback["flagged"] is False
+    dispatch.run_once(stack.db, max_seconds=1)
+    again = stack.db[CALLS].find_one({"_id": f"{call.id}-cb"})
+    # Queued for the time asked (already inside calling hours), the same attempt: not used up.
+    assert again is not None and again["status"] == "queued" and again["batch_id"] is None
+    assert again["attempt"] == call.attempt and again["retry_of"] == call.id
+    assert abs(again["next_attempt_at"] - call.callback["at"]) < timedelta(seconds=1)
+    assert stack.db[CALLS].find_one({"_id": call.id})["retry_call_id"] == again["_id"]
+    # A launch meanwhile finds the scheduled call instead of placing a second one.
+    assert launch.launch_call(stack.db, stack.recruiter, cand.id).call.id == again["_id"]
+    dispatch.run_once(stack.db, max_seconds=1)  # not due yet: nothing dialled
+    assert stack.db[CALLS].find_one({"_id": again["_id"]})["status"] == "queued"
+    dispatch.run_once(stack.db, now=call.callback["at"] + timedelta(seconds=1), max_seconds=5)
+    assert stack.db[CALLS].find_one({"_id": again["_id"]})["status"] != "queued"
 
 
 def test_a_voicemail_records_that_a_message_was_left(stack) -> None:
