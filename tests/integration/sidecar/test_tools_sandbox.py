@@ -14,7 +14,7 @@ from core.config import get_settings
 from core.db import CALLS, CANDIDATES, TOOL_REQUESTS
 from core.people import candidates
 from core.review import store as review_store
-from core.review.answers import call_answers
+from core.review.answers import answers_for_cli, call_answers
 from core.review.timeline import transcript_messages
 from core.screening.tools import call_key
 from tests.support import sandbox_stack
@@ -77,6 +77,20 @@ def test_a_corrected_answer_shows_the_correction(stack) -> None:
     first = answers[0]
     assert first.source == "agent" and len(first.earlier) == 1 and first.earlier[0] != first.answer
     assert all(a.source == "agent" for a in answers)
+
+
+def test_show_call_json_gives_a_corrected_answers_history(stack) -> None:
+    _job, _cand, call, _answers = _finished(stack, "56")
+    entries = answers_for_cli(stack.db, call)  # what `show-call --json` prints as "answers"
+    first, rest = entries[0], entries[1:]
+    assert all(e["history"] == [] for e in rest)
+    [earlier] = first["history"]
+    assert set(earlier) == {"answer", "value", "at_seconds"}
+    assert earlier["answer"] and earlier["answer"] != first["answer"] and earlier["value"] != first["value"]
+    # When the candidate first said it: their turn with those words, before the correction.
+    said = [m for m in transcript_messages(review_store.get_transcript(stack.db, call.id))
+            if m.speaker == "candidate" and m.text == earlier["answer"]]
+    assert said and earlier["at_seconds"] == said[0].start_s < first["at_seconds"]
 
 
 def test_the_opt_out_call_credits_no_answer_and_stops_all_calls(stack) -> None:
