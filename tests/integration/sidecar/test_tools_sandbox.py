@@ -7,12 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.agent.models import CallOpening, OpeningMode
 from core.agent.questions import ScreeningQuestion
 from core.calling import dispatch, launch
 from core.calling.refusals import LaunchRefused
 from core.config import get_settings
 from core.db import CALLS, CANDIDATES, TOOL_REQUESTS
-from core.people import candidates
+from core.people import candidates, jobs
 from core.review import store as review_store
 from core.review.answers import answers_for_cli, call_answers
 from core.review.timeline import transcript_messages
@@ -139,3 +140,22 @@ def test_a_voicemail_records_that_a_message_was_left(stack) -> None:
     _job, _cand, call, answers = _finished(stack, "52")
     assert call.voicemail_left is True and "AI assistant" in (call.voicemail_text or "")
     assert not any(a.asked for a in answers)
+
+
+@pytest.mark.parametrize("mode", [OpeningMode.USER_FIRST, OpeningMode.AGENT_TEXT])
+def test_the_sandbox_agent_speaks_the_configured_greeting_company_and_disclosure(stack, mode) -> None:
+    stack.sandbox.state.config.speed = 40
+    greeting = "Good morning, this is Nova calling for {{company_name}} about the {{job_title}} opening."
+    stack.set_config(screening_questions=TYPED, opening=CallOpening(mode=mode, text=greeting),
+        recording_disclosure="Heads up: {{company_name}} records this call for its hiring team.")
+    job = jobs.create_job(stack.db, stack.recruiter, title="Dock hand", company="Zephyr Freight")
+    cand = candidates.add_candidate(stack.db, stack.recruiter, name="Gina Greet", consent=True,
+                                    phone="+1 212 555 0104", job_ids=[job.id], timezone="America/New_York")
+    call = launch.launch_call(stack.db, stack.recruiter, cand.id).call
+    stack.sandbox.wait_for(lambda: (stack.db[CALLS].find_one({"_id": call.id}) or {}).get(
+        "transcript_status") == "stored", 30)
+    messages = transcript_messages(review_store.get_transcript(stack.db, call.id))
+    first = next(m.text for m in messages if m.speaker == "agent")
+    assert "Good morning, this is Nova calling for Zephyr Freight about the Dock hand opening." in first
+    assert "Heads up: Zephyr Freight records this call for its hiring team." in first
+    assert "Alex" not in first
