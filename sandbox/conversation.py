@@ -231,24 +231,85 @@ def _tomorrow(prompt: str | None) -> date:
     return today + timedelta(days=1)
 
 
+def _opening_text(first_speaker: dict[str, Any] | None) -> str:
+    """The configured greeting as the create-call request gives it: the agent's fixed first
+    words, or the words for a silent candidate (user first); "" for a generated greeting."""
+    settings = first_speaker if isinstance(first_speaker, dict) else {}
+    agent = settings.get("agent") if isinstance(settings.get("agent"), dict) else {}
+    user = settings.get("user") if isinstance(settings.get("user"), dict) else {}
+    fallback = user.get("fallback") if isinstance(user.get("fallback"), dict) else {}
+    text = agent.get("text") or fallback.get("text") or ""
+    return " ".join(str(text).split())
+
+
+_SAY_THIS = re.compile(r'say this[^:\n]*:\s*"([^"\n]{3,600})"', re.IGNORECASE)
+_SENTENCE = re.compile(r"[^.!?]*\brecord(?:s|ed|ing)?\b.*", re.IGNORECASE)
+
+
+def _disclosure(prompt: str) -> str:
+    """The recording disclosure the prompt tells the agent to say: the quoted text after "say
+    this" (added when a custom prompt has no place for it), else, in the prompt's opening
+    section, the line's text from the sentence that mentions the recording on."""
+    quoted = _SAY_THIS.search(prompt)
+    if quoted:
+        return quoted.group(1).strip()
+    section, inside = [], False
+    for line in prompt.splitlines():
+        if line.lstrip().startswith("#"):
+            inside = "opening" in line.lower()
+            continue
+        if inside:
+            section.append(line)
+    for line in section:
+        found = _SENTENCE.search(line)
+        if found:
+            return found.group(0).strip()
+    return ""
+
+
+def _company(prompt: str) -> str | None:
+    match = re.search(r"on behalf of (.{2,80}?) to ", prompt) or re.search(
+        r"calling for (.{2,80}?) about", prompt)
+    return match.group(1).strip() if match else None
+
+
+def greeting_line(prompt: str | None, first_speaker: dict[str, Any] | None) -> str:
+    """The agent's first turn: the configured greeting (else one made from the prompt), the
+    recording disclosure the prompt asks for, and whether now is a good time."""
+    prompt = prompt or ""
+    greeting = _opening_text(first_speaker)
+    if not greeting:
+        title, company = _job_title(prompt), _company(prompt)
+        about = f"the {title} position" if title else "your job application"
+        greeting = (f"Hi, this is an AI assistant calling for {company} about {about}." if company
+                    else f"Hi, this is an automated assistant calling about {about}.")
+    parts = [greeting]
+    disclosure = _disclosure(prompt)
+    if disclosure and disclosure not in greeting:
+        parts.append(disclosure)
+    parts.append("Do you have a few minutes for some quick screening questions?")
+    return " ".join(parts)
+
+
 def _tool(name: str, **args: Any) -> Line:
     return Line("tool", name, args)
 
 
 def build_script(prompt: str | None, phone: str, outcome: Outcome, tools: frozenset[str] = frozenset(),
-                 voicemail_message: str | None = None) -> Script:
+                 voicemail_message: str | None = None,
+                 first_speaker: dict[str, Any] | None = None) -> Script:
     """The conversation of one call: deterministic per phone number, shaped by the outcome.
 
-    The agent uses only what Ultravox would give it: the prompt (questions, their types) and
-    the call's tools (`tools`: the names it may call); never our database.
+    The agent uses only what Ultravox would give it: the prompt (questions, their types, the
+    disclosure), `firstSpeakerSettings` (the greeting) and the call's tools (`tools`: the names
+    it may call); never our database.
     """
     rng = random.Random(phone or "sandbox")  # simulated answers, not security  # nosec B311
     typed = typed_questions(prompt)
     questions = [q.text for q in typed]
     title = _job_title(prompt or "")
     about = f"the {title} position" if title else "your job application"
-    greeting = (f"Hi, this is Alex, an automated assistant calling about {about}. "
-                "Do you have a few minutes for some quick screening questions?")
+    greeting = greeting_line(prompt, first_speaker)
     lines = [Line("user", "Hello?")]
 
     if outcome == Outcome.VOICEMAIL:

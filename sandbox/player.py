@@ -275,7 +275,8 @@ def _play(state: SandboxState, tcall: TwilioCall) -> None:
     with state.lock:
         tools = tool_calls.tool_names(call.data)
         voicemail = _voicemail_override(call.data)
-    script = build_script(call.data.get("systemPrompt"), number, outcome, tools, voicemail)
+    script = build_script(call.data.get("systemPrompt"), number, outcome, tools, voicemail,
+                          call.data.get("firstSpeakerSettings"))
     with state.lock:
         call.script = script
     end_reason, talk = _play_conversation(state, call, tcall, script)

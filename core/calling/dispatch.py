@@ -72,14 +72,18 @@ def retryable(call: Call, cfg: GlobalVoiceConfig) -> bool:
 
 
 def schedule_retries(db: Database, now: datetime, configs: dict[str, GlobalVoiceConfig]) -> int:
-    """Queue the next attempt of batch calls that ended no-answer/busy (voicemail if configured)."""
+    """Queue the next attempt of batch calls that ended no-answer/busy (voicemail if configured),
+    and of any call whose candidate asked to be called back (a single call's only follow-on)."""
     scheduled = 0
     for call in queue_store.ended_awaiting_retry_decision(db, limit=_SCAN_LIMIT):
         cfg = _config(db, configs, call.job_id)
         batch = batch_store.batch_status(db, call.batch_id or "")
         cand = people_store.get_candidate(db, call.candidate_id)
         retry_id = None
-        may_queue = batch in (RUNNING, PAUSED) and not (cand and cand.do_not_call)
+        # A single call has no batch to be running: only its call-back is queued (below).
+        # A test call to a team member's own number is never called back by itself.
+        may_queue = ((batch in (RUNNING, PAUSED) or not (call.batch_id or call.test_call))
+                     and not (cand and cand.do_not_call))
         first = call.first_call_id or call.id
         doc = None
         if may_queue and call.status == CallStatus.CANCELED and call.requeue_at:
@@ -95,7 +99,8 @@ def schedule_retries(db: Database, now: datetime, configs: dict[str, GlobalVoice
                 call.candidate_id, call.job_id, actor="dispatch", batch_id=call.batch_id,
                 attempt=call.attempt, call_id=f"{call.id}-cb", first_call_id=first,
                 next_attempt_at=call.callback["at"])
-        elif may_queue and retryable(call, cfg) and call.attempt < cfg.retry_policy.max_attempts:
+        elif (may_queue and call.batch_id and retryable(call, cfg)
+              and call.attempt < cfg.retry_policy.max_attempts):
             base = call.ended_at or call.updated_at or now
             # A deterministic id makes scheduling idempotent across workers and reruns.
             doc = call_store.new_call_doc(
@@ -139,7 +144,8 @@ def run_once(db: Database, *, now: datetime | None = None, max_seconds: float | 
     running_ids = [b.id for b in running if batch_store.batch_status(db, b.id) == RUNNING]
     deadline = time.monotonic() + (max_seconds or settings.dispatch_run_seconds)
     lease = timedelta(seconds=settings.dispatch_lease_seconds)
-    while running_ids and time.monotonic() < deadline:
+    # Also with no batch running: a single call's call-back may be due.
+    while time.monotonic() < deadline:
         current = fixed_now or server_now(db)
         call = queue_store.lease_next(db, running_ids, owner, current, current + lease)
         if call is None:
@@ -161,7 +167,7 @@ def run_once(db: Database, *, now: datetime | None = None, max_seconds: float | 
                   window=window.as_record())
             stats["held" if window.held else "deferred"] += 1
             continue
-        if batch_store.batch_status(db, call.batch_id or "") != RUNNING:
+        if call.batch_id and batch_store.batch_status(db, call.batch_id) != RUNNING:
             queue_store.unlease(db, call.id, owner)
             running_ids = [b for b in running_ids if b != call.batch_id]
             continue
@@ -186,7 +192,7 @@ def run_once(db: Database, *, now: datetime | None = None, max_seconds: float | 
         stats["dialled"] += 1
         if result.status == CallStatus.FAILED:
             stats["failed"] += 1
-            batch_doc = batch_store.get_batch(db, call.batch_id or "")
+            batch_doc = batch_store.get_batch(db, call.batch_id) if call.batch_id else None
             if batch_doc and check_failure_spike(db, batch_doc):
                 stats["paused"] += 1
                 running_ids = [b for b in running_ids if b != call.batch_id]

@@ -1,4 +1,4 @@
-"""The `calls` collection as the dispatcher sees it: the queue of batch calls.
+"""The `calls` collection as the dispatcher sees it: the queue of batch calls and call-backs.
 
 Leases make picking safe with many workers (a killed worker's lease expires); every other
 write is one conditional update on one call, guarded by the lease owner or the status.
@@ -23,12 +23,14 @@ _HELD_LIMIT = 200
 
 def lease_next(db: Database, batch_ids: list[str], owner: str, now: datetime,
                lease_until: datetime) -> Call | None:
-    """Atomically take the next due queued call of these batches for a short lease."""
+    """Atomically take the next due queued call of these batches, or a due call-back the
+    candidate of a single call asked for (no batch, `retry_of` set), for a short lease."""
     return Call.from_doc(db[CALLS].find_one_and_update(
-        {"status": CallStatus.QUEUED.value, "batch_id": {"$in": batch_ids},
-         "next_attempt_at": {"$lte": now},
-         "$or": [{"lease_until": {"$exists": False}}, {"lease_until": None},
-                 {"lease_until": {"$lt": now}}]},
+        {"status": CallStatus.QUEUED.value, "next_attempt_at": {"$lte": now},
+         "$and": [{"$or": [{"batch_id": {"$in": batch_ids}},
+                           {"batch_id": None, "retry_of": {"$nin": [None]}}]},
+                  {"$or": [{"lease_until": {"$exists": False}}, {"lease_until": None},
+                           {"lease_until": {"$lt": now}}]}]},
         {"$set": {"lease_owner": owner, "lease_until": lease_until}},
         sort=[("next_attempt_at", 1)],
         return_document=ReturnDocument.AFTER,
@@ -63,10 +65,11 @@ def stale_between_providers(db: Database, cutoff: datetime) -> list[str]:
 
 
 def ended_awaiting_retry_decision(db: Database, *, limit: int) -> list[Call]:
-    """Ended batch calls whose next attempt has not been decided yet."""
+    """Ended calls whose next attempt has not been decided yet: batch calls, and single calls
+    whose candidate asked to be called back (single calls have no other follow-on)."""
     return [Call.model_validate(d) for d in db[CALLS].find(
-        {"batch_id": {"$nin": [None]}, "status": {"$in": TERMINAL_VALUES},
-         "retry_handled": {"$exists": False}}).limit(limit)]
+        {"status": {"$in": TERMINAL_VALUES}, "retry_handled": {"$exists": False},
+         "$or": [{"batch_id": {"$nin": [None]}}, {"callback.at": {"$nin": [None]}}]}).limit(limit)]
 
 
 def mark_retry_handled(db: Database, call_id: str, retry_call_id: str | None) -> None:
@@ -166,7 +169,9 @@ def overdue_claimed(db: Database, *, grace_ms: int, default_max_minutes: int, li
 
 
 def orphan_launches(db: Database, *, created_before: datetime, limit: int) -> list[str]:
-    """Queued calls of no batch that were never claimed (a one-call launch that stopped)."""
+    """Queued calls of no batch that were never claimed (a one-call launch that stopped); a
+    scheduled call-back (`retry_of` set) is waiting for its time, not stranded."""
     return [d["_id"] for d in db[CALLS].find(
-        {"status": CallStatus.QUEUED.value, "batch_id": None, "claimed_by": {"$exists": False},
+        {"status": CallStatus.QUEUED.value, "batch_id": None, "retry_of": None,
+         "claimed_by": {"$exists": False},
          "created_at": {"$lt": created_before}}, {"_id": 1}).limit(limit)]

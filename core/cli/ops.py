@@ -34,7 +34,8 @@ def _reencrypt_args(p: argparse.ArgumentParser) -> None:
 def _progress(report: reencrypt.ReencryptReport) -> None:
     # Progress goes to stderr so that --json output stays one object.
     print(f"batch {report.batches}: {report.candidates} candidates, {report.calls} calls, "
-          f"{report.events} events, {report.transcripts} transcripts so far", file=sys.stderr)
+          f"{report.events} events, {report.transcripts} transcripts, {report.answers} answers, "
+          f"{report.tool_requests} tool requests so far", file=sys.stderr)
 
 
 @command("reencrypt", "re-encrypt personal data with DATA_ENCRYPTION_KEY and recompute lookup hashes",
@@ -52,13 +53,15 @@ def reencrypt_command(args: argparse.Namespace) -> dict[str, Any]:
     if report.failed:
         counts = ", ".join(f"{n} {k}" for k, n in result["failed"].items())
         raise CliError(f"re-encrypted {report.candidates} candidates, {report.calls} calls, "
-                       f"{report.events} events, {report.transcripts} transcripts; could not rewrite "
+                       f"{report.events} events, {report.transcripts} transcripts, {report.answers} answers, "
+                       f"{report.tool_requests} tool requests; could not rewrite "
                        f"{counts} (ids: {result['failed_ids']}): add the key that wrote them to "
                        "DATA_ENCRYPTION_OLD_KEYS, or merge candidates that share a number, and run again")
     state = "done" if report.complete else "stopped at --max-batches; run again to continue"
     if getattr(args, "json", False):
         return result
     result["_text"] = (f"re-encrypted {report.candidates} candidates, {report.calls} calls, "
-                       f"{report.events} events, {report.transcripts} transcripts in "
+                       f"{report.events} events, {report.transcripts} transcripts, "
+                       f"{report.answers} answers, {report.tool_requests} tool requests in "
                        f"{report.batches} batch(es): {state}")
     return result

@@ -347,6 +347,21 @@ def candidates_to_reencrypt(db: Database, *, prefix: str | None, lookup_kid: str
     return [Candidate.model_validate(d) for d in db[CANDIDATES].find(query).limit(limit)]
 
 
+def candidates_with_human_requests_after(db: Database, after_id: str, limit: int) -> list[dict[str, Any]]:
+    """Candidates who asked for a person (id and requests), by id after `after_id`, at most
+    `limit`: the requests are keyed by job id, which a query cannot name, so they are paged."""
+    query = {"_id": {"$gt": after_id}, "human_requested": {"$type": "object", "$ne": {}}}
+    return list(db[CANDIDATES].find(query, {"human_requested": 1}).sort("_id", 1).limit(limit))
+
+
+def rewrite_human_request_reason(db: Database, candidate_id: str, job_id: str, *, expected: str,
+                                 reason: str) -> bool:
+    """Replace the re-encrypted reason of one request for a person, if still `expected`."""
+    field = f"human_requested.{job_id}.reason"
+    result = db[CANDIDATES].update_one({"_id": candidate_id, field: expected}, {"$set": {field: reason}})
+    return result.modified_count == 1
+
+
 def rewrite_candidate(db: Database, candidate_id: str, *, expected: dict[str, Any],
                       fields: dict[str, Any]) -> str:
     """Replace re-encrypted values and hashes, only if the stored ones are still `expected`:

@@ -17,7 +17,7 @@ from core.documents.call import AgentAnswer, Call
 from core.documents.status import CallStatus
 from core.review import store
 from core.review.answer_matching import question_answers, screening_questions
-from core.review.models import Message, QuestionAnswer
+from core.review.models import EarlierAnswer, Message, QuestionAnswer
 from core.review.timeline import transcript_messages
 from core.screening.tools import RECORD_ANSWER
 
@@ -56,6 +56,33 @@ def _tool_question(message: Message) -> int | None:
     return int(number) if isinstance(number, int | str) and str(number).isdigit() else None
 
 
+def _tool_answer_text(message: Message) -> str:
+    try:
+        args = json.loads(message.text)
+    except (ValueError, TypeError):
+        return ""
+    text = args.get("answer_text") if isinstance(args, dict) else None
+    return " ".join(str(text).split()) if isinstance(text, str | int | float) else ""
+
+
+def earlier_answered_at(call: Call, number: int, earlier: dict[str, Any],
+                        messages: list[Message]) -> float | None:
+    """When the candidate gave an answer they later corrected: the start of their last turn
+    before the recordAnswer call that carried those words (a refused value also shows as a
+    tool call, so calls are matched by words, not counted); else arrival minus join time."""
+    words = " ".join(_readable(str(earlier.get("answer") or "")).split())
+    calls = [i for i, m in enumerate(messages) if _tool_question(m) == number and words
+             and _tool_answer_text(m) == words]
+    if calls:
+        before = [m for m in messages[: calls[-1]] if m.speaker == "candidate" and m.text.strip()]
+        if before and before[-1].start_s is not None:
+            return before[-1].start_s
+    at = AgentAnswer.model_validate({"at": earlier.get("at")}).at if earlier.get("at") else None
+    if at and call.joined_at:
+        return max(0.0, round((at - call.joined_at).total_seconds(), 1))
+    return None
+
+
 def answered_at(call: Call, number: int, recorded: AgentAnswer, messages: list[Message]) -> float | None:
     """When the candidate gave a recorded answer: the start of their last turn before the
     agent's (last) recordAnswer call for that question; else arrival time minus join time."""
@@ -78,6 +105,9 @@ def _from_agent(call: Call, base: QuestionAnswer, recorded: AgentAnswer,
         at_seconds=answered_at(call, base.number, recorded, messages),
         knockout_passed=knockout_passed(spec, value) if spec is not None else None,
         earlier=tuple(_readable(str(e.get("answer") or "")) for e in recorded.earlier),
+        history=tuple(EarlierAnswer(answer=_readable(str(e.get("answer") or "")), value=e.get("value"),
+                                    at_seconds=earlier_answered_at(call, base.number, e, messages))
+                      for e in recorded.earlier if isinstance(e, dict)),
     )
 
 
@@ -109,6 +139,9 @@ def contract_entry(answer: QuestionAnswer) -> dict[str, Any]:
         "source": answer.source,
         "at_seconds": answer.at_seconds,
         "knockout_passed": answer.knockout_passed,
+        # Earlier answers the candidate corrected, oldest first (an addition to the Contract).
+        "history": [{"answer": h.answer, "value": _json_value(h.value), "at_seconds": h.at_seconds}
+                    for h in answer.history],
     }
 
 

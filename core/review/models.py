@@ -94,6 +94,15 @@ class Message:
 
 
 @dataclass(frozen=True)
+class EarlierAnswer:
+    """An answer the candidate later corrected, as the agent recorded it."""
+
+    answer: str
+    value: Any = None
+    at_seconds: float | None = None
+
+
+@dataclass(frozen=True)
 class QuestionAnswer:
     """One screening question with the candidate's answer, if the agent asked it."""
 
@@ -112,6 +121,7 @@ class QuestionAnswer:
     at_seconds: float | None = None  # when the candidate gave the answer
     knockout_passed: bool | None = None
     earlier: tuple[str, ...] = ()  # answers the candidate corrected, oldest first
+    history: tuple[EarlierAnswer, ...] = ()  # the same, with their values and times
 
     @property
     def source_label(self) -> str:

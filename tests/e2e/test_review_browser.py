@@ -80,7 +80,7 @@ def test_open_listen_read_and_decide(stack, page, artifacts_dir):
     page.get_by_role("button", name="Login").click()
     page.get_by_text("Rita Review · E2E review job").wait_for()
     # The transcript: the agent's greeting and the candidate's first words, as plain text.
-    page.get_by_text("automated assistant calling about").first.wait_for()
+    page.get_by_text("AI assistant calling for").first.wait_for()
     page.get_by_text("Hello?").first.wait_for()
 
     audio = page.locator("audio")

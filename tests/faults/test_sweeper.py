@@ -79,9 +79,13 @@ def test_a_launch_that_stopped_before_its_claim_is_canceled(db) -> None:
                      created_at=now - timedelta(minutes=1))
     waiting = _insert(db, status="queued", open_key="c:job1", batch_id="b1",
                       created_at=now - timedelta(hours=3))  # a batch call waits legitimately
+    # A single call's call-back the candidate asked for waits for its time, not stranded.
+    callback = _insert(db, status="queued", open_key="d:job1", batch_id=None, retry_of="first",
+                       created_at=now - timedelta(hours=3), next_attempt_at=now + timedelta(hours=20))
     sweeper.run_once(db)
     canceled = _status(db, orphan)
     assert canceled.status.value == "canceled" and "not dialled" in canceled.failure_reason
     assert canceled.open_key is None  # the pair may be launched again
     assert _status(db, recent).status.value == "queued"
     assert _status(db, waiting).status.value == "queued"
+    assert _status(db, callback).status.value == "queued"

@@ -12,9 +12,10 @@ from cryptography.fernet import Fernet
 
 from core import auth, crypto, manage
 from core.config import get_settings
-from core.db import CALL_EVENTS, CALLS, CANDIDATES, TRANSCRIPTS, new_id, utcnow
+from core.db import CALL_EVENTS, CALLS, CANDIDATES, TOOL_REQUESTS, TRANSCRIPTS, new_id, utcnow
 from core.lifecycle import store as lifecycle_store
 from core.people import candidates, jobs
+from core.people import store as people_store
 from core.review import detail as review_detail
 
 KEY_A = Fernet.generate_key().decode()
@@ -147,3 +148,70 @@ def test_reencrypt_names_what_no_configured_key_opens(db, keys, capsys) -> None:
     candidates.add_candidate(db, admin, name="Fine Person", phone="+14155550112", job_ids=[job.id])
     code, out = _reencrypt(capsys)
     assert code == 1 and "DATA_ENCRYPTION_OLD_KEYS" in out["error"] and lost.id in out["error"]
+
+
+def _tool_records(db, call_id: str, candidate_id: str, job_id: str) -> str:
+    """What the agent's tools leave under the current key, as core.screening stores it: an answer
+    corrected once, a request for a person (call and candidate), a voicemail text, a request body."""
+    from core.documents.call import AgentAnswer
+    from core.screening import store as screening_store
+
+    first = AgentAnswer(number=1, answer=crypto.encrypt("three years"), value=3, at=utcnow())
+    assert screening_store.record_answer(db, call_id, "years", first, None)
+    stored = AgentAnswer.model_validate(db[CALLS].find_one({"_id": call_id})["agent_answers"]["years"])
+    fixed = AgentAnswer(number=1, answer=crypto.encrypt("four years, sorry"), value=4, at=utcnow())
+    assert screening_store.record_answer(db, call_id, "years", fixed, stored)
+    reason = crypto.encrypt("hard of hearing, please email")
+    screening_store.set_human_requested(db, call_id, reason, utcnow())
+    assert people_store.mark_human_requested(db, candidate_id, job_id, call_id=call_id, reason=reason)
+    screening_store.mark_voicemail(db, call_id, crypto.encrypt("Please call us back, Ann."))
+    request_id = new_id()
+    assert screening_store.insert_request(db, {"_id": request_id, "call_id": call_id, "tool": "recordAnswer",
+                                               "received_at": utcnow(),
+                                               "body": crypto.encrypt('{"answer_text": "four years"}')})
+    return request_id
+
+
+def test_reencrypt_moves_what_the_agent_tools_recorded_to_the_new_key(db, keys, capsys) -> None:
+    keys(KEY_A)
+    admin = auth.create_user(db, "boss", "a-long-password-1", "admin", actor=auth.OPERATOR)
+    job = jobs.create_job(db, admin, title="Forklift driver", company="Acme")
+    ann = candidates.add_candidate(db, admin, name="Ann Archer", phone="+1 415 555 0100", job_ids=[job.id])
+    call_id = _call(db, ann.id, job.id)
+    request_id = _tool_records(db, call_id, ann.id, job.id)
+
+    keys(KEY_B, KEY_A)
+    code, out = _reencrypt(capsys, "--batch", "1")
+    assert code == 0 and out["complete"] is True and out["failed"] == {}
+    assert out["answers"] == 1 and out["tool_requests"] == 1
+
+    keys(KEY_B)  # the old key removed: nothing the tools recorded still needs key A
+    prefix = f"enc:v2:{crypto.key_id(KEY_B)}:"
+    call = db[CALLS].find_one({"_id": call_id})
+    answer = call["agent_answers"]["years"]
+    assert answer["answer"].startswith(prefix) and answer["earlier"][0]["answer"].startswith(prefix)
+    assert crypto.decrypt(answer["answer"]) == "four years, sorry"
+    assert crypto.decrypt(answer["earlier"][0]["answer"]) == "three years" and answer["seq"] == 2
+    assert crypto.decrypt(call["human_requested"]["reason"]) == "hard of hearing, please email"
+    assert crypto.decrypt(call["voicemail_text"]) == "Please call us back, Ann."
+    cand_reason = db[CANDIDATES].find_one({"_id": ann.id})["human_requested"][job.id]["reason"]
+    assert crypto.decrypt(cand_reason) == "hard of hearing, please email"
+    body = db[TOOL_REQUESTS].find_one({"_id": request_id})["body"]
+    assert crypto.decrypt(body).startswith('{"answer_text"')
+    code, again = _reencrypt(capsys)
+    assert code == 0 and again["answers"] == again["tool_requests"] == again["candidates"] == 0
+
+
+def test_reencrypt_names_tool_records_no_configured_key_opens(db, keys, capsys) -> None:
+    keys(KEY_A)
+    admin = auth.create_user(db, "boss", "a-long-password-1", "admin", actor=auth.OPERATOR)
+    job = jobs.create_job(db, admin, title="Forklift driver", company="Acme")
+    ann = candidates.add_candidate(db, admin, name="Ann Archer", phone="+1 415 555 0100", job_ids=[job.id])
+    call_id = new_id()
+    db[CALLS].insert_one({"_id": call_id, "candidate_id": ann.id, "job_id": job.id, "status": "completed",
+                          "created_at": utcnow()})
+    request_id = _tool_records(db, call_id, ann.id, job.id)
+    keys(KEY_B)  # A lost: the candidate's own fields, the call's tool records and the body are unreadable
+    code, out = _reencrypt(capsys)
+    assert code == 1 and "DATA_ENCRYPTION_OLD_KEYS" in out["error"]
+    assert call_id in out["error"] and request_id in out["error"] and ann.id in out["error"]

@@ -7,14 +7,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.agent.models import CallOpening, OpeningMode
 from core.agent.questions import ScreeningQuestion
-from core.calling import launch
+from core.calling import dispatch, launch
 from core.calling.refusals import LaunchRefused
 from core.config import get_settings
 from core.db import CALLS, CANDIDATES, TOOL_REQUESTS
-from core.people import candidates
+from core.people import candidates, jobs
 from core.review import store as review_store
-from core.review.answers import call_answers
+from core.review.answers import answers_for_cli, call_answers
 from core.review.timeline import transcript_messages
 from core.screening.tools import call_key
 from tests.support import sandbox_stack
@@ -79,6 +80,20 @@ def test_a_corrected_answer_shows_the_correction(stack) -> None:
     assert all(a.source == "agent" for a in answers)
 
 
+def test_show_call_json_gives_a_corrected_answers_history(stack) -> None:
+    _job, _cand, call, _answers = _finished(stack, "56")
+    entries = answers_for_cli(stack.db, call)  # what `show-call --json` prints as "answers"
+    first, rest = entries[0], entries[1:]
+    assert all(e["history"] == [] for e in rest)
+    [earlier] = first["history"]
+    assert set(earlier) == {"answer", "value", "at_seconds"}
+    assert earlier["answer"] and earlier["answer"] != first["answer"] and earlier["value"] != first["value"]
+    # When the candidate first said it: their turn with those words, before the correction.
+    said = [m for m in transcript_messages(review_store.get_transcript(stack.db, call.id))
+            if m.speaker == "candidate" and m.text == earlier["answer"]]
+    assert said and earlier["at_seconds"] == said[0].start_s < first["at_seconds"]
+
+
 def test_the_opt_out_call_credits_no_answer_and_stops_all_calls(stack) -> None:
     _job, cand, call, answers = _finished(stack, "55")
     assert not any(a.asked for a in answers) and {a.source for a in answers} == {None}
@@ -103,7 +118,44 @@ def test_a_callback_tomorrow_at_three_is_stored_in_the_candidates_time(stack) ->
     assert (local.hour, local.minute) == (15, 0) and local.date() == taken.date() + timedelta(days=1)
 
 
+def test_a_single_calls_callback_becomes_its_next_attempt_and_is_dialled_then(stack) -> None:
+    _job, cand, call, _answers = _finished(stack, "58")
+    assert call.batch_id is None and call.callback["flagged"] is False
+    dispatch.run_once(stack.db, max_seconds=1)
+    again = stack.db[CALLS].find_one({"_id": f"{call.id}-cb"})
+    # Queued for the time asked (already inside calling hours), the same attempt: not used up.
+    assert again is not None and again["status"] == "queued" and again["batch_id"] is None
+    assert again["attempt"] == call.attempt and again["retry_of"] == call.id
+    assert abs(again["next_attempt_at"] - call.callback["at"]) < timedelta(seconds=1)
+    assert stack.db[CALLS].find_one({"_id": call.id})["retry_call_id"] == again["_id"]
+    # A launch meanwhile finds the scheduled call instead of placing a second one.
+    assert launch.launch_call(stack.db, stack.recruiter, cand.id).call.id == again["_id"]
+    dispatch.run_once(stack.db, max_seconds=1)  # not due yet: nothing dialled
+    assert stack.db[CALLS].find_one({"_id": again["_id"]})["status"] == "queued"
+    dispatch.run_once(stack.db, now=call.callback["at"] + timedelta(seconds=1), max_seconds=5)
+    assert stack.db[CALLS].find_one({"_id": again["_id"]})["status"] != "queued"
+
+
 def test_a_voicemail_records_that_a_message_was_left(stack) -> None:
     _job, _cand, call, answers = _finished(stack, "52")
     assert call.voicemail_left is True and "AI assistant" in (call.voicemail_text or "")
     assert not any(a.asked for a in answers)
+
+
+@pytest.mark.parametrize("mode", [OpeningMode.USER_FIRST, OpeningMode.AGENT_TEXT])
+def test_the_sandbox_agent_speaks_the_configured_greeting_company_and_disclosure(stack, mode) -> None:
+    stack.sandbox.state.config.speed = 40
+    greeting = "Good morning, this is Nova calling for {{company_name}} about the {{job_title}} opening."
+    stack.set_config(screening_questions=TYPED, opening=CallOpening(mode=mode, text=greeting),
+        recording_disclosure="Heads up: {{company_name}} records this call for its hiring team.")
+    job = jobs.create_job(stack.db, stack.recruiter, title="Dock hand", company="Zephyr Freight")
+    cand = candidates.add_candidate(stack.db, stack.recruiter, name="Gina Greet", consent=True,
+                                    phone="+1 212 555 0104", job_ids=[job.id], timezone="America/New_York")
+    call = launch.launch_call(stack.db, stack.recruiter, cand.id).call
+    stack.sandbox.wait_for(lambda: (stack.db[CALLS].find_one({"_id": call.id}) or {}).get(
+        "transcript_status") == "stored", 30)
+    messages = transcript_messages(review_store.get_transcript(stack.db, call.id))
+    first = next(m.text for m in messages if m.speaker == "agent")
+    assert "Good morning, this is Nova calling for Zephyr Freight about the Dock hand opening." in first
+    assert "Heads up: Zephyr Freight records this call for its hiring team." in first
+    assert "Alex" not in first

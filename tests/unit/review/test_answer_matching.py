@@ -234,7 +234,7 @@ def test_call_answers_type_the_transcript_answers_and_check_the_knockouts():
     assert contract_entry(answers[1]) == {
         "question": 2, "id": answers[1].question_id, "text": typed[1]["text"], "type": "number",
         "asked": True, "answer": "Just one year.", "value": 1, "source": "transcript",
-        "at_seconds": 24.0, "knockout_passed": False}
+        "at_seconds": 24.0, "knockout_passed": False, "history": []}
     assert contract_entry(answers[2])["answer"] is None
     voicemail = build_call(id="c2", status="voicemail", config_snapshot=call.config_snapshot)
     assert not any(a.asked for a in call_answers(voicemail, messages))

@@ -82,3 +82,18 @@ def test_scripted_outcomes_56_to_58_call_their_tools() -> None:
     voicemail = build_script(TYPED_PROMPT, "+1", Outcome.VOICEMAIL, TOOLS, "Hi, call us back.")
     assert [(line.role, line.text) for line in voicemail.lines][1:] == [
         ("tool", "leaveVoicemail"), ("agent", "Hi, call us back.")]
+
+
+def test_the_greeting_comes_from_the_create_call_request_only() -> None:
+    from sandbox.conversation import greeting_line
+
+    # A custom prompt with no place for the disclosure gets it appended as a quoted "say this".
+    custom = ('You screen for Kite Air.\n\nBefore your first question, say this (you may adapt the '
+              'wording only slightly): "This call is recorded for Kite Air\'s hiring team."')
+    line = greeting_line(custom, {"agent": {"text": "Hi, Kite Air here, about your application."}})
+    assert line.startswith("Hi, Kite Air here, about your application. This call is recorded for "
+                           "Kite Air's hiring team.")
+    # A generated greeting (agent prompt): the company as the prompt names it.
+    generated = greeting_line("You are making a call on behalf of Bean Co to \"Al\", who applied for "
+                              "the Barista position.", {"agent": {"prompt": "Greet them."}})
+    assert "calling for Bean Co" in generated and "Alex" not in generated
