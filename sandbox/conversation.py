@@ -137,16 +137,22 @@ def _answer(question: str, rng: random.Random) -> str:
     if any(k in q for k in ("authori", "visa", "sponsor", "legally")):
         return rng.choice(["Yes, I'm authorized to work here, no sponsorship needed.",
                            "I would need sponsorship, unfortunately."])
-    if any(k in q for k in ("experience", "years", "background", "role", "worked")):
+    # Why-questions first: "What interests you about this role?" names the role too.
+    if any(k in q for k in ("why", "interest", "motivat", "attract")):
+        return rng.choice([
+            "I like the company's mission and the role fits what I want to grow into.",
+            "A friend works there and speaks highly of the team.",
+        ])
+    if any(k in q for k in ("skill", "strength", "fit", "good at")):
+        return rng.choice([
+            "I'm good at keeping work organised, and I've trained most of the new starters on my team.",
+            "Staying calm when things get busy, and explaining things clearly to people.",
+        ])
+    if any(k in q for k in ("experience", "years", "background", "role", "worked", "current", "recent")):
         return rng.choice([
             f"I have about {years} years of experience, most recently leading a small team.",
             f"Around {years} years. I've done similar work at two companies.",
             f"I've been in the field for {years} years, mostly hands-on.",
-        ])
-    if any(k in q for k in ("why", "interest", "motivat")):
-        return rng.choice([
-            "I like the company's mission and the role fits what I want to grow into.",
-            "A friend works there and speaks highly of the team.",
         ])
     return rng.choice([
         "Yes, definitely.",

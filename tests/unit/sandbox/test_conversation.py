@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sandbox.conversation import Outcome, build_script, outcome_for, questions_from_prompt
+import random
+
+from sandbox.conversation import Outcome, _answer, build_script, outcome_for, questions_from_prompt
 
 PROMPT = ("You screen candidates for the Forklift Operator role.\n"
           "1. Do you hold a current forklift certification?\n"
@@ -97,3 +99,19 @@ def test_the_greeting_comes_from_the_create_call_request_only() -> None:
     generated = greeting_line("You are making a call on behalf of Bean Co to \"Al\", who applied for "
                               "the Barista position.", {"agent": {"prompt": "Greet them."}})
     assert "calling for Bean Co" in generated and "Alex" not in generated
+
+
+def test_open_questions_get_answers_that_fit_them() -> None:
+    # The demo job's default questions: a why-question that names the role once drew
+    # "Around 2 years …" from the experience answers.
+    kinds = {
+        "What interests you about the Demo: warehouse team lead role?": ("mission", "friend works there"),
+        "Which of your skills or experience do you think fit this role best?": ("organised", "calm"),
+        "Could you tell me briefly about your current or most recent role?": ("years",),
+        "If things move forward, when would you be able to start?": ("start", "notice", "available"),
+        "Do you have a salary range in mind for this role?": ("thousand", "market range"),
+    }
+    for question, words in kinds.items():
+        for seed in range(8):
+            said = _answer(question, random.Random(seed))
+            assert any(w in said for w in words), (question, said)
