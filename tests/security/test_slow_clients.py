@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +17,10 @@ import pytest
 import requests
 
 from core.config import Settings
+from tests.support.gunicorn import serving_sidecar
 from tools.embedded_db.launcher import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 READ_TIMEOUT = 2.0
 pytestmark = pytest.mark.slow
 
@@ -35,26 +34,8 @@ def sidecar(tmp_path_factory) -> Iterator[str]:
                 # /healthz needs no database; an unreachable one keeps the test self-contained.
                 "MONGODB_URI": f"mongodb://127.0.0.1:{free_port()}", "WEBHOOK_PORT": str(port),
                 "WEBHOOK_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT)})
-    proc = subprocess.Popen([str(GUNICORN), "-c", "sidecar/gunicorn_conf.py", "sidecar.app:create_app()"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(base + "/healthz", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the sidecar did not start")
+    with serving_sidecar(port, env, ["-c", "sidecar/gunicorn_conf.py"]) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def stall(base: str, count: int, kind: str) -> list[socket.socket]:

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-import requests
 
 from core.db import CALL_EVENTS, CALLS, CANDIDATES, TRANSCRIPTS, utcnow
 from core.lifecycle import reconcile
 from tests.support import live_calls
+from tests.support.gunicorn import serving_sidecar
 from tests.support.live_calls import complete, launch_screening, wait
 
-ROOT = Path(__file__).resolve().parents[3]
-GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 pytestmark = pytest.mark.slow
 env = live_calls.env
 
@@ -25,26 +21,10 @@ env = live_calls.env
 @pytest.fixture
 def gunicorn(env) -> Iterator[str]:
     """The sidecar as Procfile runs it, on WEBHOOK_PORT."""
-    base = f"http://127.0.0.1:{env['WEBHOOK_PORT']}"
-    proc = subprocess.Popen(
-        [str(GUNICORN), "--bind", f"127.0.0.1:{env['WEBHOOK_PORT']}", "--workers", "2",
-         "--threads", "4", "--log-level", "warning", "sidecar.app:create_app()"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        def up() -> bool:
-            try:
-                return requests.get(base + "/readyz", timeout=1).status_code == 200
-            except requests.RequestException:
-                return False
-
-        assert wait(up, 30), "gunicorn did not start"
+    port = env["WEBHOOK_PORT"]
+    options = ["--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4", "--log-level", "warning"]
+    with serving_sidecar(port, {**os.environ, **env}, options, ready_path="/readyz") as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_whole_sandbox_calls_through_gunicorn(db, gunicorn) -> None:
