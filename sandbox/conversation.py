@@ -248,6 +248,12 @@ def _opening_text(first_speaker: dict[str, Any] | None) -> str:
     return " ".join(str(text).split())
 
 
+def _candidate_speaks_first(first_speaker: dict[str, Any] | None) -> bool:
+    """Whether the create-call request makes the agent wait for the callee (Ultravox's default
+    is the agent first)."""
+    return isinstance(first_speaker, dict) and "user" in first_speaker and "agent" not in first_speaker
+
+
 _SAY_THIS = re.compile(r'say this[^:\n]*:\s*"([^"\n]{3,600})"', re.IGNORECASE)
 _SENTENCE = re.compile(r"[^.!?]*\brecord(?:s|ed|ing)?\b.*", re.IGNORECASE)
 
@@ -316,7 +322,8 @@ def build_script(prompt: str | None, phone: str, outcome: Outcome, tools: frozen
     title = _job_title(prompt or "")
     about = f"the {title} position" if title else "your job application"
     greeting = greeting_line(prompt, first_speaker)
-    lines = [Line("user", "Hello?")]
+    # The candidate opens with "Hello?" only when the agent waits for them (user first).
+    lines = [Line("user", "Hello?")] if _candidate_speaks_first(first_speaker) else []
 
     if outcome == Outcome.VOICEMAIL:
         message = voicemail_message or (f"Hello, this is Alex calling about {about}. We'll try you "

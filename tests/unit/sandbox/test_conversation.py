@@ -101,6 +101,17 @@ def test_the_greeting_comes_from_the_create_call_request_only() -> None:
     assert "calling for Bean Co" in generated and "Alex" not in generated
 
 
+def test_the_candidate_says_hello_first_only_when_the_agent_waits_for_them() -> None:
+    agent_first = build_script(PROMPT, "+12125550101", Outcome.ANSWERED,
+                               first_speaker={"agent": {"text": "Hi, Kite Air here."}})
+    assert agent_first.lines[0].role == "agent" and agent_first.lines[0].text.startswith("Hi, Kite Air here.")
+    assert build_script(PROMPT, "+12125550101", Outcome.ANSWERED).lines[0].role == "agent"  # Ultravox default
+    user_first = build_script(PROMPT, "+12125550101", Outcome.ANSWERED,
+                              first_speaker={"user": {"fallback": {"delaySeconds": 5, "text": "Hi?"}}})
+    assert [(line.role, line.text) for line in user_first.lines[:1]] == [("user", "Hello?")]
+    assert user_first.lines[1].role == "agent"
+
+
 def test_open_questions_get_answers_that_fit_them() -> None:
     # The demo job's default questions: a why-question that names the role once drew
     # "Around 2 years …" from the experience answers.
