@@ -1,0 +1,123 @@
+"""Every stored code in the words a recruiter reads: call statuses, how a call ended, who
+answered, decisions, roles, call openings, silence handling, batch and job states.
+
+Pages and CSV exports show these words; `--json` output keeps the codes. An unknown code (a
+newer provider value, say) is shown as words made from it, never as the bare code.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from core.agent.models import EndBehavior, OpeningMode, Weekday
+from core.agent.questions import QuestionType
+from core.auth.roles import Role
+from core.documents.batch import BatchStatus
+from core.documents.job import JobStatus
+from core.documents.status import CallStatus
+
+
+class Kind(StrEnum):
+    """The families of codes that have labels."""
+
+    CALL_STATUS = "call_status"
+    END_REASON = "end_reason"
+    ANSWERED_BY = "answered_by"
+    DECISION = "decision"
+    ROLE = "role"
+    OPENING = "opening"
+    END_BEHAVIOR = "end_behavior"
+    BATCH_STATUS = "batch_status"
+    JOB_STATUS = "job_status"
+    QUESTION_TYPE = "question_type"
+    WEEKDAY = "weekday"
+
+
+_LABELS: dict[Kind, dict[str, str]] = {
+    Kind.CALL_STATUS: {
+        CallStatus.QUEUED: "Waiting to be dialled",
+        CallStatus.DIALING: "Dialling",
+        CallStatus.RINGING: "Ringing",
+        CallStatus.IN_PROGRESS: "On the call",
+        CallStatus.COMPLETED: "Completed",
+        CallStatus.NO_ANSWER: "No answer",
+        CallStatus.BUSY: "Line busy",
+        CallStatus.VOICEMAIL: "Reached voicemail",
+        CallStatus.FAILED: "Could not be placed",
+        CallStatus.CANCELED: "Cancelled",
+        CallStatus.UNKNOWN: "Outcome unknown",
+    },
+    # Ultravox `endReason`.
+    Kind.END_REASON: {
+        "unjoined": "the phone line never connected to the agent",
+        "hangup": "the candidate hung up",
+        "agent_hangup": "the agent ended the call",
+        "timeout": "the call reached its maximum length",
+        "connection_error": "the connection dropped",
+        "system_error": "a fault at the voice provider",
+    },
+    # Twilio `AnsweredBy` (answering-machine detection).
+    Kind.ANSWERED_BY: {
+        "human": "a person",
+        "machine_start": "an answering machine",
+        "machine_end_beep": "an answering machine",
+        "machine_end_silence": "an answering machine",
+        "machine_end_other": "an answering machine",
+        "machine": "an answering machine",
+        "fax": "a fax machine",
+        "unknown": "not sure who",
+    },
+    Kind.DECISION: {"advance": "Advance", "hold": "On hold", "reject": "Reject"},
+    Kind.ROLE: {Role.ADMIN: "Administrator", Role.RECRUITER: "Recruiter", Role.VIEWER: "Viewer"},
+    Kind.OPENING: {
+        OpeningMode.AGENT_TEXT: "The agent speaks first, with a fixed greeting",
+        OpeningMode.AGENT_PROMPT: "The agent speaks first, in its own words",
+        OpeningMode.USER_FIRST: "The agent waits for the candidate to say hello",
+    },
+    Kind.END_BEHAVIOR: {
+        EndBehavior.KEEP_WAITING: "keep waiting",
+        EndBehavior.HANG_UP_SOFT: "hang up unless the candidate is speaking",
+        EndBehavior.HANG_UP_STRICT: "hang up",
+    },
+    Kind.BATCH_STATUS: {
+        BatchStatus.RUNNING: "Calling",
+        BatchStatus.PAUSED: "Paused",
+        BatchStatus.CANCELED: "Cancelled",
+        BatchStatus.DONE: "Finished",
+    },
+    Kind.JOB_STATUS: {JobStatus.OPEN: "Open", JobStatus.ARCHIVED: "Archived"},
+    Kind.QUESTION_TYPE: {t: t.label for t in QuestionType},
+    Kind.WEEKDAY: {
+        Weekday.MON: "Monday", Weekday.TUE: "Tuesday", Weekday.WED: "Wednesday",
+        Weekday.THU: "Thursday", Weekday.FRI: "Friday", Weekday.SAT: "Saturday",
+        Weekday.SUN: "Sunday",
+    },
+}
+
+
+def label(kind: Kind, code: object) -> str:
+    """The words for one stored code; "—" for none; an unknown code as words, never bare."""
+    if code is None or code == "":
+        return "—"
+    value = code.value if isinstance(code, StrEnum) else str(code)
+    known = _LABELS[kind].get(value)
+    if known is not None:
+        return known
+    return value.replace("_", " ").replace("-", " ").strip().capitalize() or "—"
+
+
+def labels(kind: Kind) -> dict[str, str]:
+    """Every known code of a family with its words, e.g. for a filter's choices."""
+    return {str(code): words for code, words in _LABELS[kind].items()}
+
+
+def known_codes() -> frozenset[str]:
+    """Every code that has a label (the visible-text checks look for these)."""
+    return frozenset(str(code) for family in _LABELS.values() for code in family)
+
+
+def yes_no(value: bool | None, *, unknown: str = "—") -> str:
+    """A flag as "Yes" / "No", and a missing one as a dash (never True/False/None)."""
+    if value is None:
+        return unknown
+    return "Yes" if value else "No"

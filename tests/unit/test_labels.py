@@ -1,0 +1,51 @@
+"""Stored codes in words, and the check that finds engineer-speak on a page."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.agent.models import EndBehavior, OpeningMode
+from core.documents.status import CallStatus
+from core.labels import Kind, known_codes, label, labels, yes_no
+from tests.support.visible_text import engineer_speak
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_every_label_is_words_and_never_the_code(kind: Kind) -> None:
+    for code, words in labels(kind).items():
+        assert words and words != code and "_" not in words, (kind, code, words)
+        assert not engineer_speak(words), (kind, code, words)
+
+
+def test_every_call_status_and_enum_member_has_its_own_label() -> None:
+    assert set(labels(Kind.CALL_STATUS)) == {s.value for s in CallStatus}
+    assert set(labels(Kind.OPENING)) == {m.value for m in OpeningMode}
+    assert set(labels(Kind.END_BEHAVIOR)) == {m.value for m in EndBehavior}
+    assert label(Kind.CALL_STATUS, CallStatus.IN_PROGRESS) == "On the call"
+    assert label(Kind.END_REASON, "agent_hangup") == "the agent ended the call"
+
+
+def test_an_unknown_or_missing_code_is_still_words() -> None:
+    assert label(Kind.END_REASON, "carrier_dropped_out") == "Carrier dropped out"
+    assert label(Kind.DECISION, None) == "—"
+    assert label(Kind.ANSWERED_BY, "") == "—"
+    assert yes_no(True) == "Yes" and yes_no(False) == "No" and yes_no(None) == "—"
+
+
+def test_the_check_finds_each_kind_of_engineer_speak() -> None:
+    text = ("Call 9d20c535d1bb4c9384e3842e79bb13e1 · Ultravox 26eb8459-b343-47ba-b453-90d677c76cab · "
+            "CA58c6d811a40f41ffae2f4bf113f919bb · {\"start\": \"09:00\"} · consent: True · "
+            "at 2026-12-02 20:34:05.785000 · ended by agent_hangup · 2026-12-02T15:34")
+    kinds = sorted({f.kind for f in engineer_speak(text)})
+    assert kinds == ["ISO timestamp", "Python literal", "internal id", "provider id", "raw JSON",
+                     "stored code", "timestamp with microseconds"]
+    assert {f.text for f in engineer_speak(text) if f.kind == "stored code"} == {"agent_hangup"}
+
+
+def test_the_check_leaves_plain_language_alone() -> None:
+    plain = ("Avery Answered · Warehouse team lead · Completed: the agent ended the call · "
+             "Started 2 Dec 2026, 15:34 (15:34 for the candidate, New York) · 1:29 · $0.10 · "
+             "The candidate said: \"None of my shifts were nights\" · Is the line busy? · open")
+    assert engineer_speak(plain) == []
+    assert "in_progress" in known_codes() and "open" in known_codes()
+    assert engineer_speak("user_first", allowed=frozenset({"user_first"})) == []
