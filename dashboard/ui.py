@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from core import auth
+from core import auth, timezones
 from core import db as dbmod
 from core.config import Settings, get_settings
 from core.db import Database
@@ -122,3 +122,20 @@ def page_link(stem: str, label: str, query: dict[str, str] | None = None, icon: 
         # Only pages registered with st.navigation can be page-linked (a page run alone, as in
         # tests, has none): fall back to the same URL as an ordinary link.
         st.markdown(f"[{label}](/{stem}?{urlencode(query or {})})")
+
+
+def viewer_zone(user: auth.User) -> str:
+    """The zone this user reads times in: their choice on My account, else the browser's, else UTC."""
+    for zone in (user.time_zone, st.context.timezone):
+        if timezones.valid_zone(zone):
+            return str(zone)
+    return timezones.UTC_NAME
+
+
+# A table column of links to calls: the cell holds the page address, the user reads "Open call".
+CALL_LINK_COLUMN = st.column_config.LinkColumn("Call", display_text="Open call")
+
+
+def call_link(call_id: str) -> str:
+    """The address of one call's page, relative so it works under any base path."""
+    return f"transcripts?{urlencode({'call': call_id})}"

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import auth
+from core import auth, labels
 from core.calling import batches, launch, outcome, refusals
 from core.calling import store as call_store
 from core.documents.batch import BatchStatus
@@ -18,7 +18,8 @@ db = ui.require_database()
 st.title("Launch calls")
 if ui.settings().is_sandbox:
     st.caption("Sandbox: numbers +1 NPA 555-01XX pick the outcome (50 no answer, 51 busy, "
-               "52 voicemail, 53 rejected, 54 dropped, 55 opt-out).")
+               "52 voicemail, 53 rejected, 54 dropped, 55 opt-out, 56 corrects an answer, "
+               "57 asks for a person, 58 asks to be called back).")
 
 open_jobs = jobs.list_jobs(db)
 if not open_jobs:
@@ -57,8 +58,10 @@ def _live_call() -> None:
     call = call_store.get_call(db, call_id)
     if call is None:
         return
-    st.markdown(f"**Call {call.id}** — status **{call.status.value.replace('_', ' ')}** · "
+    who = person_label.get(call.candidate_id, "The candidate")
+    st.markdown(f"**{md(who)}** — {labels.label(labels.Kind.CALL_STATUS, call.status).lower()} · "
                 f"{md(outcome.outcome_text(call))}")
+    ui.page_link("transcripts", "Open the call", {"call": call.id}, icon=":material/forum:")
     if call.calling_window and call.calling_window.reason:
         st.caption(md(call.calling_window.reason))
 
@@ -123,18 +126,20 @@ if recent_batches:
             st.warning("That batch no longer exists.")
             return
         st.progress(p.fraction, text=f"{p.finished} of {p.total} candidates done · "
-                                     f"batch {batch.status.value}")
+                                     f"batch: {labels.label(labels.Kind.BATCH_STATUS, batch.status).lower()}")
         if batch.pause_reason and batch.status in (BatchStatus.PAUSED, BatchStatus.CANCELED):
             st.warning(batch.pause_reason)
-        shown = {k.replace("_", " "): v for k, v in p.counts.items() if v}
+        shown = {labels.label(labels.Kind.CALL_STATUS, k): v for k, v in p.counts.items() if v}
         if shown:
             cols = st.columns(len(shown))
             for col, (label, value) in zip(cols, shown.items(), strict=True):
                 col.metric(label, value)
         if p.held:
             st.info(f"{p.held} call(s) held for a person:")
-            st.dataframe([{"Call": c.id, "Reason": c.hold_reason}
-                          for c in batches.held_calls(db, batch_id)], hide_index=True)
+            st.dataframe([{"Candidate": person_label.get(c.candidate_id, "—"), "Reason": c.hold_reason,
+                           "Call": ui.call_link(c.id)}
+                          for c in batches.held_calls(db, batch_id)], hide_index=True,
+                         column_config={"Call": ui.CALL_LINK_COLUMN})
             if st.button("Release held calls", key="launch_calls.release"):
                 st.toast(f"{batches.release_holds(db, user, batch_id)} call(s) released.")
         b1, b2, b3 = st.columns(3)

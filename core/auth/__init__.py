@@ -49,6 +49,7 @@ from core.auth.users import (
     list_users,
     reset_password,
     set_disabled,
+    set_own_time_zone,
     set_role,
     unlock_user,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "resume_session",
     "session_user",
     "set_disabled",
+    "set_own_time_zone",
     "set_role",
     "sign_in",
     "start_session",

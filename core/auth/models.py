@@ -18,6 +18,7 @@ class UserRecord(Document):
     role: Role = Role.VIEWER
     password_hash: str = ""
     disabled: bool | None = False
+    time_zone: str | None = None  # the zone this user reads times in; None: the browser's
     created_at: Instant = None
 
     @property
@@ -38,6 +39,7 @@ class UserRecord(Document):
             role=self.role,
             email=self.email if self.email is not None else "",
             disabled=bool(self.disabled),
+            time_zone=self.time_zone or "",
         )
 
 

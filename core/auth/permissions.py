@@ -59,6 +59,7 @@ class User:
     role: Role
     email: str = ""
     disabled: bool = False
+    time_zone: str = ""  # chosen on My account; "" = the browser's zone
 
 
 # Who the ops CLI (`python -m core.manage`) and the launcher act as: an operator with shell access

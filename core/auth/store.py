@@ -78,6 +78,11 @@ def change_access(
     return result.matched_count > 0
 
 
+def set_time_zone(db: Database, username: str, zone: str | None) -> bool:
+    """Remember the zone a user reads times in (None: the browser's); False for no such user."""
+    return db[USERS].update_one({"_id": username}, {"$set": {"time_zone": zone}}).matched_count == 1
+
+
 def set_password_hash(db: Database, username: str, password_hash: str) -> bool:
     """Store a user's new password hash; False when no such user exists."""
     result = db[USERS].update_one({"_id": username}, {"$set": {"password_hash": password_hash}})

@@ -25,6 +25,7 @@ from core.auth.roles import Role
 from core.auth.throttle import normalise_username
 from core.db import Database, utcnow
 from core.errors import UserError
+from core.timezones import valid_zone
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 # Names the audit log uses for someone other than a user: nobody may sign in as them.
@@ -206,6 +207,15 @@ def reset_password(db: Database, actor: User, username: str, new_password: str) 
     audit.record(
         db, actor=actor.username, action="user.password_reset", entity="user", entity_id=username
     )
+
+
+def set_own_time_zone(db: Database, user: User, zone: str | None) -> None:
+    """Remember the zone the signed-in user reads times in (None or "": follow the browser)."""
+    zone = (zone or "").strip() or None
+    if zone is not None and not valid_zone(zone):
+        raise AuthError(f"'{zone}' is not a time zone this server knows; choose one from the list.")
+    if not store.set_time_zone(db, user.username, zone):
+        raise PermissionDenied("This account no longer exists.")
 
 
 def change_own_password(

@@ -3,14 +3,13 @@ candidate's time zone: the one on the record, else the number's)."""
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 from phonenumbers import timezone as pn_timezone
 
 from core.config import get_settings
 from core.errors import UserError
+from core.timezones import valid_zone
 
 
 class PhoneNumberError(UserError, ValueError):
@@ -88,17 +87,6 @@ def region_of(e164: str | None) -> str | None:
         return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or None
     except phonenumbers.NumberParseException:
         return None
-
-
-def valid_zone(name: str | None) -> bool:
-    """True if `name` is an IANA time zone this machine knows."""
-    if not name or not name.strip():
-        return False
-    try:
-        ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 def zones_for(candidate_timezone: str | None, phone: str | None) -> tuple[list[str], str]:

@@ -42,7 +42,7 @@ def _call(call: Call, jobs: dict[str, Job]) -> CandidateCall:
     return CandidateCall(
         id=call.id,
         job_id=call.job_id,
-        job=job.title if job else call.job_id,
+        job=job.title if job else "(a job that no longer exists)",
         attempt=call.attempt,
         status=call.status.value,
         outcome=outcome_text(call),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core import labels, timezones
 from core.auth import User
 from core.db import Database
 from core.review import candidate_view
@@ -36,7 +37,7 @@ def show(db: Database, candidate_id: str, user: User, *, key: str) -> CandidateV
             )
     cols = st.columns(4)
     cols[0].metric("Phone", md(cand.phone or "—"))
-    cols[1].metric("Consent", "yes" if cand.consent else "no")
+    cols[1].metric("Consent", labels.yes_no(cand.consent))
     cols[2].metric("Calls", len(detail.calls))
     cols[3].metric("Jobs", len(detail.jobs))
     zone = f"Time zone used for calls: {md(detail.zone)}"
@@ -47,24 +48,28 @@ def show(db: Database, candidate_id: str, user: User, *, key: str) -> CandidateV
         if cand.notes:
             st.caption("Notes:")
             st.text(cand.notes)
-    st.markdown("**Jobs:** " + (", ".join(f"{md(j.title)} ({md(j.status)})" for j in detail.jobs) or "none"))
+    st.markdown("**Jobs:** " + (", ".join(
+        f"{md(j.title)} ({labels.label(labels.Kind.JOB_STATUS, j.status).lower()})" for j in detail.jobs
+    ) or "none"))
     if detail.calls:
+        shown_in = ui.viewer_zone(user)
         st.dataframe(
             [
                 {
-                    "Call": c.id,
                     "Job": c.job,
                     "Attempt": c.attempt,
-                    "Status": c.status,
+                    "Status": labels.label(labels.Kind.CALL_STATUS, c.status),
                     "Outcome": c.outcome,
-                    "Decision": c.decision or "",
-                    "Started": c.created_at,
-                    "Ended": c.ended_at,
+                    "Decision": labels.label(labels.Kind.DECISION, c.decision),
+                    "Started": timezones.readable(c.created_at, shown_in),
+                    "Ended": timezones.readable(c.ended_at, shown_in),
+                    "Call": ui.call_link(c.id),
                 }
                 for c in detail.calls
             ],
             hide_index=True,
             width="stretch",
+            column_config={"Call": ui.CALL_LINK_COLUMN},
             key=f"{key}.calls",
         )
     else:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import streamlit as st
 
+from core import timezones
 from core.review.models import CallRow, Message
 from dashboard import safe_text
 
@@ -34,14 +34,8 @@ def clock(seconds: Any) -> str:
 
 
 def when(value: datetime | None, zone: str) -> str:
-    """A UTC datetime in the viewer's zone, e.g. "2026-03-02 10:00 EST"."""
-    if value is None:
-        return "—"
-    try:
-        tz = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        tz = ZoneInfo("UTC")
-    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+    """A UTC datetime in the viewer's zone, e.g. "2 Mar 2026, 10:00 EST"."""
+    return timezones.readable(value, zone)
 
 
 def duration(seconds: Any) -> str:
@@ -60,10 +54,8 @@ def money(amount: Decimal | None, currency: str = "", estimated: bool = False) -
 
 
 def zones(preferred: str | None) -> list[str]:
-    """Time zones for the selector: the browser's first, then UTC, then every other one."""
-    rest = sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
-    first = [z for z in (preferred, "UTC") if z]
-    return list(dict.fromkeys(first + rest))
+    """Time zones for the selector: the preferred one first, then UTC, then every other one."""
+    return timezones.zone_choices(preferred)
 
 
 def conversation(messages: list[Message], *, show_tools: bool = False) -> None:

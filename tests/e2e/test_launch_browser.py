@@ -97,12 +97,12 @@ def test_import_csv_launch_batch_and_watch_it_finish(stack, page, artifacts_dir,
 
     # From here on only the live fragment changes the page: a marker proves there is no reload.
     page.evaluate("window.__noReload = true")
-    page.get_by_text("4 of 4 candidates done · batch done").wait_for(timeout=45000)
+    page.get_by_text("4 of 4 candidates done · batch: finished").wait_for(timeout=45000)
     assert page.evaluate("window.__noReload === true")
-    assert _metric(page, "completed") == "4"
+    assert _metric(page, "Completed") == "4"
     # Nothing on the page still claims the batch is running.
     assert page.get_by_text("(running)").count() == 0
-    assert page.locator("[data-testid='stMetricLabel']").filter(has_text="queued").count() == 0
+    assert page.locator("[data-testid='stMetricLabel']").filter(has_text="Waiting to be dialled").count() == 0
     page.set_viewport_size({"width": 1400, "height": 1800})
     page.wait_for_timeout(300)
     page.screenshot(path=str(artifacts_dir / "launch.png"), full_page=True)

@@ -46,6 +46,8 @@ MARKDOWN_KINDS = ("title", "header", "subheader", "markdown", "caption", "info",
                   "error", "success")
 
 
+# A link column's cell holds the address; the browser shows its display text ("Open call").
+_INTERNAL_LINK = re.compile(r"^[a-z_]+\?[a-z_]+=[0-9a-f]{32}$")
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
@@ -57,3 +59,22 @@ def texts(at: AppTest) -> str:
         parts.extend(_ESCAPED.sub(r"\1", str(el.value)) for el in getattr(at, kind))
     parts.extend(str(el.value) for el in at.text)
     return "\n".join(parts)
+
+
+def visible_strings(at: AppTest) -> list[str]:
+    """Every string a user sees on a run: text elements, labels, metrics, choices and table
+    cells and headers (for the plain-language checks)."""
+    found = [line for line in texts(at).splitlines() if line.strip()]
+    found += [str(e.label) for e in at.expander] + [str(t.label) for t in at.tabs]
+    found += [s for m in at.metric for s in (str(m.label), str(m.value))]
+    for kind in ("button", "selectbox", "text_input", "checkbox", "multiselect", "text_area", "radio",
+                 "number_input", "date_input", "time_input", "toggle", "select_slider"):
+        for widget in getattr(at, kind):
+            found.append(str(widget.label))
+            found += [str(o) for o in getattr(widget, "options", None) or []]
+    for table in (*at.dataframe, *at.table):
+        frame = table.value
+        found += [str(c) for c in frame.columns]
+        found += [str(v) for v in frame.astype(str).to_numpy().ravel()
+                  if str(v) not in ("", "nan") and not _INTERNAL_LINK.match(str(v))]
+    return found

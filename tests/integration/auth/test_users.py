@@ -111,3 +111,15 @@ def test_user_document_written_as_before_and_read_back_without_hash(db, admin):
     assert admin == auth.User("alice", "Alice", Role.ADMIN, "", False)
     assert auth.get_user(db, "alice") == admin
     assert auth.list_users(db) == [admin]
+
+
+def test_a_user_keeps_the_time_zone_they_chose_and_an_unknown_one_changes_nothing(db) -> None:
+    user = auth.create_user(db, "tz.user", "a-long-password-1", "recruiter", actor=auth.OPERATOR)
+    assert auth.get_user(db, "tz.user").time_zone == ""  # follows the browser until chosen
+    auth.set_own_time_zone(db, user, "America/Denver")
+    assert auth.get_user(db, "tz.user").time_zone == "America/Denver"
+    with pytest.raises(auth.AuthError, match="not a time zone"):
+        auth.set_own_time_zone(db, user, "Mars/Olympus")
+    assert auth.get_user(db, "tz.user").time_zone == "America/Denver"
+    auth.set_own_time_zone(db, user, "")
+    assert auth.get_user(db, "tz.user").time_zone == ""

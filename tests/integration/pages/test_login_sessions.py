@@ -88,7 +88,20 @@ def _change(at: AppTest, current: str, new: str, repeat: str | None = None) -> A
     at.text_input(key="account.current").input(current)
     at.text_input(key="account.new").input(new)
     at.text_input(key="account.repeat").input(new if repeat is None else repeat)
-    return at.button[0].click().run()
+    return at.button(key="FormSubmitter:account.password-Change password").click().run()
+
+
+def test_my_time_zone_is_remembered_and_shown(db):
+    rita = make_user(db, "recruiter", "rita")
+    at = _account(db, rita)
+    assert "Follow my browser" in at.selectbox(key="account.time_zone").options[0]
+    at.selectbox(key="account.time_zone").set_value("America/Denver")
+    at.button(key="FormSubmitter:account.zone-Save time zone").click().run()
+    assert not at.exception
+    assert auth.get_user(db, "rita").time_zone == "America/Denver"
+    again = _account(db, rita)  # a new session starts from the stored choice
+    assert again.selectbox(key="account.time_zone").value == "America/Denver"
+    assert "shown in America/Denver" in texts(again)
 
 
 def test_changing_my_password_needs_the_current_one_and_ends_my_sessions(db):

@@ -68,7 +68,7 @@ def test_list_filters_and_pagination(db):
     assert not at.exception
     rows = table_rows(at)
     assert len(rows) == 25 and "Page 1 of 2 · 30 calls" in texts(at)
-    assert rows[0]["Started"].startswith("2026-03-03 20:00")  # newest first, UTC by default
+    assert rows[0]["Started"].startswith("3 Mar 2026, 20:00")  # newest first, UTC by default
     button(at, "Next →").click().run()
     assert len(table_rows(at)) == 5 and "Page 2 of 2" in texts(at)
 
@@ -94,7 +94,7 @@ def test_times_follow_the_chosen_zone_and_rows_open_the_detail(db):
     _, _, ids = seed_calls(db, 2)
     at = app(make_user(db, "recruiter"))
     at.selectbox(key="transcripts.tz").set_value("America/New_York").run()
-    assert table_rows(at)[0]["Started"] == "2026-03-02 11:00:01 EST"
+    assert table_rows(at)[0]["Started"] == "2 Mar 2026, 11:00 EST"
     at.selectbox(key="transcripts.open_choice").set_value(ids[0])
     button(at, "Open call").click().run()
     assert at.query_params["call"] == [ids[0]] or at.query_params["call"] == ids[0]
