@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -132,10 +133,19 @@ def viewer_zone(user: auth.User) -> str:
     return timezones.UTC_NAME
 
 
-# A table column of links to calls: the cell holds the page address, the user reads "Open call".
-CALL_LINK_COLUMN = st.column_config.LinkColumn("Call", display_text="Open call")
+def address(stem: str, **query: str) -> str:
+    """A page's address for a table's link column, relative so it works under any base path."""
+    return f"{stem}?{urlencode(query)}"
 
 
 def call_link(call_id: str) -> str:
-    """The address of one call's page, relative so it works under any base path."""
-    return f"transcripts?{urlencode({'call': call_id})}"
+    """The address of one call's page."""
+    return address("transcripts", call=call_id)
+
+
+def link_column(label: str, text: str) -> Any:
+    """A table column of links: the cell holds the address, the user reads `text` (never an id)."""
+    return st.column_config.LinkColumn(label, display_text=text)
+
+
+CALL_LINK_COLUMN = link_column("Call", "Open call")

@@ -4,7 +4,7 @@ import re
 
 import streamlit as st
 
-from core import auth
+from core import auth, labels
 from core.people import candidates, csv_import, jobs
 from dashboard import ui
 from dashboard.components import candidate_detail, do_not_call_controls, human_request_controls
@@ -37,9 +37,11 @@ open_jobs = [j.id for j in all_jobs if not j.archived]
 tab_jobs, tab_cands, tab_import = st.tabs(["Jobs", "Candidates", "Import CSV"])
 
 with tab_jobs:
-    st.dataframe([{"Id": j.id, "Title": j.title, "Company": j.company,
-                   "Owner": j.owner, "Status": j.status.value} for j in all_jobs],
-                 hide_index=True, width="stretch")
+    st.dataframe([{"Title": j.title, "Company": j.company, "Owner": j.owner,
+                   "Status": labels.label(labels.Kind.JOB_STATUS, j.status),
+                   "Settings": ui.address("job_settings", job=j.id)} for j in all_jobs],
+                 hide_index=True, width="stretch",
+                 column_config={"Settings": ui.link_column("Settings", "Open job settings")})
     if can_edit:
         with st.expander("Create a job", expanded=not all_jobs), \
                 st.form("jobs_candidates.new_job", clear_on_submit=True):
@@ -98,10 +100,12 @@ with tab_cands:
                            help="Each word you type matches the start (3 letters or more) of a word "
                                 "of the name, e.g. “mor” finds Alex Morgan.")
     rows = candidates.list_candidates(db, user, job_id=filter_job or None, search=search, limit=500)
-    st.dataframe([{"Id": c.id, "Name": c.name, "Phone": c.phone,
-                   "Time zone": c.timezone or "(from number)",
-                   "Consent": c.consent, "Do not call": c.do_not_call,
-                   "Jobs": len(c.job_ids)} for c in rows], hide_index=True, width="stretch")
+    st.dataframe([{"Name": c.name, "Phone": c.phone,
+                   "Time zone": c.timezone or "From the number",
+                   "Consent": labels.yes_no(c.consent), "Do not call": labels.yes_no(c.do_not_call),
+                   "Jobs": len(c.job_ids), "Candidate": ui.address("jobs_candidates", candidate=c.id)}
+                  for c in rows], hide_index=True, width="stretch",
+                 column_config={"Candidate": ui.link_column("Candidate", "Open")})
     st.caption(f"{len(rows)} shown (at most 500; narrow with the filters).")
     if rows:
         name_of = {c.id: c.name for c in rows}

@@ -1,14 +1,28 @@
-"""One line saying how a call went."""
+"""One line saying how a call went, in words (pages, exports; the CLI's `--json` keeps codes)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from core import crypto
 from core.calling.reasons import clean_reason
 from core.documents.call import Call
 from core.documents.status import CallStatus
+from core.labels import Kind, label
+from core.timezones import place_name
+
+
+def _callback_when(callback: Mapping[str, Any]) -> str:
+    """ "3 Dec 2026 at 15:00, their time (New York)" from the stored local date-time and zone."""
+    raw, zone = str(callback.get("when_local") or ""), str(callback.get("zone") or "")
+    try:
+        when = datetime.fromisoformat(raw)
+    except ValueError:
+        return raw or "a time they named"
+    place = f" ({place_name(zone)})" if zone else ""
+    return f"{when.day} {when:%b %Y} at {when:%H:%M}, their time{place}"
 
 
 def outcome_text(call: Call | Mapping[str, Any]) -> str:
@@ -19,30 +33,28 @@ def outcome_text(call: Call | Mapping[str, Any]) -> str:
     # Reasons stored before they were cleaned may quote a phone number: cleaned on the way out.
     reason = clean_reason(call.failure_reason)
     if call.opt_out:
-        return "candidate asked not to be called again"
+        return "Asked not to be called again"
     if call.human_requested:
         try:
             reason = crypto.decrypt(call.human_requested.get("reason")) or "no reason given"
         except crypto.CryptoError:
-            reason = "(reason cannot be decrypted)"
-        return f"candidate asked for a person: {reason}"
+            reason = "(the reason cannot be decrypted)"
+        return f"Asked for a person: {reason}"
     if call.callback:
         if call.callback.get("flagged"):
-            return "candidate asked to be called back more than 14 days ahead: for the hiring manager"
-        return (f"candidate asked to be called back at {call.callback.get('when_local')} "
-                f"({call.callback.get('zone')})")
+            return "Asked to be called back more than 14 days ahead: for the hiring manager"
+        return f"Asked to be called back on {_callback_when(call.callback)}"
     if call.voicemail_left:
-        return "left a voicemail message"
+        return "Left a voicemail message"
     if status == CallStatus.FAILED:
-        return f"failed: {reason or call.end_reason or 'unknown'}"
+        why = reason or (label(Kind.END_REASON, call.end_reason) if call.end_reason else "no reason given")
+        return f"Could not be placed: {why}"
     if status == CallStatus.QUEUED and call.hold_reason:
-        return f"held: {call.hold_reason}"
-    if status == CallStatus.QUEUED and call.next_attempt_at:
-        return "queued"
+        return f"Held: {call.hold_reason}"
     if status == CallStatus.CANCELED and reason:
-        return f"canceled: {reason}"
+        return f"Cancelled: {reason}"
     if status == CallStatus.UNKNOWN:
-        return f"outcome unknown: {reason or 'the providers never said how it ended'}"
+        return f"Outcome unknown: {reason or 'the providers never said how it ended'}"
     if status == CallStatus.COMPLETED and call.end_reason:
-        return f"completed ({call.end_reason})"
-    return str(status.value).replace("_", " ")
+        return f"Completed: {label(Kind.END_REASON, call.end_reason)}"
+    return label(Kind.CALL_STATUS, status)

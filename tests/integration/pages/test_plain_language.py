@@ -39,11 +39,20 @@ def _run(stem: str, user, **query) -> AppTest:
     return at.run()
 
 
-@pytest.mark.parametrize("stem", ["home", "usage", "users", "voices", "launch_calls", "account"])
+@pytest.mark.parametrize("stem", ["home", "usage", "users", "voices", "launch_calls", "account",
+                                  "jobs_candidates"])
 def test_the_page_shows_no_engineer_speak(db, on_file, stem) -> None:
     at = _run(stem, on_file["admin"])
     assert not at.exception, at.exception
     strings = visible_strings(at)
     assert strings
     found = [(f.kind, f.text, s[:120]) for s in strings for f in engineer_speak(s)]
+    assert found == [], "\n".join(map(str, found))
+
+
+def test_the_candidate_page_shows_no_engineer_speak(db, on_file) -> None:
+    candidate = next(iter(db["candidates"].find({}, {"_id": 1})))["_id"]
+    at = _run("jobs_candidates", on_file["admin"], candidate=candidate)
+    assert not at.exception, at.exception
+    found = [(f.kind, f.text, s[:120]) for s in visible_strings(at) for f in engineer_speak(s)]
     assert found == [], "\n".join(map(str, found))

@@ -61,6 +61,6 @@ def test_other_twilio_refusals_name_only_the_code():
 def test_an_old_stored_reason_is_shown_without_its_number():
     old = call(status="failed", failure_reason="Twilio step failed: cannot call +12125550107 (error 21215)")
     shown = outcome_text(old)
-    assert shown == f"failed: Twilio step failed: cannot call {NUMBER_HIDDEN} (error 21215)"
+    assert shown == f"Could not be placed: Twilio step failed: cannot call {NUMBER_HIDDEN} (error 21215)"
     unknown = call(status="unknown", failure_reason="2 calls to 2125550107 around the dial")
     assert "2125550107" not in outcome_text(unknown)
