@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core.db import utcnow
 from tests.support.apptest import TIMEOUT, make_user, page_path, signed_in, visible_strings
 from tests.support.review_seed import add_call, add_candidate, add_job
+from tests.support.usage_data import D1, D3, seed_dataset
 from tests.support.visible_text import engineer_speak
 
 
@@ -55,4 +56,17 @@ def test_the_candidate_page_shows_no_engineer_speak(db, on_file) -> None:
     at = _run("jobs_candidates", on_file["admin"], candidate=candidate)
     assert not at.exception, at.exception
     found = [(f.kind, f.text, s[:120]) for s in visible_strings(at) for f in engineer_speak(s)]
+    assert found == [], "\n".join(map(str, found))
+
+
+def test_the_usage_page_with_spending_on_file_shows_no_engineer_speak(db) -> None:
+    seed_dataset(db, duplicate=False)
+    boss = make_user(db, "admin", "boss")
+    at = signed_in(AppTest.from_file(page_path("usage"), default_timeout=TIMEOUT), boss)
+    at.session_state["usage.range"] = (D1, D3)
+    at.run()
+    assert not at.exception, at.exception
+    strings = visible_strings(at)
+    assert any("Backend engineer" in s for s in strings)  # the data is on the page
+    found = [(f.kind, f.text, s[:120]) for s in strings for f in engineer_speak(s)]
     assert found == [], "\n".join(map(str, found))
