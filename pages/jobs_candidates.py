@@ -4,7 +4,7 @@ import re
 
 import streamlit as st
 
-from core import auth, labels
+from core import auth, labels, timezones
 from core.people import candidates, csv_import, jobs
 from dashboard import ui
 from dashboard.components import candidate_detail, do_not_call_controls, human_request_controls
@@ -35,6 +35,9 @@ job_label = {j.id: jobs.label(j) for j in all_jobs}
 open_jobs = [j.id for j in all_jobs if not j.archived]
 
 tab_jobs, tab_cands, tab_import = st.tabs(["Jobs", "Candidates", "Import CSV"])
+_FROM_NUMBER = ""  # the time-zone choice "read it from the number"
+zone_options = [_FROM_NUMBER, *timezones.zone_choices(ui.viewer_zone(user))]
+zone_label = {**{z: z for z in zone_options}, _FROM_NUMBER: "From the phone number"}
 
 with tab_jobs:
     st.dataframe([{"Title": j.title, "Company": j.company, "Owner": j.owner,
@@ -120,8 +123,10 @@ with tab_cands:
             a_phone = st.text_input("Phone", key="jobs_candidates.a_phone",
                                     help="Any format; without +country code it is read as a US number.")
             a_email = st.text_input("Email", key="jobs_candidates.a_email")
-            a_tz = st.text_input("Time zone (IANA, optional)", key="jobs_candidates.a_tz",
-                                 help="Empty: taken from the number.")
+            a_tz = st.selectbox("Time zone", zone_options, format_func=zone_label.get,
+                                key="jobs_candidates.a_tz",
+                                help="Calling hours apply in this zone. Left as is, it is read from the "
+                                "number (a number spanning several zones must fit all of them).")
             a_consent = st.checkbox("Consented to be called", key="jobs_candidates.a_consent")
             a_jobs = st.multiselect("Jobs", open_jobs, format_func=job_label.get,
                                     key="jobs_candidates.a_jobs")
@@ -131,9 +136,11 @@ with tab_cands:
                     new = candidates.add_candidate(db, user, name=a_name, phone=a_phone, email=a_email,
                                                    timezone=a_tz, consent=a_consent, notes=a_notes,
                                                    job_ids=a_jobs)
-                    st.toast(f"{md(new.name)} added.")
                 except (candidates.CandidateError, auth.PermissionDenied) as exc:
                     st.error(md(str(exc)))
+                else:
+                    ui.flash("jobs_candidates", f"{md(new.name)} added.")
+                    st.rerun()  # the list above shows them at once
         if rows:
             edit = next(c for c in rows if c.id == pick)
             with st.expander(f"Edit {md(edit.name)}"), st.form("jobs_candidates.edit_cand"):
@@ -141,7 +148,11 @@ with tab_cands:
                 ed_name = st.text_input("Name", edit.name, key=f"{k}_name")
                 ed_phone = st.text_input("Phone", edit.phone, key=f"{k}_phone")
                 ed_email = st.text_input("Email", edit.email, key=f"{k}_email")
-                ed_tz = st.text_input("Time zone", edit.timezone, key=f"{k}_tz")
+                # A stored zone outside the usual list (e.g. "EST5EDT") stays choosable, never lost.
+                ed_options = zone_options + [z for z in [edit.timezone] if z and z not in zone_options]
+                ed_labels = {**zone_label, **{z: z for z in ed_options if z not in zone_label}}
+                ed_tz = st.selectbox("Time zone", ed_options, format_func=ed_labels.get, key=f"{k}_tz",
+                                     index=ed_options.index(edit.timezone or _FROM_NUMBER))
                 ed_consent = st.checkbox("Consented", edit.consent, key=f"{k}_consent")
                 ed_jobs = st.multiselect("Jobs", list(job_label),
                                          default=[j for j in edit.job_ids if j in job_label],

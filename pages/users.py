@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from core import auth
+from core import auth, labels
 from core.auth.roles import Role
 from dashboard import ui
 
@@ -20,8 +20,8 @@ st.dataframe(
                 "Username": u.username,
                 "Name": u.name,
                 "Email": u.email,
-                "Role": u.role.value,
-                "Status": "disabled" if u.disabled else "active",
+                "Role": labels.label(labels.Kind.ROLE, u.role),
+                "Status": "Disabled" if u.disabled else "Active",
             }
             for u in users
         ]
@@ -31,12 +31,14 @@ st.dataframe(
 )
 
 roles = [r.value for r in Role]
+role_label = labels.labels(labels.Kind.ROLE)
 
 with st.expander("Add a user", expanded=not users), st.form("users.add", clear_on_submit=True):
     username = st.text_input("Username", key="users.add_username")
     name = st.text_input("Full name", key="users.add_name")
     email = st.text_input("Email", key="users.add_email")
-    role = st.selectbox("Role", roles, index=roles.index("recruiter"), key="users.add_role")
+    role = st.selectbox("Role", roles, index=roles.index("recruiter"), format_func=role_label.get,
+                        key="users.add_role")
     password = st.text_input(
         "Password",
         type="password",
@@ -46,9 +48,11 @@ with st.expander("Add a user", expanded=not users), st.form("users.add", clear_o
     if st.form_submit_button("Add user", type="primary"):
         try:
             created = auth.create_user(db, username, password, role, name=name, email=email, actor=user)
-            st.toast(f"User {created.username} added.")
         except (auth.AuthError, auth.PermissionDenied) as exc:
             st.error(str(exc))
+        else:
+            ui.flash("users", f"User {created.username} added.")
+            st.rerun()  # the list above shows them at once
 
 if users:
     st.subheader("Change a user")
@@ -57,12 +61,13 @@ if users:
     col_role, col_state, col_pw = st.columns(3)
     with col_role, st.form("users.role"):
         new_role = st.selectbox(
-            "Role", roles, index=roles.index(selected.role.value), key="users.new_role"
+            "Role", roles, index=roles.index(selected.role.value), format_func=role_label.get,
+            key="users.new_role",
         )
         if st.form_submit_button("Change role"):
             try:
                 auth.set_role(db, user, target, new_role)
-                ui.flash("users", f"{target} is now {new_role}.")
+                ui.flash("users", f"{target} is now {role_label[new_role].lower()}.")
                 st.rerun()
             except (auth.AuthError, auth.PermissionDenied) as exc:
                 st.error(str(exc))
