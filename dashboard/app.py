@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import streamlit as st  # noqa: E402
 
-from core import auth, health  # noqa: E402
+from core import auth, health, labels  # noqa: E402
 from core.config import describe_error  # noqa: E402
 from dashboard import login  # noqa: E402
 from dashboard.components import mode_banner  # noqa: E402
@@ -45,6 +45,21 @@ def _pages(stems: list[str]) -> list:
     ]
 
 
+def _refusal(stem: str, role: auth.Role):
+    """A hidden stand-in for a page this role may not open: a typed or shared address says why
+    instead of silently landing on Home (the real page script is never run)."""
+    title = _TITLES[stem][0]
+
+    def refuse() -> None:
+        st.title(title)
+        st.error(f"Your role ({labels.label(labels.Kind.ROLE, role).lower()}) does not give access to "
+                 f"{title}. Ask an administrator if you need it.", icon=":material/lock:")
+        st.page_link(PAGES_DIR / "home.py", label="Go to Home", icon=":material/home:")
+
+    refuse.__name__ = f"refuse_{stem}"  # Streamlit names a page by its function
+    return st.Page(refuse, title=title, url_path=stem, visibility="hidden")
+
+
 st.set_page_config(
     page_title="Voice Screening Console", page_icon=":telephone_receiver:", layout="wide"
 )
@@ -75,7 +90,7 @@ if user is None:
     st.stop()
 
 with st.sidebar:
-    st.markdown(f"**{user.name}** · {user.role.value}")
+    st.markdown(f"**{user.name}** · {labels.label(labels.Kind.ROLE, user.role)}")
     if st.button("Log out", key="auth_logout"):
         login.log_out(db, user)
         st.rerun()
@@ -84,7 +99,8 @@ with st.sidebar:
 # Deployment problems are for signed-in people only (they describe the infrastructure).
 mode_banner.show_runtime_problems(cfg, db)
 allowed = auth.pages_for(user.role)
-current = st.navigation(_pages(allowed))
+refused = [_refusal(stem, user.role) for stem in auth.PAGE_ROLES if stem not in allowed]
+current = st.navigation(_pages(allowed) + refused)
 wanted = st.session_state.pop("app.requested_page", None)
 wanted_query = st.session_state.pop("app.requested_query", None) or {}
 if wanted and wanted != current.url_path and wanted in allowed:

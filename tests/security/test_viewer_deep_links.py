@@ -47,7 +47,14 @@ def test_a_viewers_deep_links_show_only_the_viewers_view(stack, page, artifacts_
 
     # Pages a viewer may not open are not served to them, whatever the address says.
     # (Both markers are what an admin sees first on those pages.)
-    for path, marker in (("users", "Add a user"), ("launch_calls", "Launch calls")):
+    # The address says why instead of silently landing on Home, and the menu does not list it.
+    refused = (("users", "Add a user", "Users"), ("launch_calls", "One call now", "Launch calls"))
+    for path, marker, title in refused:
         page.goto(f"{stack.dashboard_url}/{path}")
+        page.get_by_text(f"does not give access to {title}").wait_for()
         shown = _body(page)
         assert marker not in shown, path
+        assert "Your role (viewer)" in shown
+        nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+        assert title not in nav and "Calls & transcripts" in nav
+    page.screenshot(path=str(artifacts_dir / "viewer_refused_page.png"), full_page=True)
