@@ -112,6 +112,13 @@ def signed_in_user(db: Database, cookie_key: str) -> auth.User | None:
 
 def login_form(db: Database, cookie_key: str) -> auth.User | None:
     """Show the log-in form; the user once the submitted username and password are accepted."""
+    # The page layout is wide (tables need it); a log-in form that wide reads badly: centre it.
+    _, column, _ = st.columns([1, 1.4, 1])
+    with column:
+        return _login_column(db, cookie_key)
+
+
+def _login_column(db: Database, cookie_key: str) -> auth.User | None:
     if st.session_state.pop(ui.SESSION_ENDED, None):
         st.info(
             "Your session has ended — you logged out, your password or role changed, the account "

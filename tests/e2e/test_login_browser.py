@@ -16,13 +16,19 @@ def test_login_lands_on_home_and_shows_sandbox_banner(stack, page, artifacts_dir
     page.screenshot(path=str(artifacts_dir / "home.png"), full_page=True)
 
 
-def test_wrong_password_stays_on_login(stack, page):
+def test_wrong_password_stays_on_login(stack, page, artifacts_dir):
     page.goto(stack.dashboard_url)
+    form = page.locator("[data-testid='stForm']").first
+    form.wait_for()
+    # A sensible width on a wide window: about a third of it, centred.
+    box, width = form.bounding_box(), page.viewport_size["width"]
+    assert box["width"] < 0.45 * width and box["x"] > 0.2 * width
     page.get_by_label("Username").fill("admin")
     page.get_by_role("textbox", name="Password").fill("wrong-password")
     page.get_by_role("button", name="Login").click()
     page.get_by_text("incorrect").wait_for()
     assert page.get_by_role("link", name="Users").count() == 0
+    page.screenshot(path=str(artifacts_dir / "login.png"))
 
 
 def test_sidecar_health_under_gunicorn(stack):
