@@ -23,6 +23,7 @@ class Action(StrEnum):
     LAUNCH_CALLS = "launch_calls"
     REVIEW_CALLS = "review_calls"
     VIEW = "view"
+    LOAD_DEMO_DATA = "load_demo_data"
 
 
 ALLOWED: dict[Action, frozenset[Role]] = {
@@ -33,6 +34,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.LAUNCH_CALLS: frozenset({Role.ADMIN, Role.RECRUITER}),
     Action.REVIEW_CALLS: frozenset({Role.ADMIN, Role.RECRUITER}),
     Action.VIEW: frozenset({Role.ADMIN, Role.RECRUITER, Role.VIEWER}),
+    Action.LOAD_DEMO_DATA: frozenset({Role.ADMIN}),
 }
 
 # Pages (file stems in pages/) and the roles that see them in the navigation.

@@ -13,23 +13,9 @@ from core.calling.refusals import LaunchRefused
 from core.cli.registry import OPERATOR, CliError, command, database
 from core.crypto import CryptoError
 from core.documents.status import CallStatus
-from core.people import candidates, csv_import, jobs
+from core.people import candidates, csv_import, demo
 
 _CLI_USER = OPERATOR  # admin permissions and visibility (core.cli.registry)
-DEMO_JOB_ID = "demo-sandbox-outcomes"
-# Sandbox outcome by the last two digits of +1 212 555-01XX (DESIGN.md, Contract).
-DEMO_OUTCOMES: list[tuple[str, str, str]] = [
-    ("00", "answered", "Avery Answered"),
-    ("50", "no_answer", "Nolan Noanswer"),
-    ("51", "busy", "Bea Busy"),
-    ("52", "voicemail", "Vera Voicemail"),
-    ("53", "rejected", "Rex Rejected"),
-    ("54", "dropped", "Drew Dropped"),
-    ("55", "opt_out", "Olive Optout"),
-    ("56", "corrects_answer", "Cora Corrects"),
-    ("57", "asks_for_human", "Hugh Human"),
-    ("58", "asks_for_callback", "Cal Callback"),
-]
 
 
 def _import_args(p: argparse.ArgumentParser) -> None:
@@ -79,29 +65,15 @@ def import_candidates(args: argparse.Namespace) -> dict[str, Any]:
 
 @command("seed-demo", "create a demo job with candidates for every sandbox outcome")
 def seed_demo(args: argparse.Namespace) -> dict[str, Any]:
-    """Demo job + one candidate per sandbox outcome; running it again adds nothing."""
-    db = database()
-    if jobs.get_job(db, DEMO_JOB_ID) is None:
-        try:
-            jobs.create_job(db, _CLI_USER, title="Demo: warehouse team lead",
-                            company="Acme Logistics (demo)", job_id=DEMO_JOB_ID,
-                            description="Sandbox demo job: each candidate's number picks an outcome.")
-        except Exception as exc:  # noqa: BLE001 - a concurrent seed created it: carry on
-            if jobs.get_job(db, DEMO_JOB_ID) is None:
-                raise CliError(f"could not create the demo job: {exc}") from None
-    seeded = []
+    """Demo job + one candidate per sandbox outcome; running it again adds nothing (sandbox only)."""
     try:
-        for xx, outcome, name in DEMO_OUTCOMES:
-            cand = candidates.upsert_demo_candidate(db, name=name, phone=f"+1212555 01{xx}",
-                                                    job_id=DEMO_JOB_ID,
-                                                    timezone="America/New_York")
-            seeded.append((cand, outcome))
-    except (candidates.CandidateError, CryptoError) as exc:
+        seed = demo.seed_demo(database(), _CLI_USER)
+    except (demo.DemoRefused, candidates.CandidateError, CryptoError) as exc:
         raise CliError(str(exc)) from None
-    text = "\n".join([f"demo job: {DEMO_JOB_ID}"]
-                     + [f"  {c.id}  {c.phone}  {outcome}" for c, outcome in seeded])
-    rows = [{"id": c.id, "phone": c.phone, "outcome": outcome} for c, outcome in seeded]
-    return {"job_id": DEMO_JOB_ID, "candidates": rows, **({} if args.json else {"_text": text})}
+    text = "\n".join([f"demo job: {seed.job_id}"]
+                     + [f"  {c.id}  {c.phone}  {outcome}" for c, outcome in seed.candidates])
+    rows = [{"id": c.id, "phone": c.phone, "outcome": outcome} for c, outcome in seed.candidates]
+    return {"job_id": seed.job_id, "candidates": rows, **({} if args.json else {"_text": text})}
 
 
 def _launch_args(p: argparse.ArgumentParser) -> None:
