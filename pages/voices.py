@@ -2,8 +2,9 @@
 
 import streamlit as st
 
+from core import timezones
 from core.agent import settings as agent_settings
-from core.agent import voice_catalog
+from core.agent import voice_catalog, voice_use
 from core.auth import Action, can
 from core.errors import UserError
 from core.people import jobs
@@ -34,11 +35,33 @@ if library.stale:
     st.warning(f"Ultravox is unavailable — showing the last known list. {library.error or ''}",
                icon=":material/history:")
 elif library.fetched_at:
-    st.caption(f"List fetched {library.fetched_at:%Y-%m-%d %H:%M} UTC.")
+    st.caption(f"List fetched {timezones.readable(library.fetched_at, ui.viewer_zone(user))}.")
 
 current_global = agent_settings.get_global_config(db).voice
 job_list = jobs.list_jobs(db)
 titles = {j.id: jobs.label(j) for j in job_list}
+
+
+# "Use for global" asks first, in a box at the top that names what changes (kept in the session,
+# so the answer survives the rerun that the Yes button causes).
+pending = st.session_state.get("voices.pending_global")
+if pending:
+    with st.container(border=True):
+        st.markdown(f"**Use {md(pending['name'])} for every job?**")
+        st.write(md(voice_use.change_sentence(voice_use.voice_use(db, job_list), pending["name"])))
+        yes, no = st.columns([1, 4])
+        if yes.button("Yes, use it for global", type="primary", key="voices.global_yes"):
+            st.session_state.pop("voices.pending_global", None)
+            try:
+                agent_settings.use_voice_globally(db, user, pending["ref"])
+            except UserError as exc:
+                st.error(str(exc))
+            else:
+                ui.flash("voices", f"{md(pending['name'])} is now the global voice.")
+                st.rerun()
+        if no.button("Cancel", key="voices.global_no"):
+            st.session_state.pop("voices.pending_global", None)
+            st.rerun()
 
 c1, c2, c3 = st.columns([2, 1, 1])
 search = c1.text_input("Search", key="voices.search", placeholder="Name or description")
@@ -51,7 +74,9 @@ job_id = st.selectbox("Job for “Use for this job”", list(titles), format_fun
 
 found = voice_catalog.filter_voices(library.voices, search=search, languages=chosen_langs,
                                     providers=chosen_provs)
-st.caption(f"{len(found)} of {len(library.voices)} voices · global voice: **{current_global}**")
+job_voice = agent_settings.job_effective_config(db, job_id).voice if job_id else None
+st.caption(f"{len(found)} of {len(library.voices)} voices · global voice: **{md(current_global)}**"
+           + (f" · voice of {md(titles[job_id])}: **{md(job_voice)}**" if job_id and job_voice else ""))
 if not found:
     st.info("No voice matches these filters. Clear the search or pick other languages.")
 
@@ -63,6 +88,8 @@ for voice in found[:_SHOWN]:
         head, actions = st.columns([3, 2])
         with head:
             mark = " · :green-badge[global voice]" if voice.matches(current_global) else ""
+            if job_voice and voice.matches(job_voice):
+                mark += " · :blue-badge[this job's voice]"
             st.markdown(f"**{md(voice.name)}**{mark}  \n"
                         f"{md(voice.language_label or voice.primary_language or '')}"
                         f" · {md(voice.provider or 'unknown provider')}")
@@ -80,12 +107,8 @@ for voice in found[:_SHOWN]:
                 st.rerun()
             if st.button("Use for global", key=f"voices.global.{voice.voice_id}", disabled=not may_global,
                          help=None if may_global else "Only admins change the global settings."):
-                try:
-                    agent_settings.use_voice_globally(db, user, ref)
-                    ui.flash("voices", f"{md(voice.name)} is now the global voice.")
-                    st.rerun()
-                except UserError as exc:
-                    st.error(str(exc))
+                st.session_state["voices.pending_global"] = {"name": voice.name, "ref": ref}
+                st.rerun()
             if st.button("Use for this job", key=f"voices.job.{voice.voice_id}",
                          disabled=not (may_job and job_id)):
                 try:

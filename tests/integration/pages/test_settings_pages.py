@@ -179,7 +179,13 @@ def test_voices_lists_filters_and_uses_for_global(db) -> None:
     at.text_input(key="voices.search").input("hugo").run()
     assert "Hugo-French" in texts(at) and "Jessica" not in texts(at)
     at.text_input(key="voices.search").input("").run()
+    before = agent_settings.get_global_config(db).voice
     _by_key(at.button, "voices.global.id-Jessica").click().run()
+    assert not at.exception
+    # It asks first, naming what changes; nothing is saved until confirmed.
+    assert f"The global voice changes from {before} to Jessica." in texts(at)
+    assert agent_settings.get_global_config(db).voice == before
+    _by_key(at.button, "voices.global_yes").click().run()
     assert not at.exception
     assert agent_settings.get_global_config(db).voice == "Jessica"
 
