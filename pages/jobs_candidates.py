@@ -2,9 +2,11 @@
 
 import re
 
+import pandas as pd
 import streamlit as st
 
 from core import auth, labels, timezones
+from core.agent import settings as agent_settings
 from core.people import candidates, csv_import, jobs
 from dashboard import ui
 from dashboard.components import candidate_detail, do_not_call_controls, human_request_controls
@@ -33,6 +35,10 @@ if wanted:
 all_jobs = jobs.list_jobs(db, include_archived=True)
 job_label = {j.id: jobs.label(j) for j in all_jobs}
 open_jobs = [j.id for j in all_jobs if not j.archived]
+
+# A pale background per result, so a long import report is read at a glance.
+_COLOURS = {"new": "#e8f5e9", "attach": "#e3f2fd", "no_consent": "#fff8e1", "duplicate": "#fff3e0",
+            "rejected": "#ffebee"}
 
 tab_jobs, tab_cands, tab_import = st.tabs(["Jobs", "Candidates", "Import CSV"])
 _FROM_NUMBER = ""  # the time-zone choice "read it from the number"
@@ -191,11 +197,22 @@ with tab_import:
                      f"**{report.duplicate}** duplicate, **{report.rejected}** rejected.")
             if report.ignored_columns:
                 st.caption("Ignored columns: " + ", ".join(md(c) for c in report.ignored_columns))
-            st.dataframe([{"Line": r.line, "Result": r.status, "Name": r.name,
-                           "Phone": r.phone or r.input_phone,
-                           "Time zone used": r.zone or "",
-                           "Note": r.reason or r.note or ""} for r in report.rows],
-                         hide_index=True, width="stretch")
+            consent_needed = agent_settings.job_effective_config(db, imp_job).require_consent
+            results = [csv_import.row_result(r, require_consent=consent_needed) for r in report.rows]
+            table = pd.DataFrame([{"Line": r.line, "Result": words, "Name": r.name,
+                                   "Phone": r.phone or r.input_phone, "Time zone used": r.zone or "",
+                                   "Why / note": r.reason or r.note or ""}
+                                  for r, (_, words) in zip(report.rows, results, strict=True)])
+            row_styles = [f"background-color: {_COLOURS[kind]}" for kind, _ in results]
+            styled = table.style.apply(lambda row: [row_styles[row.name]] * len(row), axis=1)
+            st.dataframe(styled, hide_index=True, width="stretch",
+                         column_config={"Result": st.column_config.TextColumn(width="medium"),
+                                        "Why / note": st.column_config.TextColumn(width="large")})
+            problems = [r for r in report.rows if r.reason]
+            if problems:
+                with st.expander(f"Why {len(problems)} row(s) cannot be saved, in full"):
+                    for r in problems:
+                        st.text(f"Line {r.line}: {r.reason}")
 
             @st.dialog("Save the accepted candidates")
             def _confirm_import() -> None:
@@ -205,7 +222,8 @@ with tab_import:
                     try:
                         done = csv_import.commit_import(db, user, imp_job, upload.getvalue())
                         st.session_state.pop("jobs_candidates.report", None)
-                        ui.flash("jobs_candidates", f"{done.created} new, {done.attached} added to the job.")
+                        ui.flash("jobs_candidates", csv_import.import_summary(
+                            done, job_label.get(imp_job, "the job"), require_consent=consent_needed))
                         st.rerun()
                     except (csv_import.ImportFileError, auth.PermissionDenied) as exc:
                         st.error(md(str(exc)))

@@ -213,3 +213,30 @@ def commit_import(db: Database, actor: User, job_id: str, file_bytes: bytes) -> 
     return ImportResult(job_id=str(job_id), created=created, attached=attached,
                         rejected=report.rejected, duplicate=report.duplicate, total=report.total,
                         report=report)
+
+
+def row_result(row: ImportRow, *, require_consent: bool) -> tuple[str, str]:
+    """What happens to one row: a kind (new, attach, no_consent, duplicate, rejected) and its words."""
+    if row.status == "duplicate":
+        return "duplicate", "Duplicate in the file: skipped"
+    if row.status != "accepted":
+        return "rejected", "Rejected"
+    if require_consent and not row.consent:
+        return "no_consent", "Saved, but will never be called under the current settings (no consent)"
+    if row.action == "new":
+        return "new", "New candidate"
+    return "attach", "Already on file: added to this job"
+
+
+def import_summary(result: ImportResult, job_title: str, *, require_consent: bool) -> str:
+    """The closing message of a saved import: what was added to the job, and who cannot be called."""
+    added = f"Added to {job_title}: {result.created} new candidate(s) and {result.attached} already on file."
+    skipped = result.rejected + result.duplicate
+    if skipped:
+        added += f" {skipped} row(s) skipped (rejected or duplicate)."
+    silent = [r.name for r in result.report.rows
+              if r.status == "accepted" and require_consent and not r.consent]
+    if silent:
+        added += (f" {len(silent)} will never be called while consent is required: "
+                  + ", ".join(silent[:5]) + (" …" if len(silent) > 5 else "") + ".")
+    return added

@@ -81,7 +81,7 @@ def test_import_csv_launch_batch_and_watch_it_finish(stack, page, artifacts_dir,
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("Save 4 candidate(s) into").wait_for()
     dialog.get_by_role("button", name="Yes, save").click()
-    page.get_by_text("4 new, 0 added to the job.").wait_for()
+    page.get_by_text("4 new candidate(s) and 0 already on file. 1 row(s) skipped").wait_for()
     cand_ids = {c["_id"] for c in stack.db[CANDIDATES].find({"job_ids": job.id}, {"_id": 1})}
     assert len(cand_ids) == 4
 

@@ -41,3 +41,25 @@ def test_semicolons_bom_and_header_spellings_are_read() -> None:
     columns, ignored, width, rows = _read(data.encode("utf-8"))
     assert columns == {"name": 0, "phone": 1, "timezone": 2} and ignored == ["Source"] and width == 4
     assert rows == [(2, ["Ann", "+44 20 7946 0958", "Europe/London", "web"])]
+
+
+def test_each_row_says_what_happens_to_it_and_the_summary_names_who_cannot_be_called() -> None:
+    from core.people.csv_import import import_summary, row_result
+    from core.people.models import ImportReport, ImportResult, ImportRow
+
+    rows = [ImportRow(line=2, name="Ann", status="accepted", action="new", consent=True),
+            ImportRow(line=3, name="Bob", status="accepted", action="attach", consent=True),
+            ImportRow(line=4, name="Cy", status="accepted", action="new", consent=False),
+            ImportRow(line=5, name="Di", status="duplicate", reason="same phone as line 2"),
+            ImportRow(line=6, name="Ed", status="rejected", reason="not a phone number: 12ab")]
+    kinds = [row_result(r, require_consent=True)[0] for r in rows]
+    assert kinds == ["new", "attach", "no_consent", "duplicate", "rejected"]
+    assert "never be called" in row_result(rows[2], require_consent=True)[1]
+    assert row_result(rows[2], require_consent=False) == ("new", "New candidate")
+    report = ImportReport(job_id="j", job_title="Nurse", total=5, accepted=3, rejected=1, duplicate=1,
+                          rows=rows)
+    done = ImportResult(job_id="j", created=2, attached=1, rejected=1, duplicate=1, total=5, report=report)
+    assert import_summary(done, "Nurse — Acme", require_consent=True) == (
+        "Added to Nurse — Acme: 2 new candidate(s) and 1 already on file. 2 row(s) skipped (rejected or "
+        "duplicate). 1 will never be called while consent is required: Cy.")
+    assert "never be called" not in import_summary(done, "Nurse", require_consent=False)
