@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core import auth, labels
-from core.calling import batches, launch, outcome, refusals
+from core.calling import batches, launch, outcome, refusals, schedule
 from core.calling import store as call_store
 from core.documents.batch import BatchStatus
 from core.documents.status import CallStatus
@@ -48,6 +48,22 @@ else:
                             "(nothing was dialled again).")
             except (refusals.LaunchRefused, auth.PermissionDenied) as exc:
                 st.error(f"Not called: {md(str(exc))}")
+                if getattr(exc, "code", None) == "calling_hours":
+                    st.session_state["launch_calls.offer_schedule"] = {"candidate": who, "job": job_id}
+    offer = st.session_state.get("launch_calls.offer_schedule")
+    offered = bool(offer) and offer["job"] == job_id and offer["candidate"] == who
+    if offered and st.button("Call when the window opens", key="launch_calls.schedule",
+                             icon=":material/schedule:"):
+        st.session_state.pop("launch_calls.offer_schedule", None)
+        try:
+            result = schedule.call_when_window_opens(db, user, who, job_id)
+        except (refusals.LaunchRefused, auth.PermissionDenied) as exc:
+            st.error(f"Not scheduled: {md(str(exc))}")
+        else:
+            st.session_state["launch_calls.call_id"] = result.call.id
+            st.success("Scheduled: the worker places the call when the candidate's calling window "
+                       "opens, after checking everything again." if result.created else
+                       "This candidate already has an open call for this job (nothing new was scheduled).")
 
 
 @st.fragment(run_every=2)

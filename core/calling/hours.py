@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from core.agent.models import CallingHours, Weekday
 from core.people.phones import zones_for
+from core.timezones import place_name
 
 # How far ahead the next opening is searched: a week plus a day covers every weekly pattern.
 _SEARCH_DAYS = 8
@@ -105,3 +106,25 @@ def check(
                            checked_at=now_utc)
     return WindowCheck(zones, source, local_times, allowed=False, held=False, reason=reason,
                        next_open_at=opening, checked_at=now_utc)
+
+
+def opening_sentence(opening: datetime, zones: list[str], now: datetime) -> str:
+    """When the calling window opens, on the candidate's clock only (one zone per sentence):
+    "The calling window opens at 09:00 on Thu 3 Dec, Denver time (in 2 h 50 min)."."""
+    return f"The calling window opens at {opening_words(opening, zones)} (in {_span(opening - now)})."
+
+
+def opening_words(opening: datetime, zones: list[str]) -> str:
+    """An opening on the candidate's clock: "09:00 on Thu 3 Dec, Denver time"."""
+    zone = zones[0] if zones else "UTC"
+    local = opening.astimezone(ZoneInfo(zone))
+    return f"{local:%H:%M} on {local:%a} {local.day} {local:%b}, {place_name(zone)} time"
+
+
+def _span(delta: timedelta) -> str:
+    minutes = max(1, round(delta.total_seconds() / 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "",
+             f"{mins} min" if mins and not days else ""]
+    return " ".join(p for p in parts if p)

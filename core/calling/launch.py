@@ -8,10 +8,12 @@ from datetime import datetime
 
 from core import audit
 from core.agent import settings as agent_settings
+from core.agent.models import GlobalVoiceConfig
 from core.auth import Action, User, require
 from core.calling import admission
 from core.calling import store as call_store
 from core.calling.dialing import dial
+from core.calling.hours import WindowCheck, opening_sentence
 from core.calling.refusals import LaunchRefused, refusal, window_check
 from core.db import Database, utcnow
 from core.documents.call import Call
@@ -59,6 +61,39 @@ def resolve_job(db: Database, candidate: Candidate, job_id: str | None) -> Job:
     return job
 
 
+@dataclass(frozen=True)
+class CheckedPair:
+    """A candidate and job that may be called (consent, do-not-call, …), with the job's settings
+    and the calling-hours verdict now; or the pair's open call, when one exists already."""
+
+    candidate: Candidate
+    job: Job
+    config: GlobalVoiceConfig
+    window: WindowCheck
+    open_call: Call | None = None
+
+
+def checked_pair(db: Database, candidate_id: str, job_id: str | None, now: datetime,
+                 *, test_call: bool = False) -> CheckedPair:
+    """The checks every way of placing one call shares; raises LaunchRefused saying why not."""
+    candidate = _candidate(db, candidate_id)
+    # A test contact is only ever called by a test call, and a test call never calls a candidate.
+    if candidate.test_contact and not test_call:
+        raise LaunchRefused("not_found", "That candidate does not exist.")
+    if test_call and not candidate.test_contact:
+        raise LaunchRefused("not_test_contact", "A test call goes to your own number, never to a "
+                                                "candidate.")
+    job = _job(db, job_id) if test_call else resolve_job(db, candidate, job_id)
+    config = agent_settings.job_effective_config(db, job.id)
+    existing = call_store.find_open_call(db, candidate.id, job.id)
+    if existing:
+        return CheckedPair(candidate, job, config, window_check(candidate, config, now), existing)
+    refused = refusal(candidate, job, config)
+    if refused:
+        raise refused
+    return CheckedPair(candidate, job, config, window_check(candidate, config, now))
+
+
 def launch_call(db: Database, actor: User, candidate_id: str, job_id: str | None = None,
                 *, now: datetime | None = None, test_call: bool = False) -> LaunchResult:
     """Place one screening call now, or return the pair's open call (double clicks are safe).
@@ -68,28 +103,16 @@ def launch_call(db: Database, actor: User, candidate_id: str, job_id: str | None
     """
     require(actor, Action.LAUNCH_CALLS)
     now = now or utcnow()
-    candidate = _candidate(db, candidate_id)
-    # A test contact is only ever called by a test call, and a test call never calls a candidate.
-    if candidate.test_contact and not test_call:
-        raise LaunchRefused("not_found", "That candidate does not exist.")
-    if test_call and not candidate.test_contact:
-        raise LaunchRefused("not_test_contact", "A test call goes to your own number, never to a "
-                                                "candidate.")
-    job = _job(db, job_id) if test_call else resolve_job(db, candidate, job_id)
-    existing = call_store.find_open_call(db, candidate.id, job.id)
-    if existing:
-        return LaunchResult(existing, False)
-    config = agent_settings.job_effective_config(db, job.id)
-    refused = refusal(candidate, job, config)
-    if refused:
-        raise refused
-    window = window_check(candidate, config, now)
+    pair = checked_pair(db, candidate_id, job_id, now, test_call=test_call)
+    if pair.open_call is not None:
+        return LaunchResult(pair.open_call, False)
+    candidate, job, config, window = pair.candidate, pair.job, pair.config, pair.window
     if test_call:
         window = dataclasses.replace(window, allowed=True, held=False,
                                      reason="test call to a team member's own number")
     if not window.allowed:
         code = "zone_unknown" if window.held else "calling_hours"
-        when = (f" The window opens at {window.next_open_at:%Y-%m-%d %H:%M} UTC."
+        when = (" " + opening_sentence(window.next_open_at, window.zones, now)
                 if window.next_open_at else "")
         raise LaunchRefused(code, window.reason + when)
     global_cfg = agent_settings.get_global_config(db)

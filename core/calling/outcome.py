@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from core import crypto
+from core.calling.hours import opening_words
 from core.calling.reasons import clean_reason
 from core.documents.call import Call
 from core.documents.status import CallStatus
@@ -51,6 +52,9 @@ def outcome_text(call: Call | Mapping[str, Any]) -> str:
         return f"Could not be placed: {why}"
     if status == CallStatus.QUEUED and call.hold_reason:
         return f"Held: {call.hold_reason}"
+    if status == CallStatus.QUEUED and call.scheduled_by and call.next_attempt_at:
+        zones = list((call.calling_window.zones if call.calling_window else None) or [])
+        return f"Scheduled for when the calling window opens: {opening_words(call.next_attempt_at, zones)}"
     if status == CallStatus.CANCELED and reason:
         return f"Cancelled: {reason}"
     if status == CallStatus.UNKNOWN:

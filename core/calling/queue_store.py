@@ -23,12 +23,14 @@ _HELD_LIMIT = 200
 
 def lease_next(db: Database, batch_ids: list[str], owner: str, now: datetime,
                lease_until: datetime) -> Call | None:
-    """Atomically take the next due queued call of these batches, or a due call-back the
-    candidate of a single call asked for (no batch, `retry_of` set), for a short lease."""
+    """Atomically take the next due queued call of these batches, a due call-back the candidate
+    of a single call asked for (no batch, `retry_of` set), or a single call scheduled for the
+    opening of the calling window (`scheduled_by` set), for a short lease."""
     return Call.from_doc(db[CALLS].find_one_and_update(
         {"status": CallStatus.QUEUED.value, "next_attempt_at": {"$lte": now},
          "$and": [{"$or": [{"batch_id": {"$in": batch_ids}},
-                           {"batch_id": None, "retry_of": {"$nin": [None]}}]},
+                           {"batch_id": None, "retry_of": {"$nin": [None]}},
+                           {"batch_id": None, "scheduled_by": {"$nin": [None]}}]},
                   {"$or": [{"lease_until": {"$exists": False}}, {"lease_until": None},
                            {"lease_until": {"$lt": now}}]}]},
         {"$set": {"lease_owner": owner, "lease_until": lease_until}},
@@ -170,8 +172,9 @@ def overdue_claimed(db: Database, *, grace_ms: int, default_max_minutes: int, li
 
 def orphan_launches(db: Database, *, created_before: datetime, limit: int) -> list[str]:
     """Queued calls of no batch that were never claimed (a one-call launch that stopped); a
-    scheduled call-back (`retry_of` set) is waiting for its time, not stranded."""
+    scheduled call-back (`retry_of` set) or a call scheduled for the window (`scheduled_by`
+    set) is waiting for its time, not stranded."""
     return [d["_id"] for d in db[CALLS].find(
-        {"status": CallStatus.QUEUED.value, "batch_id": None, "retry_of": None,
+        {"status": CallStatus.QUEUED.value, "batch_id": None, "retry_of": None, "scheduled_by": None,
          "claimed_by": {"$exists": False},
          "created_at": {"$lt": created_before}}, {"_id": 1}).limit(limit)]

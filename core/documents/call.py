@@ -116,6 +116,8 @@ class Call(Document):
     attempt: int = 1
     first_call_id: str | None = None
     retry_of: str | None = None
+    # A single call someone asked to place when the calling window opens (their username).
+    scheduled_by: str | None = None
     retry_handled: bool | None = None
     retry_call_id: str | None = None
     test_call: bool = False

@@ -1,7 +1,7 @@
 """Calling hours in the candidate's own local time, with a frozen clock."""
 
 import datetime as dt
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -112,3 +112,15 @@ def test_naive_clock_is_refused():
     with pytest.raises(ValueError):
         calling_hours.check(HOURS, now=datetime(2025, 6, 10, 17), candidate_timezone=None,
                             phone=None)
+
+
+def test_the_opening_is_said_on_the_candidates_clock_with_how_long_until_then():
+    from core.calling.hours import opening_sentence, opening_words
+
+    opening = datetime(2026, 12, 3, 16, 0, tzinfo=UTC)  # 09:00 in Denver
+    now = opening - timedelta(hours=2, minutes=50)
+    assert opening_words(opening, ["America/Denver"]) == "09:00 on Thu 3 Dec, Denver time"
+    assert opening_sentence(opening, ["America/Denver", "America/Phoenix"], now) == (
+        "The calling window opens at 09:00 on Thu 3 Dec, Denver time (in 2 h 50 min).")
+    assert opening_sentence(opening, ["America/Denver"], opening - timedelta(days=2, hours=1)).endswith(
+        "(in 2 d 1 h).")
