@@ -100,19 +100,28 @@ def _opened_version(detail: CallDetail, key: str) -> int:
     if st.session_state.get("transcripts.opened") != detail.id:
         st.session_state["transcripts.opened"] = detail.id
         st.session_state[f"{key}.version"] = detail.review_version
+        st.session_state.pop(f"{key}.refused", None)
     return st.session_state.setdefault(f"{key}.version", detail.review_version)
 
 
-def _reload(detail: CallDetail, rows: list, key: str) -> None:
-    for name in ("decision", "overall", "notes", "version"):
-        st.session_state.pop(f"{key}.{name}", None)
-    scorecard.forget_inputs(rows, review_key=key)
+def _inputs_key(call_id: str) -> str:
+    # Reloading gives the review inputs new keys: new widgets, filled from the saved review
+    # (a browser re-sends the values of widgets it already has).
+    reloads = st.session_state.get(f"transcripts.reloads.{call_id}", 0)
+    return f"transcripts.review.{call_id}" + (f".r{reloads}" if reloads else "")
 
 
-def _review_form(detail: CallDetail, rows: list, key: str) -> None:
+def _reload(call_id: str) -> None:
+    for name in ("version", "refused"):
+        st.session_state.pop(f"transcripts.review.{call_id}.{name}", None)
+    reloads = f"transcripts.reloads.{call_id}"
+    st.session_state[reloads] = st.session_state.get(reloads, 0) + 1
+
+
+def _review_form(detail: CallDetail, rows: list[review_scorecard.ScorecardRow], key: str) -> None:
     current = detail.review
-    expected = _opened_version(detail, key)
-    refused = None
+    base = f"transcripts.review.{detail.id}"
+    expected = _opened_version(detail, base)
     with st.form(f"{key}.form"):
         st.caption("Rate each answer in its row above, then give your overall view.")
         decisions = list(review_filters.DECISIONS)
@@ -149,11 +158,11 @@ def _review_form(detail: CallDetail, rows: list, key: str) -> None:
                     db, user, detail.id, decision, ratings, overall, notes, expected_version=expected
                 )
             except review_decisions.ReviewConflict as exc:
-                refused = exc
+                st.session_state[f"{base}.refused"] = (exc.by, exc.at)  # shown until a reload
             except (review_filters.ReviewError, auth.PermissionDenied) as exc:
                 st.error(md(str(exc)))
             else:
-                st.session_state[f"{key}.version"] = review.version
+                st.session_state[f"{base}.version"] = review.version
                 flash = "Review saved."
                 if and_next:
                     following = review_decisions.next_awaiting_review(db, user, detail.id)
@@ -163,11 +172,9 @@ def _review_form(detail: CallDetail, rows: list, key: str) -> None:
                         flash += " No more calls awaiting review in this job."
                 st.session_state["transcripts.saved"] = flash
                 st.rerun()
-    if refused is not None:
-        st.error(scorecard.conflict(refused.by, refused.at, zone), icon=":material/sync_problem:")
-        if st.button("Reload the saved review", key=f"{key}.reload"):
-            _reload(detail, rows, key)
-            st.rerun()
+    if refused := st.session_state.get(f"{base}.refused"):
+        st.error(scorecard.conflict(*refused, zone), icon=":material/sync_problem:")
+        st.button("Reload the saved review", key=f"{base}.reload", on_click=_reload, args=(detail.id,))
 
 
 def _show_detail(call_id: str) -> None:
@@ -184,7 +191,7 @@ def _show_detail(call_id: str) -> None:
         st.fragment(run_every=_LIVE_SECONDS)(_live_detail)(call_id)
         return
     call_review.header(detail, zone, key="transcripts")
-    play_key = f"transcripts.play.{call_id}"
+    play_key = f"transcripts.scorecard.{call_id}"
 
     st.subheader("Recording")
     try:
@@ -217,7 +224,7 @@ def _show_detail(call_id: str) -> None:
 
     st.subheader("Scorecard")
     rows = review_scorecard.call_scorecard(detail)
-    key = f"transcripts.review.{detail.id}"
+    key = _inputs_key(detail.id)
     scorecard.rows(rows, key=play_key, review_key=key if detail.can_review else None, playable=playable)
     if detail.can_review:
         _review_form(detail, rows, key)

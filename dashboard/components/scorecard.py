@@ -122,12 +122,6 @@ def ratings(scorecard: list[ScorecardRow], *, review_key: str) -> dict[str, int 
     return {row.rating_key: st.session_state.get(f"{review_key}.q{row.number}") for row in scorecard}
 
 
-def forget_inputs(scorecard: list[ScorecardRow], *, review_key: str) -> None:
-    """Drop the reviewer's unsaved ratings so the rows show the saved review again."""
-    for row in scorecard:
-        st.session_state.pop(f"{review_key}.q{row.number}", None)
-
-
 def conflict(by: str | None, at: datetime | None, zone: str) -> str:
     """The refusal of a save that another reviewer's save overtook, in the viewer's time zone."""
     when = f" at {view.when(at, zone)}" if at else ""
