@@ -168,6 +168,7 @@ def _review_form(detail: CallDetail, rows: list[review_scorecard.ScorecardRow], 
                     following = review_decisions.next_awaiting_review(db, user, detail.id)
                     if following:
                         _go_to(following)
+                        flash += " This is the next call awaiting review in this job."
                     else:
                         flash += " No more calls awaiting review in this job."
                 st.session_state["transcripts.saved"] = flash

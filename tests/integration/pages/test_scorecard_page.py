@@ -116,7 +116,7 @@ def test_save_and_next_opens_the_next_undecided_call_of_the_same_job(db):
     button(at, "Save & next").click().run()
     assert not at.exception
     assert called(at) == following and "Bob Stone · Forklift driver" in texts(at)
-    assert "Review saved." in texts(at)
+    assert "Review saved. This is the next call awaiting review in this job." in texts(at)
     assert db[CALLS].find_one({"_id": current})["review"]["decision"] == "advance"
 
     key = f"transcripts.review.{following}"
