@@ -100,3 +100,21 @@ def test_next_awaiting_review_is_the_oldest_undecided_ended_screening_of_the_job
     assert review_decisions.next_awaiting_review(db, recruiter, "0123456789abcdef") is None
     with pytest.raises(PermissionDenied):
         review_decisions.next_awaiting_review(db, make_user(db, "viewer"), current)
+
+
+def test_a_save_landing_between_the_read_and_the_write_is_refused(db, call, monkeypatch):
+    maria, tom = make_user(db, "recruiter", "maria"), make_user(db, "recruiter", "tom")
+    real_read = review_store.call_for_review
+
+    def read_then_maria_saves(database, call_id):
+        seen = real_read(database, call_id)  # Tom's save has read the call (no review yet)…
+        monkeypatch.setattr(review_store, "call_for_review", real_read)
+        review_decisions.save_review(database, maria, call_id, "advance", {}, 5, "first")  # …Maria saves
+        return seen
+
+    monkeypatch.setattr(review_store, "call_for_review", read_then_maria_saves)
+    with pytest.raises(review_decisions.ReviewConflict) as refused:
+        review_decisions.save_review(db, tom, call, "reject", {}, 1, "second")
+    assert refused.value.by == "maria"
+    assert db[CALLS].find_one({"_id": call})["review"]["notes"] == "first"
+    assert [a["actor"] for a in _audits(db, call)] == ["maria"]
