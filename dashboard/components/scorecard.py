@@ -82,6 +82,8 @@ def _excerpt(row: ScorecardRow, *, key: str, playable: bool) -> None:
             args=(key, row.play_from),
             help="Plays the recording above from the moment the candidate answered.",
         )
+        if play_start(key) == row.play_from:
+            st.caption("Playing in the recording player at the top of the page.")
 
 
 def _rating(row: ScorecardRow, *, review_key: str | None) -> None:
