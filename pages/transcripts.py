@@ -11,9 +11,10 @@ from core.review import decisions as review_decisions
 from core.review import detail as review_detail
 from core.review import exports as review_exports
 from core.review import filters as review_filters
+from core.review import scorecard as review_scorecard
 from core.review.models import CallDetail
 from dashboard import ui
-from dashboard.components import call_review
+from dashboard.components import call_review, scorecard
 from dashboard.components import review_ui as view
 from dashboard.safe_text import md
 
@@ -26,10 +27,8 @@ _DECISION_LABELS = {
     "reject": "Reject",
     review_filters.UNDECIDED: "Not reviewed yet",
 }
-_RATINGS = [None, 1, 2, 3, 4, 5]
-# Labels are dict lookups, not lambdas: AppTest keeps format_func in the (pickled) session state.
-_RATING_LABELS = {None: "Not rated", **{r: f"{r} / 5" for r in _RATINGS[1:]}}
-_OVERALL_LABELS = {**_RATING_LABELS, None: "Choose…"}
+_RATINGS = scorecard.RATINGS
+_OVERALL_LABELS = {**scorecard.RATING_LABELS, None: "Choose…"}
 _STATUS_LABELS = {s.value: s.value.replace("_", " ") for s in CallStatus}
 _DECIDE_LABELS = {d: d.capitalize() for d in review_filters.DECISIONS}
 
@@ -95,10 +94,36 @@ def _live_detail(call_id: str) -> None:
     st.info(f"This call is {detail.status.replace('_', ' ')}; this view updates by itself.")
 
 
-def _review_form(detail: CallDetail) -> None:
+def _opened_version(detail: CallDetail, key: str) -> int:
+    # The review version this reviewer's form was opened with, kept until they save or
+    # reload; taken afresh whenever they open the call (from the list, a link, Save & next).
+    if st.session_state.get("transcripts.opened") != detail.id:
+        st.session_state["transcripts.opened"] = detail.id
+        st.session_state[f"{key}.version"] = detail.review_version
+        st.session_state.pop(f"{key}.refused", None)
+    return st.session_state.setdefault(f"{key}.version", detail.review_version)
+
+
+def _inputs_key(call_id: str) -> str:
+    # Reloading gives the review inputs new keys: new widgets, filled from the saved review
+    # (a browser re-sends the values of widgets it already has).
+    reloads = st.session_state.get(f"transcripts.reloads.{call_id}", 0)
+    return f"transcripts.review.{call_id}" + (f".r{reloads}" if reloads else "")
+
+
+def _reload(call_id: str) -> None:
+    for name in ("version", "refused"):
+        st.session_state.pop(f"transcripts.review.{call_id}.{name}", None)
+    reloads = f"transcripts.reloads.{call_id}"
+    st.session_state[reloads] = st.session_state.get(reloads, 0) + 1
+
+
+def _review_form(detail: CallDetail, rows: list[review_scorecard.ScorecardRow], key: str) -> None:
     current = detail.review
-    key = f"transcripts.review.{detail.id}"
+    base = f"transcripts.review.{detail.id}"
+    expected = _opened_version(detail, base)
     with st.form(f"{key}.form"):
+        st.caption("Rate each answer in its row above, then give your overall view.")
         decisions = list(review_filters.DECISIONS)
         decision = st.radio(
             "Decision",
@@ -108,16 +133,6 @@ def _review_form(detail: CallDetail) -> None:
             index=decisions.index(current.decision) if current and current.decision else None,
             format_func=_DECIDE_LABELS.get,
         )
-        ratings = {}
-        for q in detail.questions:
-            old = current.rating(q.number, q.question_id) if current else None
-            ratings[q.question_id or q.number] = st.selectbox(
-                f"Rating, question {q.number}: {q.question[:80]}",
-                _RATINGS,
-                index=_RATINGS.index(old),
-                format_func=_RATING_LABELS.get,
-                key=f"{key}.q{q.number}",
-            )
         overall = st.selectbox(
             "Overall rating",
             _RATINGS,
@@ -131,14 +146,36 @@ def _review_form(detail: CallDetail) -> None:
             max_chars=review_filters.MAX_NOTES,
             key=f"{key}.notes",
         )
-        if st.form_submit_button("Save review", type="primary"):
+        save, save_next = st.columns([1, 4])
+        saved = save.form_submit_button("Save review", type="primary")
+        and_next = save_next.form_submit_button(
+            "Save & next", help="Save, then open the oldest call of this job still awaiting a review."
+        )
+        if saved or and_next:
+            ratings = scorecard.ratings(rows, review_key=key)
             try:
-                review_decisions.save_review(db, user, detail.id, decision, ratings, overall, notes)
+                review = review_decisions.save_review(
+                    db, user, detail.id, decision, ratings, overall, notes, expected_version=expected
+                )
+            except review_decisions.ReviewConflict as exc:
+                st.session_state[f"{base}.refused"] = (exc.by, exc.at)  # shown until a reload
             except (review_filters.ReviewError, auth.PermissionDenied) as exc:
                 st.error(md(str(exc)))
             else:
-                st.session_state["transcripts.saved"] = "Review saved."
+                st.session_state[f"{base}.version"] = review.version
+                flash = "Review saved."
+                if and_next:
+                    following = review_decisions.next_awaiting_review(db, user, detail.id)
+                    if following:
+                        _go_to(following)
+                        flash += " This is the next call awaiting review in this job."
+                    else:
+                        flash += " No more calls awaiting review in this job."
+                st.session_state["transcripts.saved"] = flash
                 st.rerun()
+    if refused := st.session_state.get(f"{base}.refused"):
+        st.error(scorecard.conflict(*refused, zone), icon=":material/sync_problem:")
+        st.button("Reload the saved review", key=f"{base}.reload", on_click=_reload, args=(detail.id,))
 
 
 def _show_detail(call_id: str) -> None:
@@ -155,20 +192,23 @@ def _show_detail(call_id: str) -> None:
         st.fragment(run_every=_LIVE_SECONDS)(_live_detail)(call_id)
         return
     call_review.header(detail, zone, key="transcripts")
+    play_key = f"transcripts.scorecard.{call_id}"
 
     st.subheader("Recording")
     try:
         _recording_ready(call_id)
-        st.audio(_recording_url(call_id), format="audio/wav")
+        scorecard.player(_recording_url(call_id), key=play_key)
+        playable = True
     except _NoAudio as exc:
         st.info(md(str(exc)), icon=":material/volume_off:")
+        playable = False
 
     left, right = st.columns([3, 2])
     with left:
         st.subheader("Transcript")
         if detail.transcript:
             tools = st.toggle("Show tool messages", key="transcripts.show_tools")
-            with st.container(height=560):
+            with st.container(height=420):
                 view.conversation(detail.transcript, show_tools=tools)
         else:
             st.info(f"No transcript ({detail.transcript_status}).")
@@ -181,14 +221,17 @@ def _show_detail(call_id: str) -> None:
         )
     with right:
         call_review.summary(detail)
-        st.subheader("Review")
         call_review.saved_review(detail, zone)
-        if detail.can_review:
-            _review_form(detail)
-        else:
-            st.info("Your role can read reviews but not change them.")
 
-    call_review.answers(detail)
+    st.subheader("Scorecard")
+    rows = review_scorecard.call_scorecard(detail)
+    key = _inputs_key(detail.id)
+    scorecard.rows(rows, key=play_key, review_key=key if detail.can_review else None, playable=playable)
+    if detail.can_review:
+        _review_form(detail, rows, key)
+    else:
+        st.info("Your role can read reviews but not change them.")
+
     call_review.call_settings(detail, key="transcripts")
     call_review.calling_window(detail, key="transcripts")
 

@@ -47,6 +47,9 @@ class Review(Stored):
     notes: str = ""
     by: str | None = None
     at: Instant = None
+    # Raised by one on each save; a save names the version it replaces, so two reviewers
+    # never overwrite each other unseen. None: saved before versions (counts as version 1).
+    version: int | None = None
 
 
 class CallCosts(Stored):

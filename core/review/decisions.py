@@ -11,6 +11,7 @@ from core.db import Database, utcnow
 from core.documents.call import Review
 from core.review import store
 from core.review.answer_matching import screening_questions
+from core.review.detail import review_version
 from core.review.filters import DECISIONS, MAX_NOTES, ReviewError, valid_call_id
 from core.usage import rollups
 
@@ -94,6 +95,18 @@ def flat_review(review: Review | None) -> dict[str, Any]:
 # -- the review -----------------------------------------------------------------------------
 
 
+class ReviewConflict(ReviewError):
+    """Another reviewer saved a review of the call after this one's form was opened."""
+
+    def __init__(self, by: str | None, at: datetime | None) -> None:
+        self.by, self.at = by, at
+        when = f" at {at:%H:%M} UTC" if at else ""
+        super().__init__(
+            f"{by or 'Someone'} saved a review of this call{when} while you were editing; "
+            "reload to see it — your input is kept below."
+        )
+
+
 def save_review(
     db: Database,
     user: User | None,
@@ -102,8 +115,16 @@ def save_review(
     ratings: dict[Any, Any] | None = None,
     overall: Any = None,
     notes: str = "",
+    *,
+    expected_version: int | None = None,
 ) -> Review:
-    """Record a reviewer's decision, ratings (per question and overall, 1–5) and notes; audited."""
+    """Record a reviewer's decision, ratings (per question and overall, 1–5) and notes; audited.
+
+    `expected_version`: the review version the reviewer's form was opened with (0: no review
+    yet); if another save came in since, nothing is written and ReviewConflict says who saved.
+    None (scripts, tests): replace the review just read here, still refusing a save that lands
+    between that read and this write.
+    """
     actor = require(user, Action.REVIEW_CALLS)
     call_id = valid_call_id(call_id)  # type: ignore[assignment]
     if decision not in DECISIONS:
@@ -115,6 +136,10 @@ def save_review(
         raise ReviewError("This was a test call to a team member's own number; there is nothing to review.")
     if call.is_open:
         raise ReviewError("The call has not ended yet; review it once it is over.")
+    current = review_version(call.review)
+    expected = current if expected_version is None else expected_version
+    if expected != current:
+        raise ReviewConflict(call.review.by if call.review else None, call.review.at if call.review else None)
     review = review_from_input(
         decision=decision,
         ratings=ratings,
@@ -123,12 +148,27 @@ def save_review(
         question_ids=[q.id for q in screening_questions(call)],
         by=actor.username,
         at=utcnow(),
-    )
+    ).model_copy(update={"version": expected + 1})
+    if not store.record_review(db, call_id, review, expected):
+        # Another save landed between the read above and this write.
+        latest = store.call_for_review(db, call_id)
+        saved = latest.review if latest else None
+        raise ReviewConflict(saved.by if saved else None, saved.at if saved else None)
     changes = audit.diff(flat_review(call.review), flat_review(review))
-    store.record_review(db, call_id, review)
     # "Cost per advanced candidate" counts decisions: keep the usage rollups in step.
     rollups.record_decision(db, call_id, call.decision, decision)
     audit.record(
         db, actor=actor.username, action="call.review", entity="call", entity_id=call_id, changes=changes
     )
     return review
+
+
+def next_awaiting_review(db: Database, user: User | None, call_id: str) -> str | None:
+    """The next call awaiting review in the same job as `call_id`: ended, a screening (not a
+    test call), no decision yet, not `call_id` itself; oldest first. None: there is none."""
+    require(user, Action.REVIEW_CALLS)
+    call_id = valid_call_id(call_id)  # type: ignore[assignment]
+    call = store.call_for_review(db, call_id) if call_id else None
+    if call is None or not call.job_id:
+        return None
+    return store.next_awaiting_review(db, call.job_id, call_id)

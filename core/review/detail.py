@@ -12,6 +12,7 @@ from core.documents.call import Call, Review
 from core.people import store as people_store
 from core.people.visibility import phone_for
 from core.review import store
+from core.review.answer_matching import screening_questions
 from core.review.answers import call_answers
 from core.review.filters import call_cost, currency_of, valid_call_id
 from core.review.models import CallDetail, CallParty, ConfigMeta, Fact, JobRef, ReviewView
@@ -31,6 +32,14 @@ def readable(value: str | None, fallback: str) -> str:
         return fallback
 
 
+def review_version(review: Review | None) -> int:
+    """The version a save must expect to replace this review: 0 for none, 1 for one saved
+    before reviews carried versions."""
+    if review is None:
+        return 0
+    return review.version or 1
+
+
 def public_review(review: Review | None, reviewer: bool) -> ReviewView | None:
     """The saved review as the user may see it: the notes only for those who may review."""
     if review is None:
@@ -42,6 +51,7 @@ def public_review(review: Review | None, reviewer: bool) -> ReviewView | None:
         notes=review.notes if reviewer else None,
         by=review.by,
         at=review.at,
+        version=review_version(review),
     )
 
 
@@ -147,4 +157,6 @@ def call_detail(db: Database, call_id: str, user: User | None = None) -> CallDet
         review=public_review(call.review, reviewer),
         can_review=reviewer and screening,
         recording_enabled=call.snapshot_config.get("recording_enabled"),
+        knockout_rules={q.id: bool(q.spec and q.spec.knockout and not q.spec.knockout.empty)
+                        for q in screening_questions(call)},
     )

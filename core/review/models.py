@@ -171,6 +171,7 @@ class ReviewView:
     notes: str | None
     by: str | None
     at: datetime | None
+    version: int = 1  # what a save must expect to replace this review (see decisions.save_review)
 
     def rating(self, number: int, question_id: str = "") -> int | None:
         """The rating given to a screening question: by its id, else (a review saved before
@@ -242,6 +243,12 @@ class CallDetail:
     review: ReviewView | None
     can_review: bool
     recording_enabled: bool | None
+    knockout_rules: dict[str, bool] = field(default_factory=dict)  # question id → has a knockout rule
+
+    @property
+    def review_version(self) -> int:
+        """The version of the saved review (0: none yet), which a save must expect."""
+        return self.review.version if self.review else 0
 
 
 # -- the candidate page ------------------------------------------------------------------------

@@ -191,12 +191,45 @@ def call_for_recording(db: Database, call_id: str) -> Call | None:
 def call_for_review(db: Database, call_id: str) -> Call | None:
     """What a review needs of its call: status, the current review, the screening questions."""
     return Call.from_doc(db[CALLS].find_one({"_id": call_id}, {"status": 1, "review": 1, "test_call": 1,
-                                                               **_QUESTION_FIELDS}))
+                                                               "job_id": 1, **_QUESTION_FIELDS}))
 
 
-def record_review(db: Database, call_id: str, review: Review) -> None:
-    """Set the call's `review` (the one field of calls review owns) and its `updated_at`."""
-    db[CALLS].update_one({"_id": call_id}, {"$set": {"review": review.model_dump(), "updated_at": review.at}})
+def _review_at_version(version: int) -> dict[str, Any]:
+    """The filter matching a call whose review is at `version` (0: no review yet; 1 also
+    matches a review saved before reviews carried versions)."""
+    if version <= 0:
+        return {"review": None}  # missing or null
+    if version == 1:
+        return {"$or": [{"review.version": 1},
+                        {"review.version": None, "review.decision": {"$exists": True}}]}
+    return {"review.version": version}
+
+
+def record_review(db: Database, call_id: str, review: Review, expected_version: int) -> bool:
+    """Set the call's `review` (the one field of calls review owns) and its `updated_at`, only
+    if its review is still at `expected_version` (one conditional update); False: it was not."""
+    result = db[CALLS].update_one(
+        {"_id": call_id, **_review_at_version(expected_version)},
+        {"$set": {"review": review.model_dump(), "updated_at": review.at}},
+    )
+    return result.matched_count == 1
+
+
+def next_awaiting_review(db: Database, job_id: str, after_call_id: str) -> str | None:
+    """The oldest ended screening call of the job with no decision yet, other than
+    `after_call_id` (the (job_id, created_at) index serves it; one id read)."""
+    doc = db[CALLS].find_one(
+        {
+            "job_id": job_id,
+            "_id": {"$ne": after_call_id},
+            "status": {"$in": sorted(s.value for s in TERMINAL_STATUSES)},
+            "review.decision": None,  # matches a missing review as well
+            **_SCREENINGS,
+        },
+        {"_id": 1},
+        sort=[("created_at", 1), ("_id", 1)],
+    )
+    return str(doc["_id"]) if doc else None
 
 
 # -- the candidate page ----------------------------------------------------------------------

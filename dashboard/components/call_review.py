@@ -1,5 +1,5 @@
-"""The sections of one call's review page: header and timeline, summary, saved review, answers,
-the settings the call was placed with and the calling-hours verdict.
+"""The sections of one call's review page: header and timeline, summary, saved review, the
+settings the call was placed with and the calling-hours verdict (the answers: scorecard.py).
 
 Untrusted call text goes through `st.text`, dataframe cells or `review_ui.md` (see review_ui).
 """
@@ -72,34 +72,6 @@ def saved_review(detail: CallDetail, zone: str) -> None:
     st.text(f"Decision: {review.decision} · overall {review.overall} / 5")
     if review.notes:
         st.text(review.notes)
-
-
-def answers(detail: CallDetail) -> None:
-    """Each screening question with the candidate's answer, or why there is none."""
-    st.subheader("Answers to the screening questions")
-    if not detail.questions:
-        st.caption("This call's configuration had no screening questions.")
-    for q in detail.questions:
-        with st.container(border=True):
-            st.caption(
-                f"Question {q.number}"
-                + (f" · asked at {view.clock(q.asked_at_s)}" if q.asked_at_s is not None else "")
-            )
-            st.text(q.question)
-            if not q.asked:
-                st.caption("Not asked in this call (no recorded answer, no agent turn matched the question).")
-            else:
-                st.text(f"Candidate: {q.answer or '(no reply)'}")
-                facts = [q.source_label]
-                if q.value is not None:
-                    facts.append(f"value: {view.md(view.answer_value(q.value))}")
-                if q.knockout_passed is not None:
-                    facts.append("knock-out passed" if q.knockout_passed else "knock-out NOT passed")
-                if q.earlier:
-                    facts.append("corrected; earlier: " + " → ".join(view.md(e) for e in q.earlier))
-                st.caption(" · ".join(f for f in facts if f))
-            if q.reviewer_guidance:
-                st.caption(f"For reviewers: {view.md(q.reviewer_guidance)}")
 
 
 def call_settings(detail: CallDetail, *, key: str) -> None:

@@ -93,12 +93,3 @@ def calls_table(rows: list[CallRow], zone: str) -> list[dict[str, str]]:
 def call_labels(rows: list[CallRow], zone: str) -> dict[str, str]:
     """Call id → "candidate · job · start" for the open-a-call picker."""
     return {r.id: f"{r.candidate} · {r.job} · {when(r.started_at, zone)}" for r in rows}
-
-
-def answer_value(value: object) -> str:
-    """A typed answer value in words: yes/no, a number without a needless ".0", or the choice."""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)

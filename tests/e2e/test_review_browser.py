@@ -7,52 +7,20 @@ import time
 import pytest
 
 from core import auth
-from core.agent import settings as agent_settings
-from core.calling import hours as calling_hours
 from core.calling import launch, refusals
-from core.db import CALLS, utcnow
+from core.db import CALLS
 from core.people import candidates, jobs
 from tests.e2e.conftest import ADMIN_PASSWORD
-from tests.support.browser import choose
+from tests.support.browser import choose, working_zone
 
 pytestmark = pytest.mark.e2e
-_ZONES = [
-    "UTC",
-    "Europe/London",
-    "Europe/Berlin",
-    "Asia/Dubai",
-    "Asia/Kolkata",
-    "Asia/Bangkok",
-    "Asia/Tokyo",
-    "Australia/Sydney",
-    "Pacific/Auckland",
-    "Pacific/Kiritimati",
-    "Pacific/Honolulu",
-    "America/Los_Angeles",
-    "America/Denver",
-    "America/Chicago",
-    "America/New_York",
-    "America/Sao_Paulo",
-    "Atlantic/Azores",
-]
 
 
 def _completed_call(db) -> str:
     """Launch one sandbox call through core and wait for its transcript (sandbox at 40× speed)."""
     admin = auth.get_user(db, "admin")
     job = jobs.create_job(db, admin, title="E2E review job", company="Acme")
-    # Calling hours are real: give the candidate a zone where it is a working hour right now.
-    hours = agent_settings.job_effective_config(db, job.id).calling_hours
-    zone = next(
-        (
-            z
-            for z in _ZONES
-            if calling_hours.check(hours, now=utcnow(), candidate_timezone=z, phone=None).allowed
-        ),
-        None,
-    )
-    if zone is None:
-        pytest.skip("it is outside calling hours in every zone tried (a weekend everywhere)")
+    zone = working_zone(db, job.id)
     cand = candidates.add_candidate(
         db, admin, name="Rita Review", phone="+12015550111", consent=True, timezone=zone, job_ids=[job.id]
     )
