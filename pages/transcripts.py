@@ -35,11 +35,9 @@ _DECIDE_LABELS = {d: d.capitalize() for d in review_filters.DECISIONS}
 user = ui.require_user("transcripts")
 db = ui.require_database()
 
+zone = ui.viewer_zone(user)  # chosen on My account (the browser's until then)
 with st.sidebar:
-    zone_options = view.zones(st.context.timezone)
-    zone = st.selectbox(
-        "Show times in", zone_options, key="transcripts.tz", help="Your browser's time zone is chosen first."
-    )
+    st.caption(f"Times in {zone} · change it on My account.")
 
 
 class _NoAudio(Exception):
@@ -263,7 +261,7 @@ def _filters() -> tuple[review_filters.CallFilters, str, int, str | None]:
             "Created between",
             value=(),
             key="transcripts.dates",
-            help="Days in the time zone chosen in the sidebar.",
+            help="Days in your time zone (My account).",
         )
         candidate = c5.text_input(
             "Candidate name or phone number", max_chars=100, key="transcripts.candidate"

@@ -11,6 +11,7 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
+from core import auth
 from core.agent.questions import question_id
 from core.db import CALLS, utcnow
 from core.review import recording_store, recordings
@@ -92,8 +93,9 @@ def test_list_filters_and_pagination(db):
 
 def test_times_follow_the_chosen_zone_and_rows_open_the_detail(db):
     _, _, ids = seed_calls(db, 2)
-    at = app(make_user(db, "recruiter"))
-    at.selectbox(key="transcripts.tz").set_value("America/New_York").run()
+    user = make_user(db, "recruiter")
+    auth.set_own_time_zone(db, user, "America/New_York")  # the zone chosen on My account
+    at = app(auth.get_user(db, user.username))
     assert table_rows(at)[0]["Started"] == "2 Mar 2026, 11:00 EST"
     at.selectbox(key="transcripts.open_choice").set_value(ids[0])
     button(at, "Open call").click().run()
