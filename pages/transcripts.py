@@ -190,6 +190,9 @@ def _show_detail(call_id: str) -> None:
         st.fragment(run_every=_LIVE_SECONDS)(_live_detail)(call_id)
         return
     call_review.header(detail, zone, key="transcripts")
+    if detail.status == "queued":  # waiting for its time: nothing to hear or review yet
+        st.info(md(detail.outcome), icon=":material/schedule:")
+        return
     play_key = f"transcripts.scorecard.{call_id}"
 
     st.subheader("Recording")

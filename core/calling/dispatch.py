@@ -85,7 +85,7 @@ def schedule_retries(db: Database, now: datetime, configs: dict[str, GlobalVoice
         may_queue = ((batch in (RUNNING, PAUSED) or not (call.batch_id or call.test_call))
                      and not (cand and cand.do_not_call))
         first = call.first_call_id or call.id
-        doc = None
+        doc, kind = None, None
         if may_queue and call.status == CallStatus.CANCELED and call.requeue_at:
             # Not dialled after all (calling hours closed during the dial): the same attempt
             # again when the window opens.
@@ -93,12 +93,14 @@ def schedule_retries(db: Database, now: datetime, configs: dict[str, GlobalVoice
                 call.candidate_id, call.job_id, actor="dispatch", batch_id=call.batch_id,
                 attempt=call.attempt, call_id=f"{call.id}-w", first_call_id=first,
                 next_attempt_at=call.requeue_at)
+            kind = "window"
         elif may_queue and call.callback and call.callback.get("at") and not call.callback.get("flagged"):
             # The candidate asked to be called back then: the next attempt, not a used-up one.
             doc = call_store.new_call_doc(
                 call.candidate_id, call.job_id, actor="dispatch", batch_id=call.batch_id,
                 attempt=call.attempt, call_id=f"{call.id}-cb", first_call_id=first,
                 next_attempt_at=call.callback["at"])
+            kind = "callback"
         elif (may_queue and call.batch_id and retryable(call, cfg)
               and call.attempt < cfg.retry_policy.max_attempts):
             base = call.ended_at or call.updated_at or now
@@ -107,8 +109,13 @@ def schedule_retries(db: Database, now: datetime, configs: dict[str, GlobalVoice
                 call.candidate_id, call.job_id, actor="dispatch", batch_id=call.batch_id,
                 attempt=call.attempt + 1, call_id=f"{first}-{call.attempt + 1}", first_call_id=first,
                 next_attempt_at=base + timedelta(minutes=cfg.retry_policy.spacing_minutes))
+            kind = "retry"
         if doc is not None:
             doc["retry_of"] = call.id
+            # What the lists say while it waits: "retry at 08:44, Denver time (attempt 2 of 3)".
+            doc["wait_kind"] = kind
+            doc["max_attempts"] = cfg.retry_policy.max_attempts
+            doc["candidate_zone"] = call.calling_window.zone if call.calling_window else None
             # A duplicate: already scheduled, or another open call exists for the pair.
             if call_store.insert_call(db, doc):
                 scheduled += 1

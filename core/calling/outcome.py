@@ -26,6 +26,17 @@ def _callback_when(callback: Mapping[str, Any]) -> str:
     return f"{when.day} {when:%b %Y} at {when:%H:%M}, their time{place}"
 
 
+def _waiting_text(call: Call) -> str:
+    """A queued follow-up attempt: why it waits and until when, on the candidate's clock."""
+    when = opening_words(call.next_attempt_at, [call.candidate_zone] if call.candidate_zone else [])
+    if call.wait_kind == "callback":
+        return f"Call-back the candidate asked for: {when}"
+    if call.wait_kind == "window":
+        return f"Waiting for the calling window: {when}"
+    of = f" of {call.max_attempts}" if call.max_attempts else ""
+    return f"Retry at {when} (attempt {call.attempt}{of})"
+
+
 def outcome_text(call: Call | Mapping[str, Any]) -> str:
     """One line saying how a call went (or why it is waiting)."""
     if not isinstance(call, Call):
@@ -52,6 +63,8 @@ def outcome_text(call: Call | Mapping[str, Any]) -> str:
         return f"Could not be placed: {why}"
     if status == CallStatus.QUEUED and call.hold_reason:
         return f"Held: {call.hold_reason}"
+    if status == CallStatus.QUEUED and call.wait_kind and call.next_attempt_at:
+        return _waiting_text(call)
     if status == CallStatus.QUEUED and call.scheduled_by and call.next_attempt_at:
         zones = list((call.calling_window.zones if call.calling_window else None) or [])
         return f"Scheduled for when the calling window opens: {opening_words(call.next_attempt_at, zones)}"

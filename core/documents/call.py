@@ -7,6 +7,7 @@ report), review (the reviewer's decision), usage (costs and the rollup state).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import Field
@@ -121,6 +122,11 @@ class Call(Document):
     retry_of: str | None = None
     # A single call someone asked to place when the calling window opens (their username).
     scheduled_by: str | None = None
+    # A follow-up attempt the worker queued: why it waits ("retry" | "callback" | "window"), the
+    # retry policy's attempts when it was queued, and the candidate's zone at the last attempt.
+    wait_kind: str | None = None
+    max_attempts: int | None = None
+    candidate_zone: str | None = None
     retry_handled: bool | None = None
     retry_call_id: str | None = None
     test_call: bool = False
@@ -212,6 +218,11 @@ class Call(Document):
     def is_open(self) -> bool:
         """True while the call is queued or live."""
         return self.status in OPEN_STATUSES
+
+    def waiting_at(self, now: datetime) -> bool:
+        """Queued for a later time (a retry, a call-back, the calling window): not in progress."""
+        return (self.status == CallStatus.QUEUED and self.next_attempt_at is not None
+                and self.next_attempt_at > now)
 
     @property
     def started_at(self) -> Instant:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from core import crypto
 from core.auth import User
 from core.calling.outcome import outcome_text
-from core.db import Database
+from core.db import Database, utcnow
 from core.documents.call import Call
 from core.people import store as people_store
 from core.people.visibility import sees_personal_data
@@ -27,8 +29,9 @@ from core.review.filters import (
 from core.review.models import CallList, CallRow, Page
 
 
-def _row(call: Call, candidates: dict[str, str], jobs: dict[str, str]) -> CallRow:
+def _row(call: Call, candidates: dict[str, str], jobs: dict[str, str], now: datetime) -> CallRow:
     amount, estimated = call_cost(call)
+    waiting = call.waiting_at(now)  # a retry or call-back for later: neither started nor live
     return CallRow(
         id=call.id,
         candidate_id=call.candidate_id,
@@ -37,13 +40,13 @@ def _row(call: Call, candidates: dict[str, str], jobs: dict[str, str]) -> CallRo
         job=jobs.get(call.job_id, "(deleted job)"),
         status=call.status.value,
         outcome=outcome_text(call),
-        started_at=call.started_at,
+        started_at=None if waiting else call.started_at,
         duration_seconds=call.duration_seconds,
         cost=amount,
         cost_estimated=estimated,
         currency=currency_of(call),
         decision=call.decision,
-        in_flight=call.is_open,
+        in_flight=call.is_open and not waiting,
     )
 
 
@@ -92,7 +95,8 @@ def list_calls(
     names = people_store.candidate_names(db, (c.candidate_id for c in calls))
     candidates = {cid: readable(name, "(name cannot be decrypted)") for cid, name in names.items()}
     jobs = people_store.job_titles(db, (c.job_id for c in calls))
-    return Page(data=[_row(c, candidates, jobs) for c in calls], count=total)
+    now = utcnow()
+    return Page(data=[_row(c, candidates, jobs, now) for c in calls], count=total)
 
 
 def page_count(total: int, page_size: int) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 from core import crypto
 from core.auth import Action, User, can
 from core.calling.outcome import outcome_text
-from core.db import Database
+from core.db import Database, utcnow
 from core.documents.call import Call, Review
 from core.people import store as people_store
 from core.people.visibility import phone_for
@@ -121,7 +121,7 @@ def call_detail(db: Database, call_id: str, user: User | None = None) -> CallDet
     return CallDetail(
         id=call_id,
         status=call.status.value,
-        in_flight=call.is_open,
+        in_flight=call.is_open and not call.waiting_at(utcnow()),
         outcome=outcome_text(call),
         started_at=call.started_at,
         duration_seconds=call.duration_seconds,

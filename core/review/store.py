@@ -41,6 +41,15 @@ _LIST_FIELDS = {
     "hold_reason": 1,
     "next_attempt_at": 1,
     "attempt": 1,
+    # What the outcome line says (core.calling.outcome): requests, voicemail, waits.
+    "human_requested": 1,
+    "callback": 1,
+    "voicemail_left": 1,
+    "wait_kind": 1,
+    "max_attempts": 1,
+    "candidate_zone": 1,
+    "scheduled_by": 1,
+    "calling_window.zones": 1,
 }
 # How each order of the calls list sorts (the keys are filters.SORT_LABELS'); the trailing
 # keys make the order total, so pages never repeat or skip a row.

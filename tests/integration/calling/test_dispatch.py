@@ -15,6 +15,7 @@ import pytest
 
 from core.agent.models import RetryPolicy
 from core.calling import batches, dispatch
+from core.calling.outcome import outcome_text
 from core.config import get_settings
 from core.db import BATCHES, CALLS, utcnow
 from core.people import candidates
@@ -152,6 +153,10 @@ def test_retry_policy_for_no_answer_and_busy_not_voicemail(stack):
     for r in retries:
         prev = first["no_answer"] if r["retry_of"] == first["no_answer"]["_id"] else first["busy"]
         assert r["status"] == "queued"
+        # What the lists say while it waits (when, on the candidate's clock, and which attempt).
+        assert (r["wait_kind"], r["max_attempts"]) == ("retry", 2)
+        assert r["candidate_zone"] == prev["calling_window"]["zone"] == "America/New_York"
+        assert outcome_text(r).endswith("New York time (attempt 2 of 2)")
         assert abs((r["next_attempt_at"] - prev["ended_at"]) - timedelta(minutes=30)) < \
             timedelta(seconds=1)
     assert len(dial_counts(stack)) == 4 and stack.db[BATCHES].find_one(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from core.calling.outcome import outcome_text
@@ -34,9 +36,24 @@ from tests.factories import call
         (dict(status="completed", callback={"flagged": True}),
          "Asked to be called back more than 14 days ahead: for the hiring manager"),
         (dict(status="voicemail", voicemail_left=True), "Left a voicemail message"),
+        (dict(status="queued", wait_kind="retry", attempt=2, max_attempts=3, candidate_zone="America/Denver",
+              next_attempt_at=datetime(2026, 12, 3, 15, 44, tzinfo=UTC)),
+         "Retry at 08:44 on Thu 3 Dec, Denver time (attempt 2 of 3)"),
+        (dict(status="queued", wait_kind="callback", candidate_zone="America/New_York",
+              next_attempt_at=datetime(2026, 12, 3, 20, 0, tzinfo=UTC)),
+         "Call-back the candidate asked for: 15:00 on Thu 3 Dec, New York time"),
+        (dict(status="queued", wait_kind="window", next_attempt_at=datetime(2026, 12, 3, 14, 0, tzinfo=UTC)),
+         "Waiting for the calling window: 14:00 on Thu 3 Dec, UTC time"),
         ],
 )
 def test_outcome_text(fields, text) -> None:
     typed = call(**fields)
     assert outcome_text(typed) == text
     assert outcome_text(typed.to_doc()) == text  # a stored document reads the same
+
+
+def test_a_call_waiting_for_a_later_time_is_not_in_progress() -> None:
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    assert call(status="queued", next_attempt_at=now + timedelta(hours=1)).waiting_at(now)
+    assert not call(status="queued", next_attempt_at=now - timedelta(seconds=1)).waiting_at(now)
+    assert not call(status="ringing", next_attempt_at=now + timedelta(hours=1)).waiting_at(now)
