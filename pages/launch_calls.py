@@ -145,6 +145,9 @@ if recent_batches:
                                      f"batch: {labels.label(labels.Kind.BATCH_STATUS, batch.status).lower()}")
         if batch.pause_reason and batch.status in (BatchStatus.PAUSED, BatchStatus.CANCELED):
             st.warning(batch.pause_reason)
+        if batch.status in (BatchStatus.RUNNING, BatchStatus.PAUSED) and \
+                (waiting := batches.waiting_sentence(db, batch_id)):
+            st.info(md(waiting), icon=":material/schedule:")
         shown = {labels.label(labels.Kind.CALL_STATUS, k): v for k, v in p.counts.items() if v}
         if shown:
             cols = st.columns(len(shown))

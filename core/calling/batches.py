@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from core import audit
 from core.agent.settings import job_effective_config
 from core.auth import Action, User, require
 from core.calling import batch_store, queue_store
 from core.calling import store as call_store
+from core.calling.hours import opening_sentence, opening_words
+from core.calling.outcome import outcome_text
 from core.calling.reasons import clean_reason
 from core.config import get_settings
 from core.db import Database, new_id, utcnow
@@ -160,6 +163,23 @@ def batch_progress(db: Database, batch_id: str) -> BatchProgress:
     return BatchProgress(batch=batch_store.get_batch(db, batch_id), counts=counts,
                          total=sum(counts.values()), finished=sum(counts[s] for s in TERMINAL_VALUES),
                          held=held, attempts=attempts)
+
+
+def waiting_sentence(db: Database, batch_id: str, now: datetime | None = None) -> str | None:
+    """Why a batch's queued calls wait, in one sentence with the next time on the candidate's
+    clock ("2 calls wait for calling hours: the calling window opens at 09:00 …"); None if none."""
+    now = now or utcnow()
+    count, first = queue_store.waiting_calls(db, batch_id, now)
+    if first is None or first.next_attempt_at is None:
+        return None
+    calls = "1 call waits" if count == 1 else f"{count} calls wait"
+    if first.wait_kind:
+        return f"{calls} for a later attempt; the next: {outcome_text(first)}."
+    zones = list(first.calling_window.zones if first.calling_window else [])
+    if (first.wait_reason or "").startswith("Outside calling hours"):
+        return f"{calls} for calling hours. {opening_sentence(first.next_attempt_at, zones, now)}"
+    why = first.wait_reason or "until a later time"
+    return f"{calls}: {why} (next at {opening_words(first.next_attempt_at, zones)})."
 
 
 def held_calls(db: Database, batch_id: str, limit: int = 200) -> list[Call]:

@@ -126,6 +126,18 @@ def latest_status_counts(db: Database, batch_id: str) -> list[StatusCount]:
     return [StatusCount(r["_id"], r["n"], r["held"], r["attempts"]) for r in rows]
 
 
+def waiting_calls(db: Database, batch_id: str, now: datetime) -> tuple[int, Call | None]:
+    """How many queued calls of a batch wait for a later time (not for a person), and the
+    first of them to come due."""
+    query = {"batch_id": str(batch_id), "status": CallStatus.QUEUED.value,
+             "hold_reason": {"$in": [None, ""]}, "next_attempt_at": {"$gt": now}}
+    first = db[CALLS].find_one(query, {"next_attempt_at": 1, "wait_reason": 1, "wait_kind": 1,
+                                       "calling_window": 1, "candidate_zone": 1, "attempt": 1,
+                                       "max_attempts": 1, "status": 1},
+                               sort=[("next_attempt_at", 1)])
+    return (db[CALLS].count_documents(query) if first else 0), Call.from_doc(first)
+
+
 def held_calls(db: Database, batch_id: str, limit: int = _HELD_LIMIT) -> list[Call]:
     """Queued calls of a batch waiting for a person, with the reason."""
     return [Call.model_validate(d) for d in db[CALLS].find(

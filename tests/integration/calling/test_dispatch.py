@@ -161,6 +161,8 @@ def test_retry_policy_for_no_answer_and_busy_not_voicemail(stack):
             timedelta(seconds=1)
     assert len(dial_counts(stack)) == 4 and stack.db[BATCHES].find_one(
         {"_id": batch.id})["status"] == "running"
+    assert batches.waiting_sentence(stack.db, batch.id).startswith(
+        "2 calls wait for a later attempt; the next: Retry at ")
     # Not before the spacing: nothing is dialled now.
     dispatch.run_once(stack.db)
     assert sum(dial_counts(stack).values()) == 4
@@ -260,6 +262,10 @@ def test_outside_calling_hours_waits_for_the_window(stack):
     assert call["next_attempt_at"] > utcnow() and "Outside calling hours" in call["wait_reason"]
     assert call["calling_window"]["zone"] == "America/New_York"
     assert stack.dials() == []
+    # The batch says why it waits, on the candidate's clock.
+    said = batches.waiting_sentence(stack.db, batch.id)
+    assert said.startswith("1 call waits for calling hours. The calling window opens at ")
+    assert said.endswith(").") and "New York time (in " in said
 
 
 def test_a_requested_callback_is_the_next_attempt_without_using_one_up(stack):
