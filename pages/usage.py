@@ -9,7 +9,7 @@ from core.agent import settings as agent_settings
 from core.usage import budget
 from core.usage import export as usage_export
 from core.usage import views as usage_views
-from core.usage.costs import money_str
+from core.usage.costs import money_text
 from dashboard import ui
 from dashboard.components import charts
 
@@ -25,9 +25,9 @@ budget_col.plotly_chart(charts.budget_gauge(state, currency), width="stretch", k
 with text_col:
     st.subheader("This month")
     figures = st.columns(3)
-    figures[0].metric("Spent", money_str(state.spent))
-    figures[1].metric("Committed", money_str(state.committed))
-    figures[2].metric("Left to commit", money_str(state.remaining))
+    figures[0].metric("Spent", money_text(state.spent, currency))
+    figures[1].metric("Committed", money_text(state.committed, currency))
+    figures[2].metric("Left to commit", money_text(state.remaining, currency))
     if state.level == "exceeded":
         st.error(state.message, icon=":material/block:")
     elif state.level == "warning":
@@ -83,9 +83,10 @@ metrics = [*st.columns(3), *st.columns(3)]
 metrics[0].metric("Calls", head.calls)
 metrics[1].metric("Answer rate", head.answer_rate)
 metrics[2].metric("Minutes", head.minutes)
-metrics[3].metric(f"Spend ({currency})", head.spend, help=f"of which estimated: {head.estimated}")
-metrics[4].metric("Per completed screening", head.per_completed)
-metrics[5].metric("Per advanced candidate", head.per_advanced)
+metrics[3].metric("Spend", f"{head.spend} {currency}",
+                  help=f"of which estimated: {head.estimated} {currency}")
+metrics[4].metric("Per completed screening", head.with_currency(head.per_completed, currency))
+metrics[5].metric("Per advanced candidate", head.with_currency(head.per_advanced, currency))
 if head.test_calls:
     st.caption(
         f"The spend includes {head.test_calls:,} test calls to team members' own numbers; they "

@@ -65,6 +65,15 @@ def money_str(amount: Decimal | int, *, micros: bool = False) -> str:
     return f"{whole}.{frac.ljust(2, '0')}"
 
 
+def money_text(amount: Decimal | int | None, currency: str, *, estimated: bool = False,
+               micros: bool = False) -> str:
+    """Money as every page and export writes it: "0.103 USD", an estimate "≈ 0.103 USD", none "—"."""
+    if amount is None:
+        return "—"
+    text = f"{money_str(amount, micros=micros)} {currency}".strip()
+    return f"≈ {text}" if estimated else text
+
+
 def ai_billed_seconds(seconds: Any) -> int:
     """Seconds Ultravox bills for a duration: rounded up to whole 6-second blocks."""
     if seconds is None:

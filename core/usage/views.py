@@ -64,6 +64,11 @@ class Headline:
     foreign_priced_calls: int  # how many calls Twilio priced in another currency
     test_calls: int = 0  # test calls to team members' own numbers: in the spend, not in "calls"
 
+    @staticmethod
+    def with_currency(figure: str, currency: str) -> str:
+        """A money figure of the headline in the one money format ("0.035 USD"; "—" stays)."""
+        return figure if figure == "—" else f"{figure} {currency}"
+
     @property
     def has_foreign_priced(self) -> bool:
         """True when some calls' telephony is an estimate because Twilio priced them abroad."""

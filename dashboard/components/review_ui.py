@@ -15,6 +15,7 @@ import streamlit as st
 
 from core import timezones
 from core.review.models import CallRow, Message
+from core.usage.costs import money_text
 from dashboard import safe_text
 
 md = safe_text.md  # the review components call it view.md
@@ -44,13 +45,8 @@ def duration(seconds: Any) -> str:
 
 
 def money(amount: Decimal | None, currency: str = "", estimated: bool = False) -> str:
-    """A cost for a table cell; estimates are marked with "≈"."""
-    if amount is None:
-        return "—"
-    text = f"{amount:.4f}".rstrip("0").rstrip(".") if amount else "0"
-    if "." in text and len(text.split(".")[1]) < 2:
-        text = f"{amount:.2f}"
-    return f"{'≈' if estimated else ''}{text} {currency}".strip()
+    """A cost for a table cell, in the one money format (core.usage.costs.money_text)."""
+    return money_text(amount, currency, estimated=estimated)
 
 
 def zones(preferred: str | None) -> list[str]:

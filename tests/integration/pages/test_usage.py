@@ -68,9 +68,9 @@ def test_charts_and_figures_with_data_for_each_role(db, role):
     assert metrics["Calls"] == "4"
     assert metrics["Answer rate"] == "50%"
     # a: 230 s → 0.195 AI + 0.056 phone; b: 24 s → 0.02 + 0.014; d: 18 s → 0.015 + 0.014.
-    assert metrics["Spend (USD)"] == "0.314"
-    assert metrics["Per advanced candidate"] == "0.314"
-    assert metrics["Per completed screening"] == "0.157"
+    assert metrics["Spend"] == "0.314 USD"  # the one money format
+    assert metrics["Per advanced candidate"] == "0.314 USD"
+    assert metrics["Per completed screening"] == "0.157 USD"
     assert at.dataframe[0].value["job"].tolist() == ["Backend engineer", "Night nurse"]
 
 
@@ -96,7 +96,7 @@ def test_budget_warning_at_eighty_percent(db):
     assert not at.exception
     # Calls placed before any reservation count as committed at their cost.
     assert any("0.314 spent and 0.314 committed of 0.35 this month (90%)" in str(w.value) for w in at.warning)
-    assert {m.label: m.value for m in at.metric}["Committed"] == "0.314"
+    assert {m.label: m.value for m in at.metric}["Committed"] == "0.314 USD"
 
 
 def test_bad_range_is_a_clear_message(db):

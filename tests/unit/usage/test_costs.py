@@ -191,3 +191,14 @@ def test_a_ten_minute_billed_call_against_the_budget_levels(settings):
     assert budget.budget_level(spent, Decimal("0.70"), "2025-03").level == "warning"
     assert budget.budget_level(spent, Decimal("0.64"), "2025-03").level == "exceeded"
     assert budget.budget_level(spent, Decimal("100"), "2025-03").remaining == Decimal("99.36")
+
+
+def test_one_money_format_for_pages_and_exports() -> None:
+    from decimal import Decimal
+
+    from core.usage.costs import money_text
+
+    assert money_text(Decimal("0.103"), "USD") == "0.103 USD"
+    assert money_text(Decimal("1.5"), "EUR", estimated=True) == "≈ 1.50 EUR"
+    assert money_text(35_000, "USD", micros=True) == "0.035 USD"
+    assert money_text(None, "USD") == "—"
