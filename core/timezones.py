@@ -50,3 +50,12 @@ def candidate_clock(value: datetime | None, zone: str | None) -> str:
     if value is None or not valid_zone(zone):
         return ""
     return f"{local(value, str(zone)):%H:%M} for the candidate, {place_name(str(zone))}"
+
+
+def readable_for_both(value: datetime | None, zone: str, candidate_zone: str | None) -> str:
+    """An instant in the viewer's zone with the candidate's clock beside it when their zone differs:
+    "2 Dec 2026, 20:34 UTC (15:34 for the candidate, New York)"."""
+    text = readable(value, zone)
+    if candidate_zone and candidate_zone != zone and (theirs := candidate_clock(value, candidate_zone)):
+        return f"{text} ({theirs})"
+    return text

@@ -304,6 +304,7 @@ def _table(filters: review_filters.CallFilters, sort: str, size: int, live: bool
         view.calls_table(rows, zone),
         hide_index=True,
         width="stretch",
+        height=view.table_height(len(rows)),  # every row of the page, no inner scroll
         on_select="rerun",
         selection_mode="single-row",
         key="transcripts.table",

@@ -122,6 +122,8 @@ def call_detail(db: Database, call_id: str, user: User | None = None) -> CallDet
         id=call_id,
         status=call.status.value,
         in_flight=call.is_open and not call.waiting_at(utcnow()),
+        candidate_zone=((call.calling_window.zone if call.calling_window else None)
+                        or call.candidate_zone or ""),
         outcome=outcome_text(call),
         started_at=call.started_at,
         duration_seconds=call.duration_seconds,

@@ -244,6 +244,7 @@ class CallDetail:
     can_review: bool
     recording_enabled: bool | None
     knockout_rules: dict[str, bool] = field(default_factory=dict)  # question id → has a knockout rule
+    candidate_zone: str = ""  # the zone the calling hours used for this call ("" not recorded)
 
     @property
     def review_version(self) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core import timezones
 from core.review.models import CallDetail
 from dashboard.components import review_ui as view
 
@@ -18,7 +19,7 @@ def header(detail: CallDetail, zone: str, *, key: str) -> None:
     cost = view.money(detail.cost, detail.currency, detail.cost_estimated)
     facts = [
         f"Outcome: {view.md(detail.outcome)}",
-        f"Started: {view.when(detail.started_at, zone)}",
+        f"Started: {timezones.readable_for_both(detail.started_at, zone, detail.candidate_zone)}",
         f"Duration: {view.duration(detail.duration_seconds)}",
         f"Cost: {view.md(cost)}",
         f"Phone: {view.md(detail.candidate.phone or '—')}",

@@ -70,6 +70,14 @@ def conversation(messages: list[Message], *, show_tools: bool = False) -> None:
         st.caption("No transcript lines.")
 
 
+_ROW_PX, _BORDER_PX = 35, 3  # Streamlit's dataframe row (and header) height, and its frame
+
+
+def table_height(rows: int) -> int:
+    """A dataframe height that shows the header and every row without an inner scroll bar."""
+    return _ROW_PX * (rows + 1) + _BORDER_PX
+
+
 def calls_table(rows: list[CallRow], zone: str) -> list[dict[str, str]]:
     """The cells of the calls table, times in the viewer's zone."""
     return [

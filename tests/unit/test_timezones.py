@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from core.timezones import candidate_clock, place_name, readable, valid_zone, zone_choices
+from core.timezones import candidate_clock, place_name, readable, readable_for_both, valid_zone, zone_choices
 
 AT = datetime(2026, 3, 2, 15, 4, 5, 123456, tzinfo=UTC)
 
@@ -34,3 +34,10 @@ def test_the_candidates_clock_names_their_place() -> None:
     assert candidate_clock(AT, "America/Port_of_Spain").endswith("Port of Spain")
     assert candidate_clock(AT, None) == "" and candidate_clock(None, "UTC") == ""
     assert place_name("America/Argentina/Buenos_Aires") == "Buenos Aires"
+
+
+def test_the_candidates_clock_is_beside_only_when_their_zone_differs() -> None:
+    assert readable_for_both(AT, "UTC", "America/Denver") == (
+        "2 Mar 2026, 15:04 UTC (08:04 for the candidate, Denver)")
+    assert readable_for_both(AT, "America/Denver", "America/Denver") == "2 Mar 2026, 08:04 MST"
+    assert readable_for_both(AT, "UTC", "") == "2 Mar 2026, 15:04 UTC"

@@ -255,3 +255,9 @@ def test_unknown_call_and_signed_out(db):
     assert "no call with that id" in texts(at)
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
     assert "Please log in" in texts(at) and not at.dataframe
+
+
+def test_the_call_page_shows_the_candidates_clock_beside_the_viewers(db):
+    _, _, ids = seed_calls(db, 1)
+    at = app(make_user(db, "recruiter"), call_id=ids[0])  # reads times in UTC (no choice, no browser)
+    assert "Started: 2 Mar 2026, 15:00 UTC (10:00 for the candidate, New York)" in texts(at)
