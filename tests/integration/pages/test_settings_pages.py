@@ -51,15 +51,16 @@ def test_global_settings_read_only_for_non_admins(db, role) -> None:
     assert not at.exception
     assert "Read only: only admins" in texts(at)
     assert _by_key(at.slider, "global_settings.form.temperature").disabled
-    assert all(b.disabled for b in at.button if b.key and "FormSubmitter" in b.key)
+    reviews = [b for b in at.button if b.key and b.key.startswith("global_settings.review.")]
+    assert len(reviews) == 2 and all(b.disabled for b in reviews)  # the save bars, top and bottom
 
 
 def test_global_settings_admin_saves_after_confirmation(db) -> None:
     at = _page(db, "global_settings", "admin")
     assert not at.exception
     _by_key(at.slider, "global_settings.form.temperature").set_value(0.6)
-    _by_key(at.number_input, "global_settings.form.max_duration_minutes").set_value(20)
-    at.button[0].click().run()  # the form's "Review changes"
+    _by_key(at.number_input, "global_settings.form.max_duration_minutes").set_value(20).run()
+    _by_key(at.button, "global_settings.review.top").click().run()
     assert not at.exception
     assert "Confirm your changes" in texts(at)
     assert agent_settings.load_global(db).version == 0  # nothing saved before confirming
@@ -88,8 +89,8 @@ def test_typed_questions_survive_the_settings_form(db) -> None:
     at = _page(db, "global_settings", "admin")
     assert not at.exception
     assert "A knock-out rule says what the answer must be" in texts(at)
-    _by_key(at.slider, "global_settings.form.temperature").set_value(0.6)
-    at.button[0].click().run()
+    _by_key(at.slider, "global_settings.form.temperature").set_value(0.6).run()
+    _by_key(at.button, "global_settings.review.bottom").click().run()
     _by_key(at.button, "global_settings.confirm").click().run()
     assert not at.exception
     after = agent_settings.load_global(db)
@@ -100,8 +101,8 @@ def test_typed_questions_survive_the_settings_form(db) -> None:
 
 def test_global_settings_shows_validation_messages(db) -> None:
     at = _page(db, "global_settings", "admin")
-    _by_key(at.text_area, "global_settings.form.system_prompt").input("Hi {{nickname}}")
-    at.button[0].click().run()
+    _by_key(at.text_area, "global_settings.form.system_prompt").input("Hi {{nickname}}").run()
+    _by_key(at.button, "global_settings.review.top").click().run()
     assert not at.exception
     assert "{{nickname}}" in " ".join(e.value for e in at.error)
     assert agent_settings.load_global(db).version == 0
