@@ -154,9 +154,10 @@ def test_job_settings_recruiter_overrides_a_field(db) -> None:
     job = create_job(db, admin, title="Barista", company="Bean Co")
     at = _page(db, "job_settings", "recruiter", {"job": job.id})
     prefix = f"job_settings.{job.id}"
-    _by_key(at.checkbox, f"{prefix}.override.max_duration_minutes").check()
-    _by_key(at.number_input, f"{prefix}.form.max_duration_minutes").set_value(9)
-    at.button[0].click().run()
+    assert _by_key(at.number_input, f"{prefix}.form.max_duration_minutes").disabled  # locked: inherited
+    _by_key(at.checkbox, f"{prefix}.override.max_duration_minutes").check().run()
+    _by_key(at.number_input, f"{prefix}.form.max_duration_minutes").set_value(9).run()
+    _by_key(at.button, f"{prefix}.review.top").click().run()
     assert not at.exception
     _by_key(at.button, "job_settings.confirm").click().run()
     assert not at.exception
