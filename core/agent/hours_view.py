@@ -100,7 +100,10 @@ def describe_hours(hours: CallingHours | dict[str, Any]) -> str:
     if not parts:
         return "No calls on any day."
     sentence = "; ".join(parts)
-    return sentence + (f"; no calls on {', '.join(closed)}." if closed else ".")
+    if not closed:
+        return sentence + "."
+    names = closed[0] if len(closed) == 1 else f"{', '.join(closed[:-1])} and {closed[-1]}"
+    return f"{sentence}; no calls on {names}."
 
 
 def window_problem(day: str, start: time, end: time) -> str | None:

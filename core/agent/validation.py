@@ -212,7 +212,8 @@ def problems_by_field(data: dict[str, Any], *, job: bool = False) -> dict[str, l
             out.setdefault(name, []).append(message)
         if not job and not str(raw.get("recording_disclosure") or "").strip():
             out.setdefault("recording_disclosure", []).append(
-                _DISCLOSURE_MESSAGE if raw.get("recording_enabled") is not False else _DISCLOSURE_KEPT_MESSAGE)
+                _DISCLOSURE_MESSAGE if raw.get("recording_enabled") is not False
+                else _DISCLOSURE_KEPT_MESSAGE)
     for name, where, text, allowed in _template_fields(raw):
         out.setdefault(name, []).extend(template_problems(text, allowed, where))
     return {name: list(dict.fromkeys(msgs)) for name, msgs in out.items() if msgs}
