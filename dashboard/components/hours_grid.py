@@ -48,4 +48,4 @@ def show(hours: CallingHours | dict[str, Any], *, key: str, title: str = "") -> 
     """The weekly picture with its sentence and whose time zone applies."""
     st.plotly_chart(figure(hours, title), width="stretch", key=key,
                     config={"displayModeBar": False})
-    st.caption(f"{hours_view.describe_hours(hours)} {hours_view.ZONE_NOTE}")
+    st.caption(f"{hours_view.describe_hours(hours)} In the candidate's local time.")
