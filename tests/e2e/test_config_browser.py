@@ -5,6 +5,8 @@ import requests
 from playwright.sync_api import expect
 
 from core import auth
+from core.agent import hours_view
+from core.agent import settings as agent_settings
 from core.people import jobs
 from tests.e2e.conftest import login
 
@@ -65,6 +67,11 @@ def _open_parts(page) -> int:
     return page.locator(".js-plotly-plot .shapelayer path").count()
 
 
+def _caption(page, text: str):
+    """The weekly picture's sentence (the history table may hold the same words)."""
+    return page.locator('[data-testid="stCaptionContainer"]', has_text=text).first
+
+
 def _pick_time(page, label: str, value: str) -> None:
     # st.time_input is a segmented field: type the hour, then the minutes, then leave it.
     field = page.get_by_label(label, exact=True)
@@ -76,8 +83,7 @@ def _pick_time(page, label: str, value: str) -> None:
 def test_calling_hours_edited_with_time_inputs_change_the_weekly_picture(stack, page, artifacts_dir):
     login(page, stack)
     page.goto(f"{stack.dashboard_url}/global_settings")
-    caption = page.get_by_text("Mon–Fri 09:00–18:00; no calls on Sat and Sun.")
-    caption.wait_for()
+    _caption(page, "Mon–Fri 09:00–18:00; no calls on Sat and Sun.").wait_for()
     page.locator(".js-plotly-plot").first.wait_for()
     assert _open_parts(page) == 5 * 9  # weekdays 09:00–18:00, a bar per hour
     saturday = page.get_by_label("Sat from", exact=True)
@@ -87,12 +93,16 @@ def test_calling_hours_edited_with_time_inputs_change_the_weekly_picture(stack, 
     expect(saturday).to_be_enabled()
     _pick_time(page, "Sat from", "10:30")
     _pick_time(page, "Sat to", "14:15")
-    page.get_by_text("Mon–Fri 09:00–18:00; Sat 10:30–14:15; no calls on Sun.").wait_for()
+    _caption(page, "Mon–Fri 09:00–18:00; Sat 10:30–14:15; no calls on Sun.").wait_for()
     page.get_by_role("button", name="Review changes").first.click()
     page.get_by_text("Confirm your changes").wait_for()
     page.get_by_role("button", name="Save these changes").click()
-    page.get_by_text("saved by admin").wait_for()
-    page.get_by_text("Mon–Fri 09:00–18:00; Sat 10:30–14:15; no calls on Sun.").wait_for()
+    page.get_by_role("button", name="Save these changes").wait_for(state="detached")
+    stored = agent_settings.get_global_config(stack.db).calling_hours
+    assert hours_view.describe_hours(stored) == "Mon–Fri 09:00–18:00; Sat 10:30–14:15; no calls on Sun."
+    page.goto(f"{stack.dashboard_url}/global_settings")  # a fresh page: what was stored
+    _caption(page, "Mon–Fri 09:00–18:00; Sat 10:30–14:15; no calls on Sun.").wait_for()
+    page.locator(".js-plotly-plot").first.wait_for()
     # Saturday adds 10:30–11, 11–12, 12–13, 13–14 and 14–14:15: five more bars, two of them partial.
     expect(page.locator(".js-plotly-plot .shapelayer path")).to_have_count(5 * 9 + 5)
     page.get_by_text("The week at a glance").first.scroll_into_view_if_needed()
