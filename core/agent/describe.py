@@ -6,6 +6,7 @@ from typing import Any
 
 from core.agent.hours_view import describe_hours
 from core.agent.models import EndBehavior, OpeningMode
+from core.agent.questions import QuestionType
 
 OPENING_SENTENCES: dict[str, str] = {
     OpeningMode.USER_FIRST.value: "The candidate speaks first; the agent greets them if they stay silent",
@@ -108,9 +109,13 @@ def list_item_changes(name: str, old: list[Any] | None, new: list[Any] | None) -
         if before is None:
             rows.append((f"{noun} {i + 1} (added)", "—", text(item)))
         elif before != item:
-            what = text(before) == text(item) and isinstance(item, dict)
-            label = f"{noun} {i + 1}" + (f" ({_changed_parts(before, item)})" if what else "")
-            rows.append((label, text(before), text(item)))
+            if text(before) == text(item) and isinstance(item, dict) and isinstance(before, dict):
+                # Same wording, other details changed: show those details, not the text twice.
+                keys = _changed_keys(before, item)
+                parts = ", ".join(_PART_NAMES.get(k, k.replace("_", " ")) for k in keys)
+                rows.append((f"{noun} {i + 1} ({parts} changed)", _parts(before, keys), _parts(item, keys)))
+            else:
+                rows.append((f"{noun} {i + 1}", text(before), text(item)))
     for i, item in enumerate(old):
         if _key(item, i) not in seen:
             rows.append((f"{noun} {i + 1} (removed)", text(item), "—"))
@@ -123,6 +128,27 @@ _PART_NAMES = {"type": "type of answer", "options": "choices", "unit": "unit",
                "duration_seconds": "silence", "end_behavior": "what happens next"}
 
 
-def _changed_parts(before: dict[str, Any], after: dict[str, Any]) -> str:
-    keys = [k for k in dict.fromkeys([*before, *after]) if before.get(k) != after.get(k) and k != "id"]
-    return ", ".join(_PART_NAMES.get(k, k.replace("_", " ")) for k in keys) + " changed"
+def _changed_keys(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    return [k for k in dict.fromkeys([*before, *after]) if before.get(k) != after.get(k) and k != "id"]
+
+
+def _part_value(key: str, value: Any) -> str:
+    if value in (None, "", [], {}):
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if key == "type" and value in {t.value for t in QuestionType}:
+        return QuestionType(value).label
+    if key == "end_behavior":
+        return END_SENTENCES.get(str(value), str(value)).removeprefix("then ")
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k.replace('_', ' ')} {_part_value(k, v)}" for k, v in value.items()
+                         if v not in (None, [], ""))
+    return " ".join(str(value).split())
+
+
+def _parts(item: dict[str, Any], keys: list[str]) -> str:
+    return "; ".join(f"{_PART_NAMES.get(k, k.replace('_', ' '))}: {_part_value(k, item.get(k))}"
+                     for k in keys)

@@ -82,7 +82,13 @@ def test_question_changes_get_a_row_each() -> None:
     guidance = agent_effective.change_lines({"screening_questions": {
         "old": [{"id": "a", "text": "Why us?"}],
         "new": [{"id": "a", "text": "Why us?", "guidance": "Be kind"}]}})
-    assert [ln.setting for ln in guidance] == ["Screening question 1 (guidance changed)"]
+    assert [(ln.setting, ln.before, ln.after) for ln in guidance] == [
+        ("Screening question 1 (guidance changed)", "guidance: none", "guidance: Be kind")]
+    rule = agent_effective.change_lines({"screening_questions": {
+        "old": [{"id": "a", "text": "Years?", "type": "number", "knockout": {"at_least": 2}}],
+        "new": [{"id": "a", "text": "Years?", "type": "number", "knockout": {"at_least": 3}}]}})
+    assert [(ln.before, ln.after) for ln in rule] == [
+        ("knock-out rule: at least 2", "knock-out rule: at least 3")]
 
 
 def test_structured_changes_read_as_sentences() -> None:
