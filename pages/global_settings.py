@@ -18,9 +18,10 @@ st.title("Global settings")
 st.caption("How the AI screening agent sounds and behaves on every call. "
            "A job can override any of these on the Job settings page.")
 
+FORM = "global_settings.form"
 stored = agent_settings.load_global(db)
 editable = can(user, Action.EDIT_GLOBAL_SETTINGS)
-config_fields.sync("global_settings.form", stored.version)
+config_fields.sync(FORM, stored.version)
 config_fields.sync("global_settings.history", stored.version)
 
 if stored.version:
@@ -37,45 +38,69 @@ library = voice_catalog.voice_library(db)
 if library.error and not library.available:
     st.warning(f"The voice list is unavailable ({library.error}); type a voice name instead.")
 config_fields.placeholders_help()
+config_fields.section_links()
+
+stored_plain = agent_effective.as_plain(stored.config)
+seed = config_fields.draft_seed("global_settings", stored_plain, stored.version, f"{FORM}.temperature")
+top = st.container()
+values = config_fields.show(
+    FORM, seed, disabled=not editable,
+    voices=[voice_catalog.voice_ref(v, library.voices) for v in library.voices], models=library.models,
+)
+
+try:
+    changes, problems = agent_settings.preview_global_save(db, values), []
+except agent_validation.ConfigValidationError as exc:
+    changes, problems = None, exc.messages
+dirty = bool(changes) if changes is not None else values != stored_plain
+draft = editable and config_fields.keep_draft("global_settings", values, stored.version, dirty)
+
+
+def _discard() -> None:
+    config_fields.discard_draft("global_settings", FORM)
+    st.session_state.pop("global_settings.pending", None)
+
+
+bar = {"editable": editable, "dirty": dirty, "problems": problems, "draft": draft, "on_discard": _discard}
+with top:
+    clicked_top = config_fields.save_bar("global_settings", "top", **bar)
+clicked_bottom = config_fields.save_bar("global_settings", "bottom", **bar)
 
 pending_key = "global_settings.pending"
-with st.form("global_settings.form"):
-    values = config_fields.show(
-        "global_settings.form", agent_effective.as_plain(stored.config), disabled=not editable,
-        voices=[voice_catalog.voice_ref(v, library.voices) for v in library.voices], models=library.models,
-    )
-    submitted = st.form_submit_button("Review changes", type="primary", disabled=not editable)
-
-if submitted:
-    try:
-        changes = agent_settings.preview_global_save(db, values)
-        if changes:
-            st.session_state[pending_key] = {"values": values, "changes": changes,
-                                             "base": stored.version}
-        else:
-            st.session_state.pop(pending_key, None)
-            st.info("Nothing changed.")
-    except agent_validation.ConfigValidationError as exc:
-        st.session_state.pop(pending_key, None)
-        st.error("The settings were not saved:\n\n" + "\n".join(f"- {m}" for m in exc.messages))
+if clicked_top or clicked_bottom:
+    if problems:
+        st.session_state[pending_key] = {"where": "top" if clicked_top else "bottom", "problems": problems}
+    elif changes:
+        st.session_state[pending_key] = {"values": values, "changes": changes, "base": stored.version,
+                                         "where": "top" if clicked_top else "bottom"}
 
 pending = st.session_state.get(pending_key)
-if pending:
-    st.subheader("Confirm your changes")
-    st.dataframe(config_fields.changes_table(pending["changes"]), hide_index=True, width="stretch")
-    c1, c2 = st.columns(2)
-    if c1.button("Save these changes", type="primary", key="global_settings.confirm"):
-        try:
-            result = agent_settings.save_global_config(db, user, pending["values"],
-                                                       base_version=pending["base"])
+if pending and pending.get("values", values) != values:  # edited since: review again
+    pending = st.session_state.pop(pending_key, None) and None
+if pending and pending.get("base", stored.version) == stored.version:
+    with top if pending["where"] == "top" else st.container():
+        if "problems" in pending:
+            st.error("The settings were not saved. Fix these first (each is marked at its field):\n\n"
+                     + "\n".join(f"- {m}" for m in pending["problems"]))
             st.session_state.pop(pending_key, None)
-            ui.flash("global_settings", f"Global settings saved as version {result.version}.")
-            st.rerun()
-        except UserError as exc:
-            st.error(str(exc))
-    if c2.button("Cancel", key="global_settings.cancel"):
-        st.session_state.pop(pending_key, None)
-        st.rerun()
+        else:
+            st.subheader("Confirm your changes")
+            st.dataframe(config_fields.changes_table(pending["changes"]), hide_index=True,
+                         width="stretch")
+            c1, c2 = st.columns(2)
+            if c1.button("Save these changes", type="primary", key="global_settings.confirm"):
+                try:
+                    result = agent_settings.save_global_config(db, user, pending["values"],
+                                                               base_version=pending["base"])
+                    st.session_state.pop(pending_key, None)
+                    st.session_state.pop("global_settings.draft", None)
+                    ui.flash("global_settings", f"Global settings saved as version {result.version}.")
+                    st.rerun()
+                except UserError as exc:
+                    st.error(str(exc))
+            if c2.button("Cancel", key="global_settings.cancel"):
+                st.session_state.pop(pending_key, None)
+                st.rerun()
 
 st.header("History")
 config_history.show("global_settings.history", db, user, agent_settings.GLOBAL_SCOPE, can_restore=editable)

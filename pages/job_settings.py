@@ -11,8 +11,8 @@ from core.auth import Action, PermissionDenied, can
 from core.calling import test_call
 from core.errors import UserError
 from core.people import jobs
-from dashboard import ui
-from dashboard.components import config_fields, config_history
+from dashboard import safe_text, ui
+from dashboard.components import config_fields, config_history, hours_grid
 
 user = ui.require_user("job_settings")
 db = ui.require_database()
@@ -66,8 +66,10 @@ config_fields.placeholders_help()
 tab_edit, tab_effective, tab_history = st.tabs(["Overrides", "Effective config & prompt", "History"])
 
 pending_key = "job_settings.pending"
-with tab_edit, st.form(f"{prefix}.form"):
+with tab_edit:
+    top = st.container()
     new_overrides = {}
+    slots = {}
     for title, names in config_fields.SECTIONS:
         st.subheader(title)
         for name in names:
@@ -78,61 +80,105 @@ with tab_edit, st.form(f"{prefix}.form"):
                     st.badge("Overridden", color="orange", icon=":material/edit:")
                 else:
                     st.badge("Inherited", color="gray", icon=":material/south:")
+                # Outside any form: ticking unlocks the field at once.
                 use = st.checkbox("Override", is_over, key=f"{prefix}.override.{name}",
                                   disabled=not editable)
             with body:
+                if not use:
+                    config_fields.forget(f"{prefix}.form.{name}")  # locked: show the inherited value
                 value = config_fields.field_input(
-                    f"{prefix}.form", name, job_plain.get(name, global_plain[name]),
-                    disabled=not editable, voices=voices, models=library.models)
-                st.caption(f"Global: {agent_effective.describe_value(global_plain[name])}")
+                    f"{prefix}.form", name, job_plain.get(name, global_plain[name]) if use
+                    else global_plain[name], disabled=not editable or not use, voices=voices,
+                    models=library.models)
+                if use:
+                    st.caption("Global: "
+                               + safe_text.md(agent_effective.describe_value(global_plain[name], name=name)))
+                else:
+                    st.caption("Inherits the global value. Tick “Override” to change it for this job.")
+                if name == "calling_hours":
+                    g1, g2 = st.columns(2)
+                    with g1:
+                        hours_grid.show(global_plain[name], key=f"{prefix}.grid.global", title="Global")
+                    with g2:
+                        hours_grid.show(value, key=f"{prefix}.grid.job",
+                                        title="This job" if use else "This job (inherits global)")
+                slots[name] = st.container()
             if use:
                 new_overrides[name] = value
-    submitted = st.form_submit_button("Review changes", type="primary", disabled=not editable)
+    problems_at = agent_validation.problems_by_field(new_overrides, job=True)
+    for name, slot in slots.items():
+        with slot:
+            config_fields.show_problems(f"{prefix}.form", name, problems_at)
 
-if submitted:
     try:
-        changes = agent_settings.preview_job_save(db, job_id, new_overrides)
-        if changes:
-            st.session_state[pending_key] = {"job": job_id, "values": new_overrides,
-                                             "changes": changes, "base": stored_job.version}
-        else:
-            st.session_state.pop(pending_key, None)
-            st.info("Nothing changed.")
+        changes, problems = agent_settings.preview_job_save(db, job_id, new_overrides), []
     except agent_validation.ConfigValidationError as exc:
-        st.session_state.pop(pending_key, None)
-        st.error("The job settings were not saved:\n\n" + "\n".join(f"- {m}" for m in exc.messages))
+        changes, problems = None, exc.messages
+    bar = {"editable": editable, "dirty": changes is None or bool(changes), "problems": problems}
+    with top:
+        clicked_top = config_fields.save_bar(prefix, "top", **bar)
+    clicked_bottom = config_fields.save_bar(prefix, "bottom", **bar)
+    where = "top" if clicked_top else "bottom"
+    if clicked_top or clicked_bottom:
+        if problems:
+            with top if where == "top" else st.container():
+                st.error("The job settings were not saved. Fix these first:\n\n"
+                         + "\n".join(f"- {m}" for m in problems))
+        elif changes:
+            st.session_state[pending_key] = {"job": job_id, "values": new_overrides, "where": where,
+                                             "changes": changes, "base": stored_job.version}
 
-pending = st.session_state.get(pending_key)
-if pending and pending["job"] == job_id:
-    st.subheader("Confirm your changes")
-    st.caption("“—” means the field inherits the global value.")
-    st.dataframe(config_fields.changes_table(pending["changes"]), hide_index=True, width="stretch")
-    b1, b2 = st.columns(2)
-    if b1.button("Save these changes", type="primary", key="job_settings.confirm"):
-        try:
-            result = agent_settings.save_job_config(db, user, job_id, pending["values"],
-                                                    base_version=pending["base"])
-            st.session_state.pop(pending_key, None)
-            ui.flash("job_settings", f"Job settings saved as version {result.version}.")
-            st.rerun()
-        except UserError as exc:
-            st.error(str(exc))
-    if b2.button("Cancel", key="job_settings.cancel"):
-        st.session_state.pop(pending_key, None)
-        st.rerun()
+    pending = st.session_state.get(pending_key)
+    if pending and (pending["job"] != job_id or pending["values"] != new_overrides):
+        pending = st.session_state.pop(pending_key, None) and None  # another job, or edited since
+    if pending:
+        with top if pending["where"] == "top" else st.container():
+            st.subheader("Confirm your changes")
+            st.caption("“—” means the field inherits the global value.")
+            st.dataframe(config_fields.changes_table(pending["changes"]), hide_index=True,
+                         width="stretch")
+            b1, b2 = st.columns(2)
+            if b1.button("Save these changes", type="primary", key="job_settings.confirm"):
+                try:
+                    result = agent_settings.save_job_config(db, user, job_id, pending["values"],
+                                                            base_version=pending["base"])
+                    st.session_state.pop(pending_key, None)
+                    ui.flash("job_settings", f"Job settings saved as version {result.version}.")
+                    st.rerun()
+                except UserError as exc:
+                    st.error(str(exc))
+            if b2.button("Cancel", key="job_settings.cancel"):
+                st.session_state.pop(pending_key, None)
+                st.rerun()
 
-if overridden and editable:
-    r1, r2 = st.columns([2, 1])
-    to_reset = r1.selectbox("Reset a field to the global value", sorted(overridden),
-                            format_func=agent_validation.FIELD_LABELS.get, key=f"{prefix}.reset_field")
-    if r2.button("Reset to global", key=f"{prefix}.reset"):
-        try:
-            agent_settings.reset_job_field(db, user, job_id, to_reset)
-            ui.flash("job_settings",
-                     f"{agent_validation.FIELD_LABELS[to_reset]} now inherits the global value.")
-            st.rerun()
-        except UserError as exc:
-            st.error(str(exc))
+    if overridden and editable:
+        st.subheader("Reset a field to the global value")
+        r1, r2 = st.columns([2, 1], vertical_alignment="bottom")
+        to_reset = r1.selectbox("Field", sorted(overridden), format_func=agent_validation.FIELD_LABELS.get,
+                                key=f"{prefix}.reset_field")
+        ask_key = f"{prefix}.reset_ask"
+        if r2.button("Reset to global…", key=f"{prefix}.reset"):
+            st.session_state[ask_key] = to_reset
+        asked = st.session_state.get(ask_key)
+        if asked in overridden:
+            label = agent_validation.FIELD_LABELS[asked]
+            mine = agent_effective.describe_value(job_plain.get(asked), name=asked)
+            theirs = agent_effective.describe_value(global_plain[asked], name=asked)
+            st.warning(f"Reset **{label}** to the global value? This job's value "
+                       f"({safe_text.md(mine)}) is removed; the job then uses the global one "
+                       f"({safe_text.md(theirs)}).", icon=":material/restart_alt:")
+            y, n = st.columns(2)
+            if y.button(f"Yes, reset {label}", type="primary", key=f"{prefix}.reset_confirm"):
+                try:
+                    agent_settings.reset_job_field(db, user, job_id, asked)
+                    st.session_state.pop(ask_key, None)
+                    ui.flash("job_settings", f"{label} now inherits the global value.")
+                    st.rerun()
+                except UserError as exc:
+                    st.error(str(exc))
+            if n.button("Keep the override", key=f"{prefix}.reset_cancel"):
+                st.session_state.pop(ask_key, None)
+                st.rerun()
 
 with tab_effective:
     if effective is not None:
@@ -147,8 +193,11 @@ with tab_effective:
         st.code(agent_prompts.render_prompt(effective, candidate_name=agent_prompts.SAMPLE_CANDIDATE,
                                  job_title=job.title, company_name=job.company),
                 language=None, wrap_lines=True)
-        with st.expander("The effective config (what calls for this job use)"):
-            st.json(agent_effective.as_plain(effective))
+        with st.expander("The effective settings (what calls for this job use)"):
+            plain = agent_effective.as_plain(effective)
+            st.dataframe([{"Setting": label, "Value": agent_effective.describe_value(plain[n], 400, name=n)}
+                          for n, label in agent_validation.FIELD_LABELS.items()],
+                         hide_index=True, width="stretch")
 
     st.subheader("Test call")
     st.caption("Calls your own number with this job's settings, at any hour. It is paid for and "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from core import audit
+from core.agent.describe import describe_question, describe_structured, list_item_changes
 from core.agent.models import (
     CONFIG_FIELDS,
     GlobalVoiceConfig,
@@ -97,7 +97,19 @@ def field_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, dict[str, 
     return dict(sorted(changes.items(), key=lambda kv: order.get(kv[0], len(order))))
 
 
-def describe_value(value: Any, limit: int = 160) -> str:
+def _shape(value: Any) -> str | None:
+    # The structured settings are recognised by their keys when the field name is not known.
+    if isinstance(value, dict):
+        for key, name in (("windows", "calling_hours"), ("max_attempts", "retry_policy"),
+                          ("mode", "opening")):
+            if key in value:
+                return name
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return "inactivity_messages" if "message" in value[0] else "screening_questions"
+    return None
+
+
+def describe_value(value: Any, limit: int = 160, name: str | None = None) -> str:
     """A short human-readable rendering of a field value (for marks, history and diffs)."""
     if value is None:
         return "—"
@@ -105,14 +117,15 @@ def describe_value(value: Any, limit: int = 160) -> str:
         return "on" if value else "off"
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
-    if isinstance(value, str):
+    structured = describe_structured(name or _shape(value) or "", value)
+    if structured is not None:
+        text = structured
+    elif isinstance(value, str):
         text = value
-    elif isinstance(value, list) and value and isinstance(value[0], dict) and "text" in value[0]:
-        text = " | ".join(str(v.get("text")) for v in value)
-    elif isinstance(value, list) and value and isinstance(value[0], dict) and "message" in value[0]:
-        text = " | ".join(f"{v.get('duration_seconds')}s: {v.get('message')}" for v in value)
-    elif isinstance(value, dict | list):
-        text = json.dumps(value, default=str, ensure_ascii=False)
+    elif isinstance(value, list):
+        text = "; ".join(describe_question(v) for v in value) or "none"
+    elif isinstance(value, dict):
+        text = "; ".join(f"{k.replace('_', ' ')}: {describe_value(v, limit)}" for k, v in value.items())
     else:
         text = str(value)
     text = " ".join(text.split())
@@ -129,9 +142,19 @@ class ChangeLine:
 
 
 def change_lines(changes: Mapping[str, Mapping[str, Any]]) -> list[ChangeLine]:
-    """Field changes in the audit shape ({field: {"old", "new"}}) as readable lines, in order."""
-    return [
-        ChangeLine(FIELD_LABELS.get(name, name), describe_value(change.get("old")),
-                   describe_value(change.get("new")))
-        for name, change in changes.items()
-    ]
+    """Field changes in the audit shape ({field: {"old", "new"}}) as readable lines, in order.
+
+    Lists (screening questions, inactivity messages) give one line per changed item.
+    """
+    lines: list[ChangeLine] = []
+    for name, change in changes.items():
+        old, new = change.get("old"), change.get("new")
+        if name in ("screening_questions", "inactivity_messages") and isinstance(old or [], list) \
+                and isinstance(new or [], list):
+            rows = list_item_changes(name, old, new)
+            lines += [ChangeLine(label, before, after) for label, before, after in rows]
+            if rows:
+                continue
+        lines.append(ChangeLine(FIELD_LABELS.get(name, name), describe_value(old, name=name),
+                                describe_value(new, name=name)))
+    return lines

@@ -129,28 +129,29 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _template_fields(data: dict[str, Any]) -> list[tuple[str, str, frozenset[str]]]:
-    # (label, text, allowed placeholders) for every text the agent uses, from plain (possibly
+def _template_fields(data: dict[str, Any]) -> list[tuple[str, str, str, frozenset[str]]]:
+    # (field, label, text, allowed placeholders) for every text the agent uses, from plain (possibly
     # not yet valid) data, so template problems are reported together with range problems.
-    out: list[tuple[str, str, frozenset[str]]] = []
+    out: list[tuple[str, str, str, frozenset[str]]] = []
     if _text(data.get("system_prompt")):
-        out.append(("The system prompt", data["system_prompt"], PROMPT_PLACEHOLDERS))
+        out.append(("system_prompt", "The system prompt", data["system_prompt"], PROMPT_PLACEHOLDERS))
     for name in ("recording_disclosure", "voicemail_message", "time_exceeded_message", "company_name"):
         if _text(data.get(name)):
             allowed = frozenset() if name == "company_name" else SPOKEN_PLACEHOLDERS
-            out.append((f"The {FIELD_LABELS[name].lower()}", data[name], allowed))
+            out.append((name, f"The {FIELD_LABELS[name].lower()}", data[name], allowed))
     opening = data.get("opening")
     if isinstance(opening, dict) and _text(opening.get("text")):
-        out.append(("The opening greeting", opening["text"], SPOKEN_PLACEHOLDERS))
+        out.append(("opening", "The opening greeting", opening["text"], SPOKEN_PLACEHOLDERS))
     for i, q in enumerate(data.get("screening_questions") or []):
         if isinstance(q, dict):
             for key, where in (("text", f"Screening question {i + 1}"),
                                ("guidance", f"The guidance of question {i + 1}")):
                 if _text(q.get(key)):
-                    out.append((where, q[key], SPOKEN_PLACEHOLDERS))
+                    out.append(("screening_questions", where, q[key], SPOKEN_PLACEHOLDERS))
     for i, m in enumerate(data.get("inactivity_messages") or []):
         if isinstance(m, dict) and _text(m.get("message")):
-            out.append((f"Inactivity message {i + 1}", m["message"], SPOKEN_PLACEHOLDERS))
+            out.append(("inactivity_messages", f"Inactivity message {i + 1}", m["message"],
+                        SPOKEN_PLACEHOLDERS))
     return out
 
 
@@ -162,7 +163,7 @@ def _plain_input(data: BaseModel | dict[str, Any]) -> dict[str, Any]:
 
 def _rule_problems(raw: dict[str, Any]) -> list[str]:
     problems: list[str] = []
-    for where, text, allowed in _template_fields(raw):
+    for _name, where, text, allowed in _template_fields(raw):
         problems += template_problems(text, allowed, where)
     return problems
 
@@ -193,6 +194,29 @@ def validate_global(data: GlobalVoiceConfig | dict[str, Any]) -> GlobalVoiceConf
 def validate_job(data: BaseModel | dict[str, Any]) -> BaseModel:
     """Valid job overrides (a JobVoiceConfig) from a dict or model, else ConfigValidationError."""
     return _validate(JobVoiceConfig, data)
+
+
+def problems_by_field(data: dict[str, Any], *, job: bool = False) -> dict[str, list[str]]:
+    """Each setting's problems in plain words, keyed by field name (to show them at the field)."""
+    raw = _plain_input(data)
+    out: dict[str, list[str]] = {}
+    try:
+        (JobVoiceConfig if job else GlobalVoiceConfig).model_validate(raw)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = err.get("loc") or ()
+            message = _message(err)
+            # The cross-field rule has no field of its own: it is fixed in the disclosure.
+            name = ("recording_disclosure" if message in (_DISCLOSURE_MESSAGE, _DISCLOSURE_KEPT_MESSAGE)
+                    else str(loc[0]) if loc else "")
+            out.setdefault(name, []).append(message)
+        if not job and not str(raw.get("recording_disclosure") or "").strip():
+            out.setdefault("recording_disclosure", []).append(
+                _DISCLOSURE_MESSAGE if raw.get("recording_enabled") is not False
+                else _DISCLOSURE_KEPT_MESSAGE)
+    for name, where, text, allowed in _template_fields(raw):
+        out.setdefault(name, []).extend(template_problems(text, allowed, where))
+    return {name: list(dict.fromkeys(msgs)) for name, msgs in out.items() if msgs}
 
 
 def voice_problems(voice: str, voices: list[VoiceInfo] | None) -> list[str]:

@@ -10,10 +10,12 @@ import pandas as pd
 import streamlit as st
 
 from core.agent import effective as agent_effective
+from core.agent import hours_view
 from core.agent import prompts as agent_prompts
 from core.agent import questions as agent_questions
 from core.agent import validation as agent_validation
 from core.agent.models import EndBehavior, OpeningMode, VoiceLanguage, Weekday
+from dashboard.components import hours_grid
 
 # Sections of the form, in the order the settings are shown.
 SECTIONS: list[tuple[str, list[str]]] = [
@@ -25,9 +27,9 @@ SECTIONS: list[tuple[str, list[str]]] = [
                             "max_concurrent_calls", "calls_per_second", "monthly_budget"]),
 ]
 _OPENING_LABELS = {
-    OpeningMode.USER_FIRST.value: "Wait for the candidate to speak, greet if silent",
-    OpeningMode.AGENT_TEXT.value: "Agent speaks first: fixed greeting",
-    OpeningMode.AGENT_PROMPT.value: "Agent speaks first: generated greeting",
+    OpeningMode.USER_FIRST.value: "The candidate speaks first (greeted if silent)",
+    OpeningMode.AGENT_TEXT.value: "The agent speaks first: a fixed greeting",
+    OpeningMode.AGENT_PROMPT.value: "The agent speaks first: a greeting it writes",
 }
 _OPENING_TEXT = {
     OpeningMode.USER_FIRST.value: "Fallback greeting (said if the candidate stays silent)",
@@ -39,7 +41,8 @@ _END_LABELS = {
     EndBehavior.HANG_UP_SOFT.value: "hang up unless they speak",
     EndBehavior.HANG_UP_STRICT.value: "hang up",
 }
-_DAYS = {"mon": "Mon", "tue": "Tue", "wed": "Wed", "thu": "Thu", "fri": "Fri", "sat": "Sat", "sun": "Sun"}
+
+_END_CODES = {label: code for code, label in _END_LABELS.items()}
 
 
 def sync(key: str, version: int) -> None:
@@ -132,13 +135,15 @@ def _opening(k: str, label: str, value: dict, disabled: bool) -> dict:
 def _table(k: str, label: str, rows: list[dict], columns: list[str], disabled: bool) -> list[dict]:
     st.markdown(f"**{label}**")
     frame = pd.DataFrame(rows or [], columns=columns)
+    if "end_behavior" in frame:
+        frame["end_behavior"] = frame["end_behavior"].map(lambda v: _END_LABELS.get(v, v))
     config = {
         "text": st.column_config.TextColumn("Question", required=True, width="large"),
         "guidance": st.column_config.TextColumn("What a good answer contains", width="large"),
         "duration_seconds": st.column_config.NumberColumn("Silence (s)", min_value=2, max_value=300,
                                                           step=1, required=True),
         "message": st.column_config.TextColumn("Message", required=True, width="large"),
-        "end_behavior": st.column_config.SelectboxColumn("Then", options=list(_END_LABELS),
+        "end_behavior": st.column_config.SelectboxColumn("Then", options=list(_END_LABELS.values()),
                                                          required=True),
     }
     edited = st.data_editor(frame, key=k, num_rows="dynamic", disabled=disabled, hide_index=True,
@@ -148,6 +153,8 @@ def _table(k: str, label: str, rows: list[dict], columns: list[str], disabled: b
         clean = {c: ("" if pd.isna(v) else v) for c, v in row.items()}
         if not any(str(v).strip() for v in clean.values()):
             continue  # an empty new row the user did not fill
+        if clean.get("end_behavior") in _END_CODES:
+            clean["end_behavior"] = _END_CODES[clean["end_behavior"]]
         if "duration_seconds" in clean and clean["duration_seconds"] != "":
             clean["duration_seconds"] = int(clean["duration_seconds"])
         out.append(clean)
@@ -194,21 +201,30 @@ def _questions(k: str, label: str, rows: list[Any], disabled: bool) -> list[dict
 
 
 def _hours(k: str, label: str, value: dict, disabled: bool) -> dict:
-    st.markdown(f"**{label}** (the candidate's local time)")
+    # Each day's tick reruns the page at once (no form around it), so its times unlock as it is ticked.
+    st.markdown(f"**{label}**")
+    st.caption(hours_view.ZONE_NOTE)
     windows: dict[str, list[dict]] = {}
-    cols = st.columns(7)
-    for col, day in zip(cols, [d.value for d in Weekday], strict=True):
+    problems: list[str] = []
+    for day in [d.value for d in Weekday]:
         current = (value.get("windows") or {}).get(day) or []
         first = current[0] if current else {"start": "09:00:00", "end": "18:00:00"}
-        with col:
-            on = st.checkbox(_DAYS[day], bool(current), key=f"{k}.{day}.on", disabled=disabled)
-            start = st.time_input("From", time.fromisoformat(first["start"]), key=f"{k}.{day}.start",
-                                  disabled=disabled or not on, step=900)
-            end = st.time_input("To", time.fromisoformat(first["end"]), key=f"{k}.{day}.end",
-                                disabled=disabled or not on, step=900)
+        c_on, c_start, c_end = st.columns([1, 2, 2], vertical_alignment="bottom")
+        on = c_on.checkbox(hours_view.DAY_SHORT[day], bool(current), key=f"{k}.{day}.on", disabled=disabled)
+        start = c_start.time_input(f"{hours_view.DAY_SHORT[day]} from", time.fromisoformat(first["start"]),
+                                   key=f"{k}.{day}.start", disabled=disabled or not on, step=900)
+        end = c_end.time_input(f"{hours_view.DAY_SHORT[day]} to", time.fromisoformat(first["end"]),
+                               key=f"{k}.{day}.end", disabled=disabled or not on, step=900)
         if on:
+            problem = hours_view.window_problem(day, start, end)
+            if problem:
+                problems.append(problem)
+                st.error(problem, icon=":material/schedule:")
             # Extra windows stored by other means are kept as they are.
             windows[day] = [{"start": start.isoformat(), "end": end.isoformat()}, *current[1:]]
+    if not windows:
+        st.warning("No day is ticked: no candidate can be called.", icon=":material/block:")
+    st.session_state[f"{k}.__problems"] = problems  # read by show(): no second message for these
     return {"windows": windows}
 
 
@@ -225,16 +241,110 @@ def _retry(k: str, label: str, value: dict, disabled: bool) -> dict:
             "retry_after_voicemail": bool(after_vm)}
 
 
+def anchor(title: str) -> str:
+    """The anchor of a section heading ("Voice and model" → "voice-and-model")."""
+    return "-".join(title.lower().split())
+
+
+def section_links() -> None:
+    """Links to the sections, so a long form is quick to move around in."""
+    st.markdown(" · ".join(f"[{title}](#{anchor(title)})" for title, _ in SECTIONS))
+
+
+def show_problems(key: str, name: str, problems: dict[str, list[str]]) -> None:
+    """The problems of one field, in words, right under it."""
+    if name == "calling_hours" and st.session_state.get(f"{key}.{name}.__problems"):
+        return  # the day rows already say what is wrong
+    for message in problems.get(name, []):
+        st.error(message, icon=":material/error:")
+
+
 def show(key: str, values: dict[str, Any], *, disabled: bool = False, voices: list[str] | None = None,
          models: list[str] | None = None) -> dict[str, Any]:
-    """Every setting, grouped in sections, pre-filled with `values`; returns the entered values."""
+    """Every setting, in anchored sections, pre-filled with `values`; problems shown at each field."""
     out: dict[str, Any] = {}
+    slots: dict[str, Any] = {}
     for title, names in SECTIONS:
-        st.subheader(title)
+        st.subheader(title, anchor=anchor(title))
         for name in names:
             out[name] = field_input(key, name, values[name], disabled=disabled, voices=voices,
                                     models=models)
+            if name == "calling_hours":
+                hours_grid.show(out[name], key=f"{key}.hours_grid", title="The week at a glance")
+            slots[name] = st.container()
+    problems = agent_validation.problems_by_field(out)
+    for name, slot in slots.items():
+        with slot:
+            show_problems(key, name, problems)
     return out
+
+
+def forget(key: str) -> None:
+    """Drop the typed state of a widget and of its parts (so it shows its given value again)."""
+    for name in [k for k in st.session_state if str(k) == key or str(k).startswith(f"{key}.")]:
+        del st.session_state[name]
+
+
+# -- draft: unsaved edits kept in the session, restored when the user comes back ------------
+
+
+def draft_seed(page: str, stored: dict[str, Any], version: int, sentinel: str) -> dict[str, Any]:
+    """The values to pre-fill: the session's draft when the page is opened again, else stored.
+
+    The seed stays the same while the user is on the page, so widgets keep their identity.
+    """
+    draft = st.session_state.get(f"{page}.draft")
+    if draft and draft["base"] != version:
+        st.session_state.pop(f"{page}.draft", None)  # the settings were saved or restored since
+        draft = None
+    seed = st.session_state.get(f"{page}.seed")
+    if sentinel in st.session_state and seed and seed["base"] == version:
+        return seed["values"]
+    values = draft["values"] if draft else stored
+    st.session_state[f"{page}.seed"] = {"base": version, "values": values}
+    return values
+
+
+def keep_draft(page: str, values: dict[str, Any], version: int, dirty: bool) -> bool:
+    """Remember the entered values as the page's draft when they differ from the stored ones."""
+    if dirty:
+        st.session_state[f"{page}.draft"] = {"base": version, "values": values}
+    else:
+        st.session_state.pop(f"{page}.draft", None)
+    return dirty
+
+
+def discard_draft(page: str, form_key: str) -> None:
+    """Forget the draft and the typed values (a button callback, before widgets are drawn)."""
+    st.session_state.pop(f"{page}.draft", None)
+    st.session_state.pop(f"{page}.seed", None)
+    for name in [k for k in st.session_state if str(k).startswith(f"{form_key}.")
+                 and not str(k).endswith("__version")]:
+        del st.session_state[name]
+
+
+def save_bar(key: str, where: str, *, editable: bool, dirty: bool, problems: list[str],
+             draft: bool = False, on_discard: Any = None) -> bool:
+    """The save row (top and bottom of a long form): draft badge, review button; True if clicked."""
+    cols = st.columns([2, 3, 2], vertical_alignment="center")
+    with cols[0]:
+        if not editable:
+            clicked = st.button("Review changes", key=f"{key}.review.{where}", disabled=True)
+        elif dirty:
+            clicked = st.button("Review changes", key=f"{key}.review.{where}", type="primary")
+        else:
+            clicked = st.button("Nothing to save", key=f"{key}.review.{where}", disabled=True)
+    with cols[1]:
+        if editable and not dirty:
+            st.caption("No setting differs from the saved version.")
+        elif problems:
+            st.caption(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} to fix "
+                       "before saving (marked at the field).")
+        if draft:
+            st.badge("Unsaved draft", color="orange", icon=":material/edit_note:")
+    if draft and on_discard is not None:
+        cols[2].button("Discard draft", key=f"{key}.discard.{where}", on_click=on_discard)
+    return clicked
 
 
 def placeholders_help() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -11,7 +13,7 @@ from core.agent import settings as agent_settings
 from core.agent import voice_catalog
 from core.db import AUDIT_LOG, PROVIDER_CACHE, utcnow
 from core.people.jobs import create_job
-from tests.support.apptest import TIMEOUT, make_user, page_path, signed_in, texts
+from tests.support.apptest import APP, TIMEOUT, make_user, page_path, signed_in, texts
 
 
 def _seed_catalog(db) -> None:
@@ -51,15 +53,16 @@ def test_global_settings_read_only_for_non_admins(db, role) -> None:
     assert not at.exception
     assert "Read only: only admins" in texts(at)
     assert _by_key(at.slider, "global_settings.form.temperature").disabled
-    assert all(b.disabled for b in at.button if b.key and "FormSubmitter" in b.key)
+    reviews = [b for b in at.button if b.key and b.key.startswith("global_settings.review.")]
+    assert len(reviews) == 2 and all(b.disabled for b in reviews)  # the save bars, top and bottom
 
 
 def test_global_settings_admin_saves_after_confirmation(db) -> None:
     at = _page(db, "global_settings", "admin")
     assert not at.exception
     _by_key(at.slider, "global_settings.form.temperature").set_value(0.6)
-    _by_key(at.number_input, "global_settings.form.max_duration_minutes").set_value(20)
-    at.button[0].click().run()  # the form's "Review changes"
+    _by_key(at.number_input, "global_settings.form.max_duration_minutes").set_value(20).run()
+    _by_key(at.button, "global_settings.review.top").click().run()
     assert not at.exception
     assert "Confirm your changes" in texts(at)
     assert agent_settings.load_global(db).version == 0  # nothing saved before confirming
@@ -88,8 +91,8 @@ def test_typed_questions_survive_the_settings_form(db) -> None:
     at = _page(db, "global_settings", "admin")
     assert not at.exception
     assert "A knock-out rule says what the answer must be" in texts(at)
-    _by_key(at.slider, "global_settings.form.temperature").set_value(0.6)
-    at.button[0].click().run()
+    _by_key(at.slider, "global_settings.form.temperature").set_value(0.6).run()
+    _by_key(at.button, "global_settings.review.bottom").click().run()
     _by_key(at.button, "global_settings.confirm").click().run()
     assert not at.exception
     after = agent_settings.load_global(db)
@@ -100,8 +103,8 @@ def test_typed_questions_survive_the_settings_form(db) -> None:
 
 def test_global_settings_shows_validation_messages(db) -> None:
     at = _page(db, "global_settings", "admin")
-    _by_key(at.text_area, "global_settings.form.system_prompt").input("Hi {{nickname}}")
-    at.button[0].click().run()
+    _by_key(at.text_area, "global_settings.form.system_prompt").input("Hi {{nickname}}").run()
+    _by_key(at.button, "global_settings.review.top").click().run()
     assert not at.exception
     assert "{{nickname}}" in " ".join(e.value for e in at.error)
     assert agent_settings.load_global(db).version == 0
@@ -153,9 +156,10 @@ def test_job_settings_recruiter_overrides_a_field(db) -> None:
     job = create_job(db, admin, title="Barista", company="Bean Co")
     at = _page(db, "job_settings", "recruiter", {"job": job.id})
     prefix = f"job_settings.{job.id}"
-    _by_key(at.checkbox, f"{prefix}.override.max_duration_minutes").check()
-    _by_key(at.number_input, f"{prefix}.form.max_duration_minutes").set_value(9)
-    at.button[0].click().run()
+    assert _by_key(at.number_input, f"{prefix}.form.max_duration_minutes").disabled  # locked: inherited
+    _by_key(at.checkbox, f"{prefix}.override.max_duration_minutes").check().run()
+    _by_key(at.number_input, f"{prefix}.form.max_duration_minutes").set_value(9).run()
+    _by_key(at.button, f"{prefix}.review.top").click().run()
     assert not at.exception
     _by_key(at.button, "job_settings.confirm").click().run()
     assert not at.exception
@@ -219,3 +223,111 @@ def test_voices_preview_plays_bytes_fetched_server_side(db, monkeypatch) -> None
     audio = at.get("audio")
     assert len(audio) == 1 and calls == ["id-Mark"]
     assert "http://x/p.wav" not in str(audio[0].proto)  # the provider URL never reaches the page
+
+
+# -- the forms behave like a recruiter's forms (issue 15) --------------------------------
+
+
+def test_ticking_a_day_enables_its_times_at_once(db) -> None:
+    at = _page(db, "global_settings", "admin")
+    hours = "global_settings.form.calling_hours"
+    assert _by_key(at.time_input, f"{hours}.sat.start").disabled  # Saturday is off by default
+    _by_key(at.checkbox, f"{hours}.sat.on").check().run()  # no form: this reruns by itself
+    assert not at.exception
+    assert not _by_key(at.time_input, f"{hours}.sat.start").disabled
+    assert not _by_key(at.time_input, f"{hours}.sat.end").disabled
+    assert "Sat 09:00–18:00" in texts(at)  # the picture's sentence follows the entered hours
+
+
+def test_invalid_hours_are_shown_at_the_day_and_nothing_is_saved(db) -> None:
+    at = _page(db, "global_settings", "admin")
+    hours = "global_settings.form.calling_hours"
+    _by_key(at.time_input, f"{hours}.mon.end").set_value(time(8, 0)).run()
+    problem = next(e for e in at.error if "Monday" in e.value)
+    assert "before it starts at 09:00" in problem.value
+    # At the field: right after Monday's times, before Tuesday's row.
+    keys = [getattr(n, "key", None) or n.value for n in at.main
+            if getattr(n, "key", None) or getattr(n, "type", "") == "error"]
+    assert keys.index(f"{hours}.mon.end") < keys.index(problem.value) < keys.index(f"{hours}.tue.on")
+    _by_key(at.button, "global_settings.review.top").click().run()
+    assert "were not saved" in texts(at)
+    assert not any(b.key == "global_settings.confirm" for b in at.button)
+    assert agent_settings.load_global(db).version == 0
+
+
+def test_draft_is_restored_after_leaving_the_page_and_can_be_discarded(db) -> None:
+    _seed_catalog(db)
+    # The whole app (its navigation frame), so leaving the page drops its widgets as in a browser.
+    at = signed_in(AppTest.from_file(APP, default_timeout=TIMEOUT), make_user(db, "admin")).run()
+    at.switch_page(page_path("global_settings")).run()
+    assert "Unsaved draft" not in texts(at)
+    _by_key(at.slider, "global_settings.form.temperature").set_value(0.65).run()
+    assert "Unsaved draft" in texts(at)
+    at.switch_page(page_path("home")).run()
+    assert not at.exception
+    assert not any(s.key == "global_settings.form.temperature" for s in at.slider)  # really away
+    at.switch_page(page_path("global_settings")).run()
+    assert not at.exception
+    assert _by_key(at.slider, "global_settings.form.temperature").value == 0.65
+    assert "Unsaved draft" in texts(at)
+    assert agent_settings.load_global(db).version == 0  # a draft is not a save
+    _by_key(at.button, "global_settings.discard.top").click().run()
+    assert _by_key(at.slider, "global_settings.form.temperature").value == 0.3
+    assert not any(b.key and b.key.startswith("global_settings.discard") for b in at.button)
+
+
+def test_nothing_to_save_is_said_on_the_button(db) -> None:
+    at = _page(db, "global_settings", "admin")
+    review = _by_key(at.button, "global_settings.review.top")
+    assert review.disabled and review.label == "Nothing to save"
+    _by_key(at.slider, "global_settings.form.temperature").set_value(0.6).run()
+    review = _by_key(at.button, "global_settings.review.top")
+    assert not review.disabled and review.label == "Review changes"
+
+
+def test_override_checkbox_unlocks_a_field_and_unticking_inherits_again(db) -> None:
+    admin = make_user(db, "admin", "boss")
+    job = create_job(db, admin, title="Barista", company="Bean Co")
+    agent_settings.save_job_config(db, admin, job.id, {"max_duration_minutes": 9})
+    at = _page(db, "job_settings", "recruiter", {"job": job.id})
+    prefix = f"job_settings.{job.id}"
+    temp = _by_key(at.slider, f"{prefix}.form.temperature")
+    assert temp.disabled and temp.value == 0.3  # inherited: locked, showing the global value
+    _by_key(at.checkbox, f"{prefix}.override.temperature").check().run()
+    assert not _by_key(at.slider, f"{prefix}.form.temperature").disabled
+    minutes = _by_key(at.number_input, f"{prefix}.form.max_duration_minutes")
+    assert not minutes.disabled and minutes.value == 9
+    _by_key(at.checkbox, f"{prefix}.override.temperature").uncheck().run()
+    _by_key(at.checkbox, f"{prefix}.override.max_duration_minutes").uncheck().run()
+    minutes = _by_key(at.number_input, f"{prefix}.form.max_duration_minutes")
+    assert minutes.disabled and minutes.value == 15  # the global value, not the job's 9
+    _by_key(at.button, f"{prefix}.review.bottom").click().run()
+    _by_key(at.button, "job_settings.confirm").click().run()
+    assert not at.exception
+    assert agent_effective.overridden_fields(agent_settings.load_job(db, job.id).overrides) == []
+
+
+def test_job_hours_are_shown_beside_the_global_ones(db) -> None:
+    admin = make_user(db, "admin", "boss")
+    job = create_job(db, admin, title="Barista", company="Bean Co")
+    at = _page(db, "job_settings", "viewer", {"job": job.id})
+    charts = [c for c in at.get("plotly_chart")]
+    titles = [str(c.proto.spec) for c in charts]
+    assert len(charts) == 2
+    assert '"Global"' in titles[0] and "This job (inherits global)" in titles[1]
+
+
+def test_reset_to_global_asks_first_and_names_the_field(db) -> None:
+    admin = make_user(db, "admin", "boss")
+    job = create_job(db, admin, title="Barista", company="Bean Co")
+    agent_settings.save_job_config(db, admin, job.id, {"temperature": 0.8})
+    at = _page(db, "job_settings", "recruiter", {"job": job.id})
+    prefix = f"job_settings.{job.id}"
+    _by_key(at.button, f"{prefix}.reset").click().run()
+    assert not at.exception
+    ask = next(line for line in texts(at).splitlines() if "to the global value?" in line)
+    assert "Temperature" in ask and "(0.8)" in ask and "(0.3)" in ask
+    assert agent_settings.load_job(db, job.id).overrides.temperature == 0.8  # not yet
+    _by_key(at.button, f"{prefix}.reset_confirm").click().run()
+    assert not at.exception
+    assert agent_effective.overridden_fields(agent_settings.load_job(db, job.id).overrides) == []

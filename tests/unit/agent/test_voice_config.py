@@ -314,7 +314,9 @@ def test_filter_voices() -> None:
 
 def test_describe_value() -> None:
     assert agent_effective.describe_value(True) == "on" and agent_effective.describe_value(None) == "—"
-    assert agent_effective.describe_value([{"text": "a"}, {"text": "b"}]) == "a | b"
+    # Lists of questions are counted here; their changes get a row each (test_settings_text.py).
+    assert agent_effective.describe_value([{"text": "a"}, {"text": "b"}]) == "2 questions."
+    assert " | " not in agent_effective.describe_value([{"text": "a"}, {"text": "b"}])
     assert agent_effective.describe_value("x" * 500).endswith("…")
 
 
