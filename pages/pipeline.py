@@ -74,12 +74,16 @@ for r in rows:
         "Knockouts passed": r.knockouts.text if r.knockouts else "",
         "Summary": r.summary,
         "Reviewer": r.reviewer,
-        "Call": f"transcripts?call={r.call_id}" if r.call_id else None,
+        "Call": f"transcripts?call={r.call_id}" if r.call_id else "",
     })
     table.append(cells)
 st.dataframe(table, hide_index=True, width="stretch", key="pipeline.table",
-             column_config={"Call": st.column_config.LinkColumn("Call", display_text="Open call"),
-                            "Summary": st.column_config.TextColumn("Summary", width="large")})
+             # The stage carries a time (in two zones) for queued calls: it gets the room.
+             column_config={"Stage": st.column_config.TextColumn("Stage", width=330),
+                            "Knockouts passed": st.column_config.TextColumn(width=115),
+                            "Reviewer": st.column_config.TextColumn(width=80),
+                            "Call": st.column_config.LinkColumn("Call", display_text="Open call",
+                                                                width=80)})
 st.caption(f"{len(rows)} of {len(view.rows)} candidates shown.")
 
 d1, d2 = st.columns(2)

@@ -73,7 +73,7 @@ class RatingRow:
 def ratings_by_decision(rows: Iterable[PipelineRow],
                         questions: Sequence[tuple[str, str]]) -> list[RatingRow]:
     """The average rating of each question (id, text) among advanced, held and rejected
-    candidates, one decimal; [] when no reviewed candidate rated any question."""
+    candidates, one decimal; questions nobody rated are left out ([] when none was rated)."""
     sums: dict[tuple[str, str], list[int]] = {}
     for row in rows:
         if row.decision not in DECISIONS:
@@ -86,5 +86,6 @@ def ratings_by_decision(rows: Iterable[PipelineRow],
     for qid, text in questions:
         averages = {d: (round(sum(v) / len(v), 1) if (v := sums.get((qid, d))) else None)
                     for d in DECISIONS}
-        out.append(RatingRow(question=text, averages=averages))
+        if any(v is not None for v in averages.values()):
+            out.append(RatingRow(question=text, averages=averages))
     return out

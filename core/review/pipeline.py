@@ -198,7 +198,7 @@ def _both(at: datetime | None, user_zone: str, candidate_zone: str | None) -> st
         return "time not set"
     mine = local_time(at, user_zone)
     if candidate_zone and _zone(candidate_zone) and candidate_zone != user_zone:
-        return f"{mine}; candidate's time {local_time(at, candidate_zone)}"
+        return f"{mine} ({local_time(at, candidate_zone, with_date=False)} for them)"
     return mine
 
 
@@ -206,8 +206,8 @@ def stage_text(verdict: Verdict, user_zone: str, candidate_zone: str | None) -> 
     """The stage in words, with the due time in the user's zone and the candidate's beside it."""
     stage = verdict.stage
     if stage == Stage.RETRY:
-        text = (f"retry at {_both(verdict.at, user_zone, candidate_zone)} "
-                f"(attempt {verdict.attempt} of {max(verdict.of, verdict.attempt)})")
+        text = (f"retry at {_both(verdict.at, user_zone, candidate_zone)}, "
+                f"attempt {verdict.attempt} of {max(verdict.of, verdict.attempt)}")
     elif stage == Stage.SCHEDULED:
         text = f"scheduled ({_both(verdict.at, user_zone, candidate_zone)})"
     elif stage == Stage.CALLING:

@@ -44,7 +44,7 @@ def test_only_holds():
 
 
 def test_average_rating_per_question_by_decision():
-    questions = [("years", "Years driving?"), ("why", "Why us?")]
+    questions = [("years", "Years driving?"), ("why", "Why us?"), ("never", "Nobody rated this?")]
     rows = [row("advance", PASS, {"years": 4, "why": 5}), row("advance", None, {"years": 5}),
             row("reject", FAIL, {"years": 1}), row(None, None, {"years": 1})]
     got = ratings_by_decision(rows, questions)
