@@ -55,6 +55,8 @@ def seed_pipeline(db, title: str = "Forklift driver") -> dict[str, Any]:
                                   short_summary="Maybe later.")
     person("Dan Evans", "+12015550105")  # never called
     person("Eve Fox", "+12015550106", do_not_call=True)
+    person("Hana Human", "+12015550109",
+           human_requested={job: {"reason": "prefers to talk to a person", "call_id": None, "at": T0}})
     gus = person("Gus Hale", "+12015550107")
     first = add_call(db, gus, job, status="no_answer", duration=None, batch_id="b1")
     due = now() + timedelta(hours=3)

@@ -42,9 +42,9 @@ def test_funnel_rows_links_and_filters(db):
     assert at.selectbox(key="pipeline.job").value == seeded["job"]
     assert funnel(at) == {"not called": 1, "retry scheduled": 1, "outcome unknown": 1,
                           "screened, awaiting review": 1, "on hold": 1, "rejected": 1, "advanced": 1,
-                          "do-not-call": 1}
+                          "asked for a human": 1, "do-not-call": 1}
     rows = {r["Candidate"]: r for r in table(at)}
-    assert len(rows) == 8
+    assert len(rows) == 9
     ann = rows["Ann Archer"]
     assert (ann["Stage"], ann["Knockouts passed"], ann["Summary"], ann["Reviewer"]) == (
         "advanced", "2 of 2", "Strong fit.", "rita")

@@ -23,7 +23,7 @@ def test_each_candidate_at_their_stage_with_knockouts_and_the_call(db):
     assert {n: r.stage for n, r in by_name.items()} == {
         "Ann Archer": Stage.ADVANCED, "Bob Stone": Stage.REJECTED, "Cara Diaz": Stage.AWAITING_REVIEW,
         "Hank Hold": Stage.ON_HOLD, "Dan Evans": Stage.NOT_CALLED, "Eve Fox": Stage.DO_NOT_CALL,
-        "Gus Hale": Stage.RETRY, "Ivy Unknown": Stage.UNKNOWN,
+        "Gus Hale": Stage.RETRY, "Ivy Unknown": Stage.UNKNOWN, "Hana Human": Stage.ASKED_FOR_HUMAN,
     }
     ann, bob, cara, gus = (by_name[n] for n in ("Ann Archer", "Bob Stone", "Cara Diaz", "Gus Hale"))
     assert [r.knockouts.text for r in (ann, bob, cara)] == ["2 of 2", "1 of 2", "1 of 2"]
@@ -76,11 +76,16 @@ def test_launch_for_everyone_not_yet_called_previews_then_queues(db):
     recruiter = make_user(db, "recruiter")
     ids = not_called_ids(db, recruiter, seeded["job"])
     assert ids == [seeded["ids"]["Dan Evans"]]
-    # A do-not-call and an open call are skipped for their reasons, through the batch's checks.
-    with_blocked = [*ids, seeded["ids"]["Eve Fox"], seeded["ids"]["Gus Hale"]]
+    # A do-not-call, a request for a person and an open call are skipped for their reasons,
+    # through the batch's own checks (the preview and the batch give the same reasons).
+    with_blocked = [*ids, *(seeded["ids"][n] for n in ("Eve Fox", "Hana Human", "Gus Hale"))]
     plan = batches.preview_batch(db, recruiter, seeded["job"], with_blocked)
     assert plan.to_call == 1
-    assert plan.skipped == {"on the do-not-call list": 1, "already has an open call for this job": 1}
+    assert plan.skipped == {"on the do-not-call list": 1, "already has an open call for this job": 1,
+                            "asked for a person on an earlier call for this job": 1}
+    blocked = batches.create_batch(db, recruiter, seeded["job"], with_blocked[1:])
+    assert blocked.queued == 0
+    assert sorted(s.reason for s in blocked.skipped) == sorted(r for r in plan.skipped)
     batch = batches.create_batch(db, recruiter, seeded["job"], ids)
     assert (batch.queued, batch.skipped_count) == (1, 0)
     view = job_pipeline(db, recruiter, seeded["job"])
