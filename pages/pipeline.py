@@ -8,6 +8,7 @@ import streamlit as st
 from core import auth
 from core.calling import batches
 from core.people import jobs
+from core.people.visibility import sees_personal_data
 from core.review import agreement, exports
 from core.review.job_pipeline import job_pipeline
 from core.review.pipeline import FUNNEL_ORDER, Stage, filter_rows, stage_counts
@@ -63,7 +64,7 @@ chosen = f1.multiselect("Stages", [s.value for s in FUNNEL_ORDER if counts[s]],
 search = f2.text_input("Name", key="pipeline.search", placeholder="Search by name")
 passed_only = f3.toggle("Knockouts all passed", key="pipeline.passed")
 rows = filter_rows(view.rows, stages=[Stage(s) for s in chosen], search=search, all_passed=passed_only)
-show_phone = any(r.phone for r in view.rows)
+show_phone = sees_personal_data(user)  # the one visibility rule: viewers get no phone column
 table = []
 for r in rows:
     cells = {"Candidate": r.name}
