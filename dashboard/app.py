@@ -25,6 +25,7 @@ _TITLES = {
     "jobs_candidates": ("Jobs & candidates", ":material/groups:"),
     "launch_calls": ("Launch calls", ":material/call:"),
     "transcripts": ("Calls & transcripts", ":material/forum:"),
+    "pipeline": ("Pipeline", ":material/filter_alt:"),
     "usage": ("Usage & cost", ":material/monitoring:"),
     "users": ("Users", ":material/manage_accounts:"),
     "account": ("My account", ":material/account_circle:"),

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from core import audit
-from core.agent.settings import job_effective_config
+from core.agent.models import GlobalVoiceConfig
+from core.agent.settings import get_global_config, job_effective_config
 from core.auth import Action, User, require
-from core.calling import batch_store, queue_store
+from core.calling import admission, batch_store, queue_store, refusals
 from core.calling import store as call_store
 from core.calling.hours import opening_sentence, opening_words
 from core.calling.outcome import outcome_text
@@ -18,6 +19,7 @@ from core.config import get_settings
 from core.db import Database, new_id, utcnow
 from core.documents.batch import Batch, BatchStatus
 from core.documents.call import Call
+from core.documents.candidate import Candidate
 from core.documents.status import TERMINAL_VALUES, CallStatus
 from core.errors import UserError
 from core.people import store as people_store
@@ -51,6 +53,63 @@ class BatchProgress:
         return (self.finished / self.total) if self.total else 1.0
 
 
+def skip_reason(cand: Candidate, job_id: str, config: GlobalVoiceConfig) -> str | None:
+    """Why a batch leaves this candidate out (standing reasons only), or None."""
+    if cand.do_not_call:
+        return "on the do-not-call list"
+    if str(job_id) in (cand.human_requested or {}):
+        return "asked for a person on an earlier call for this job"
+    if config.require_consent and not cand.consent:
+        return "no consent (the settings require it)"
+    return None
+
+
+@dataclass(frozen=True)
+class BatchPreview:
+    """What a batch would do now: how many it queues, who it skips and why, and what may delay
+    the calls (calling hours closed for some candidates, no room in the budget)."""
+
+    to_call: int
+    skipped: dict[str, int] = field(default_factory=dict)  # reason → candidates
+    outside_hours: int = 0
+    budget_note: str = ""
+
+
+def preview_batch(db: Database, actor: User, job_id: str, candidate_ids: list[str],
+                  *, now: datetime | None = None) -> BatchPreview:
+    """The confirmation of a batch for these candidates: the same checks as `create_batch`
+    (do-not-call, asked for a person, consent, an open call) plus calling hours and budget now."""
+    require(actor, Action.LAUNCH_CALLS)
+    job = people_store.get_job(db, job_id)
+    if job is None:
+        raise BatchError("That job does not exist.")
+    if job.archived:
+        raise BatchError("The job is archived; no new calls are placed for it.")
+    config = job_effective_config(db, job.id)
+    cands = people_store.candidates_of_job(db, job.id, ids=candidate_ids, limit=_MAX_BATCH + 1)
+    if len(cands) > _MAX_BATCH:
+        raise BatchError(f"A batch holds at most {_MAX_BATCH:,} candidates.")
+    busy = queue_store.open_candidates(db, job.id)
+    now = now or utcnow()
+    skipped: dict[str, int] = {}
+    callable_ = []
+    for cand in cands:
+        reason = skip_reason(cand, job.id, config)
+        if reason is None and cand.id in busy:
+            reason = "already has an open call for this job"
+        if reason is None:
+            callable_.append(cand)
+        else:
+            skipped[reason] = skipped.get(reason, 0) + 1
+    closed = sum(1 for c in callable_ if not refusals.window_check(c, config, now).allowed)
+    note = ""
+    if callable_:
+        note = admission.budget_precheck(db, job.id, callable_[0], global_cfg=get_global_config(db),
+                                         job_cfg=config)
+    return BatchPreview(to_call=len(callable_), skipped=skipped, outside_hours=closed,
+                        budget_note=note)
+
+
 def create_batch(db: Database, actor: User, job_id: str, candidate_ids: list[str] | None = None,
                  *, name: str = "") -> Batch:
     """Queue calls for the chosen candidates, or for everyone of the job not yet screened."""
@@ -76,13 +135,9 @@ def create_batch(db: Database, actor: User, job_id: str, candidate_ids: list[str
     batch_store.insert_batch(db, first)
     queued, skipped = 0, []
     for cand in cands:
-        reason = None
         if cand.id in screened:
             continue
-        if cand.do_not_call:
-            reason = "on the do-not-call list"
-        elif config.require_consent and not cand.consent:
-            reason = "no consent (the settings require it)"
+        reason = skip_reason(cand, job.id, config)
         if reason is None:
             doc = call_store.new_call_doc(cand.id, job.id, actor=actor.username, batch_id=batch_id)
             if call_store.insert_call(db, doc):

@@ -86,6 +86,12 @@ def screened_candidates(db: Database, job_id: str) -> set[str]:
                                                    "status": CallStatus.COMPLETED.value}))
 
 
+def open_candidates(db: Database, job_id: str) -> set[str]:
+    """Candidates with an open (queued or live) call for this job."""
+    live = [s.value for s in CallStatus if s.value not in TERMINAL_VALUES]
+    return set(db[CALLS].distinct("candidate_id", {"job_id": job_id, "status": {"$in": live}}))
+
+
 def queued_of_batch(db: Database, batch_id: str) -> list[str]:
     """Ids of the batch's calls still waiting in the queue."""
     return [d["_id"] for d in db[CALLS].find({"batch_id": batch_id, "status": CallStatus.QUEUED.value},

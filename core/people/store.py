@@ -144,7 +144,9 @@ def candidates_of_job(db: Database, job_id: str, *, ids: list[str] | None = None
     query: dict[str, Any] = {"job_ids": str(job_id), **_CANDIDATES_ONLY}
     if ids is not None:
         query["_id"] = {"$in": [str(c) for c in ids]}
-    projection = {"do_not_call": 1, "consent": 1, "name": 1}
+    # What a batch decides with: the standing refusals and the calling-hours zone.
+    projection = {"do_not_call": 1, "consent": 1, "name": 1, "human_requested": 1, "timezone": 1,
+                  "phone": 1}
     return [Candidate.model_validate(d) for d in db[CANDIDATES].find(query, projection).limit(limit)]
 
 

@@ -20,6 +20,9 @@ from core.review import store
 from core.review.answer_matching import screening_questions
 from core.review.detail import call_detail, readable
 from core.review.filters import ReviewError, call_cost, currency_of
+from core.review.job_pipeline import answers_of, stage_words
+from core.review.models import QuestionAnswer
+from core.review.pipeline import call_rank, knockout_words, knockouts, value_words
 
 _EXPORT_CALL_LIMIT = 50_000  # calls of one job read for an export
 _EXPORT_BATCH = 1000
@@ -39,13 +42,6 @@ def csv_cell(value: Any) -> Any:
 
 def _iso(value: datetime | None) -> str:
     return value.isoformat(timespec="seconds") if value else ""
-
-
-def _rank(call: Call) -> tuple[int, int]:
-    # The call that speaks for a candidate: a reviewed one, else a completed one, else any ended.
-    reviewed = 1 if call.decision else 0
-    completed = 1 if call.status == CallStatus.COMPLETED else 0
-    return reviewed, completed
 
 
 def csv_scope(user: User | None) -> str:
@@ -72,13 +68,16 @@ def export_job_csv(db: Database, user: User | None, job_id: str) -> bytes:
         cid = call.candidate_id
         attempts[cid] = attempts.get(cid, 0) + 1
         questions = max(questions, len(screening_questions(call)))
-        # Newest first, so a later call only wins with a strictly better rank.
-        if cid not in best or _rank(call) > _rank(best[cid]):
+        # Newest first, so a later call only wins with a strictly better rank (the pipeline's
+        # rule of the call that speaks for a candidate).
+        if cid not in best or call_rank(call) > call_rank(best[cid]):
             best[cid] = call
     people: dict[str, Candidate] = {
         p.id: p for p in people_store.candidate_contacts(db, sorted(best), _EXPORT_BATCH)
     }
     names = {cid: readable(p.name, "(name cannot be decrypted)") for cid, p in people.items()}
+    stages = stage_words(db, job.id)
+    answers = answers_of(db, best.values())
     header = ["candidate_id", "candidate_name"]
     if reviewer:
         header.append("phone")
@@ -92,8 +91,11 @@ def export_job_csv(db: Database, user: User | None, job_id: str) -> bytes:
         "duration_seconds",
         "decision",
         "overall_rating",
+        "Pipeline stage",
+        "Knockouts passed",
     ]
-    header += [f"q{n}_rating" for n in range(1, questions + 1)]
+    for n in range(1, questions + 1):
+        header += [f"Q{n} answer", f"Q{n} value", f"Q{n} knockout", f"Q{n} rating"]
     header += ["reviewed_by", "reviewed_at_utc"]
     if reviewer:
         header.append("review_notes")
@@ -106,7 +108,7 @@ def export_job_csv(db: Database, user: User | None, job_id: str) -> bytes:
         person = people.get(cid)
         phone = phone_for(actor, readable(person.phone, "(cannot decrypt)")) if person else ""
         writer.writerow(_csv_row(cid, call, names.get(cid), phone, job.title, attempts.get(cid, 1),
-                                 questions, reviewer))
+                                 questions, reviewer, stages.get(cid, ""), answers.get(call.id, [])))
     audit.record(
         db,
         actor=actor.username,
@@ -127,6 +129,8 @@ def _csv_row(
     attempts: int,
     questions: int,
     reviewer: bool,
+    stage: str,
+    answers: list[QuestionAnswer],
 ) -> list[Any]:
     """One candidate's CSV row, cells escaped (the phone, validated E.164, is written as is)."""
     review = call.review or Review()
@@ -145,11 +149,22 @@ def _csv_row(
         call.duration_seconds,  # None is an empty cell
         review.decision or "",
         review.overall or "",
+        stage,
+        knockouts(call, answers).text if answers else "",
     ]
-    # Ratings are keyed by question id within the call's own snapshot (by position before ids).
-    ids = [q.id for q in screening_questions(call)]
-    row += [review.ratings.get(ids[n - 1] if n <= len(ids) else "", review.ratings.get(str(n), ""))
-            for n in range(1, questions + 1)]
+    # Per question of the call's own snapshot: the answer, its typed value, the knockout result
+    # and the rating (keyed by question id; by position in reviews older than ids).
+    asked = screening_questions(call)
+    for n in range(1, questions + 1):
+        q = asked[n - 1] if n <= len(asked) else None
+        a = answers[n - 1] if n <= len(answers) else None
+        unit = q.spec.unit if q is not None and q.spec is not None else ""
+        row += [
+            (a.answer or "") if a is not None and a.asked else "",
+            value_words(a.value, unit) if a is not None else "",
+            knockout_words(a.knockout_passed) if a is not None else "",
+            review.ratings.get(q.id if q else "", review.ratings.get(str(n), "")),
+        ]
     row += [review.by or "", _iso(review.at)]
     if reviewer:
         row.append(review.notes or "")

@@ -261,6 +261,8 @@ def export_calls(db: Database, job_id: str, statuses: list[str], *, limit: int, 
         "review": 1,
         "summary": 1,
         "short_summary": 1,
+        "agent_answers": 1,  # the typed answers of the export's per-question columns
+        "config_snapshot.spoken.voicemail_message": 1,
         **_QUESTION_FIELDS,
     }
     cursor = (

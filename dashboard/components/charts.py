@@ -207,3 +207,13 @@ def budget_gauge(state: BudgetState, currency: str = "USD") -> go.Figure:
     )
     fig.update_layout(margin={"l": 30, "r": 30, "t": 60, "b": 10}, height=260)
     return fig
+
+
+def pipeline_funnel(counts: dict[str, int]) -> go.Figure:
+    """Candidates per pipeline stage as a funnel, stages in the order given (empty ones left out)."""
+    shown = {label: n for label, n in counts.items() if n}
+    fig = go.Figure(go.Funnel(y=list(shown), x=list(shown.values()), textinfo="value",
+                              marker={"color": "#1565c0"}))
+    fig.update_layout(title="Candidates per stage", margin={"l": 30, "r": 30, "t": 50, "b": 10},
+                      height=max(220, 60 + 42 * len(shown)))
+    return fig

@@ -239,7 +239,7 @@ def test_export_one_row_per_candidate_columns_by_role(data):
     # screened yet). One row per candidate; the reviewed or completed call speaks for them.
     assert [r["candidate_name"] for r in rows] == ["Ann Archer", "Anna Bell", "Bob Stone"]
     ann, anna, bob = rows
-    assert (ann["call_id"], ann["decision"], ann["overall_rating"], ann["q1_rating"]) == (
+    assert (ann["call_id"], ann["decision"], ann["overall_rating"], ann["Q1 rating"]) == (
         calls[0],
         "advance",
         "4",

@@ -51,3 +51,10 @@ def test_budget_gauge_colour_follows_the_level():
         assert fig.data[0].gauge.bar.color == colour
         assert fig.data[0].gauge.threshold.value == 100
         assert fig.data[0].value == 85  # the committed figure: what new calls are checked against
+
+
+def test_pipeline_funnel_keeps_the_stage_order_and_leaves_out_empty_stages():
+    fig = charts.pipeline_funnel({"not called": 4, "scheduled": 0, "calling": 1, "advanced": 2})
+    (trace,) = fig.data
+    assert trace.type == "funnel"
+    assert list(trace.y) == ["not called", "calling", "advanced"] and list(trace.x) == [4, 1, 2]

@@ -1,0 +1,53 @@
+"""The pipeline's reads: a job's candidates, their calls of the job and the transcripts of the
+calls that speak for them (each bounded; nothing here writes)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pymongo.database import Database
+
+from core.db import CALLS, CANDIDATES, TRANSCRIPTS
+from core.documents.call import Call
+from core.documents.candidate import Candidate
+from core.review.models import StoredTranscript
+
+MAX_CANDIDATES = 5000  # candidates of one job in the pipeline (the largest candidate list)
+MAX_CALLS = 50_000  # calls of one job read for the pipeline (as for the job export)
+_BATCH = 1000
+# What the stage rule, the knockouts and the table need of a call: no prompt, no request body.
+_CALL_FIELDS = {
+    "candidate_id": 1, "job_id": 1, "status": 1, "attempt": 1, "retry_of": 1, "batch_id": 1,
+    "created_at": 1, "dialed_at": 1, "ended_at": 1, "next_attempt_at": 1, "hold_reason": 1,
+    "calling_window": 1, "answered_by": 1, "opt_out": 1, "human_requested": 1, "callback": 1,
+    "review": 1, "short_summary": 1, "agent_answers": 1, "end_reason": 1, "failure_reason": 1,
+    "config_snapshot.config.screening_questions": 1,
+    "config_snapshot.spoken.screening_questions": 1,
+    "config_snapshot.spoken.voicemail_message": 1,
+}
+_CANDIDATE_FIELDS = {"name": 1, "phone": 1, "timezone": 1, "do_not_call": 1, "human_requested": 1,
+                     "consent": 1, "job_ids": 1, "created_at": 1}
+
+
+def job_candidates(db: Database, job_id: str, *, limit: int = MAX_CANDIDATES) -> list[Candidate]:
+    """The job's candidates (no test contacts), oldest first, at most `limit`."""
+    cursor = db[CANDIDATES].find({"job_ids": str(job_id), "test_contact": {"$ne": True}},
+                                 _CANDIDATE_FIELDS).sort([("created_at", 1), ("_id", 1)])
+    return [Candidate.model_validate(d) for d in cursor.limit(max(1, min(limit, MAX_CANDIDATES)))]
+
+
+def job_calls(db: Database, job_id: str, *, limit: int = MAX_CALLS) -> list[Call]:
+    """The job's screening calls (no test calls), newest first, at most `limit`."""
+    cursor = (db[CALLS].find({"job_id": str(job_id), "test_call": {"$ne": True}}, _CALL_FIELDS)
+              .sort([("created_at", -1), ("_id", -1)]).limit(limit).batch_size(_BATCH))
+    return [Call.model_validate(d) for d in cursor]
+
+
+def transcripts_of(db: Database, call_ids: Iterable[str]) -> dict[str, StoredTranscript]:
+    """The stored transcripts of these calls, by call id (read a thousand ids at a time)."""
+    ids = sorted(set(call_ids))
+    found: dict[str, StoredTranscript] = {}
+    for start in range(0, len(ids), _BATCH):
+        for doc in db[TRANSCRIPTS].find({"_id": {"$in": ids[start:start + _BATCH]}}):
+            found[str(doc["_id"])] = StoredTranscript.model_validate(doc)
+    return found
