@@ -100,7 +100,7 @@ def test_messages_all_pages_and_recording_via_redirect(sandbox: SandboxHandle) -
     sandbox.wait_for(lambda: uv.get_call(call_id).ended, timeout=15)
     messages = uv.list_messages(call_id, page_size=3)
     assert len(messages) >= 7
-    assert messages[0].role == "MESSAGE_ROLE_USER"
+    assert messages[0].role == "MESSAGE_ROLE_AGENT"  # no firstSpeakerSettings: the agent speaks first
     assert any("lift 50 pounds" in (m.text or "") for m in messages)
     queries = [r["query"] for r in sandbox.received("ultravox", "list_messages")]
     assert len(queries) == -(-len(messages) // 3)
