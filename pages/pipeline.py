@@ -13,7 +13,7 @@ from core.review import agreement, exports
 from core.review.job_pipeline import job_pipeline
 from core.review.pipeline import FUNNEL_ORDER, Stage, filter_rows, stage_counts
 from dashboard import ui
-from dashboard.components import charts, review_ui
+from dashboard.components import charts
 from dashboard.safe_text import md
 
 # Labels are dict lookups, not lambdas: AppTest keeps format_func in the (pickled) session state.
@@ -22,9 +22,9 @@ _STAGE_LABELS = {s.value: s.label for s in FUNNEL_ORDER}
 user = ui.require_user("pipeline")
 db = ui.require_database()
 
+zone = ui.viewer_zone(user)  # chosen on My account (the browser's until then)
 with st.sidebar:
-    zone = st.selectbox("Show times in", review_ui.zones(st.context.timezone), key="pipeline.tz",
-                        help="Your browser's time zone is chosen first.")
+    st.caption(f"Times in {zone} · change it on My account.")
 
 st.title("Pipeline")
 all_jobs = jobs.list_jobs(db, include_archived=True)

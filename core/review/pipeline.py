@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core import timezones
 from core.documents.call import Call
 from core.documents.candidate import Candidate
 from core.documents.status import CallStatus
@@ -178,28 +178,8 @@ def _queued(call: Call, by_id: dict[str, Call], max_attempts: int) -> Verdict:
 # -- in words ------------------------------------------------------------------------------------
 
 
-def _zone(name: str | None) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(name) if name else None
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
-def local_time(at: datetime | None, zone: str | None, *, with_date: bool = True) -> str:
-    """An instant in a zone, e.g. "2026-03-02 10:00 EST" ("" without an instant)."""
-    if at is None:
-        return ""
-    tz = _zone(zone) or ZoneInfo("UTC")
-    return at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z" if with_date else "%H:%M %Z")
-
-
 def _both(at: datetime | None, user_zone: str, candidate_zone: str | None) -> str:
-    if at is None:
-        return "time not set"
-    mine = local_time(at, user_zone)
-    if candidate_zone and _zone(candidate_zone) and candidate_zone != user_zone:
-        return f"{mine} ({local_time(at, candidate_zone, with_date=False)} for them)"
-    return mine
+    return "time not set" if at is None else timezones.readable_for_both(at, user_zone, candidate_zone)
 
 
 def stage_text(verdict: Verdict, user_zone: str, candidate_zone: str | None) -> str:

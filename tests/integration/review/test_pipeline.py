@@ -33,7 +33,7 @@ def test_each_candidate_at_their_stage_with_knockouts_and_the_call(db):
     # The queued retry: its call, its due time in the user's zone and the candidate's beside it.
     assert gus.call_id == seeded["calls"]["Gus Hale"]
     assert gus.stage_text.startswith("retry at ") and "CET (" in gus.stage_text
-    assert " CST for them)" in gus.stage_text
+    assert " for the candidate, Chicago)" in gus.stage_text
     assert gus.stage_text.endswith(", attempt 2 of 3")
     assert by_name["Dan Evans"].call_id is None
     assert view.questions[0] == ("years", "How many years have you driven a forklift?")

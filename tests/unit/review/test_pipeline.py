@@ -120,8 +120,8 @@ def test_stage_text_shows_both_zones():
     verdict = stage(calls=[first, call("queued", 1, attempt=2, retry_of=first.id, next_attempt_at=due)],
                     max_attempts=4)
     text = stage_text(verdict, "Europe/Paris", "America/Chicago")
-    assert text == "retry at 2026-03-02 16:00 CET (09:00 CST for them), attempt 2 of 4"
-    assert stage_text(verdict, "UTC", "UTC") == "retry at 2026-03-02 15:00 UTC, attempt 2 of 4"
+    assert text == "retry at 2 Mar 2026, 16:00 CET (09:00 for the candidate, Chicago), attempt 2 of 4"
+    assert stage_text(verdict, "UTC", "UTC") == "retry at 2 Mar 2026, 15:00 UTC, attempt 2 of 4"
 
 
 def test_values_and_knockouts_in_words():
