@@ -126,6 +126,32 @@ def job_pipeline(db: Database, user: User | None, job_id: str, *, zone: str = "U
     return JobPipeline(job=job, rows=rows, questions=list(questions.items()), truncated=truncated)
 
 
+@dataclass(frozen=True)
+class StageRow:
+    """A candidate's stage for one job without answers or summaries (what Home lists)."""
+
+    candidate_id: str
+    name: str
+    stage: Stage
+    stage_text: str
+    call_id: str | None
+
+
+def job_stages(db: Database, user: User | None, job_id: str, *, zone: str = "UTC") -> list[StageRow]:
+    """Each candidate's stage for the job in words (times in `zone`, the candidate's beside) and
+    the call to open; cheaper than `job_pipeline` (no transcripts are read)."""
+    require(user, Action.VIEW)
+    entries, _ = _entries(db, str(job_id))
+    return [StageRow(
+        candidate_id=e.candidate.id,
+        name=readable(e.candidate.name, "(name cannot be decrypted)"),
+        stage=e.verdict.stage,
+        stage_text=stage_text(e.verdict, zone, _candidate_zone(e.candidate, e.verdict,
+                                                                readable(e.candidate.phone, ""))),
+        call_id=(e.verdict.call or e.speaking).id if (e.verdict.call or e.speaking) else None,
+    ) for e in entries]
+
+
 def stage_words(db: Database, job_id: str) -> dict[str, str]:
     """Each candidate's stage in words (times in UTC), by candidate id, for the job export."""
     entries, _ = _entries(db, str(job_id))

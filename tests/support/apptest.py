@@ -48,6 +48,7 @@ MARKDOWN_KINDS = ("title", "header", "subheader", "markdown", "caption", "info",
 
 # A link column's cell holds the address; the browser shows its display text ("Open call").
 _INTERNAL_LINK = re.compile(r"^[a-z_]+\?[a-z_]+=[0-9a-f]{32}$")
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
@@ -64,7 +65,8 @@ def texts(at: AppTest) -> str:
 def visible_strings(at: AppTest) -> list[str]:
     """Every string a user sees on a run: text elements, labels, metrics, choices and table
     cells and headers (for the plain-language checks)."""
-    found = [line for line in texts(at).splitlines() if line.strip()]
+    # A Markdown link shows its text, not its address.
+    found = [_LINK.sub(r"\1", line) for line in texts(at).splitlines() if line.strip()]
     found += [str(e.label) for e in at.expander] + [str(t.label) for t in at.tabs]
     found += [s for m in at.metric for s in (str(m.label), str(m.value))]
     for kind in ("button", "selectbox", "text_input", "checkbox", "multiselect", "text_area", "radio",

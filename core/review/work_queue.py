@@ -1,0 +1,96 @@
+"""Home as a work queue: per open job, who awaits review, who asked for a person, which calls
+are running or waiting (with their times), and how far the job has come."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.auth import Action, User, require
+from core.db import Database
+from core.people import jobs
+from core.review.job_pipeline import StageRow, job_stages
+from core.review.pipeline import Stage
+
+MAX_JOBS = 20  # Home reads the newest open jobs; the Pipeline page has every job
+_PROGRESS = (Stage.NOT_CALLED, Stage.AWAITING_REVIEW, Stage.ADVANCED, Stage.ON_HOLD, Stage.REJECTED)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One line of a queue: who, for which job, what is going on (in words), what to open."""
+
+    job_id: str
+    job: str
+    name: str
+    text: str
+    candidate_id: str
+    call_id: str | None
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """One open job: candidates per stage, and the first call awaiting review (to start there)."""
+
+    job_id: str
+    title: str
+    candidates: int
+    counts: dict[Stage, int]
+    first_awaiting_call: str | None
+
+    @property
+    def awaiting(self) -> int:
+        """Candidates screened and waiting for a decision."""
+        return self.counts.get(Stage.AWAITING_REVIEW, 0)
+
+
+@dataclass(frozen=True)
+class WorkQueue:
+    """Everything Home lists, newest jobs first; `more_jobs` when open jobs were left out."""
+
+    jobs: list[JobProgress] = field(default_factory=list)
+    asked_for_person: list[Item] = field(default_factory=list)
+    running: list[Item] = field(default_factory=list)
+    waiting: list[Item] = field(default_factory=list)
+    more_jobs: bool = False
+
+    @property
+    def awaiting_review(self) -> int:
+        """Candidates awaiting a decision across the jobs shown."""
+        return sum(j.awaiting for j in self.jobs)
+
+
+def _item(job_id: str, title: str, row: StageRow) -> Item:
+    return Item(job_id, title, row.name, row.stage_text, row.candidate_id, row.call_id)
+
+
+def work_queue(db: Database, user: User | None, *, zone: str) -> WorkQueue:
+    """The work queue for Home; times in `zone` with the candidate's clock beside them."""
+    require(user, Action.VIEW)
+    open_jobs = jobs.list_jobs(db, limit=MAX_JOBS + 1)
+    queue = WorkQueue(more_jobs=len(open_jobs) > MAX_JOBS)
+    for job in open_jobs[:MAX_JOBS]:
+        rows = job_stages(db, user, job.id, zone=zone)
+        counts: dict[Stage, int] = {}
+        first: str | None = None  # the call to start reviewing at: a screened candidate's
+        for row in rows:
+            if row.stage == Stage.AWAITING_REVIEW and first is None:
+                first = row.call_id
+            counts[row.stage] = counts.get(row.stage, 0) + 1
+            if row.stage == Stage.ASKED_FOR_HUMAN:
+                queue.asked_for_person.append(_item(job.id, job.title, row))
+            elif row.stage == Stage.CALLING:
+                queue.running.append(_item(job.id, job.title, row))
+            elif row.stage in (Stage.RETRY, Stage.SCHEDULED):
+                queue.waiting.append(_item(job.id, job.title, row))
+        queue.jobs.append(JobProgress(job.id, job.title, len(rows), counts, first))
+    return queue
+
+
+def progress_sentence(job: JobProgress) -> str:
+    """A job's progress in one line: "12 candidates: 3 not called, 4 awaiting review, 2 advanced …"."""
+    parts = [f"{job.counts[s]} {s.label}" for s in _PROGRESS if job.counts.get(s)]
+    others = job.candidates - sum(job.counts.get(s, 0) for s in _PROGRESS)
+    if others:
+        parts.append(f"{others} elsewhere (calling, waiting or stopped)")
+    people = "1 candidate" if job.candidates == 1 else f"{job.candidates} candidates"
+    return f"{people}: " + ", ".join(parts) if parts else f"{people}."
