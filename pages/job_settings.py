@@ -188,7 +188,7 @@ with tab_effective:
             st.dataframe(config_fields.changes_table(diff).rename(
                 columns={"Before": "Global", "After": "This job"}), hide_index=True, width="stretch")
         else:
-            st.caption("None: this job uses the global settings unchanged.")
+            st.caption("There are none: this job uses the global settings unchanged.")
         st.subheader(f"The prompt for a sample candidate ({agent_prompts.SAMPLE_CANDIDATE})")
         st.code(agent_prompts.render_prompt(effective, candidate_name=agent_prompts.SAMPLE_CANDIDATE,
                                  job_title=job.title, company_name=job.company),

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from core import crypto
+from core import crypto, timezones
+from core.agent.validation import FIELD_LABELS
 from core.auth import Action, User, can
 from core.calling.outcome import outcome_text
 from core.db import Database, utcnow
 from core.documents.call import Call, Review
+from core.labels import yes_no
 from core.people import store as people_store
 from core.people.visibility import phone_for
 from core.review import store
@@ -19,7 +22,6 @@ from core.review.models import CallDetail, CallParty, ConfigMeta, Fact, JobRef, 
 from core.review.timeline import event_entry, timeline, transcript_messages
 
 _EVENT_LIMIT = 200  # a call has a dozen events; the cap guards the detail page
-_WINDOW_HIDDEN = ("zones", "local_times")  # per-zone detail the calling-hours table leaves out
 _UNREADABLE = "(cannot be decrypted: check DATA_ENCRYPTION_KEY and DATA_ENCRYPTION_OLD_KEYS)"
 
 
@@ -66,21 +68,31 @@ def config_meta(call: Call) -> ConfigMeta:
     )
 
 
+def _words(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return yes_no(value)
+    return str(value)
+
+
 def settings_facts(call: Call) -> list[Fact]:
-    """The voice settings the call was placed with, as label/value rows."""
+    """The voice settings the call was placed with, as label/value rows in words."""
     cfg, meta = call.snapshot_config, config_meta(call)
+    minutes = cfg.get("max_duration_minutes")
+    overridden = [FIELD_LABELS.get(f, f.replace("_", " ")) for f in meta.overridden_fields]
     rows: list[tuple[str, Any]] = [
         ("Voice", cfg.get("voice")),
         ("Model", cfg.get("model")),
         ("Language", cfg.get("language_hint")),
         ("Temperature", cfg.get("temperature")),
-        ("Max duration (min)", cfg.get("max_duration_minutes")),
+        ("Longest call", f"{minutes} minutes" if minutes else None),
         ("Recording", cfg.get("recording_enabled")),
-        ("Global config version", meta.global_version),
-        ("Job config version", meta.job_version),
-        ("Overridden by the job", ", ".join(meta.overridden_fields) or "none"),
+        ("Global settings version", meta.global_version),
+        ("Job settings version", meta.job_version or "none (the job used the global settings)"),
+        ("Changed by the job", ", ".join(overridden) or "nothing"),
     ]
-    return [Fact(label, str(value)) for label, value in rows]
+    return [Fact(label, _words(value)) for label, value in rows]
 
 
 def configured_questions(call: Call) -> list[str]:
@@ -89,16 +101,40 @@ def configured_questions(call: Call) -> list[str]:
     return [str(q.get("text", "")) if isinstance(q, dict) else str(q) for q in items]
 
 
+_ZONE_SOURCES = {"candidate": "from the candidate's record", "number": "from the phone number",
+                 "unknown": "unknown"}
+
+
 def window_facts(call: Call) -> list[Fact]:
-    """The calling-hours verdict stored at dial time, as label/value rows (empty: not recorded)."""
+    """The calling-hours verdict stored at dial time, as label/value rows in words (empty: not
+    recorded); times on the candidate's clock."""
     window = call.calling_window
-    if window is None:
+    if window is None or not window.model_fields_set:
         return []
-    return [
-        Fact(name.replace("_", " "), str(getattr(window, name)))
-        for name in type(window).model_fields
-        if name in window.model_fields_set and name not in _WINDOW_HIDDEN
+    zone = window.zone or "UTC"
+    local = _local_time_words(window.local_time)
+    source = _ZONE_SOURCES.get(window.zone_source or "", "source not recorded")
+    rows: list[tuple[str, Any]] = [
+        ("Time zone used", f"{window.zone} ({source})" if window.zone else "unknown"),
+        ("Candidate's local time", local),
+        ("Inside calling hours", window.allowed),
+        ("Held for a person", window.held),
+        ("Why", window.reason),
+        ("Window opens", timezones.readable(window.next_open_at, zone) if window.next_open_at else None),
+        ("Checked", timezones.readable(window.checked_at, zone) if window.checked_at else None),
     ]
+    return [Fact(label, _words(value)) for label, value in rows if value is not None]
+
+
+def _local_time_words(raw: str | None) -> str | None:
+    # Stored as ISO ("2026-12-02T15:34-05:00"), or as a bare "10:00" by older versions.
+    if not raw:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        return raw
+    return f"{parsed.day} {parsed:%b %Y, %H:%M}"
 
 
 def call_detail(db: Database, call_id: str, user: User | None = None) -> CallDetail | None:

@@ -41,7 +41,8 @@ def _run(stem: str, user, **query) -> AppTest:
 
 
 @pytest.mark.parametrize("stem", ["home", "usage", "users", "voices", "launch_calls", "account",
-                                  "jobs_candidates"])
+                                  "jobs_candidates", "transcripts", "pipeline", "global_settings",
+                                  "job_settings"])
 def test_the_page_shows_no_engineer_speak(db, on_file, stem) -> None:
     at = _run(stem, on_file["admin"])
     assert not at.exception, at.exception
@@ -69,4 +70,12 @@ def test_the_usage_page_with_spending_on_file_shows_no_engineer_speak(db) -> Non
     strings = visible_strings(at)
     assert any("Backend engineer" in s for s in strings)  # the data is on the page
     found = [(f.kind, f.text, s[:120]) for s in strings for f in engineer_speak(s)]
+    assert found == [], "\n".join(map(str, found))
+
+
+@pytest.mark.parametrize("status", ["completed", "voicemail", "failed", "queued", "ringing"])
+def test_the_call_page_shows_no_engineer_speak(db, on_file, status) -> None:
+    at = _run("transcripts", on_file["admin"], call=on_file["calls"][status])
+    assert not at.exception, at.exception
+    found = [(f.kind, f.text, s[:120]) for s in visible_strings(at) for f in engineer_speak(s)]
     assert found == [], "\n".join(map(str, found))

@@ -170,17 +170,18 @@ def test_settings_questions_and_calling_window_tables():
         },
     )
     facts = settings_facts(call)
-    assert facts[0] == Fact("Voice", "Mark") and facts[1] == Fact("Model", "None")
-    assert facts[5] == Fact("Recording", "True") and facts[6] == Fact("Global config version", "3")
-    assert facts[-1] == Fact("Overridden by the job", "voice, temperature")
+    # In words: no None/True/False, field names as people read them.
+    assert facts[0] == Fact("Voice", "Mark") and facts[1] == Fact("Model", "—")
+    assert facts[5] == Fact("Recording", "Yes") and facts[6] == Fact("Global settings version", "3")
+    assert facts[-1] == Fact("Changed by the job", "Voice, Temperature")
     assert configured_questions(call) == ["Why us?", "Start date?", ""]
     assert window_facts(call) == [
-        Fact("zone", "America/New_York"),
-        Fact("local time", "10:00"),
-        Fact("allowed", "True"),
+        Fact("Time zone used", "America/New_York (source not recorded)"),
+        Fact("Candidate's local time", "10:00"),
+        Fact("Inside calling hours", "Yes"),
     ]
     bare = build_call(id="d", calling_window={})
-    assert window_facts(bare) == [] and settings_facts(bare)[-1].value == "none"
+    assert window_facts(bare) == [] and settings_facts(bare)[-1].value == "nothing"
 
 
 @pytest.mark.parametrize(
