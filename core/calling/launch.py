@@ -134,7 +134,7 @@ def launch_call(db: Database, actor: User, candidate_id: str, job_id: str | None
         call_store.cancel_queued(db, call.id, f"Not dialled: {admitted.reason}")
         if admitted.kind == "budget":
             raise LaunchRefused("budget", admitted.reason)
-        raise LaunchRefused("busy", f"Not dialled: {admitted.reason}. Try again shortly.")
+        raise LaunchRefused("busy", f"Not dialled: {admitted.reason.rstrip('.')}. Try again shortly.")
     claimed = admitted.call
     if claimed is None:  # canceled in between
         return LaunchResult(call_store.get_call(db, call.id) or call, False)
