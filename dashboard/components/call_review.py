@@ -13,6 +13,9 @@ from core.review.models import CallDetail
 from dashboard.components import review_ui as view
 
 
+_VIA = {"webhook": "sent by the provider", "poll": "asked for by the console"}
+
+
 def header(detail: CallDetail, zone: str, *, key: str) -> None:
     """Who and what, the call's facts, its do-not-call state, timeline and event log."""
     st.header(f"{view.md(detail.candidate.name)} · {view.md(detail.job.title)}")
@@ -35,7 +38,7 @@ def header(detail: CallDetail, zone: str, *, key: str) -> None:
         st.warning("This candidate is on the do-not-call list.")
     st.dataframe(
         [
-            {"Step": s.step, "Time": view.when(s.at, zone) if s.at else "—", "Detail": s.detail}
+            {"Step": s.step.capitalize(), "Time": view.when(s.at, zone) if s.at else "—", "Detail": s.detail}
             for s in detail.timeline
         ],
         hide_index=True,
@@ -46,7 +49,8 @@ def header(detail: CallDetail, zone: str, *, key: str) -> None:
         with st.expander(f"Event log ({len(detail.events)} events)"):
             st.dataframe(
                 [
-                    {"Received": view.when(e.received_at, zone), "Event": e.detail, "Via": e.source}
+                    {"Received": view.when(e.received_at, zone), "Event": e.detail,
+                     "How it came": _VIA.get(e.source, e.source)}
                     for e in detail.events
                 ],
                 hide_index=True,

@@ -21,7 +21,8 @@ def on_file(db):
     """A job with candidates whose calls ended every way, one still ringing and one queued."""
     admin = make_user(db, "admin", "boss")
     job = add_job(db, "Forklift operator")
-    ended = {"completed": {"end_reason": "agent_hangup", "decision": "advance"},
+    ended = {"completed": {"end_reason": "agent_hangup", "decision": "advance", "events": True,
+                           "telephony_price": "-0.0280", "price_unit": "USD"},
              "voicemail": {"answered_by": "machine_end_beep"}, "no_answer": {}, "busy": {},
              "failed": {"failure_reason": "The number is not reachable."}, "unknown": {},
              "ringing": {"duration": None}, "queued": {"duration": None}}

@@ -157,7 +157,7 @@ def test_detail_timeline_questions_and_redaction(db):
     steps = [s.step for s in full.timeline]
     assert steps == ["queued", "dialled", "ringing", "answered", "ended", "billed", "priced"]
     assert full.timeline[2].at == T0 + timedelta(seconds=2)
-    assert "0.0130" in full.timeline[-1].detail
+    assert full.timeline[-1].detail == "Phone cost: 0.013 USD"
     assert [q.answer for q in full.questions] == [
         "About five years in a warehouse.",
         "In two weeks.",

@@ -10,6 +10,7 @@ from tests.factories import call as build_call
 from tests.factories import event
 from tests.support.review_seed import T0 as SEEDED_AT
 from tests.support.review_seed import provider_events, screened_call
+from tests.support.visible_text import engineer_speak
 
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
@@ -27,7 +28,7 @@ def _event(provider: str, kind: str, seconds: int, payload: dict | None = None, 
 
 def test_twilio_and_ultravox_events_as_log_lines():
     answered = event_entry(_event("twilio", "in-progress", 5, {"AnsweredBy": "human", "CallDuration": "42"}))
-    assert (answered.step, answered.detail) == ("answered", "Twilio: in-progress (answered by human), 42 s")
+    assert (answered.step, answered.detail) == ("answered", "Phone: answered by a person, after 0:42")
     assert answered.at == answered.received_at == T0 + timedelta(seconds=5) and answered.source == "webhook"
     ended = event_entry(
         _event(
@@ -40,9 +41,10 @@ def test_twilio_and_ultravox_events_as_log_lines():
     )
     assert (ended.step, ended.detail, ended.source) == (
         "ended",
-        "Ultravox: call.ended (hangup), billed 60s",
+        "Agent: the conversation ended (the candidate hung up), 1:00 billed",
         "poll",
     )
+    assert not engineer_speak(answered.detail) and not engineer_speak(ended.detail)
     odd = event_entry(_event("twilio", "something-new", 1, occurred_at=T0))
     assert (odd.step, odd.at) == ("something-new", T0)  # the provider's time first
 
@@ -59,8 +61,8 @@ def test_timeline_takes_the_earliest_event_then_the_times_on_the_call():
     ]
     steps = timeline(call, events)
     assert [s.step for s in steps] == ["queued", "dialled", "ringing", "answered", "ended"]
-    assert steps[2].at == T0 + timedelta(seconds=3) and steps[2].detail == "Twilio: ringing"
-    assert (steps[0].at, steps[0].detail) == (T0, "recorded on the call")
+    assert steps[2].at == T0 + timedelta(seconds=3) and steps[2].detail == "Phone: the phone is ringing"
+    assert (steps[0].at, steps[0].detail) == (T0, "written on the call record")
     assert all(s.step in TIMELINE_STEPS for s in steps)
 
 
@@ -74,16 +76,17 @@ def test_billing_and_price_without_events():
         price_unit="USD",
     )
     steps = {s.step: s for s in timeline(billed, [])}
-    assert steps["billed"].detail == "BILLING_STATUS_BILLED, 120.0 s billed" and steps["billed"].at is None
-    assert steps["priced"].detail == "Twilio price 0.0130 USD"
+    assert steps["billed"].detail == "AI time billed: 2:00" and steps["billed"].at is None
+    assert steps["priced"].detail == "Phone cost: 0.013 USD"
     unknown = build_call(id="c2", created_at=None, billing_status="BILLING_STATUS_FREE")
-    assert timeline(unknown, [])[0].detail == "BILLING_STATUS_FREE, ? s billed"  # never written
+    assert timeline(unknown, [])[0].detail == "AI time not charged: length unknown"  # never written
+    assert not any(engineer_speak(s.detail) for s in timeline(billed, []))
 
 
 def test_price_detail_replaces_the_priced_events_detail():
     call = build_call(id="c1", created_at=None, priced_at=T0, telephony_price="0.02", price_unit=None)
     (priced,) = timeline(call, [])
-    assert (priced.step, priced.at, priced.detail) == ("priced", T0, "Twilio price 0.02")
+    assert (priced.step, priced.at, priced.detail) == ("priced", T0, "Phone cost: 0.02")
 
 
 def test_transcript_turns_by_speaker_and_bounded():
@@ -113,4 +116,4 @@ def test_a_screened_calls_events_and_times_make_its_whole_timeline():
         "queued", "dialled", "ringing", "answered", "ended", "billed", "priced"
     ]
     assert steps[2].at == SEEDED_AT + timedelta(seconds=2)
-    assert "0.0130" in steps[-1].detail
+    assert steps[-1].detail == "Phone cost: 0.013 USD"
