@@ -12,7 +12,6 @@ from core import timezones
 from core.review.models import CallDetail
 from dashboard.components import review_ui as view
 
-
 _VIA = {"webhook": "sent by the provider", "poll": "asked for by the console"}
 
 
