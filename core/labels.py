@@ -7,6 +7,9 @@ newer provider value, say) is shown as words made from it, never as the bare cod
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from datetime import date
 from enum import StrEnum
 
 from core.agent.models import EndBehavior, OpeningMode, Weekday
@@ -121,3 +124,13 @@ def yes_no(value: bool | None, *, unknown: str = "—") -> str:
     if value is None:
         return unknown
     return "Yes" if value else "No"
+
+
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def file_name(*words: str, day: date | None = None, ext: str) -> str:
+    """A download's name from what it holds, never from ids: "forklift-operator-screening-2026-12-02.csv"."""
+    plain = unicodedata.normalize("NFKD", " ".join(words)).encode("ascii", "ignore").decode().lower()
+    stem = _NOT_WORD.sub("-", plain).strip("-")[:80].strip("-") or "export"
+    return f"{stem}-{day.isoformat()}.{ext}" if day else f"{stem}.{ext}"

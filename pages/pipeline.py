@@ -2,11 +2,13 @@
 called, the CSV, and how the knockouts agreed with the decisions."""
 
 import re
+from datetime import date
 
 import streamlit as st
 
 from core import auth
 from core.calling import batches
+from core.labels import file_name
 from core.people import jobs
 from core.people.visibility import sees_personal_data
 from core.review import agreement, exports
@@ -91,7 +93,7 @@ d1, d2 = st.columns(2)
 d1.download_button(
     "Download pipeline CSV",
     data=lambda: exports.export_job_csv(ui.database(), user, job_id),
-    file_name="pipeline.csv",
+    file_name=file_name(view.job.title, "pipeline", day=date.today(), ext="csv"),
     mime="text/csv",
     key="pipeline.csv",
     help=exports.csv_scope(user),

@@ -1,11 +1,13 @@
 """Calls & transcripts: the calls list (filters, pages, live status) and one call's review (`?call=`)."""
 
 import time
+from datetime import date
 
 import streamlit as st
 
 from core import auth
 from core.documents.status import CallStatus
+from core.labels import file_name
 from core.review import call_list, recording_links, recordings
 from core.review import decisions as review_decisions
 from core.review import detail as review_detail
@@ -216,7 +218,8 @@ def _show_detail(call_id: str) -> None:
         st.download_button(
             "Download transcript (.txt)",
             review_exports.transcript_text(db, user, call_id),
-            file_name=f"transcript-{call_id}.txt",
+            file_name=file_name("transcript", detail.candidate.name, detail.job.title,
+                                day=detail.started_at.date() if detail.started_at else None, ext="txt"),
             mime="text/plain",
             key="transcripts.download_txt",
         )
@@ -340,7 +343,8 @@ def _show_list() -> None:
         st.download_button(
             "Download CSV of this job's screened candidates",
             data=lambda: review_exports.export_job_csv(ui.database(), user, job_id),
-            file_name=f"screening-{job_id}.csv",
+            file_name=file_name(call_list.job_choices(db).get(job_id, "job"), "screening",
+                                day=date.today(), ext="csv"),
             mime="text/csv",
             key="transcripts.export",
             help="One row per candidate: decision, ratings, summary, duration, outcome, cost. "

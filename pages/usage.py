@@ -125,7 +125,7 @@ if st.button("Prepare CSV", key="usage.export"):
     st.download_button(
         f"Download {result.rows:,} calls",
         buffer.getvalue(),
-        file_name=usage_export.file_name(start, end, job_id),
+        file_name=usage_export.file_name(start, end, labels.get(job_id) if job_id else None),
         mime="text/csv",
         key="usage.download",
     )

@@ -20,6 +20,7 @@ from core.db import Database, new_id, utcnow
 from core.documents.batch import Batch, BatchStatus
 from core.documents.call import Call
 from core.documents.candidate import Candidate
+from core.documents.job import Job
 from core.documents.status import TERMINAL_VALUES, CallStatus
 from core.errors import UserError
 from core.people import store as people_store
@@ -75,17 +76,22 @@ class BatchPreview:
     budget_note: str = ""
 
 
-def preview_batch(db: Database, actor: User, job_id: str, candidate_ids: list[str],
-                  *, now: datetime | None = None) -> BatchPreview:
-    """The confirmation of a batch for these candidates: the same checks as `create_batch`
-    (do-not-call, asked for a person, consent, an open call) plus calling hours and budget now."""
-    require(actor, Action.LAUNCH_CALLS)
+def _open_job(db: Database, job_id: str) -> tuple[Job, GlobalVoiceConfig]:
+    """The job a batch is for, with its settings; refused when it is unknown or archived."""
     job = people_store.get_job(db, job_id)
     if job is None:
         raise BatchError("That job does not exist.")
     if job.archived:
         raise BatchError("The job is archived; no new calls are placed for it.")
-    config = job_effective_config(db, job.id)
+    return job, job_effective_config(db, job.id)
+
+
+def preview_batch(db: Database, actor: User, job_id: str, candidate_ids: list[str],
+                  *, now: datetime | None = None) -> BatchPreview:
+    """The confirmation of a batch for these candidates: the same checks as `create_batch`
+    (do-not-call, asked for a person, consent, an open call) plus calling hours and budget now."""
+    require(actor, Action.LAUNCH_CALLS)
+    job, config = _open_job(db, job_id)
     cands = people_store.candidates_of_job(db, job.id, ids=candidate_ids, limit=_MAX_BATCH + 1)
     if len(cands) > _MAX_BATCH:
         raise BatchError(f"A batch holds at most {_MAX_BATCH:,} candidates.")
@@ -114,12 +120,7 @@ def create_batch(db: Database, actor: User, job_id: str, candidate_ids: list[str
                  *, name: str = "") -> Batch:
     """Queue calls for the chosen candidates, or for everyone of the job not yet screened."""
     require(actor, Action.LAUNCH_CALLS)
-    job = people_store.get_job(db, job_id)
-    if job is None:
-        raise BatchError("That job does not exist.")
-    if job.archived:
-        raise BatchError("The job is archived; no new calls are placed for it.")
-    config = job_effective_config(db, job.id)
+    job, config = _open_job(db, job_id)
     if candidate_ids is not None and not candidate_ids:
         raise BatchError("Choose at least one candidate.")
     cands = people_store.candidates_of_job(db, job.id, ids=candidate_ids, limit=_MAX_BATCH + 1)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TextIO
 
+from core import labels
 from core.config import Settings, get_settings
 from core.db import Database
 from core.usage import costs as costmod
@@ -47,10 +48,10 @@ def _created_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     return lo, hi
 
 
-def file_name(start: date, end: date, job_id: str | None = None) -> str:
-    """The CSV's download name: the range, and the job when one is picked."""
-    suffix = f"_{job_id}" if job_id else ""
-    return f"usage_{start.isoformat()}_{end.isoformat()}{suffix}.csv"
+def file_name(start: date, end: date, job_title: str | None = None) -> str:
+    """The CSV's download name: the job's title when one is picked, and the range."""
+    return labels.file_name("usage", job_title or "all jobs", start.isoformat(), "to", end.isoformat(),
+                            ext="csv")
 
 
 def export_rows(

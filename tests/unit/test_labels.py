@@ -49,3 +49,15 @@ def test_the_check_leaves_plain_language_alone() -> None:
     assert engineer_speak(plain) == []
     assert "in_progress" in known_codes() and "open" in known_codes()
     assert engineer_speak("user_first", allowed=frozenset({"user_first"})) == []
+
+
+def test_download_names_come_from_what_they_hold() -> None:
+    from datetime import date
+
+    from core.labels import file_name
+
+    assert file_name("Forklift Operator — Acme", "screening", day=date(2026, 12, 2), ext="csv") == (
+        "forklift-operator-acme-screening-2026-12-02.csv")
+    assert file_name("Zoë", "transcript", ext="txt") == "zoe-transcript.txt"
+    assert file_name("!!!", ext="csv") == "export.csv"  # nothing usable: still a name
+    assert not engineer_speak(file_name("../../etc/passwd", ext="txt").replace("-", " "))

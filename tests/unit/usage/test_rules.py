@@ -192,8 +192,10 @@ def test_page_defaults_and_range_checks():
 
 
 def test_export_file_name_names_the_range_and_job():
-    assert export.file_name(date(2025, 3, 1), date(2025, 3, 31)) == "usage_2025-03-01_2025-03-31.csv"
-    assert export.file_name(date(2025, 3, 1), date(2025, 3, 1), "j2") == "usage_2025-03-01_2025-03-01_j2.csv"
+    assert export.file_name(date(2025, 3, 1), date(2025, 3, 31)) == (
+        "usage-all-jobs-2025-03-01-to-2025-03-31.csv")
+    assert export.file_name(date(2025, 3, 1), date(2025, 3, 1), "Nurse (nights)") == (
+        "usage-nurse-nights-2025-03-01-to-2025-03-01.csv")  # named after the job, never its id
 
 
 @pytest.mark.parametrize(
