@@ -146,10 +146,18 @@ def job_stages(db: Database, user: User | None, job_id: str, *, zone: str = "UTC
         candidate_id=e.candidate.id,
         name=readable(e.candidate.name, "(name cannot be decrypted)"),
         stage=e.verdict.stage,
-        stage_text=stage_text(e.verdict, zone, _candidate_zone(e.candidate, e.verdict,
-                                                                readable(e.candidate.phone, ""))),
+        stage_text=_human_reason(e.candidate, str(job_id)) if e.verdict.stage == Stage.ASKED_FOR_HUMAN
+        else stage_text(e.verdict, zone, _candidate_zone(e.candidate, e.verdict,
+                                                         readable(e.candidate.phone, ""))),
         call_id=(e.verdict.call or e.speaking).id if (e.verdict.call or e.speaking) else None,
     ) for e in entries]
+
+
+def _human_reason(person: Candidate, job_id: str) -> str:
+    # What the candidate asked for, in their words as the agent reported them (stored encrypted).
+    request = (person.human_requested or {}).get(job_id) or {}
+    reason = readable(request.get("reason"), "(the reason cannot be decrypted)")
+    return f"asked for a person: {reason}" if reason else "asked for a person"
 
 
 def stage_words(db: Database, job_id: str) -> dict[str, str]:

@@ -18,6 +18,7 @@ def test_the_queue_lists_what_needs_someone_and_when(db) -> None:
     assert job.awaiting == 1 and queue.awaiting_review == 1
     assert job.first_awaiting_call == seeded["calls"]["Cara Diaz"]
     assert [i.name for i in queue.asked_for_person] == ["Hana Human"]
+    assert queue.asked_for_person[0].text == "asked for a person: prefers to talk to a person"
     waiting = {i.name: i for i in queue.waiting}
     assert list(waiting) == ["Gus Hale"]
     gus = waiting["Gus Hale"].text
