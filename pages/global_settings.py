@@ -7,7 +7,6 @@ from core.agent import settings as agent_settings
 from core.agent import validation as agent_validation
 from core.agent import voice_catalog
 from core.auth import Action, can
-from core.errors import UserError
 from dashboard import ui
 from dashboard.components import config_fields, config_history
 
@@ -84,23 +83,11 @@ if pending and pending.get("base", stored.version) == stored.version:
                      + "\n".join(f"- {m}" for m in pending["problems"]))
             st.session_state.pop(pending_key, None)
         else:
-            st.subheader("Confirm your changes")
-            st.dataframe(config_fields.changes_table(pending["changes"]), hide_index=True,
-                         width="stretch")
-            c1, c2 = st.columns(2)
-            if c1.button("Save these changes", type="primary", key="global_settings.confirm"):
-                try:
-                    result = agent_settings.save_global_config(db, user, pending["values"],
-                                                               base_version=pending["base"])
-                    st.session_state.pop(pending_key, None)
-                    st.session_state.pop("global_settings.draft", None)
-                    ui.flash("global_settings", f"Global settings saved as version {result.version}.")
-                    st.rerun()
-                except UserError as exc:
-                    st.error(str(exc))
-            if c2.button("Cancel", key="global_settings.cancel"):
-                st.session_state.pop(pending_key, None)
-                st.rerun()
+            config_fields.confirm_changes(
+                "global_settings", pending_key, pending["changes"], what="Global settings",
+                save=lambda: agent_settings.save_global_config(db, user, pending["values"],
+                                                               base_version=pending["base"]).version,
+                clear=("global_settings.draft",))
 
 st.header("History")
 config_history.show("global_settings.history", db, user, agent_settings.GLOBAL_SCOPE, can_restore=editable)

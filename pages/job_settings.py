@@ -133,23 +133,11 @@ with tab_edit:
         pending = st.session_state.pop(pending_key, None) and None  # another job, or edited since
     if pending:
         with top if pending["where"] == "top" else st.container():
-            st.subheader("Confirm your changes")
-            st.caption("“—” means the field inherits the global value.")
-            st.dataframe(config_fields.changes_table(pending["changes"]), hide_index=True,
-                         width="stretch")
-            b1, b2 = st.columns(2)
-            if b1.button("Save these changes", type="primary", key="job_settings.confirm"):
-                try:
-                    result = agent_settings.save_job_config(db, user, job_id, pending["values"],
-                                                            base_version=pending["base"])
-                    st.session_state.pop(pending_key, None)
-                    ui.flash("job_settings", f"Job settings saved as version {result.version}.")
-                    st.rerun()
-                except UserError as exc:
-                    st.error(str(exc))
-            if b2.button("Cancel", key="job_settings.cancel"):
-                st.session_state.pop(pending_key, None)
-                st.rerun()
+            config_fields.confirm_changes(
+                "job_settings", pending_key, pending["changes"], what="Job settings",
+                note="“—” means the field inherits the global value.",
+                save=lambda: agent_settings.save_job_config(db, user, job_id, pending["values"],
+                                                            base_version=pending["base"]).version)
 
     if overridden and editable:
         st.subheader("Reset a field to the global value")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import time
 from decimal import Decimal
 from typing import Any
@@ -15,6 +16,8 @@ from core.agent import prompts as agent_prompts
 from core.agent import questions as agent_questions
 from core.agent import validation as agent_validation
 from core.agent.models import EndBehavior, OpeningMode, VoiceLanguage, Weekday
+from core.errors import UserError
+from dashboard import ui
 from dashboard.components import hours_grid
 
 # Sections of the form, in the order the settings are shown.
@@ -360,3 +363,28 @@ def changes_table(changes: dict[str, dict[str, Any]]) -> pd.DataFrame:
          for line in agent_effective.change_lines(changes)],
         columns=["Setting", "Before", "After"],
     )
+
+
+def confirm_changes(page: str, pending_key: str, changes: dict[str, dict[str, Any]],
+                    save: Callable[[], int | None], *, what: str, note: str = "",
+                    clear: tuple[str, ...] = ()) -> None:
+    """The confirmation step of a settings save: the changes as a table, then Save or Cancel.
+    `save` writes and returns the new version; a refusal is shown and nothing is cleared."""
+    st.subheader("Confirm your changes")
+    if note:
+        st.caption(note)
+    st.dataframe(changes_table(changes), hide_index=True, width="stretch")
+    yes, no = st.columns(2)
+    if yes.button("Save these changes", type="primary", key=f"{page}.confirm"):
+        try:
+            version = save()
+        except UserError as exc:
+            st.error(str(exc))
+        else:
+            for key in (pending_key, *clear):
+                st.session_state.pop(key, None)
+            ui.flash(page, f"{what} saved as version {version}.")
+            st.rerun()
+    if no.button("Cancel", key=f"{page}.cancel"):
+        st.session_state.pop(pending_key, None)
+        st.rerun()
