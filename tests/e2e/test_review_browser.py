@@ -72,9 +72,11 @@ def test_open_listen_read_and_decide(stack, page, artifacts_dir):
     page.wait_for_timeout(300)
     page.screenshot(path=str(artifacts_dir / "review.png"), full_page=True)
 
-    # Back in the list, only this call is decided "advance".
+    # Back in the list, only this call of the job is decided "advance" (other browser tests
+    # share the stack and decide calls of their own jobs).
     page.get_by_role("button", name="← All calls").click()
     page.get_by_role("heading", name="Calls & transcripts").wait_for()
+    choose(page, "Job", "E2E review job")
     choose(page, "Decision", "Advance")
     page.get_by_role("button", name="Apply filters").click()
     page.get_by_text("Page 1 of 1 · 1 calls").wait_for()
