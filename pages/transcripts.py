@@ -91,7 +91,8 @@ def _live_detail(call_id: str) -> None:
     if not detail.in_flight:
         st.rerun()
     call_review.header(detail, zone, key="transcripts")
-    st.info(f"This call is {detail.status.replace('_', ' ')}; this view updates by itself.")
+    st.info(f"{md(detail.outcome)} — this view updates by itself.")
+    call_review.technical_details(detail, key="transcripts.live")
 
 
 def _opened_version(detail: CallDetail, key: str) -> int:
@@ -194,6 +195,7 @@ def _show_detail(call_id: str) -> None:
     call_review.header(detail, zone, key="transcripts")
     if detail.status == "queued":  # waiting for its time: nothing to hear or review yet
         st.info(md(detail.outcome), icon=":material/schedule:")
+        call_review.technical_details(detail, key="transcripts")
         return
     play_key = f"transcripts.scorecard.{call_id}"
 
@@ -238,6 +240,7 @@ def _show_detail(call_id: str) -> None:
 
     call_review.call_settings(detail, key="transcripts")
     call_review.calling_window(detail, key="transcripts")
+    call_review.technical_details(detail, key="transcripts")
 
 
 # -- the list ----------------------------------------------------------------------------------

@@ -95,6 +95,14 @@ def settings_facts(call: Call) -> list[Fact]:
     return [Fact(label, _words(value)) for label, value in rows]
 
 
+def technical_facts(call: Call) -> list[Fact]:
+    """The ids an operator needs to find this call at the providers or in the logs (admins only)."""
+    rows = [("Call id", call.id), ("Ultravox call id", call.ultravox_call_id),
+            ("Twilio call SID", call.twilio_call_sid), ("Batch id", call.batch_id),
+            ("Attempt", call.attempt), ("First attempt's call id", call.first_call_id)]
+    return [Fact(label, str(value)) for label, value in rows if value]
+
+
 def configured_questions(call: Call) -> list[str]:
     """The screening questions as configured (placeholders not filled), one text each."""
     items = call.snapshot_config.get("screening_questions") or []
@@ -194,6 +202,7 @@ def call_detail(db: Database, call_id: str, user: User | None = None) -> CallDet
         questions=call_answers(call, messages),
         review=public_review(call.review, reviewer),
         can_review=reviewer and screening,
+        technical=technical_facts(call) if can(user, Action.MANAGE_USERS) else [],
         recording_enabled=call.snapshot_config.get("recording_enabled"),
         knockout_rules={q.id: bool(q.spec and q.spec.knockout and not q.spec.knockout.empty)
                         for q in screening_questions(call)},

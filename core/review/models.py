@@ -245,6 +245,7 @@ class CallDetail:
     recording_enabled: bool | None
     knockout_rules: dict[str, bool] = field(default_factory=dict)  # question id → has a knockout rule
     candidate_zone: str = ""  # the zone the calling hours used for this call ("" not recorded)
+    technical: list[Fact] = field(default_factory=list)  # ids for operators: admins only, else empty
 
     @property
     def review_version(self) -> int:

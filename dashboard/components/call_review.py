@@ -106,3 +106,12 @@ def calling_window(detail: CallDetail, *, key: str) -> None:
             )
         else:
             st.caption("Not recorded for this call.")
+
+
+def technical_details(detail: CallDetail, *, key: str) -> None:
+    """The call's ids for an operator, only when the reader may see them (admins)."""
+    if not detail.technical:
+        return
+    with st.expander("Technical details (for operators)"):
+        st.dataframe([{"What": f.label, "Value": f.value} for f in detail.technical],
+                     hide_index=True, width="stretch", key=f"{key}.technical")

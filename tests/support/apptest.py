@@ -62,9 +62,10 @@ def texts(at: AppTest) -> str:
     return "\n".join(parts)
 
 
-def visible_strings(at: AppTest) -> list[str]:
+def visible_strings(at: AppTest, *, exempt_columns: tuple[str, ...] = ()) -> list[str]:
     """Every string a user sees on a run: text elements, labels, metrics, choices and table
-    cells and headers (for the plain-language checks)."""
+    cells and headers (for the plain-language checks); a table whose columns are exactly
+    `exempt_columns` is left out (the admins' "Technical details", which shows ids on purpose)."""
     # A Markdown link shows its text, not its address.
     found = [_LINK.sub(r"\1", line) for line in texts(at).splitlines() if line.strip()]
     found += [str(e.label) for e in at.expander] + [str(t.label) for t in at.tabs]
@@ -76,6 +77,8 @@ def visible_strings(at: AppTest) -> list[str]:
             found += [str(o) for o in getattr(widget, "options", None) or []]
     for table in (*at.dataframe, *at.table):
         frame = table.value
+        if exempt_columns and tuple(frame.columns) == exempt_columns:
+            continue
         found += [str(c) for c in frame.columns]
         found += [str(v) for v in frame.astype(str).to_numpy().ravel()
                   if str(v) not in ("", "nan") and not _INTERNAL_LINK.match(str(v))]
