@@ -37,20 +37,25 @@ def seed_pipeline(db, title: str = "Forklift driver") -> dict[str, Any]:
     ids: dict[str, str] = {}
     calls: dict[str, str] = {}
 
+    # Calls from yesterday: older ones would be emptied by a running worker's retention purge
+    # (RETENTION_DAYS, 180 by default) while a browser test reads them.
+    recent = now() - timedelta(days=1)
+    typed = {"config_snapshot": SNAPSHOT, "created_at": recent}
+
     def person(name: str, phone: str, **fields: Any) -> str:
         ids[name] = factories.insert_candidate(db, name=name, phone=phone, job_ids=[job],
                                                timezone="America/Chicago", **fields).id
         return ids[name]
 
-    calls["Ann Archer"] = add_call(db, person("Ann Archer", "+12015550101"), job, config_snapshot=SNAPSHOT,
+    calls["Ann Archer"] = add_call(db, person("Ann Archer", "+12015550101"), job, **typed,
                                    agent_answers=_answers(5, True), review=_review("advance", 5, 4),
                                    summary="Five years, nights fine.", short_summary="Strong fit.")
-    calls["Bob Stone"] = add_call(db, person("Bob Stone", "+12015550102"), job, config_snapshot=SNAPSHOT,
+    calls["Bob Stone"] = add_call(db, person("Bob Stone", "+12015550102"), job, **typed,
                                   agent_answers=_answers(1, True), review=_review("reject", 2, 3),
                                   short_summary="Only one year.")
-    calls["Cara Diaz"] = add_call(db, person("Cara Diaz", "+12015550103"), job, config_snapshot=SNAPSHOT,
+    calls["Cara Diaz"] = add_call(db, person("Cara Diaz", "+12015550103"), job, **typed,
                                   agent_answers=_answers(3, False), short_summary="No nights.")
-    calls["Hank Hold"] = add_call(db, person("Hank Hold", "+12015550104"), job, config_snapshot=SNAPSHOT,
+    calls["Hank Hold"] = add_call(db, person("Hank Hold", "+12015550104"), job, **typed,
                                   agent_answers=_answers(4, True), review=_review("hold", 3, 3),
                                   short_summary="Maybe later.")
     person("Dan Evans", "+12015550105")  # never called
@@ -58,7 +63,7 @@ def seed_pipeline(db, title: str = "Forklift driver") -> dict[str, Any]:
     person("Hana Human", "+12015550109",
            human_requested={job: {"reason": "prefers to talk to a person", "call_id": None, "at": T0}})
     gus = person("Gus Hale", "+12015550107")
-    first = add_call(db, gus, job, status="no_answer", duration=None, batch_id="b1")
+    first = add_call(db, gus, job, status="no_answer", duration=None, batch_id="b1", created_at=recent)
     due = now() + timedelta(hours=3)
     retry = factories.call(id=f"{first}-2", candidate_id=gus, job_id=job, status="queued", attempt=2,
                            retry_of=first, batch_id="b1", next_attempt_at=due,
@@ -66,5 +71,5 @@ def seed_pipeline(db, title: str = "Forklift driver") -> dict[str, Any]:
     db[CALLS].insert_one(factories.call_doc(retry))
     calls["Gus Hale"] = retry.id
     calls["Ivy Unknown"] = add_call(db, person("Ivy Unknown", "+12015550108"), job, status="unknown",
-                                    duration=None)
+                                    duration=None, created_at=recent)
     return {"job": job, "ids": ids, "calls": calls, "retry_due": due}
