@@ -49,11 +49,6 @@ def money(amount: Decimal | None, currency: str = "", estimated: bool = False) -
     return money_text(amount, currency, estimated=estimated)
 
 
-def zones(preferred: str | None) -> list[str]:
-    """Time zones for the selector: the preferred one first, then UTC, then every other one."""
-    return timezones.zone_choices(preferred)
-
-
 def conversation(messages: list[Message], *, show_tools: bool = False) -> None:
     """A transcript as chat bubbles: agent and candidate apart, time into the call, inert text."""
     shown = 0
