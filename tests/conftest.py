@@ -18,6 +18,7 @@ os.environ["SANDBOX_SECRETS_FILE"] = os.path.join(tempfile.mkdtemp(prefix="vsc-t
 
 from core import db as dbmod  # noqa: E402
 from core.config import get_settings  # noqa: E402
+from core.providers import telephony, ultravox  # noqa: E402
 from tools.embedded_db import launcher as embedded_db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +29,10 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 def _clear_caches() -> None:
     get_settings.cache_clear()
     dbmod.get_client.cache_clear()
+    # Provider clients are cached by address: a later test on a reused port must not inherit a
+    # client whose circuit breaker an earlier test opened.
+    ultravox._client_for.cache_clear()
+    telephony._gateway_for.cache_clear()
     try:
         import streamlit as st
 

@@ -35,7 +35,8 @@ def test_whole_sandbox_calls_through_gunicorn(db, gunicorn) -> None:
     # The background follow-up and the worker's reconcile (run here) finish both calls.
     assert wait(lambda: complete(db[CALLS].find_one({"_id": normal})), 45, later), \
         db[CALLS].find_one({"_id": normal})
-    assert wait(lambda: complete(db[CALLS].find_one({"_id": opt_out})), 30, later)
+    assert wait(lambda: complete(db[CALLS].find_one({"_id": opt_out})), 30, later), \
+        db[CALLS].find_one({"_id": opt_out})
     doc = db[CALLS].find_one({"_id": normal})
     assert "open_key" not in doc and doc["end_reason"]
     assert doc["billed_duration_seconds"] > 0 and doc["billing_status"] == "BILLING_STATUS_BILLED"
