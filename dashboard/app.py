@@ -25,12 +25,12 @@ _TITLES = {
     "jobs_candidates": ("Jobs & candidates", ":material/groups:"),
     "launch_calls": ("Launch calls", ":material/call:"),
     "transcripts": ("Calls & transcripts", ":material/forum:"),
+    "call": ("Call", ":material/call_log:"),
     "pipeline": ("Pipeline", ":material/filter_alt:"),
     "usage": ("Usage & cost", ":material/monitoring:"),
     "users": ("Users", ":material/manage_accounts:"),
     "account": ("My account", ":material/account_circle:"),
 }
-
 
 
 def _pages(stems: list[str]) -> list:
@@ -41,6 +41,9 @@ def _pages(stems: list[str]) -> list:
             icon=_TITLES[stem][1],
             url_path=stem,
             default=stem == "home",
+            # A call is opened from a list or a link; leaving it by the sidebar's "Calls &
+            # transcripts" switches page, which drops ?call= (the same page would keep it).
+            visibility="hidden" if stem == "call" else "visible",
         )
         for stem in stems
     ]

@@ -133,6 +133,31 @@ def viewer_zone(user: auth.User) -> str:
     return timezones.UTC_NAME
 
 
+def zone_in_sidebar(user: auth.User) -> str:
+    """The user's zone (see viewer_zone), named in the sidebar for pages that show times."""
+    zone = viewer_zone(user)
+    with st.sidebar:
+        st.caption(f"Times in {zone} · change it on My account.")
+    return zone
+
+
+def switch_page(stem: str, query: dict[str, str] | None = None) -> None:
+    """Open another page with ?query (a page switch clears the current page's query); returns
+    only when the page is not served, as when a page runs alone in a page test."""
+    try:
+        st.switch_page(str(PAGES_DIR / f"{stem}.py"), query_params=query)
+    except StreamlitPageNotFoundError:
+        return
+
+
+def go(stem: str, query: dict[str, str] | None = None) -> None:
+    """Open another page with ?query; run alone, the current script reruns with that query."""
+    switch_page(stem, query)
+    st.query_params.clear()
+    st.query_params.update(query or {})
+    st.rerun(scope="app")
+
+
 def address(stem: str, **query: str) -> str:
     """A page's address for a table's link column, relative so it works under any base path."""
     return f"{stem}?{urlencode(query)}"
@@ -140,7 +165,7 @@ def address(stem: str, **query: str) -> str:
 
 def call_link(call_id: str) -> str:
     """The address of one call's page."""
-    return address("transcripts", call=call_id)
+    return address("call", call=call_id)
 
 
 def link_column(label: str, text: str) -> Any:

@@ -57,7 +57,7 @@ if queue.awaiting_review:
             left.markdown(f"**{md(job.title)}** — {job.awaiting} awaiting review")
             if job.first_awaiting_call:
                 with mid:
-                    ui.page_link("transcripts", "Start reviewing", {"call": job.first_awaiting_call},
+                    ui.page_link("call", "Start reviewing", {"call": job.first_awaiting_call},
                                  icon=":material/rate_review:")
             with right:
                 ui.page_link("pipeline", "Pipeline", {"job": job.job_id}, icon=":material/filter_alt:")

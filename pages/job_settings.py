@@ -198,7 +198,7 @@ with tab_effective:
         try:
             call_id = test_call.place_test_call(db, user, job_id, phone)
             st.success("Calling your number now with this job's settings.")
-            ui.page_link("transcripts", "Follow the call", {"call": call_id}, icon=":material/forum:")
+            ui.page_link("call", "Follow the call", {"call": call_id}, icon=":material/forum:")
         except test_call.TestCallUnavailable as exc:
             st.error(f"The test call was not placed: {exc}")
         except PermissionDenied as exc:

@@ -77,7 +77,7 @@ def _live_call() -> None:
     who = person_label.get(call.candidate_id, "The candidate")
     st.markdown(f"**{md(who)}** — {labels.label(labels.Kind.CALL_STATUS, call.status).lower()} · "
                 f"{md(outcome.outcome_text(call))}")
-    ui.page_link("transcripts", "Open the call", {"call": call.id}, icon=":material/forum:")
+    ui.page_link("call", "Open the call", {"call": call.id}, icon=":material/forum:")
     if call.calling_window and call.calling_window.reason:
         st.caption(md(call.calling_window.reason))
 

@@ -24,9 +24,7 @@ _STAGE_LABELS = {s.value: s.label for s in FUNNEL_ORDER}
 user = ui.require_user("pipeline")
 db = ui.require_database()
 
-zone = ui.viewer_zone(user)  # chosen on My account (the browser's until then)
-with st.sidebar:
-    st.caption(f"Times in {zone} · change it on My account.")
+zone = ui.zone_in_sidebar(user)  # chosen on My account (the browser's until then)
 
 st.title("Pipeline")
 all_jobs = jobs.list_jobs(db, include_archived=True)
@@ -77,7 +75,7 @@ for r in rows:
         "Knockouts passed": r.knockouts.text if r.knockouts else "",
         "Summary": r.summary,
         "Reviewer": r.reviewer,
-        "Call": f"transcripts?call={r.call_id}" if r.call_id else "",
+        "Call": ui.call_link(r.call_id) if r.call_id else "",
     })
     table.append(cells)
 st.dataframe(table, hide_index=True, width="stretch", key="pipeline.table",

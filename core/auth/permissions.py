@@ -46,6 +46,7 @@ PAGE_ROLES: dict[str, frozenset[Role]] = {
     "jobs_candidates": frozenset(Role),
     "launch_calls": frozenset({Role.ADMIN, Role.RECRUITER}),
     "transcripts": frozenset(Role),
+    "call": frozenset(Role),  # one call's page (hidden from the sidebar): the calls list's roles
     "pipeline": frozenset(Role),  # the calls page's roles: every role may view a job's pipeline
     "usage": frozenset(Role),
     "users": frozenset({Role.ADMIN}),

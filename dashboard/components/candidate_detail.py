@@ -33,7 +33,7 @@ def show(db: Database, candidate_id: str, user: User, *, key: str) -> CandidateV
         )
         if dnc.call_id:
             ui.page_link(
-                "transcripts", "The call where they asked", {"call": dnc.call_id}, icon=":material/forum:"
+                "call", "The call where they asked", {"call": dnc.call_id}, icon=":material/forum:"
             )
     cols = st.columns(4)
     cols[0].metric("Phone", md(cand.phone or "—"))

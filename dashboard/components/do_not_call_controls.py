@@ -36,7 +36,7 @@ def _lift_spoken(db: Database, user: User, candidate_id: str, *, key: str) -> No
             st.text(f"“{request.words}”")
         else:
             st.caption("Their words are no longer kept (the transcript was purged or never fetched).")
-        ui.page_link("transcripts", "Open that call", {"call": request.call_id}, icon=":material/forum:")
+        ui.page_link("call", "Open that call", {"call": request.call_id}, icon=":material/forum:")
         with st.form(f"{key}.confirm"):
             reason = st.text_area("Why may they be called again? (kept in the audit log)", key=f"{key}.why")
             sure = st.checkbox("The candidate has since agreed to be called, and I am lifting their request",

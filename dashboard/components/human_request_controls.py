@@ -28,7 +28,7 @@ def show(db: Database, user: User, candidate_id: str, *, key: str) -> None:
             st.write(f"For **{md(request.job)}**, on {when}, the candidate asked for a person: "
                      f"{md(request.reason) or '(no reason given)'}")
             if request.call_id:
-                ui.page_link("transcripts", "Open that call", {"call": request.call_id},
+                ui.page_link("call", "Open that call", {"call": request.call_id},
                              icon=":material/forum:")
             with st.form(f"{key}.{request.job_id}"):
                 reason = st.text_input("Why may the AI call them again for this job? (kept in the "

@@ -86,8 +86,8 @@ def _legacy_ids(db) -> dict[str, str]:
 def test_every_page_renders_the_legacy_data_for_every_role(legacy_db, role) -> None:
     user = next(u for u in auth.list_users(legacy_db) if u.role == role)
     ids = _legacy_ids(legacy_db)
-    deep_links = {"transcripts": {"call": ids["call"]}, "jobs_candidates": {"candidate": ids["candidate"]},
-                  "job_settings": {"job": ids["job"]}}
+    deep_links = {"transcripts": {"call": ids["call"]}, "call": {"call": ids["call"]},
+                  "jobs_candidates": {"candidate": ids["candidate"]}, "job_settings": {"job": ids["job"]}}
     for stem in auth.pages_for(role):
         for params in ({}, deep_links.get(stem)):
             if params is None:

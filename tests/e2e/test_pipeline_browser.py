@@ -55,7 +55,7 @@ def test_pipeline_funnel_and_a_row_opens_its_call(stack, page, artifacts_dir):
         break
     assert call_page is not None, "no click on the row's link opened the call"
     call_page.wait_for_load_state()
-    assert f"/transcripts?call={seeded['calls']['Ann Archer']}" in call_page.url
+    assert f"/call?call={seeded['calls']['Ann Archer']}" in call_page.url
     call_page.get_by_text("Ann Archer · E2E pipeline job").wait_for()
     call_page.close()
 

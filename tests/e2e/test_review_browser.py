@@ -47,6 +47,8 @@ def test_open_listen_read_and_decide(stack, page, artifacts_dir):
     page.get_by_role("textbox", name="Password").fill(ADMIN_PASSWORD)
     page.get_by_role("button", name="Login").click()
     page.get_by_text("Rita Review · E2E review job").wait_for()
+    # An address from before calls had their own page opens the call's page.
+    assert f"/call?call={call_id}" in page.url
     # The transcript: the agent's greeting and the candidate's first words, as plain text.
     page.get_by_text("AI assistant calling for").first.wait_for()
     page.get_by_text("Hello?").first.wait_for()
@@ -74,8 +76,10 @@ def test_open_listen_read_and_decide(stack, page, artifacts_dir):
 
     # Back in the list, only this call of the job is decided "advance" (other browser tests
     # share the stack and decide calls of their own jobs).
-    page.get_by_role("button", name="← All calls").click()
+    # The sidebar's link leads from a call back to the list (the call has a page of its own).
+    page.locator("[data-testid='stSidebarNav']").get_by_text("Calls & transcripts").click()
     page.get_by_role("heading", name="Calls & transcripts").wait_for()
+    assert "call=" not in page.url
     choose(page, "Job", "E2E review job")
     choose(page, "Decision", "Advance")
     page.get_by_role("button", name="Apply filters").click()

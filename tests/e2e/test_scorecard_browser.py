@@ -71,7 +71,7 @@ def test_play_an_answer_rate_it_and_save_and_next(stack, page, artifacts_dir):
     # Rate the first question in its own row, decide, and Save & next.
     choose(page, "Rating, question 1", "4 / 5")
     page.wait_for_timeout(500)
-    page.get_by_text("Hold", exact=True).click()
+    page.get_by_text("On hold", exact=True).click()
     choose(page, "Overall rating", "3 / 5")
     page.set_viewport_size({"width": 1400, "height": 3000})
     page.wait_for_timeout(300)

@@ -39,11 +39,12 @@ def test_a_viewers_deep_links_show_only_the_viewers_view(stack, page, artifacts_
     assert "0157" in shown  # the masked number keeps its last digits: the page did render
     assert EMAIL not in shown and NOTES not in shown
 
-    page.goto(f"{stack.dashboard_url}/transcripts?call={call_id}")
-    page.get_by_text("Dana Deeplink").first.wait_for()
-    shown = _body(page)
-    assert PHONE_DIGITS not in shown.replace(" ", "").replace("-", "")
-    assert EMAIL not in shown and NOTES not in shown
+    for address in (f"call?call={call_id}", f"transcripts?call={call_id}"):  # the new and the old
+        page.goto(f"{stack.dashboard_url}/{address}")
+        page.get_by_text("Dana Deeplink").first.wait_for()
+        shown = _body(page)
+        assert PHONE_DIGITS not in shown.replace(" ", "").replace("-", "")
+        assert EMAIL not in shown and NOTES not in shown
 
     # Pages a viewer may not open are not served to them, whatever the address says.
     # (Both markers are what an admin sees first on those pages.)

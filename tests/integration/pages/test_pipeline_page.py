@@ -48,7 +48,7 @@ def test_funnel_rows_links_and_filters(db):
     ann = rows["Ann Archer"]
     assert (ann["Stage"], ann["Knockouts passed"], ann["Summary"], ann["Reviewer"]) == (
         "advanced", "2 of 2", "Strong fit.", "rita")
-    assert ann["Call"] == f"transcripts?call={seeded['calls']['Ann Archer']}"
+    assert ann["Call"] == f"call?call={seeded['calls']['Ann Archer']}"
     assert ann["Phone"] == "+12015550101"
     assert rows["Dan Evans"]["Call"] == ""  # no call, no link: an empty cell
     assert "Knockouts agreed with 2 of 2 decisions (1 on hold, counted apart)." in texts(at)

@@ -41,4 +41,4 @@ def test_home_shows_the_queue_with_links_and_no_ids(db) -> None:
     assert {m.label: m.value for m in at.metric}["Awaiting review"] == "1"
     calls = next(df.value for df in at.dataframe if "What" in df.value.columns and
                  df.value["Candidate"].tolist() == ["Gus Hale"])
-    assert calls.iloc[0]["Open"].startswith("transcripts?call=")
+    assert calls.iloc[0]["Open"].startswith("call?call=")
