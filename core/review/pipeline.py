@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from core import timezones
+from core import labels, timezones
 from core.documents.call import Call
 from core.documents.candidate import Candidate
 from core.documents.status import CallStatus
@@ -159,9 +159,9 @@ def stage_of(candidate: Candidate | None, calls: Sequence[Call], *, job_id: str,
     if best.status == CallStatus.COMPLETED:
         return Verdict(Stage.AWAITING_REVIEW, best)
     tried = len([c for c in calls if not c.is_open])
-    how = best.status.value.replace("_", " ")
+    how = labels.label(labels.Kind.CALL_STATUS, best.status).lower()
     return Verdict(Stage.NOT_CALLED, best, attempt=tried,
-                   note=f"not reached: last attempt {how} ({tried} attempt{'s' if tried != 1 else ''})")
+                   note=f"not reached: last attempt: {how} ({tried} attempt{'s' if tried != 1 else ''})")
 
 
 def _queued(call: Call, by_id: dict[str, Call], max_attempts: int) -> Verdict:

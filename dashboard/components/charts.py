@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core import labels
 from core.usage.budget import BudgetState
 from core.usage.costs import BUDGET_WARNING_FRACTION, MICROS
 from core.usage.counters import OUTCOMES
@@ -52,7 +53,7 @@ def _layout(fig: go.Figure, title: str, y_title: str, *, stacked: bool = False) 
 
 
 def _label(outcome: str) -> str:
-    return outcome.replace("_", " ").capitalize()
+    return labels.label(labels.Kind.CALL_STATUS, outcome)
 
 
 def calls_by_outcome(daily: pd.DataFrame) -> go.Figure:

@@ -13,7 +13,9 @@ from tests.support.usage_data import sample_usage
 def test_outcome_chart_is_stacked_with_one_trace_per_outcome():
     fig = charts.calls_by_outcome(sample_usage().daily)
     assert fig.layout.barmode == "stack"
-    assert [t.name for t in fig.data] == [o.replace("_", " ").capitalize() for o in counters.OUTCOMES]
+    names = [t.name for t in fig.data]
+    assert len(names) == len(counters.OUTCOMES)
+    assert {"Completed", "No answer", "Line busy", "Reached voicemail", "Could not be placed"} <= set(names)
     completed = next(t for t in fig.data if t.name == "Completed")
     assert list(completed.y) == [0, 2, 0]
 

@@ -102,7 +102,8 @@ def test_a_call_back_or_requeue_is_scheduled_not_a_retry():
 def test_unanswered_calls_leave_the_candidate_not_called_with_how_it_went():
     verdict = stage(calls=[call("no_answer"), call("busy", 10)])
     assert verdict.stage == Stage.NOT_CALLED
-    assert stage_text(verdict, "UTC", None) == "not called — not reached: last attempt busy (2 attempts)"
+    assert stage_text(verdict, "UTC", None) == \
+        "not called — not reached: last attempt: line busy (2 attempts)"
 
 
 def test_speaking_call_prefers_reviewed_then_completed_then_newest():
