@@ -14,7 +14,7 @@ import streamlit as st  # noqa: E402
 from core import auth, health, labels  # noqa: E402
 from core.config import describe_error  # noqa: E402
 from dashboard import login  # noqa: E402
-from dashboard.components import mode_banner  # noqa: E402
+from dashboard.components import mode_banner, unsaved_guard  # noqa: E402
 from dashboard.ui import PAGES_DIR, require_database, settings  # noqa: E402
 
 _TITLES = {
@@ -110,3 +110,4 @@ wanted_query = st.session_state.pop("app.requested_query", None) or {}
 if wanted and wanted != current.url_path and wanted in allowed:
     st.switch_page(PAGES_DIR / f"{wanted}.py", query_params=wanted_query)
 current.run()
+unsaved_guard.guard()  # after the page: it may just have made or saved a draft

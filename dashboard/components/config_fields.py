@@ -291,14 +291,26 @@ def forget(key: str) -> None:
 # -- draft: unsaved edits kept in the session, restored when the user comes back ------------
 
 
+_DRAFT = ".draft"
+
+
+def _draft_key(page: str) -> str:
+    return page + _DRAFT
+
+
+def unsaved_drafts() -> list[str]:
+    """The pages whose unsaved settings draft this session holds."""
+    return sorted(str(k).removesuffix(_DRAFT) for k in st.session_state if str(k).endswith(_DRAFT))
+
+
 def draft_seed(page: str, stored: dict[str, Any], version: int, sentinel: str) -> dict[str, Any]:
     """The values to pre-fill: the session's draft when the page is opened again, else stored.
 
     The seed stays the same while the user is on the page, so widgets keep their identity.
     """
-    draft = st.session_state.get(f"{page}.draft")
+    draft = st.session_state.get(_draft_key(page))
     if draft and draft["base"] != version:
-        st.session_state.pop(f"{page}.draft", None)  # the settings were saved or restored since
+        st.session_state.pop(_draft_key(page), None)  # the settings were saved or restored since
         draft = None
     seed = st.session_state.get(f"{page}.seed")
     if sentinel in st.session_state and seed and seed["base"] == version:
@@ -311,15 +323,15 @@ def draft_seed(page: str, stored: dict[str, Any], version: int, sentinel: str) -
 def keep_draft(page: str, values: dict[str, Any], version: int, dirty: bool) -> bool:
     """Remember the entered values as the page's draft when they differ from the stored ones."""
     if dirty:
-        st.session_state[f"{page}.draft"] = {"base": version, "values": values}
+        st.session_state[_draft_key(page)] = {"base": version, "values": values}
     else:
-        st.session_state.pop(f"{page}.draft", None)
+        st.session_state.pop(_draft_key(page), None)
     return dirty
 
 
 def discard_draft(page: str, form_key: str) -> None:
     """Forget the draft and the typed values (a button callback, before widgets are drawn)."""
-    st.session_state.pop(f"{page}.draft", None)
+    st.session_state.pop(_draft_key(page), None)
     st.session_state.pop(f"{page}.seed", None)
     for name in [k for k in st.session_state if str(k).startswith(f"{form_key}.")
                  and not str(k).endswith("__version")]:

@@ -2,6 +2,7 @@
 
 import pytest
 import requests
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from core import auth
@@ -122,3 +123,43 @@ def test_voice_preview_plays_audio_served_by_the_dashboard(stack, page, artifact
     assert len(resp.body()) > 1000
     page.screenshot(path=str(artifacts_dir / "voices.png"), full_page=True)
     assert requests.get(f"{stack.sidecar_url}/healthz", timeout=5).ok
+
+
+def _asks_before_closing(page) -> bool:
+    """Close the tab as a person would; True if the browser asked "Leave site?" first (dismissed,
+    so the tab stays open)."""
+    asked: list[str] = []
+
+    def answer(dialog) -> None:
+        asked.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", answer)
+    page.close(run_before_unload=True)
+    for _ in range(30):  # the question, if any, comes asynchronously
+        if asked or page.is_closed():
+            break
+        try:
+            page.wait_for_timeout(100)  # (lets Playwright deliver the dialog event)
+        except PlaywrightError:
+            break
+    page.remove_listener("dialog", answer)
+    return "beforeunload" in asked
+
+
+def test_closing_the_tab_with_an_unsaved_draft_asks_first(stack, page, artifacts_dir):
+    login(page, stack)
+    page.goto(f"{stack.dashboard_url}/global_settings")
+    company = page.get_by_label("Company name", exact=True)
+    company.fill("Draft Hiring Co")
+    company.press("Enter")
+    page.get_by_text("Unsaved draft").first.wait_for()
+    page.wait_for_timeout(1000)  # the guard is drawn after the page's script
+    assert _asks_before_closing(page)
+    assert not page.is_closed()  # dismissed: the person stays, the draft with them
+
+    page.get_by_role("button", name="Discard draft").first.click()
+    expect(page.get_by_text("Unsaved draft")).to_have_count(0)
+    page.wait_for_timeout(1000)
+    assert not _asks_before_closing(page)
+    assert page.is_closed()
