@@ -63,6 +63,10 @@ def _language_label(code: str) -> str:
     return f"{VoiceLanguage(code).label} ({code})"
 
 
+def _zone_label(zone: str) -> str:
+    return zone.replace("_", " ")
+
+
 def _opening_label(mode: str) -> str:
     return _OPENING_LABELS[mode]
 
@@ -113,7 +117,7 @@ def field_input(key: str, name: str, value: Any, *, disabled: bool = False,
     if name == "organisation_zone":
         opts = _options(value, timezones.zone_choices(value))
         return st.selectbox(label, opts, index=opts.index(value), key=k, disabled=disabled,
-                            format_func=lambda z: z.replace("_", " "),
+                            format_func=_zone_label,
                             help="The usage page counts each call under its day in this time zone, and "
                                  "the monthly budget runs from the 1st of the month here. Changing it "
                                  "recounts the usage figures, which takes a few seconds.")
