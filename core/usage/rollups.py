@@ -75,6 +75,8 @@ def sync_call(db: Database, call_id: str, *, settings: Settings | None = None) -
     settings = settings or get_settings()
     if store.rebuild_running(db):
         return False
+    # Read per sync, not per pass: a sync lands within the rebuild's grace, so one that read the
+    # zone just before an admin changed it is recounted by the rebuild that change starts.
     zone = organisation_zone(db)
     for _ in range(_RETRIES):
         call = store.rollup_source(db, call_id)

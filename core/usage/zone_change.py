@@ -33,8 +33,9 @@ class Recut:
 
 def recut_for_zone(db: Database, *, zone: str, old_zone: str, actor: str) -> Recut:
     """Recount the daily usage figures and the budget months in `zone` (just saved); audited."""
-    report = _rebuild_when_free(db)
+    # The budget first: it decides which calls may be placed, and its months are held at once.
     months = budget.move_to_zone(db, zone, old_zone)
+    report = _rebuild_when_free(db)
     note = "" if report else ("The daily usage figures could not be recounted yet: another recount "
                               "is still running. Until an operator recounts them (the rebuild-rollups "
                               "command), some days may follow the previous time zone.")
