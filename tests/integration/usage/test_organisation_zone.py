@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -160,3 +162,19 @@ def test_a_reservation_made_now_uses_the_saved_zone(db):
                           job_cfg=agent_defaults.default_global_config(), country="US", wait_seconds=0)
     assert isinstance(held, budget.Reservation)
     assert held.month == period.month_key(server_now(db), "Pacific/Kiritimati")
+
+
+def test_reservations_wait_while_the_months_are_re_cut(db):
+    _save_zone(db, NEW_YORK)
+    cfg = agent_defaults.default_global_config()
+    recut = threading.Thread(target=budget.move_to_zone, args=(db, NEW_YORK, "UTC"))
+    recut.start()
+    time.sleep(0.5)  # inside its grace: this month is held
+    try:
+        held = budget.reserve(db, job_id="j1", global_cfg=cfg, job_cfg=cfg, country="US", wait_seconds=0)
+        assert isinstance(held, budget.NoRoom) and held.busy
+    finally:
+        recut.join()
+    held = budget.reserve(db, job_id="j1", global_cfg=cfg, job_cfg=cfg, country="US", wait_seconds=0)
+    assert isinstance(held, budget.Reservation)
+
