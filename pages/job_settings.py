@@ -184,8 +184,9 @@ with tab_effective:
                 language=None, wrap_lines=True)
         with st.expander("The effective settings (what calls for this job use)"):
             plain = agent_effective.as_plain(effective)
-            st.dataframe([{"Setting": label, "Value": agent_effective.describe_value(plain[n], 400, name=n)}
-                          for n, label in agent_validation.FIELD_LABELS.items()],
+            st.dataframe([{"Setting": agent_validation.FIELD_LABELS[n],
+                           "Value": agent_effective.describe_value(plain[n], 400, name=n)}
+                          for n in agent_models.JOB_FIELDS],
                          hide_index=True, width="stretch")
 
     st.subheader("Test call")
