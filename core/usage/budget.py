@@ -251,10 +251,11 @@ def _moves(db: Database, zone: str, now: datetime) -> list[tuple[str, str, str]]
 
 
 def move_to_zone(db: Database, zone: str, old_zone: str, *, now: datetime | None = None,
-                 owner: str | None = None) -> list[str]:
+                 owner: str | None = None) -> list[str] | None:
     """After the organisation's time zone changed from `old_zone` to `zone`: count each call
     dialled near a month boundary in its month in `zone`, then recount from the calls every
-    month that lost or gained one (and this month in both zones). Returns what it did.
+    month that lost or gained one (and this month in both zones). Returns what it did, or None
+    when another process was recounting one of those months (nothing was moved: try again).
 
     The months are held (no reservation lands) while calls move, after a moment for the
     reservations and releases under way to land, as in `check_month`.
@@ -268,7 +269,7 @@ def move_to_zone(db: Database, zone: str, old_zone: str, *, now: datetime | None
         if not budget_store.start_rebuild(db, month, owner=owner, until=server_now(db) + _REBUILD_HOLD):
             for taken in held:
                 budget_store.cancel_rebuild(db, taken, owner=owner)
-            return ["another process is recounting the budget; the months were not re-cut"]
+            return None
         held.append(month)
     time.sleep(_REBUILD_GRACE_SECONDS)  # a reservation or release under way lands meanwhile
     moved = 0

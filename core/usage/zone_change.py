@@ -34,16 +34,28 @@ class Recut:
 def recut_for_zone(db: Database, *, zone: str, old_zone: str, actor: str) -> Recut:
     """Recount the daily usage figures and the budget months in `zone` (just saved); audited."""
     # The budget first: it decides which calls may be placed, and its months are held at once.
-    months = budget.move_to_zone(db, zone, old_zone)
+    months = _move_budget_when_free(db, zone, old_zone)
     report = _rebuild_when_free(db)
-    note = "" if report else ("The daily usage figures could not be recounted yet: another recount "
-                              "is still running. Until an operator recounts them (the rebuild-rollups "
-                              "command), some days may follow the previous time zone.")
+    note = "" if report and months is not None else (
+        "Not everything could be recounted yet because another recount is still running: until an "
+        "operator recounts it, some days or the budget near the start of the month may follow the "
+        "previous time zone.")
+    budget_words = months if months is not None else ["budget months not re-cut (another recount ran)"]
     audit.record(db, actor=actor, action="usage.recount", entity="usage", entity_id="rollups",
                  changes={"organisation_zone": {"old": old_zone, "new": zone}},
-                 detail="; ".join([_rollup_words(report), *months]))
+                 detail="; ".join([_rollup_words(report), *budget_words]))
     log.info("usage re-cut for time zone %s (was %s)", zone, old_zone)
-    return Recut(report, months, note)
+    return Recut(report, months or [], note)
+
+
+def _move_budget_when_free(db: Database, zone: str, old_zone: str) -> list[str] | None:
+    """Re-cut the budget months, waiting for a recount of one of them (the sweeper's) to finish."""
+    deadline = time.monotonic() + _WAIT_FOR_REBUILD_SECONDS
+    while (done := budget.move_to_zone(db, zone, old_zone)) is None and time.monotonic() < deadline:
+        time.sleep(_POLL_SECONDS)
+    if done is None:
+        log.warning("budget months not re-cut after the time zone change: another recount runs")
+    return done
 
 
 def _rebuild_when_free(db: Database) -> rollups.RebuildReport | None:
