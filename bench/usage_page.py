@@ -92,7 +92,8 @@ def seed(db, size: int, *, jobs: int = 20) -> float:
         call = _call(rng, now, job_ids)
         # The state the live hooks leave on a call, so the rebuild below only writes rollups.
         applied, costs = usage_counters.contribution(call, settings)
-        call.update(rollup={"applied": applied, "seq": 1, "day": usage_counters.day_of(call)}, costs=costs)
+        day = usage_counters.day_of(call, "UTC")  # the default organisation zone
+        call.update(rollup={"applied": applied, "seq": 1, "day": day}, costs=costs)
         batch.append(call)
         if len(batch) == 5000:
             db["calls"].insert_many(batch)

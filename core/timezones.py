@@ -31,6 +31,11 @@ def place_name(zone: str) -> str:
     return zone.rsplit("/", 1)[-1].replace("_", " ") if zone else ""
 
 
+def zone_words(zone: str) -> str:
+    """A zone as a heading says it: "UTC", or "New York time" for "America/New_York"."""
+    return UTC_NAME if not zone or zone == UTC_NAME else f"{place_name(zone)} time"
+
+
 def local(value: datetime, zone: str) -> datetime:
     """An aware instant in the given zone (UTC when the zone is not real)."""
     return value.astimezone(ZoneInfo(zone) if valid_zone(zone) else ZoneInfo(UTC_NAME))

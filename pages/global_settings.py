@@ -65,7 +65,21 @@ with top:
     clicked_top = config_fields.save_bar("global_settings", "top", **bar)
 clicked_bottom = config_fields.save_bar("global_settings", "bottom", **bar)
 
+ZONE_NOTE = ("A new organisation time zone moves each call to its day in that zone on the Usage "
+             "page and starts the monthly budget on the 1st there; saving recounts the figures, "
+             "which takes a few seconds.")
+
+
+def _save(pending: dict) -> int | None:
+    result = agent_settings.save_global_config(db, user, pending["values"], base_version=pending["base"])
+    if result.note:
+        st.session_state["global_settings.note"] = result.note  # shown after the rerun
+    return result.version
+
+
 pending_key = "global_settings.pending"
+if note := st.session_state.pop("global_settings.note", None):
+    st.warning(note, icon=":material/schedule:")
 if clicked_top or clicked_bottom:
     if problems:
         st.session_state[pending_key] = {"where": "top" if clicked_top else "bottom", "problems": problems}
@@ -85,9 +99,8 @@ if pending and pending.get("base", stored.version) == stored.version:
         else:
             config_fields.confirm_changes(
                 "global_settings", pending_key, pending["changes"], what="Global settings",
-                save=lambda: agent_settings.save_global_config(db, user, pending["values"],
-                                                               base_version=pending["base"]).version,
-                clear=("global_settings.draft",))
+                save=lambda: _save(pending), clear=("global_settings.draft",),
+                note=ZONE_NOTE if "organisation_zone" in pending["changes"] else "")
 
 st.header("History")
 config_history.show("global_settings.history", db, user, agent_settings.GLOBAL_SCOPE, can_restore=editable)

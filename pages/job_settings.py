@@ -3,6 +3,7 @@
 import streamlit as st
 
 from core.agent import effective as agent_effective
+from core.agent import models as agent_models
 from core.agent import prompts as agent_prompts
 from core.agent import settings as agent_settings
 from core.agent import validation as agent_validation
@@ -52,7 +53,7 @@ except agent_validation.ConfigValidationError as exc:
 
 c1, c2, c3 = st.columns(3)
 c1.metric("Overridden fields", len(overridden))
-c2.metric("Inherited fields", len(agent_validation.FIELD_LABELS) - len(overridden))
+c2.metric("Inherited fields", len(agent_models.JOB_FIELDS) - len(overridden))
 c3.metric("Job settings version", stored_job.version)
 if not editable:
     st.info("Read only: viewers can look at job settings but not change them.", icon=":material/lock:")
@@ -72,7 +73,7 @@ with tab_edit:
     slots = {}
     for title, names in config_fields.SECTIONS:
         st.subheader(title)
-        for name in names:
+        for name in [n for n in names if n in agent_models.JOB_FIELDS]:  # not the organisation's own
             is_over = name in overridden
             mark, body = st.columns([1, 4])
             with mark:
@@ -183,8 +184,9 @@ with tab_effective:
                 language=None, wrap_lines=True)
         with st.expander("The effective settings (what calls for this job use)"):
             plain = agent_effective.as_plain(effective)
-            st.dataframe([{"Setting": label, "Value": agent_effective.describe_value(plain[n], 400, name=n)}
-                          for n, label in agent_validation.FIELD_LABELS.items()],
+            st.dataframe([{"Setting": agent_validation.FIELD_LABELS[n],
+                           "Value": agent_effective.describe_value(plain[n], 400, name=n)}
+                          for n in agent_models.JOB_FIELDS],
                          hide_index=True, width="stretch")
 
     st.subheader("Test call")

@@ -1,13 +1,14 @@
 """Usage & cost: calls, minutes and spend over time, per job, and against the monthly budget."""
 
 import io
-from datetime import UTC, datetime
 
 import streamlit as st
 
+from core import timezones
 from core.agent import settings as agent_settings
 from core.usage import budget
 from core.usage import export as usage_export
+from core.usage import period as usage_period
 from core.usage import views as usage_views
 from core.usage.costs import money_text
 from dashboard import ui
@@ -41,11 +42,12 @@ with text_col:
         "The monthly budget is set in Global settings."
     )
 
-today = datetime.now(UTC).date()
+zone = usage_period.organisation_zone(db)
+today = usage_period.today(zone)
 labels = usage_views.job_filter_options(db)
 filters = st.columns([2, 2])
 picked = filters[0].date_input(
-    "Days (UTC)",
+    f"Days ({timezones.zone_words(zone)})",
     value=usage_views.default_range(today),
     max_value=usage_views.last_pickable_day(today),
     key="usage.range",
@@ -59,6 +61,8 @@ job_id = (
     )
     or None
 )
+st.caption(f"Days and the budget month follow the organisation time zone, {zone.replace('_', ' ')}, "
+           "set in Global settings.")
 if not isinstance(picked, tuple | list) or len(picked) != 2:
     st.info("Pick the last day of the range.")
     st.stop()

@@ -12,6 +12,7 @@ from core import audit
 from core.agent.describe import describe_question, describe_structured, list_item_changes
 from core.agent.models import (
     CONFIG_FIELDS,
+    JOB_FIELDS,
     GlobalVoiceConfig,
     JobVoiceConfig,
 )
@@ -33,7 +34,7 @@ def overridden_fields(job_cfg: BaseModel | None) -> list[str]:
     """Names of the fields a job overrides, in the settings' order."""
     if job_cfg is None:
         return []
-    return [name for name in CONFIG_FIELDS if getattr(job_cfg, name) is not None]
+    return [name for name in JOB_FIELDS if getattr(job_cfg, name, None) is not None]
 
 
 # Limits the admin sets for the whole organisation: a job may lower them, never raise them.
@@ -77,8 +78,8 @@ def effective_config(global_cfg: GlobalVoiceConfig, job_cfg: BaseModel | None) -
 
 def reset_field(job_cfg: BaseModel | None, name: str) -> BaseModel:
     """The job's overrides without `name` (that field inherits the global value again)."""
-    if name not in CONFIG_FIELDS:
-        raise ValueError(f"'{name}' is not a setting.")
+    if name not in JOB_FIELDS:
+        raise ValueError(f"'{name}' is not a setting a job can override.")
     kept = {k: getattr(job_cfg, k) for k in overridden_fields(job_cfg) if k != name}
     return JobVoiceConfig.model_validate(
         {k: v.model_dump() if isinstance(v, BaseModel) else v for k, v in kept.items()}

@@ -17,6 +17,7 @@ from pydantic import (  # noqa: E402
 )
 
 from core.agent.questions import ScreeningQuestion, with_ids
+from core.timezones import UTC_NAME, valid_zone
 
 DEFAULT_MODEL = "ultravox-v0.7"  # Ultravox's default alias (reference §1.2)
 MAX_QUESTIONS = 20
@@ -256,6 +257,17 @@ class GlobalVoiceConfig(_Strict):
     max_concurrent_calls: int = Field(5, ge=1, le=100)
     calls_per_second: float = Field(1.0, gt=0, le=50)
     monthly_budget: Decimal = Field(Decimal("500.00"), ge=0, le=Decimal("1000000"), decimal_places=2)
+    # The organisation's calendar (global only): the days usage is counted under and the budget
+    # month follow this zone (core.usage.period).
+    organisation_zone: str = Field(UTC_NAME, min_length=1, max_length=64)
+
+    @field_validator("organisation_zone", mode="after")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if not valid_zone(value):
+            raise ValueError(f"“{value}” is not a time zone this system knows; pick one from the list "
+                             "(for example Europe/London or America/New_York)")
+        return value
 
     @field_validator("screening_questions", mode="after")
     @classmethod
@@ -279,12 +291,16 @@ class GlobalVoiceConfig(_Strict):
         return self
 
 
+# Settings of the whole organisation that a job cannot override.
+GLOBAL_ONLY_FIELDS: tuple[str, ...] = ("organisation_zone",)
+
+
 def _all_optional(model: type[BaseModel], name: str, doc: str) -> type[BaseModel]:
     # Same names, types and bounds as the global model, each optional: one source of truth.
     fields: dict[str, Any] = {
         key: (Annotated[info.annotation | None, *info.metadata] if info.metadata
               else info.annotation | None, None)
-        for key, info in model.model_fields.items()
+        for key, info in model.model_fields.items() if key not in GLOBAL_ONLY_FIELDS
     }
     built = create_model(name, __base__=_JobBase, __doc__=doc, **fields)
     built.__module__ = __name__
@@ -315,7 +331,8 @@ class _JobBase(_Strict):
 JobVoiceConfig = _all_optional(
     GlobalVoiceConfig,
     "JobVoiceConfig",
-    "A job's overrides: the global fields, each optional (None = inherit the global value).",
+    "A job's overrides: the global fields but the global-only ones, each optional (None = inherit).",
 )
 
 CONFIG_FIELDS: tuple[str, ...] = tuple(GlobalVoiceConfig.model_fields)
+JOB_FIELDS: tuple[str, ...] = tuple(n for n in CONFIG_FIELDS if n not in GLOBAL_ONLY_FIELDS)

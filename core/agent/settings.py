@@ -38,6 +38,7 @@ from core.agent.voice_catalog import _known_voices
 from core.auth import Action, User, require
 from core.db import Database, utcnow
 from core.people import jobs as people_jobs
+from core.usage import zone_change
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ class SaveResult:
 
     version: int | None
     changes: dict[str, dict[str, Any]]
+    note: str = ""  # in words, what the save left undone ("" when nothing)
 
     @property
     def changed(self) -> bool:
@@ -187,7 +189,13 @@ def save_global_config(
                  entity="global_voice_config", entity_id=_GLOBAL_DOC_ID, changes=changes,
                  detail=f"version {version}" + (f" (restored from {restored_from})" if restored_from else ""))
     log.info("global config saved as version %s by %s", version, actor.username)
-    return SaveResult(version, changes)
+    note = ""
+    if "organisation_zone" in changes:
+        # Usage days and budget months are stored cut in the zone: cut them again in the new one.
+        recut = zone_change.recut_for_zone(db, zone=cfg.organisation_zone, actor=actor.username,
+                                           old_zone=stored.config.organisation_zone)
+        note = recut.note
+    return SaveResult(version, changes, note)
 
 
 def save_job_config(

@@ -39,6 +39,7 @@ FIELD_LABELS: dict[str, str] = {
     "max_concurrent_calls": "Maximum concurrent calls",
     "calls_per_second": "Calls per second",
     "monthly_budget": "Monthly budget (USD)",
+    "organisation_zone": "Organisation time zone",
 }
 _SUB_LABELS = {
     "text": "text", "guidance": "guidance", "mode": "who speaks first",

@@ -35,8 +35,9 @@ def _day(value: str) -> date:
 
 
 def _export_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--from", dest="start", type=_day, required=True, help="first UTC day, YYYY-MM-DD")
-    p.add_argument("--to", dest="end", type=_day, required=True, help="last UTC day, YYYY-MM-DD")
+    # Days in the organisation's time zone (Global settings), as on the usage page.
+    p.add_argument("--from", dest="start", type=_day, required=True, help="first day, YYYY-MM-DD")
+    p.add_argument("--to", dest="end", type=_day, required=True, help="last day, YYYY-MM-DD")
     p.add_argument("--job", default=None, help="only this job's calls")
     p.add_argument("--out", required=True, help="CSV file to write")
 

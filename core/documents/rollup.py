@@ -1,4 +1,5 @@
-"""A usage rollup (`usage_rollups`): the summed counters of one UTC day, or of one job on a day.
+"""A usage rollup (`usage_rollups`): the summed counters of one day (in the organisation's time
+zone, core.usage.period), or of one job on a day.
 
 Owned by core.usage: `_id` is "day|YYYY-MM-DD" (scope "day", job_id None) or
 "job|YYYY-MM-DD|<job id>" (scope "job"); the counters live under `c`.

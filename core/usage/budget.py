@@ -1,13 +1,14 @@
 """The one budget rule: every call reserves its maximum cost before it is claimed.
 
-One document per UTC month (the claim's month) holds what the month's calls have committed,
-in total and per job. Before a call is claimed, one conditional `$inc` reserves the most it
-can cost (its maximum duration at the AI rate, plus telephony at the destination's rate up to
-Twilio's hard stop) against the global budget and the job's; when the call ends, the unused
-part is given back (`settle_call`, idempotent through a compare-and-set on the call). A call
-whose outcome is unknown stays counted at its maximum. The launch check, the dispatcher and
-the usage page all read this figure; `check_month` repairs the document from the calls after
-a crash between the two writes.
+One document per month (the claim's month in the organisation's time zone, core.usage.period)
+holds what the month's calls have committed, in total and per job. Before a call is claimed, one
+conditional `$inc` reserves the most it can cost (its maximum duration at the AI rate, plus
+telephony at the destination's rate up to Twilio's hard stop) against the global budget and the
+job's; when the call ends, the unused part is given back (`settle_call`, idempotent through a
+compare-and-set on the call). A call whose outcome is unknown stays counted at its maximum. The
+launch check, the dispatcher and the usage page all read this figure; `check_month` repairs the
+document from the calls after a crash between the two writes, and `move_to_zone` re-cuts the
+months when the organisation's time zone changes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from core import faults
@@ -28,7 +29,8 @@ from core.documents.status import TERMINAL_STATUSES, CallStatus
 from core.providers.telephony import TIME_LIMIT_SLACK_SECONDS
 from core.usage import budget_store, costs, spend
 from core.usage.costs import BUDGET_WARNING_FRACTION, from_micros, money_str, to_decimal, to_micros
-from core.usage.spend import month_key, spend_this_month
+from core.usage.period import month_key, organisation_zone
+from core.usage.spend import spend_this_month
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,9 @@ _AT_MAXIMUM = sorted(s.value for s in CallStatus if s.value not in _SETTLED and 
 # releases already under way to land on both documents before it reads the calls.
 _REBUILD_HOLD = timedelta(seconds=15)
 _REBUILD_GRACE_SECONDS = 1.5
+# A time zone moves the first instant of a month by at most 26 hours (UTC-12 to UTC+14): only
+# calls dialled this close to a month's start can change month with the zone.
+_BOUNDARY_REACH = timedelta(hours=27)
 
 
 @dataclass(frozen=True)
@@ -118,8 +123,9 @@ def reserve(db: Database, *, job_id: str, global_cfg: GlobalVoiceConfig, job_cfg
 
 
 def _open_month(db: Database, now: datetime) -> str:
-    """The month of `now`, its document created if missing; returns the month key."""
-    month = month_key(now)
+    """The month of `now` (the organisation's zone, read afresh), its document created if missing;
+    returns the month key."""
+    month = month_key(now, organisation_zone(db))
     if budget_store.get_month(db, month) is None:
         # Calls placed before this rule hold no reservation: their cost so far starts the month.
         budget_store.open_month(db, month, earlier_micros=spend.month_spend_micros(db, month))
@@ -193,8 +199,8 @@ def check_month(db: Database, *, now: datetime | None = None, owner: str | None 
     off; it is recomputed from the calls while reservations wait a moment. Returns what it did.
     """
     now = now or server_now(db)
-    owner = owner or f"{socket.gethostname()}:{os.getpid()}"
-    month = month_key(now)
+    owner = owner or _owner()
+    month = month_key(now, organisation_zone(db))
     settled = sum(settle_call(db, i) for i in budget_store.unsettled_ids(db, month, _SETTLED,
                                                                            limit=settle_limit))
     if _drift(db, month) == 0:
@@ -205,16 +211,75 @@ def check_month(db: Database, *, now: datetime | None = None, owner: str | None 
     if not budget_store.start_rebuild(db, month, owner=owner, until=server_now(db) + _REBUILD_HOLD):
         return "another process is recounting the budget"
     time.sleep(_REBUILD_GRACE_SECONDS)
+    return _recount(db, month, owner)
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _recount(db: Database, month: str, owner: str) -> str:
+    """Write a held month's totals recomputed from its calls and let reservations in again."""
     by_job = budget_store.counted_by_job(db, month)
     before = budget_store.get_month(db, month)
     was, earlier = (before.committed_micros, before.earlier_micros) if before else (0, 0)
     now_committed = earlier + sum(by_job.values())
     if not budget_store.finish_rebuild(db, month, owner=owner, committed=now_committed, jobs=by_job):
         return "the budget recount was interrupted"
-    log.warning("budget %s rebuilt from the calls: committed %s -> %s", month,
-                money_str(was, micros=True), money_str(now_committed, micros=True))
+    if was != now_committed:
+        log.warning("budget %s rebuilt from the calls: committed %s -> %s", month,
+                    money_str(was, micros=True), money_str(now_committed, micros=True))
     return (f"budget {month} recounted: {money_str(was, micros=True)} -> "
             f"{money_str(now_committed, micros=True)}")
+
+
+def _month_starts_around(now: datetime) -> list[datetime]:
+    """The first instants (UTC) of the previous, this and the next UTC month."""
+    first = datetime(now.year, now.month, 1, tzinfo=UTC)
+    before = (first - timedelta(days=1)).replace(day=1)
+    after = (first + timedelta(days=32)).replace(day=1)
+    return [before, first, after]
+
+
+def _moves(db: Database, zone: str, now: datetime) -> list[tuple[str, str, str]]:
+    """(call, month it is counted in, month it belongs to in `zone`) for each reservation of a
+    call dialled near a month boundary around `now` that sits in the wrong month."""
+    windows = [(edge - _BOUNDARY_REACH, edge + _BOUNDARY_REACH) for edge in _month_starts_around(now)]
+    rows = budget_store.reservations_dialed_in(db, windows)
+    return [(call_id, held, month_key(dialed, zone)) for call_id, held, dialed in rows
+            if month_key(dialed, zone) != held]
+
+
+def move_to_zone(db: Database, zone: str, old_zone: str, *, now: datetime | None = None,
+                 owner: str | None = None) -> list[str] | None:
+    """After the organisation's time zone changed from `old_zone` to `zone`: count each call
+    dialled near a month boundary in its month in `zone`, then recount from the calls every
+    month that lost or gained one (and this month in both zones). Returns what it did, or None
+    when another process was recounting one of those months (nothing was moved: try again).
+
+    The months are held (no reservation lands) while calls move, after a moment for the
+    reservations and releases under way to land, as in `check_month`.
+    """
+    now = now or server_now(db)
+    owner = owner or _owner()
+    months = {month_key(now, zone), month_key(now, old_zone)}
+    months |= {m for move in _moves(db, zone, now) for m in move[1:]}
+    held = []
+    for month in sorted(months):
+        if not budget_store.start_rebuild(db, month, owner=owner, until=server_now(db) + _REBUILD_HOLD):
+            for taken in held:
+                budget_store.cancel_rebuild(db, taken, owner=owner)
+            return None
+        held.append(month)
+    time.sleep(_REBUILD_GRACE_SECONDS)  # a reservation or release under way lands meanwhile
+    moved = 0
+    for call_id, old, new in _moves(db, zone, now):  # again: calls may have been claimed meanwhile
+        if old in months and new in months:
+            moved += budget_store.move_reservation(db, call_id, old=old, new=new)
+        else:
+            log.warning("call %s is counted in budget month %s; left there (not held)", call_id, old)
+    return [f"{moved} call{'s' if moved != 1 else ''} moved to their month in {zone}",
+            *(_recount(db, month, owner) for month in held)]
 
 
 def _drift(db: Database, month: str) -> int:
@@ -286,9 +351,10 @@ def budget_state(db: Database, monthly_budget: Decimal | str | int, *,
                  now: datetime | None = None) -> BudgetState:
     """This month's spent and committed figures against `monthly_budget`."""
     now = now or server_now(db)
-    month = month_key(now)
+    zone = organisation_zone(db)
+    month = month_key(now, zone)
     doc = budget_store.get_month(db, month)
-    spent = spend_this_month(db, now=now)
+    spent = spend_this_month(db, now=now, zone=zone)
     # No reservation yet this month: the first one starts from what was spent (see _open_month).
     committed = from_micros(max(doc.committed_micros, 0)) if doc else spent
     in_progress = budget_store.count_open_reservations(db, month, _AT_MAXIMUM) if doc else 0

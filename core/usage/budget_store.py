@@ -83,6 +83,12 @@ def finish_rebuild(db: Database, month: str, *, owner: str, committed: int,
     return result.modified_count == 1
 
 
+def cancel_rebuild(db: Database, month: str, *, owner: str) -> None:
+    """Let reservations in again without writing totals (only our hold)."""
+    db[BUDGETS].update_one({"_id": month_id(month), "rebuilt_by": owner},
+                           {"$unset": {"rebuilding_until": "", "rebuilt_by": ""}})
+
+
 # -- calls: the field the budget owns ----------------------------------------------------------
 
 
@@ -109,6 +115,23 @@ def counted_by_job(db: Database, month: str) -> dict[str, int]:
                     "micros": {"$sum": {"$ifNull": ["$budget.counted", "$budget.micros"]}}}},
     ])
     return {str(r["_id"] or ""): int(r["micros"] or 0) for r in rows}
+
+
+def reservations_dialed_in(db: Database,
+                           windows: Sequence[tuple[datetime, datetime]]) -> list[tuple[str, str, datetime]]:
+    """(call, its budget month, when it was dialled) for the calls holding a reservation that were
+    dialled in any of these [from, before) windows."""
+    query = {"budget.month": {"$type": "string"},
+             "$or": [{"dialed_at": {"$gte": lo, "$lt": hi}} for lo, hi in windows]}
+    return [(d["_id"], d["budget"]["month"], d["dialed_at"])
+            for d in db[CALLS].find(query, {"budget.month": 1, "dialed_at": 1})]
+
+
+def move_reservation(db: Database, call_id: str, *, old: str, new: str) -> bool:
+    """Count a call's reservation in month `new` instead of `old` (only if still in `old`);
+    both months are recounted from the calls afterwards."""
+    result = db[CALLS].update_one({"_id": call_id, "budget.month": old}, {"$set": {"budget.month": new}})
+    return result.modified_count == 1
 
 
 def count_open_reservations(db: Database, month: str, statuses: Sequence[str]) -> int:

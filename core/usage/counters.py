@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from core.config import Settings
 from core.documents.call import Call
 from core.documents.status import TERMINAL_STATUSES, CallStatus
 from core.usage import costs as costmod
+from core.usage.period import day_key
 
 TERMINAL = frozenset(s.value for s in TERMINAL_STATUSES)
 OUTCOMES: tuple[str, ...] = tuple(s.value for s in CallStatus if s in TERMINAL_STATUSES)
@@ -44,13 +45,11 @@ WASTE_COUNTERS = ("waste_unanswered", "waste_voicemail", "waste_early_hangup")
 END_REASON_PREFIX = "er_"
 
 
-def day_of(call: Mapping[str, Any] | Call) -> str | None:
-    """The UTC day a call counts under ("YYYY-MM-DD", from `created_at`), or None."""
+def day_of(call: Mapping[str, Any] | Call, zone: str) -> str | None:
+    """The day a call counts under in the organisation's `zone` ("YYYY-MM-DD", from its
+    `created_at`), or None."""
     created = costmod.call_fields(call).get("created_at")
-    if not isinstance(created, datetime):
-        return None
-    created = created if created.tzinfo else created.replace(tzinfo=UTC)
-    return created.astimezone(UTC).date().isoformat()
+    return day_key(created, zone) if isinstance(created, datetime) else None
 
 
 def reason_key(reason: Any) -> str:
@@ -67,7 +66,7 @@ def contribution(
     call = costmod.call_fields(call)
     costs = costmod.call_costs(call, settings)
     status = call.get("status")
-    if status not in TERMINAL or day_of(call) is None:
+    if status not in TERMINAL or not isinstance(call.get("created_at"), datetime):
         return {}, costs
     talk = costmod.talk_seconds(call)
     seconds = int(talk) if talk is not None else 0

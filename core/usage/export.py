@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date
 from typing import Any, TextIO
 
 from core import labels
@@ -14,6 +14,7 @@ from core.db import Database
 from core.usage import costs as costmod
 from core.usage import store
 from core.usage.counters import TERMINAL, contribution, day_of
+from core.usage.period import days_bounds, organisation_zone
 from core.usage.views import check_range
 
 EXPORT_MAX_ROWS = 200_000  # one CSV; beyond that, narrow the dates or the job
@@ -41,13 +42,6 @@ EXPORT_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _created_bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    # The same calls the rollups of these days hold: ended calls created in the UTC days.
-    lo = datetime(start.year, start.month, start.day, tzinfo=UTC)
-    hi = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1)
-    return lo, hi
-
-
 def file_name(start: date, end: date, job_title: str | None = None) -> str:
     """The CSV's download name: the job's title when one is picked, and the range."""
     return labels.file_name("usage", job_title or "all jobs", start.isoformat(), "to", end.isoformat(),
@@ -66,7 +60,9 @@ def export_rows(
     """The filtered ended calls, one CSV row each, streamed in creation order (at most `limit`)."""
     check_range(start, end)
     settings = settings or get_settings()
-    lo, hi = _created_bounds(start, end)
+    # The same calls the rollups of these days hold: ended calls created in the organisation's days.
+    zone = organisation_zone(db)
+    lo, hi = days_bounds(start, end, zone)
     calls = store.ended_calls(
         db, created_from=lo, created_before=hi, terminal=sorted(TERMINAL), job_id=job_id, limit=limit
     )
@@ -84,7 +80,7 @@ def export_rows(
             "created_at": call["created_at"].astimezone(UTC).isoformat()
             if call["created_at"].tzinfo
             else call["created_at"].isoformat() + "+00:00",
-            "day": day_of(call),
+            "day": day_of(call, zone),
             "status": call.get("status"),
             "end_reason": call.get("end_reason") or "",
             "duration_seconds": counters.get("seconds", 0),

@@ -24,6 +24,7 @@ from core.documents.rollup import Rollup
 from core.errors import UserError
 from core.usage import store
 from core.usage.counters import TERMINAL, contribution, day_of, delta
+from core.usage.period import organisation_zone
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,9 @@ def sync_call(db: Database, call_id: str, *, settings: Settings | None = None) -
     settings = settings or get_settings()
     if store.rebuild_running(db):
         return False
+    # Read per sync, not per pass: a sync lands within the rebuild's grace, so one that read the
+    # zone just before an admin changed it is recounted by the rebuild that change starts.
+    zone = organisation_zone(db)
     for _ in range(_RETRIES):
         call = store.rollup_source(db, call_id)
         if call is None:
@@ -89,7 +93,7 @@ def sync_call(db: Database, call_id: str, *, settings: Settings | None = None) -
         if new == old and call.get("costs") == costs and "seq" in state:
             return False
         seq = int(state.get("seq") or 0)
-        day = day_of(call)
+        day = day_of(call, zone)
         moved = delta(new, old)
         pending = {"delta": moved, "day": day, "job_id": call.get("job_id")} if moved and day else None
         if not store.claim_rollup_sync(db, call_id, seq=seq, applied=new, day=day, costs=costs,
@@ -171,7 +175,7 @@ class RebuildRunning(UserError):
 
 
 def rebuild(db: Database, *, settings: Settings | None = None, batch_size: int = 1000) -> RebuildReport:
-    """Recompute every rollup from the calls; returns counts.
+    """Recompute every rollup from the calls, in the organisation's time zone; returns counts.
 
     Safe while calls end: it holds a lock that pauses the syncs (they are picked up by the
     stale pass afterwards), after a moment for syncs already under way to land.
@@ -192,13 +196,17 @@ def _recount(db: Database, settings: Settings, batch_size: int,
              keep_lock: Callable[[], None]) -> RebuildReport:
     sums: dict[tuple[str, str, Any], Counter[str]] = {}
     calls = fixed = 0
+    zone = organisation_zone(db)  # read under the lock: a zone saved before it is the one used
     writes: list[store.CallRollupState] = []
     for call in store.all_calls(db, batch_size=batch_size):
         calls += 1
         new, costs = contribution(call, settings)
         state = call.get("rollup") or {}
-        day = day_of(call)
-        stale = new != (state.get("applied") or {}) or call.get("costs") != costs
+        day = day_of(call, zone)
+        # A call whose day moved (the organisation's zone changed) is stale too: its next sync
+        # must add to the day it now counts under.
+        stale = (new != (state.get("applied") or {}) or call.get("costs") != costs
+                 or state.get("day") != day)
         if stale or "seq" not in state or state.get("inc_pending"):
             fixed += 1
             writes.append(

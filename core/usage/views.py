@@ -19,7 +19,7 @@ from core.usage import store
 from core.usage.counters import COUNTERS, END_REASON_PREFIX, WASTE_COUNTERS, money_micros
 
 MAX_RANGE_DAYS = 731  # a query longer than two years is refused (the page caps its picker)
-DEFAULT_RANGE_DAYS = 30  # the page opens on the last 30 UTC days, today included
+DEFAULT_RANGE_DAYS = 30  # the page opens on the last 30 days, today included
 ALL_JOBS_LABEL = "All jobs"
 _PER_UNIT = Decimal("0.0001")  # a per-unit cost is a ratio, shown to a hundredth of a cent
 UNIT_COST_COLUMNS = ["job", "calls", "completed", "advanced", "total", "per_completed", "per_advanced"]
@@ -84,12 +84,12 @@ def check_range(start: date, end: date) -> None:
 
 
 def default_range(today: date) -> tuple[date, date]:
-    """The range the page opens on: the last DEFAULT_RANGE_DAYS UTC days up to today."""
+    """The range the page opens on: the last DEFAULT_RANGE_DAYS days up to the organisation's today."""
     return today - timedelta(days=DEFAULT_RANGE_DAYS - 1), today
 
 
 def last_pickable_day(today: date) -> date:
-    """The latest day the range picker offers (tomorrow: a UTC day may already have begun)."""
+    """The latest day the range picker offers (tomorrow: one day of slack around midnight)."""
     return today + timedelta(days=1)
 
 
@@ -146,7 +146,7 @@ def usage_from_counters(
 
 
 def usage_summary(db: Database, start: date, end: date, job_id: str | None = None) -> UsageData:
-    """The usage page's figures for a date range (UTC days, inclusive) and optional job."""
+    """The usage page's figures for a date range (the organisation's days, inclusive) and optional job."""
     check_range(start, end)
     first, last = start.isoformat(), end.isoformat()
     day_counters: dict[str, Counter[str]] = {}

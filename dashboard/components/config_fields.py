@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core import timezones
 from core.agent import effective as agent_effective
 from core.agent import hours_view
 from core.agent import prompts as agent_prompts
@@ -27,7 +28,8 @@ SECTIONS: list[tuple[str, list[str]]] = [
     ("Recording and endings", ["recording_enabled", "recording_disclosure", "voicemail_message",
                                "max_duration_minutes", "time_exceeded_message", "inactivity_messages"]),
     ("Consent and pacing", ["require_consent", "calling_hours", "retry_policy",
-                            "max_concurrent_calls", "calls_per_second", "monthly_budget"]),
+                            "max_concurrent_calls", "calls_per_second", "monthly_budget",
+                            "organisation_zone"]),
 ]
 _OPENING_LABELS = {
     OpeningMode.USER_FIRST.value: "The candidate speaks first (greeted if silent)",
@@ -59,6 +61,10 @@ def sync(key: str, version: int) -> None:
 
 def _language_label(code: str) -> str:
     return f"{VoiceLanguage(code).label} ({code})"
+
+
+def _zone_label(zone: str) -> str:
+    return zone.replace("_", " ")
 
 
 def _opening_label(mode: str) -> str:
@@ -108,6 +114,13 @@ def field_input(key: str, name: str, value: Any, *, disabled: bool = False,
         amount = st.number_input(label, 0.0, 1_000_000.0, float(Decimal(str(value))), 10.0,
                                  format="%.2f", key=k, disabled=disabled)
         return str(Decimal(str(amount)).quantize(Decimal("0.01")))
+    if name == "organisation_zone":
+        opts = _options(value, timezones.zone_choices(value))
+        return st.selectbox(label, opts, index=opts.index(value), key=k, disabled=disabled,
+                            format_func=_zone_label,
+                            help="The usage page counts each call under its day in this time zone, and "
+                                 "the monthly budget runs from the 1st of the month here. Changing it "
+                                 "recounts the usage figures, which takes a few seconds.")
     if name == "opening":
         return _opening(k, label, value, disabled)
     if name == "screening_questions":

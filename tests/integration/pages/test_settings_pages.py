@@ -127,6 +127,33 @@ def test_global_settings_restore(db) -> None:
 # -- job settings ------------------------------------------------------------------------
 
 
+def test_admin_sets_the_organisation_time_zone_with_a_confirmation(db) -> None:
+    at = _page(db, "global_settings", "admin")
+    assert not at.exception
+    zone = _by_key(at.selectbox, "global_settings.form.organisation_zone")
+    assert zone.label == "Organisation time zone" and zone.value == "UTC"
+    zone.set_value("America/New_York").run()
+    _by_key(at.button, "global_settings.review.top").click().run()
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "Setting" in d.value.columns)
+    assert table.to_dict("records") == [
+        {"Setting": "Organisation time zone", "Before": "UTC", "After": "America/New_York"}]
+    assert "saving recounts the figures" in texts(at)
+    _by_key(at.button, "global_settings.confirm").click().run()
+    assert not at.exception
+    assert agent_settings.load_global(db).config.organisation_zone == "America/New_York"
+    assert db[AUDIT_LOG].find_one({"action": "usage.recount"})["actor"] == "admin1"
+
+
+def test_a_job_cannot_override_the_organisation_time_zone(db) -> None:
+    admin = make_user(db, "admin", "boss")
+    job = create_job(db, admin, title="Barista", company="Bean Co")
+    at = _page(db, "job_settings", "admin", {"job": job.id})
+    assert not at.exception
+    assert not [w for w in at.selectbox if w.key and w.key.endswith("organisation_zone")]
+    assert "Organisation time zone" not in texts(at)
+
+
 def test_job_settings_marks_inherited_and_overridden(db) -> None:
     admin = make_user(db, "admin", "boss")
     job = create_job(db, admin, title="Barista", company="Bean Co")

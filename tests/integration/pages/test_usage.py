@@ -105,3 +105,17 @@ def test_bad_range_is_a_clear_message(db):
     at.date_input(key="usage.range").set_value((today - timedelta(days=900), today)).run()
     assert not at.exception
     assert "Cannot show that range" in texts(at)
+
+
+def test_days_are_labelled_with_the_organisation_time_zone(db):
+    user = make_user(db, "viewer")
+    at = signed_in(AppTest.from_file(page_path("usage"), default_timeout=TIMEOUT), user).run()
+    assert at.date_input(key="usage.range").label == "Days (UTC)"
+    admin = make_user(db, "admin", "boss")
+    data = agent_effective.as_plain(agent_defaults.default_global_config())
+    agent_settings.save_global_config(db, admin, {**data, "organisation_zone": "America/New_York"})
+    at = signed_in(AppTest.from_file(page_path("usage"), default_timeout=TIMEOUT), user).run()
+    assert not at.exception
+    assert at.date_input(key="usage.range").label == "Days (New York time)"
+    assert ("Days and the budget month follow the organisation time zone, America/New York, set in "
+            "Global settings.") in texts(at)

@@ -13,7 +13,7 @@ from core.calling import store as call_store
 from core.calling.transitions import advance_status
 from core.db import BUDGETS, CALLS
 from core.documents.status import CallStatus
-from core.usage import budget, budget_store, spend
+from core.usage import budget, budget_store, period
 
 ONE_CALL = 974_000  # 15 min × $0.05 + 16 started minutes × $0.014 (US)
 
@@ -37,7 +37,7 @@ def claimed_call(db, call_id: str, held: budget.Reservation, *, job_id: str = "j
 
 
 def month_doc(db) -> dict:
-    return db[BUDGETS].find_one({"_id": budget_store.month_id(spend.month_key())})
+    return db[BUDGETS].find_one({"_id": budget_store.month_id(period.month_key(None, "UTC"))})
 
 
 def test_a_calls_maximum_is_its_length_at_both_rates_up_to_twilios_hard_stop(test_env, monkeypatch):
@@ -145,7 +145,7 @@ def test_reservations_wait_while_the_month_is_recounted(db):
 
     from core.db import server_now
 
-    month = spend.month_key()
+    month = period.month_key(None, "UTC")
     assert budget_store.start_rebuild(db, month, owner="other", until=server_now(db) + timedelta(seconds=30))
     held = reserve(db)
     assert isinstance(held, budget.NoRoom) and held.busy

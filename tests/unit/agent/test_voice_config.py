@@ -17,6 +17,8 @@ from core.agent import validation as agent_validation
 from core.agent import voice_catalog
 from core.agent.models import (
     CONFIG_FIELDS,
+    GLOBAL_ONLY_FIELDS,
+    JOB_FIELDS,
     CallingHours,
     CallOpening,
     EndBehavior,
@@ -67,12 +69,15 @@ FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "max_concurrent_calls": st.integers(1, 100),
     "calls_per_second": st.floats(0.1, 50, allow_nan=False),
     "monthly_budget": st.decimals(0, 100_000, places=2, allow_nan=False, allow_infinity=False),
+    "organisation_zone": st.sampled_from(["UTC", "America/New_York", "Europe/Paris", "Asia/Tokyo"]),
 }
 
 
 def test_strategies_cover_every_field() -> None:
     assert set(FIELD_VALUES) == set(CONFIG_FIELDS)
-    assert set(JobVoiceConfig.model_fields) == set(GlobalVoiceConfig.model_fields)
+    # Every global field but the organisation's own can be overridden by a job.
+    assert set(JobVoiceConfig.model_fields) == set(GlobalVoiceConfig.model_fields) - set(GLOBAL_ONLY_FIELDS)
+    assert set(JOB_FIELDS) == set(JobVoiceConfig.model_fields)
 
 
 @st.composite
@@ -86,7 +91,7 @@ def globals_(draw: st.DrawFn) -> GlobalVoiceConfig:
 
 @st.composite
 def jobs_(draw: st.DrawFn) -> Any:
-    names = draw(st.lists(st.sampled_from(CONFIG_FIELDS), unique=True))
+    names = draw(st.lists(st.sampled_from(JOB_FIELDS), unique=True))
     return agent_validation.validate_job({n: draw(FIELD_VALUES[n]) for n in names})
 
 
@@ -110,7 +115,7 @@ def test_empty_override_equals_global(g: GlobalVoiceConfig) -> None:
 @given(globals_(), jobs_(), st.data())
 def test_reset_removes_exactly_one_override(g: GlobalVoiceConfig, job: Any, data: st.DataObject) -> None:
     before = agent_effective.overridden_fields(job)
-    name = data.draw(st.sampled_from(CONFIG_FIELDS))
+    name = data.draw(st.sampled_from(JOB_FIELDS))
     after = agent_effective.reset_field(job, name)
     assert agent_effective.overridden_fields(after) == [f for f in before if f != name]
     eff = agent_effective.effective_config(g, after)

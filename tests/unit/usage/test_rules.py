@@ -77,15 +77,15 @@ def test_early_hang_up_voicemail_and_unanswered_are_wasted_spend(settings):
 
 def test_a_call_without_creation_time_counts_nothing(settings):
     # Raw on purpose: documents without `created_at` at all (a shape the code never writes).
-    assert counters.day_of({"status": "completed"}) is None
+    assert counters.day_of({"status": "completed"}, "UTC") is None
     assert counters.contribution({"status": "completed", "duration_seconds": 5}, settings)[0] == {}
 
 
-def test_day_is_the_utc_day_of_creation():
-    assert counters.day_of(_call()) == "2025-03-04"
+def test_day_is_the_utc_day_of_creation_by_default():
+    assert counters.day_of(_call(), "UTC") == "2025-03-04"
     # Raw on purpose: a naive datetime (the Call model would make it aware before the rule sees it).
     naive = {"_id": "c1", "job_id": "j1", "status": "completed", "created_at": datetime(2025, 3, 4, 23, 59)}
-    assert counters.day_of(naive) == "2025-03-04"  # naive = UTC
+    assert counters.day_of(naive, "UTC") == "2025-03-04"  # naive = UTC
 
 
 def test_end_reason_keys_are_safe_field_names():
@@ -116,7 +116,7 @@ def test_a_typed_call_costs_and_counts_the_same_as_its_document(settings):
     assert costs.call_costs(typed, settings) == costs.call_costs(doc, settings)
     assert counters.contribution(typed, settings) == counters.contribution(doc, settings)
     assert costs.talk_seconds(typed) == costs.talk_seconds(doc) == Decimal(95)
-    assert counters.day_of(typed) == "2025-03-04"
+    assert counters.day_of(typed, "UTC") == "2025-03-04"
 
 
 def _usage(totals: dict[str, int]) -> usage_views.UsageData:
@@ -250,7 +250,7 @@ def test_the_rollup_dataset_sums_to_its_expected_day_counters(settings):
     days: dict[str, dict[str, int]] = {}
     for doc in _final_documents():
         counted, _ = counters.contribution(doc, settings)
-        day = days.setdefault(counters.day_of(doc), {})
+        day = days.setdefault(counters.day_of(doc, "UTC"), {})
         for key, value in counted.items():
             day[key] = day.get(key, 0) + value
     assert {d: {k: v for k, v in c.items() if v} for d, c in days.items() if c} == EXPECTED_DAY
@@ -259,7 +259,7 @@ def test_the_rollup_dataset_sums_to_its_expected_day_counters(settings):
 def test_the_rollup_dataset_costs_each_job_its_expected_total(settings):
     totals: dict[str, int] = {}
     for doc in _final_documents():
-        if counters.day_of(doc) in (D1.isoformat(), D2.isoformat()):
+        if counters.day_of(doc, "UTC") in (D1.isoformat(), D2.isoformat()):
             counted, _ = counters.contribution(doc, settings)
             totals[doc["job_id"]] = totals.get(doc["job_id"], 0) + counters.money_micros(counted)
     assert totals == EXPECTED_JOB_TOTAL
