@@ -21,14 +21,14 @@ currency = ui.settings().cost_currency
 st.title("Usage & cost")
 
 state = budget.budget_state(db, agent_settings.get_global_config(db).monthly_budget)
+st.subheader(f"This month: {usage_period.month_words(state.month)}")
+figures = st.columns(3)
+figures[0].metric("Spent", money_text(state.spent, currency))
+figures[1].metric("Committed", money_text(state.committed, currency))
+figures[2].metric("Left to commit", money_text(state.remaining, currency))
 budget_col, text_col = st.columns([2, 3])
 budget_col.plotly_chart(charts.budget_gauge(state, currency), width="stretch", key="usage.budget_chart")
 with text_col:
-    st.subheader("This month")
-    figures = st.columns(3)
-    figures[0].metric("Spent", money_text(state.spent, currency))
-    figures[1].metric("Committed", money_text(state.committed, currency))
-    figures[2].metric("Left to commit", money_text(state.remaining, currency))
     if state.level == "exceeded":
         st.error(state.message, icon=":material/block:")
     elif state.level == "warning":

@@ -39,6 +39,11 @@ def month_key(at: datetime | None, zone: str) -> str:
     return local(_aware(at or datetime.now(UTC)), zone).strftime("%Y-%m")
 
 
+def month_words(key: str) -> str:
+    """A budget month as people write it: "2026-12" → "December 2026"."""
+    return datetime.strptime(key, "%Y-%m").strftime("%B %Y")
+
+
 def today(zone: str, now: datetime | None = None) -> date:
     """Today's date in `zone`."""
     return local(_aware(now or datetime.now(UTC)), zone).date()

@@ -8,7 +8,7 @@ from plotly.subplots import make_subplots
 
 from core import labels
 from core.usage.budget import BudgetState
-from core.usage.costs import BUDGET_WARNING_FRACTION, MICROS
+from core.usage.costs import BUDGET_WARNING_FRACTION, MICROS, money_text
 from core.usage.counters import OUTCOMES
 from core.usage.views import unit_costs_per_job
 from dashboard.safe_text import chart_label
@@ -193,7 +193,7 @@ def budget_gauge(state: BudgetState, currency: str = "USD") -> go.Figure:
             mode="gauge+number",
             value=spent,
             number={"suffix": f" {currency}", "valueformat": ",.2f"},
-            title={"text": f"Committed in {state.month} of a {budget:,.2f} {currency} budget"},
+            title={"text": f"Committed of {money_text(state.budget, currency)}"},
             gauge={
                 "axis": {"range": [0, top]},
                 "bar": {"color": color},

@@ -61,3 +61,8 @@ def test_a_job_cannot_override_the_organisation_zone():
     with pytest.raises(agent_validation.ConfigValidationError) as exc:
         agent_validation.validate_job({"organisation_zone": "Europe/Paris"})
     assert "'Organisation time zone' is not a setting." in exc.value.messages
+
+
+def test_a_budget_month_reads_as_words():
+    assert period.month_words(period.month_key(EARLY_MARCH, "UTC")) == "March 2026"
+    assert period.month_words(period.month_key(EARLY_MARCH, "America/New_York")) == "February 2026"
