@@ -154,12 +154,13 @@ def test_closing_the_tab_with_an_unsaved_draft_asks_first(stack, page, artifacts
     company.fill("Draft Hiring Co")
     company.press("Enter")
     page.get_by_text("Unsaved draft").first.wait_for()
-    page.wait_for_timeout(1000)  # the guard is drawn after the page's script
+    # The guard is drawn after the page's script: wait until it has armed the window.
+    page.wait_for_function("() => window.__vscUnsavedDraft === true")
     assert _asks_before_closing(page)
     assert not page.is_closed()  # dismissed: the person stays, the draft with them
 
     page.get_by_role("button", name="Discard draft").first.click()
     expect(page.get_by_text("Unsaved draft")).to_have_count(0)
-    page.wait_for_timeout(1000)
+    page.wait_for_function("() => window.__vscUnsavedDraft === false")
     assert not _asks_before_closing(page)
     assert page.is_closed()

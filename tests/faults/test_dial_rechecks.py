@@ -57,7 +57,7 @@ def test_a_batch_call_stopped_by_closed_hours_is_queued_again_for_the_next_openi
     job = make_job(stack)
     _candidate(stack, job)
     # Closes now, opens again tomorrow: every day 00:00–23:59 except today.
-    tomorrow = sandbox_stack.all_day_except_today()
+    tomorrow = sandbox_stack.all_day_except_today("America/New_York")  # the candidate's zone
     _at_point(monkeypatch, "after_ultravox_create", lambda: stack.set_config(calling_hours=tomorrow))
     batch = batches.create_batch(stack.db, stack.recruiter, job.id)
     dispatch.run_once(stack.db)

@@ -6,8 +6,9 @@ import datetime as dt
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from werkzeug.serving import make_server
@@ -28,9 +29,10 @@ ALL_DAY = CallingHours(windows={d: [TimeWindow(start=dt.time(0, 0),
                                 for d in Weekday})
 
 
-def all_day_except_today() -> CallingHours:
-    """Calling hours open all day on every weekday but today's (UTC) one."""
-    today = list(Weekday)[datetime.now(UTC).weekday()]
+def all_day_except_today(zone: str) -> CallingHours:
+    """Calling hours open all day on every weekday but today's in `zone` (the candidate's: between
+    midnight UTC and midnight in New York, UTC's today is New York's tomorrow)."""
+    today = list(Weekday)[datetime.now(ZoneInfo(zone)).weekday()]
     return CallingHours(windows={d: w for d, w in ALL_DAY.windows.items() if d != today})
 
 
