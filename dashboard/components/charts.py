@@ -6,6 +6,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core.labels import Kind
+from core.labels import label as code_words
 from core.usage.budget import BudgetState
 from core.usage.costs import BUDGET_WARNING_FRACTION, MICROS
 from core.usage.counters import OUTCOMES
@@ -49,6 +51,10 @@ def _layout(fig: go.Figure, title: str, y_title: str, *, stacked: bool = False) 
         hovermode="x unified",
     )
     return fig
+
+
+def _sentence_case(words: str) -> str:
+    return words[:1].upper() + words[1:]
 
 
 def _label(outcome: str) -> str:
@@ -152,9 +158,9 @@ def answer_rate_and_duration(daily: pd.DataFrame) -> go.Figure:
 def end_reasons(reasons: pd.DataFrame) -> go.Figure:
     """How calls ended (Ultravox end reason), most frequent first."""
     ordered = reasons.sort_values("calls")
-    fig = go.Figure(
-        go.Bar(y=ordered["end_reason"], x=ordered["calls"], orientation="h", marker_color="#455a64")
-    )
+    # The stored codes ("agent_hangup") in words ("The agent ended the call").
+    words = ordered["end_reason"].map(lambda code: _sentence_case(code_words(Kind.END_REASON, code)))
+    fig = go.Figure(go.Bar(y=words, x=ordered["calls"], orientation="h", marker_color="#455a64"))
     fig.update_layout(xaxis_title="calls")
     return _layout(fig, "End reasons", "")
 
