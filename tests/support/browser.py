@@ -124,10 +124,30 @@ _SHOWN_TEXT = """() => {
   try { return document.body.innerText; }
   finally { icons.forEach((el, i) => { el.style.display = saved[i]; }); }
 }"""
-# A dataframe is drawn on a canvas; its cells are also in a hidden table for screen readers
-# (the rows drawn at the moment), which is where the browser tests read them.
-_GRID_CELLS = """() => [...document.querySelectorAll(
-  "[data-testid='stDataFrame'] table th, [data-testid='stDataFrame'] table td")].map(c => c.textContent)"""
+# A dataframe is drawn on a canvas; its cells are also in a hidden table for screen readers,
+# but only the part scrolled into view. Each grid is scrolled across and down, a view at a time,
+# its cells read at each stop, then scrolled back (a grid out of sight is left alone).
+_GRID_CELLS = """async () => {
+  const pause = () => new Promise(r => setTimeout(r, 50));
+  const cells = [];
+  for (const grid of document.querySelectorAll("[data-testid='stDataFrame']")) {
+    if (!grid.checkVisibility()) continue;  // in a closed expander or another tab: not shown
+    const scroller = grid.querySelector('.dvn-scroller');
+    const read = () => grid.querySelectorAll('table th, table td').forEach(c => cells.push(c.textContent));
+    if (!scroller) { read(); continue; }
+    const stepX = Math.max(scroller.clientWidth - 40, 100), stepY = Math.max(scroller.clientHeight - 40, 100);
+    for (let y = 0; y < scroller.scrollHeight; y += stepY) {
+      for (let x = 0; x < scroller.scrollWidth; x += stepX) {
+        scroller.scrollTo(x, y);
+        await pause();
+        read();
+        if (cells.length > 20000) return cells;  // a bound: no page shows more
+      }
+    }
+    scroller.scrollTo(0, 0);
+  }
+  return cells;
+}"""
 # A link column's cell is read out as its address; the grid draws its display text ("Open call").
 _INTERNAL_LINK = re.compile(r"^[a-z_]+\?[a-z_]+=[0-9a-f]{32}(?:-\d+)?$")  # a retry is "<id>-2"
 
@@ -139,14 +159,16 @@ def settle(page, heading: str | None = None) -> None:
     """Wait until the page shows `heading` and Streamlit has finished running its script."""
     if heading:
         page.locator("[data-testid='stMain'] h1").filter(has_text=heading).first.wait_for()
-    page.locator("[data-testid='stStatusWidget']").wait_for(state="detached")
+    # The app's root says whether a script run is going on (the running-man widget is hidden
+    # by the minimal toolbar); a live fragment's runs come and go, so between two is enough.
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(state="attached")
     page.locator("[data-testid='stSkeleton']").first.wait_for(state="detached")
-    page.wait_for_timeout(400)  # the last deltas of the run are drawn
+    page.wait_for_timeout(250)  # the last deltas of the run are drawn
 
 
 def shown_text(page) -> str:
     """Everything the page shows in words: its text and the cells of its tables."""
-    cells = [c for c in page.evaluate(_GRID_CELLS) if not _INTERNAL_LINK.match(c.strip())]
+    cells = dict.fromkeys(c for c in page.evaluate(_GRID_CELLS) if not _INTERNAL_LINK.match(c.strip()))
     return "\n".join([page.evaluate(_SHOWN_TEXT), *cells])
 
 
