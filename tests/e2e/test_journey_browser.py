@@ -249,8 +249,8 @@ def test_hiring_journey_from_settings_to_export(stack, new_page, people, shots, 
     shots(page, "13-usage")
 
 
-@pytest.mark.xfail(strict=True, reason="the job export's CSV holds internal ids (candidate_id, call_id "
-                   "columns) and ISO timestamps (started_at_utc, reviewed_at_utc): reported, not changed")
+@pytest.mark.xfail(strict=True, reason="the job export's CSV holds internal ids (candidate_id, call_id), "
+                   "ISO times (started_at_utc, reviewed_at_utc) and status codes (no_answer): reported")
 def test_the_job_export_holds_no_ids(stack, page, people, artifacts_dir) -> None:
     _sign_in(page, stack, people["recruiter"], PASSWORD)
     page.goto(f"{stack.dashboard_url}/transcripts")
