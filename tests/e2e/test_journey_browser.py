@@ -55,7 +55,7 @@ def people(stack) -> dict[str, str]:
         if auth.get_user(stack.db, f"{role}-journey") is None:
             auth.create_user(stack.db, f"{role}-journey", PASSWORD, role, name=f"Jo {role.title()}",
                              actor=auth.OPERATOR)
-    seed_pipeline(stack.db, title="Journey pipeline job")
+    seed_pipeline(stack.db, title="Journey pipeline job", area="312")  # the pipeline test has 201
     return {"admin": "admin", "recruiter": "recruiter-journey", "viewer": "viewer-journey"}
 
 
