@@ -222,7 +222,7 @@ def test_hiring_journey_from_settings_to_export(stack, new_page, people, shots, 
     assert sorted(r["candidate_name"] for r in exported) == sorted(n for n, _ in _PEOPLE), content
 
     page.get_by_role("button", name="Open call").click()
-    page.get_by_role("heading", name="Scorecard").wait_for()
+    page.get_by_role("heading", name="Scorecard", exact=True).wait_for()
     opened = next(c for c in calls if f"call={c['_id']}" in page.url)
     following = next(c for c in calls if c["_id"] != opened["_id"])  # the oldest other one
     name_of = {d["_id"]: d["name"] for d in stack.db[CANDIDATES].find({"job_ids": job.id}, {"name": 1})}
