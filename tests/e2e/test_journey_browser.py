@@ -293,7 +293,7 @@ def test_each_role_sees_its_pages_in_plain_words_and_is_refused_the_others(
         for i in range(1, tabs.count()):
             tabs.nth(i).click()
             expect(tabs.nth(i)).to_have_attribute("aria-selected", "true")
-            page.wait_for_timeout(300)
+            page.wait_for_timeout(150)
             assert_plain(page, f"{role}-{n:02d}-{stem}, tab {tabs.nth(i).inner_text().strip()}",
                          allowed=_PROMPT_QUOTED)
     for stem in (s for s in auth.PAGE_ROLES if s not in allowed):

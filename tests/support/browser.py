@@ -189,7 +189,9 @@ def screenshot(page, path: Path) -> None:
     height = page.evaluate(_MAIN_HEIGHT)
     window = page.viewport_size
     tall = max(window["height"], min(int(height) + 40, 6000))
-    page.set_viewport_size({"width": window["width"], "height": tall})
-    page.wait_for_timeout(200)
+    if tall != window["height"]:
+        page.set_viewport_size({"width": window["width"], "height": tall})
+        page.wait_for_timeout(150)
     page.screenshot(path=str(path), full_page=True)
-    page.set_viewport_size(window)
+    if tall != window["height"]:
+        page.set_viewport_size(window)
