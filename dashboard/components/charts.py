@@ -52,6 +52,10 @@ def _layout(fig: go.Figure, title: str, y_title: str, *, stacked: bool = False) 
     return fig
 
 
+def _sentence_case(words: str) -> str:
+    return words[:1].upper() + words[1:]
+
+
 def _label(outcome: str) -> str:
     return labels.label(labels.Kind.CALL_STATUS, outcome)
 
@@ -153,9 +157,9 @@ def answer_rate_and_duration(daily: pd.DataFrame) -> go.Figure:
 def end_reasons(reasons: pd.DataFrame) -> go.Figure:
     """How calls ended (Ultravox end reason), most frequent first."""
     ordered = reasons.sort_values("calls")
-    fig = go.Figure(
-        go.Bar(y=ordered["end_reason"], x=ordered["calls"], orientation="h", marker_color="#455a64")
-    )
+    # The stored codes ("agent_hangup") in words ("The agent ended the call").
+    words = ordered["end_reason"].map(lambda code: _sentence_case(labels.label(labels.Kind.END_REASON, code)))
+    fig = go.Figure(go.Bar(y=words, x=ordered["calls"], orientation="h", marker_color="#455a64"))
     fig.update_layout(xaxis_title="calls")
     return _layout(fig, "End reasons", "")
 

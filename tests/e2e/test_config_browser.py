@@ -10,15 +10,9 @@ from core.agent import hours_view
 from core.agent import settings as agent_settings
 from core.people import jobs
 from tests.e2e.conftest import login
+from tests.support.browser import settings_row
 
 pytestmark = pytest.mark.e2e
-
-
-def _row(page, label: str):
-    """The job-settings row (badge, override toggle, input) of one field."""
-    return page.locator('[data-testid="stHorizontalBlock"]').filter(
-        has=page.get_by_label(label, exact=True)
-    ).last
 
 
 def test_global_edit_job_override_effective_value_and_marks(stack, page, artifacts_dir):
@@ -35,10 +29,10 @@ def test_global_edit_job_override_effective_value_and_marks(stack, page, artifac
     page.get_by_text("saved by admin").wait_for()
 
     page.goto(f"{stack.dashboard_url}/job_settings?job={job.id}")
-    row = _row(page, "Maximum call length (minutes)")
+    row = settings_row(page, "Maximum call length (minutes)")
     row.get_by_text("Inherited").wait_for()
     # An inherited field is locked and shows the global value.
-    company = _row(page, "Company name").get_by_label("Company name", exact=True)
+    company = settings_row(page, "Company name").get_by_label("Company name", exact=True)
     assert company.input_value() == "Globex Hiring" and company.is_disabled()
     field = row.get_by_label("Maximum call length (minutes)", exact=True)
     assert field.is_disabled()
@@ -50,9 +44,9 @@ def test_global_edit_job_override_effective_value_and_marks(stack, page, artifac
     page.get_by_role("button", name="Save these changes").click()
     page.get_by_role("button", name="Save these changes").wait_for(state="detached")
 
-    row = _row(page, "Maximum call length (minutes)")
+    row = settings_row(page, "Maximum call length (minutes)")
     row.get_by_text("Overridden").wait_for()
-    assert _row(page, "Company name").get_by_text("Inherited").count() == 1
+    assert settings_row(page, "Company name").get_by_text("Inherited").count() == 1
     page.get_by_role("tab", name="Effective config & prompt").click()
     page.get_by_text("Differences from the global settings").wait_for()
     page.screenshot(path=str(artifacts_dir / "job_settings_effective.png"), full_page=True)

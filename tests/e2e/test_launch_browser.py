@@ -16,7 +16,7 @@ from core.agent.models import CallingHours, TimeWindow, Weekday
 from core.db import BATCHES, CALLS, CANDIDATES
 from core.people import jobs
 from tests.e2e.conftest import login
-from tests.support.browser import check_csv_import, choose
+from tests.support.browser import check_csv_import, create_job, metric, queue_batch, save_csv_import
 
 pytestmark = pytest.mark.e2e
 # Sandbox numbers that answer and complete (+1 NPA 555-01XX, XX outside the 50-55 outcomes).
@@ -39,32 +39,13 @@ def _csv(path) -> None:
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
-
-def _metric(page, label: str) -> str:
-    """The value shown by the metric with this label."""
-    metric = page.locator("[data-testid='stMetric']").filter(
-        has=page.locator("[data-testid='stMetricLabel']", has_text=label)
-    )
-    return metric.locator("[data-testid='stMetricValue']").inner_text().strip()
-
-
 def test_import_csv_launch_batch_and_watch_it_finish(stack, page, artifacts_dir, tmp_path):
     started = time.monotonic()
     title = f"Launch E2E {uuid.uuid4().hex[:6]}"
     login(page, stack)
 
     # A job made on the page.
-    page.goto(f"{stack.dashboard_url}/jobs_candidates")
-    page.get_by_role("heading", name="Jobs & candidates").wait_for()
-    expander = page.locator("[data-testid='stExpander'] details").filter(has_text="Create a job")
-    expander.wait_for()
-    if expander.get_attribute("open") is None:  # collapsed when other jobs exist
-        expander.get_by_text("Create a job").click()
-    form = page.locator("[data-testid='stForm']").filter(has=page.get_by_role("button", name="Create job"))
-    form.get_by_label("Title", exact=True).fill(title)
-    form.get_by_label("Company", exact=True).fill("Acme Launch")
-    form.get_by_role("button", name="Create job").click()
-    page.get_by_text(f"Job {title} created.").wait_for()
+    create_job(page, stack.dashboard_url, title, "Acme Launch")
     job = next(j for j in jobs.list_jobs(stack.db) if j.title == title)
     assert job is not None
     # Calls are real here: open this job's calling hours all day so the test works at any hour.
@@ -77,29 +58,20 @@ def test_import_csv_launch_batch_and_watch_it_finish(stack, page, artifacts_dir,
     check_csv_import(page, title, csv_path)
     page.get_by_text("5 rows: 4 accepted, 0 duplicate, 1 rejected.").wait_for()
     assert stack.db[CANDIDATES].count_documents({"job_ids": job.id}) == 0
-    page.get_by_role("button", name="Save 4 candidates…").click()
-    dialog = page.get_by_role("dialog")
-    dialog.get_by_text("Save 4 candidate(s) into").wait_for()
-    dialog.get_by_role("button", name="Yes, save").click()
+    save_csv_import(page, 4)
     page.get_by_text("4 new candidate(s) and 0 already on file. 1 row(s) skipped").wait_for()
     cand_ids = {c["_id"] for c in stack.db[CANDIDATES].find({"job_ids": job.id}, {"_id": 1})}
     assert len(cand_ids) == 4
 
     # Launch calls: a batch of everyone not yet screened, confirmed in a dialog.
     page.locator("[data-testid='stSidebarNav'] a[href$='launch_calls']").click()
-    page.get_by_role("heading", name="Launch calls").wait_for()
-    choose(page, "Job", title)
-    page.get_by_role("button", name="Queue batch…").click()
-    dialog = page.get_by_role("dialog")
-    dialog.get_by_text(f"all candidates not yet screened for {title} — Acme Launch?").wait_for()
-    dialog.get_by_role("button", name="Yes, queue them").click()
-    page.get_by_text("4 call(s) queued, 0 skipped.").wait_for()
+    queue_batch(page, title, "Acme Launch", 4)
 
     # From here on only the live fragment changes the page: a marker proves there is no reload.
     page.evaluate("window.__noReload = true")
     page.get_by_text("4 of 4 candidates done · batch: finished").wait_for(timeout=45000)
     assert page.evaluate("window.__noReload === true")
-    assert _metric(page, "Completed") == "4"
+    assert metric(page, "Completed") == "4"
     # Nothing on the page still claims the batch is running.
     assert page.get_by_text("(running)").count() == 0
     assert page.locator("[data-testid='stMetricLabel']").filter(has_text="Waiting to be dialled").count() == 0

@@ -44,7 +44,7 @@ def test_play_an_answer_rate_it_and_save_and_next(stack, page, artifacts_dir):
     login(page, stack)
     page.goto(f"{stack.dashboard_url}/transcripts?call={first}")
     page.get_by_text("Sam First · E2E scorecard job").wait_for()
-    page.get_by_role("heading", name="Scorecard").wait_for()
+    page.get_by_role("heading", name="Scorecard", exact=True).wait_for()
     audio = page.locator("audio")
     audio.wait_for(timeout=30000)
     src = audio.get_attribute("src")

@@ -31,8 +31,9 @@ def _review(decision: str, years: int, nights: int) -> dict[str, Any]:
             "notes": "seeded note", "by": "rita", "at": T0}
 
 
-def seed_pipeline(db, title: str = "Forklift driver") -> dict[str, Any]:
-    """The job and, by name, the candidate ids and their deciding call ids."""
+def seed_pipeline(db, title: str = "Forklift driver", area: str = "201") -> dict[str, Any]:
+    """The job and, by name, the candidate ids and their deciding call ids. The phone numbers are
+    +1 `area` 555-01XX: two seeds in one database (the shared browser stack) need two areas."""
     job = add_job(db, title)
     ids: dict[str, str] = {}
     calls: dict[str, str] = {}
@@ -43,6 +44,7 @@ def seed_pipeline(db, title: str = "Forklift driver") -> dict[str, Any]:
     typed = {"config_snapshot": SNAPSHOT, "created_at": recent}
 
     def person(name: str, phone: str, **fields: Any) -> str:
+        phone = f"+1{area}{phone.removeprefix('+1201')}"
         ids[name] = factories.insert_candidate(db, name=name, phone=phone, job_ids=[job],
                                                timezone="America/Chicago", **fields).id
         return ids[name]

@@ -61,3 +61,10 @@ def test_pipeline_funnel_keeps_the_stage_order_and_leaves_out_empty_stages():
     (trace,) = fig.data
     assert trace.type == "funnel"
     assert list(trace.y) == ["not called", "calling", "advanced"] and list(trace.x) == [4, 1, 2]
+
+
+def test_end_reasons_are_named_in_words_not_codes():
+    fig = charts.end_reasons(sample_usage().end_reasons)
+    shown = list(fig.data[0].y)
+    assert shown and not [s for s in shown if "_" in s or s != s[:1].upper() + s[1:]]
+    assert "The agent ended the call" in shown or "The candidate hung up" in shown
