@@ -43,7 +43,7 @@ def _pages(stems: list[str]) -> list:
             default=stem == "home",
             # A call is opened from a list or a link; leaving it by the sidebar's "Calls &
             # transcripts" switches page, which drops ?call= (the same page would keep it).
-            visibility="hidden" if stem == "call" else "visible",
+            visibility="hidden" if stem in auth.UNLISTED_PAGES else "visible",
         )
         for stem in stems
     ]

@@ -90,7 +90,7 @@ st.caption(f"{len(rows)} of {len(view.rows)} candidates shown.")
 d1, d2 = st.columns(2)
 d1.download_button(
     "Download pipeline CSV",
-    data=lambda: exports.export_job_csv(ui.database(), user, job_id),
+    data=lambda: exports.export_job_csv(ui.database(), user, job_id, zone=zone),
     file_name=file_name(view.job.title, "pipeline", day=date.today(), ext="csv"),
     mime="text/csv",
     key="pipeline.csv",

@@ -136,7 +136,7 @@ def _show_list() -> None:
     if job_id:
         st.download_button(
             "Download CSV of this job's screened candidates",
-            data=lambda: review_exports.export_job_csv(ui.database(), user, job_id),
+            data=lambda: review_exports.export_job_csv(ui.database(), user, job_id, zone=zone),
             file_name=file_name(call_list.job_choices(db).get(job_id, "job"), "screening",
                                 day=date.today(), ext="csv"),
             mime="text/csv",

@@ -14,7 +14,7 @@ from core.usage.costs import money_text
 from dashboard import ui
 from dashboard.components import charts
 
-ui.require_user("usage")
+user = ui.require_user("usage")
 db = ui.require_database()
 currency = ui.settings().cost_currency
 
@@ -123,7 +123,8 @@ st.subheader("Export")
 st.caption(f"The ended calls of this filter, one row each (at most {usage_export.EXPORT_MAX_ROWS:,} rows).")
 if st.button("Prepare CSV", key="usage.export"):
     buffer = io.StringIO()
-    result = usage_export.export_csv(db, buffer, start, end, job_id)
+    result = usage_export.export_csv(db, buffer, start, end, job_id,
+                                     for_people=usage_export.ForPeople(ui.viewer_zone(user), labels))
     if result.truncated:
         st.warning("The export was cut at the row limit; narrow the days or pick a job.")
     st.download_button(

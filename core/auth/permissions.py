@@ -89,3 +89,12 @@ def require(user: User | None, action: Action) -> User:
 def pages_for(role: Role) -> list[str]:
     """Page stems a role may open, in navigation order."""
     return [page for page, roles in PAGE_ROLES.items() if role in roles]
+
+
+# Pages opened from links only, never listed in the sidebar.
+UNLISTED_PAGES = frozenset({"call"})
+
+
+def menu_for(role: Role) -> list[str]:
+    """The pages a role finds in the sidebar, in order (what it may open, unlisted ones aside)."""
+    return [page for page in pages_for(role) if page not in UNLISTED_PAGES]

@@ -7,7 +7,7 @@ import io
 from datetime import datetime
 from typing import Any
 
-from core import audit
+from core import audit, labels, timezones
 from core.auth import Action, User, can, require
 from core.calling.outcome import outcome_text
 from core.db import Database
@@ -40,8 +40,8 @@ def csv_cell(value: Any) -> Any:
     return value
 
 
-def _iso(value: datetime | None) -> str:
-    return value.isoformat(timespec="seconds") if value else ""
+def _when(value: datetime | None, zone: str) -> str:
+    return timezones.readable(value, zone) if value else ""
 
 
 def csv_scope(user: User | None) -> str:
@@ -51,8 +51,9 @@ def csv_scope(user: User | None) -> str:
     return "Phone numbers and review notes are left out for your role."
 
 
-def export_job_csv(db: Database, user: User | None, job_id: str) -> bytes:
-    """CSV (UTF-8 with BOM) of a job's screened candidates, one row each, columns by role."""
+def export_job_csv(db: Database, user: User | None, job_id: str, *, zone: str = timezones.UTC_NAME) -> bytes:
+    """CSV (UTF-8 with BOM) of a job's screened candidates, one row each, columns by role: words
+    and times in `zone` (the reader's), no ids or stored codes — a sheet is read by people."""
     actor = require(user, Action.VIEW)
     # Phone numbers follow the one visibility rule; review notes, the reviewers' own words,
     # go to those who may review (today the same roles).
@@ -78,28 +79,17 @@ def export_job_csv(db: Database, user: User | None, job_id: str) -> bytes:
     names = {cid: readable(p.name, "(name cannot be decrypted)") for cid, p in people.items()}
     stages = stage_words(db, job.id)
     answers = answers_of(db, best.values())
-    header = ["candidate_id", "candidate_name"]
+    header = ["Candidate"]
     if reviewer:
-        header.append("phone")
-    header += [
-        "job",
-        "call_id",
-        "started_at_utc",
-        "status",
-        "outcome",
-        "attempts",
-        "duration_seconds",
-        "decision",
-        "overall_rating",
-        "Pipeline stage",
-        "Knockouts passed",
-    ]
+        header.append("Phone")
+    header += ["Job", "Started", "Outcome", "Attempts", "Duration (seconds)", "Decision", "Overall rating",
+               "Pipeline stage", "Knockouts passed"]
     for n in range(1, questions + 1):
         header += [f"Q{n} answer", f"Q{n} value", f"Q{n} knockout", f"Q{n} rating"]
-    header += ["reviewed_by", "reviewed_at_utc"]
+    header += ["Reviewed by", "Reviewed at"]
     if reviewer:
-        header.append("review_notes")
-    header += ["short_summary", "summary", "cost", "currency", "cost_estimated"]
+        header.append("Review notes")
+    header += ["Short summary", "Summary", "Cost", "Currency", "Cost is an estimate"]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
@@ -107,8 +97,8 @@ def export_job_csv(db: Database, user: User | None, job_id: str) -> bytes:
     for cid, call in rows:
         person = people.get(cid)
         phone = phone_for(actor, readable(person.phone, "(cannot decrypt)")) if person else ""
-        writer.writerow(_csv_row(cid, call, names.get(cid), phone, job.title, attempts.get(cid, 1),
-                                 questions, reviewer, stages.get(cid, ""), answers.get(call.id, [])))
+        writer.writerow(_csv_row(call, names.get(cid), phone, job.title, attempts.get(cid, 1), questions,
+                                 reviewer, stages.get(cid, ""), answers.get(call.id, []), zone))
     audit.record(
         db,
         actor=actor.username,
@@ -121,7 +111,6 @@ def export_job_csv(db: Database, user: User | None, job_id: str) -> bytes:
 
 
 def _csv_row(
-    cid: str,
     call: Call,
     name: str | None,
     phone: str,
@@ -131,23 +120,22 @@ def _csv_row(
     reviewer: bool,
     stage: str,
     answers: list[QuestionAnswer],
+    zone: str,
 ) -> list[Any]:
     """One candidate's CSV row, cells escaped (the phone, validated E.164, is written as is)."""
     review = call.review or Review()
     amount, estimated = call_cost(call)
-    row: list[Any] = [cid, name if name is not None else "(deleted candidate)"]
+    row: list[Any] = [name if name is not None else "(deleted candidate)"]
     phone_col = len(row) if reviewer else -1
     if reviewer:
         row.append(phone)
     row += [
         job_title,
-        call.id,
-        _iso(call.started_at),
-        call.status.value,
+        _when(call.started_at, zone),
         outcome_text(call),
         attempts,
         call.duration_seconds,  # None is an empty cell
-        review.decision or "",
+        labels.label(labels.Kind.DECISION, review.decision) if review.decision else "",
         review.overall or "",
         stage,
         knockouts(call, answers).text if answers else "",
@@ -165,7 +153,7 @@ def _csv_row(
             knockout_words(a.knockout_passed) if a is not None else "",
             review.ratings.get(q.id if q else "", review.ratings.get(str(n), "")),
         ]
-    row += [review.by or "", _iso(review.at)]
+    row += [review.by or "", _when(review.at, zone)]
     if reviewer:
         row.append(review.notes or "")
     row += [

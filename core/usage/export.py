@@ -5,10 +5,10 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from typing import Any, TextIO
 
-from core import labels
+from core import labels, timezones
 from core.config import Settings, get_settings
 from core.db import Database
 from core.usage import costs as costmod
@@ -40,6 +40,43 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "decision",
     "test_call",  # a team member's own number: paid for, but no screening
 )
+
+
+@dataclass(frozen=True)
+class ForPeople:
+    """Write the export for people (the usage page): words, job titles and times in `zone`
+    instead of the codes, ids and UTC instants the CLI's `usage-export` keeps for tools."""
+
+    zone: str
+    job_titles: dict[str, str]
+
+
+PEOPLE_COLUMNS: tuple[str, ...] = (
+    "Job", "Started", "Day", "Outcome", "How it ended", "Duration (seconds)", "AI billed seconds",
+    "AI cost", "AI cost is an estimate", "Phone cost", "Phone cost is an estimate", "Total cost",
+    "Currency", "Decision", "Test call",
+)
+
+
+def _for_people(row: dict[str, Any], plain: ForPeople) -> dict[str, Any]:
+    reason = row["end_reason"]
+    return dict(zip(PEOPLE_COLUMNS, (
+        plain.job_titles.get(row["job_id"], "(deleted job)") if row["job_id"] else "",
+        timezones.readable(datetime.fromisoformat(row["created_at"]), plain.zone),
+        row["day"],
+        labels.label(labels.Kind.CALL_STATUS, row["status"]),
+        labels.label(labels.Kind.END_REASON, reason).capitalize() if reason else "",
+        row["duration_seconds"],
+        row["ai_billed_seconds"],
+        row["ai_cost"],
+        labels.yes_no(row["ai_estimated"] == "true"),
+        row["telephony_cost"],
+        labels.yes_no(row["telephony_estimated"] == "true"),
+        row["total_cost"],
+        row["currency"],
+        labels.label(labels.Kind.DECISION, row["decision"]) if row["decision"] else "",
+        labels.yes_no(row["test_call"] == "true"),
+    ), strict=True))
 
 
 def file_name(start: date, end: date, job_title: str | None = None) -> str:
@@ -113,15 +150,16 @@ def export_csv(
     job_id: str | None = None,
     *,
     limit: int = EXPORT_MAX_ROWS,
+    for_people: ForPeople | None = None,
 ) -> ExportResult:
     """Write the filtered calls as CSV to `out`, streaming; says if the row cap cut it short."""
-    writer = csv.DictWriter(out, fieldnames=list(EXPORT_COLUMNS))
+    writer = csv.DictWriter(out, fieldnames=list(PEOPLE_COLUMNS if for_people else EXPORT_COLUMNS))
     writer.writeheader()
     rows = total = 0
     for row in export_rows(db, start, end, job_id, limit=limit + 1):
         if rows == limit:
             return ExportResult(rows, True, total)
-        writer.writerow(row)
+        writer.writerow(_for_people(row, for_people) if for_people else row)
         rows += 1
         total += costmod.to_micros(row["total_cost"])
     return ExportResult(rows, False, total)

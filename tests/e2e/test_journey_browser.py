@@ -112,7 +112,9 @@ def _export(page) -> tuple[str, str]:
 
 
 def _wait_for_transcripts(db, job_id: str, count: int) -> list[dict]:
-    deadline = time.monotonic() + 60
+    # The transcript is fetched by the follow-up after the call ends; on a loaded machine its
+    # backoff (15 s, 30 s, …) can take it past a minute.
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         docs = list(db[CALLS].find({"job_id": job_id}, {"status": 1, "transcript_status": 1, "created_at": 1,
                                                         "candidate_id": 1}))
@@ -219,7 +221,7 @@ def test_hiring_journey_from_settings_to_export(stack, new_page, people, shots, 
     assert name == f"{'-'.join(title.lower().split())}-screening-{dt.date.today().isoformat()}.csv"
     assert not engineer_speak(name)
     exported = list(csv.DictReader(io.StringIO(content.lstrip("\ufeff"))))
-    assert sorted(r["candidate_name"] for r in exported) == sorted(n for n, _ in _PEOPLE), content
+    assert sorted(r["Candidate"] for r in exported) == sorted(n for n, _ in _PEOPLE), content
 
     page.get_by_role("button", name="Open call").click()
     page.get_by_role("heading", name="Scorecard", exact=True).wait_for()
@@ -249,8 +251,6 @@ def test_hiring_journey_from_settings_to_export(stack, new_page, people, shots, 
     shots(page, "13-usage")
 
 
-@pytest.mark.xfail(strict=True, reason="the job export's CSV holds internal ids (candidate_id, call_id), "
-                   "ISO times (started_at_utc, reviewed_at_utc) and status codes (no_answer): reported")
 def test_the_job_export_holds_no_ids(stack, page, people, artifacts_dir) -> None:
     _sign_in(page, stack, people["recruiter"], PASSWORD)
     page.goto(f"{stack.dashboard_url}/transcripts")
@@ -277,7 +277,7 @@ def test_each_role_sees_its_pages_in_plain_words_and_is_refused_the_others(
     stack, page, people, shots, role
 ) -> None:
     _sign_in(page, stack, people[role], PASSWORD, then_goto=False)  # the sidebar first
-    allowed = auth.pages_for(auth.Role(role))
+    allowed = auth.menu_for(auth.Role(role))
     hrefs = [h.rsplit("/", 1)[-1] for h in page.locator(_SIDEBAR).evaluate_all("els => els.map(e => e.href)")]
     assert [h or "home" for h in hrefs] == allowed
     for n, stem in enumerate(allowed, start=1):
@@ -296,7 +296,7 @@ def test_each_role_sees_its_pages_in_plain_words_and_is_refused_the_others(
             page.wait_for_timeout(150)
             assert_plain(page, f"{role}-{n:02d}-{stem}, tab {tabs.nth(i).inner_text().strip()}",
                          allowed=_PROMPT_QUOTED)
-    for stem in (s for s in auth.PAGE_ROLES if s not in allowed):
+    for stem in (s for s in auth.PAGE_ROLES if s not in auth.pages_for(auth.Role(role))):
         page.goto(f"{stack.dashboard_url}/{stem}")
         page.get_by_text("does not give access to").wait_for()
         settle(page)

@@ -55,7 +55,7 @@ def test_the_export_carries_typed_answers_knockouts_and_the_stage(db):
     seeded = seed_pipeline(db)
     db[CALLS].update_one({"_id": seeded["calls"]["Bob Stone"]},
                          {"$set": {"agent_answers.years.answer": "=1+1 years"}})
-    rows = {r["candidate_name"]: r for r in _csv(exports.export_job_csv(db, make_user(db, "admin"),
+    rows = {r["Candidate"]: r for r in _csv(exports.export_job_csv(db, make_user(db, "admin"),
                                                                         seeded["job"]))}
     ann, bob, cara = rows["Ann Archer"], rows["Bob Stone"], rows["Cara Diaz"]
     assert (ann["Q1 answer"], ann["Q1 value"], ann["Q1 knockout"], ann["Q1 rating"]) == (

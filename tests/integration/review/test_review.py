@@ -12,7 +12,9 @@ import pytest
 from core import auth
 from core.agent.questions import question_id
 from core.auth import PermissionDenied
+from core.calling.outcome import outcome_text
 from core.db import AUDIT_LOG, CALLS, MEDIA_CACHE
+from core.documents.call import Call
 from core.providers.resilience import ProviderUnavailable
 from core.providers.ultravox import Recording
 from core.review import call_list, recording_store, recordings
@@ -24,6 +26,7 @@ from core.review import store as review_store
 from core.review.models import Page
 from tests.support.apptest import make_user
 from tests.support.review_seed import QUESTIONS, T0, add_call, add_candidate, add_job, conversation
+from tests.support.visible_text import engineer_speak
 
 F = review_filters.CallFilters
 
@@ -237,31 +240,28 @@ def test_export_one_row_per_candidate_columns_by_role(data):
     rows = _csv(review_exports.export_job_csv(db, recruiter, j1))
     # Job 1: Ann (1 call), Anna (no answer + hold), Bob (busy + completed; the live call is not
     # screened yet). One row per candidate; the reviewed or completed call speaks for them.
-    assert [r["candidate_name"] for r in rows] == ["Ann Archer", "Anna Bell", "Bob Stone"]
+    assert [r["Candidate"] for r in rows] == ["Ann Archer", "Anna Bell", "Bob Stone"]
     ann, anna, bob = rows
-    assert (ann["call_id"], ann["decision"], ann["overall_rating"], ann["Q1 rating"]) == (
-        calls[0],
-        "advance",
-        "4",
-        "4",
-    )
-    assert ann["phone"] == "+12015550101" and ann["review_notes"] == "seeded note"
-    assert (anna["call_id"], anna["attempts"], anna["decision"]) == (calls[3], "2", "hold")
-    assert (bob["call_id"], bob["duration_seconds"], bob["cost"], bob["status"]) == (
-        calls[5],
-        "250",
-        "0.35",
-        "completed",
-    )
-    assert bob["summary"].startswith("'=")  # never a live formula in a spreadsheet
-    assert ann["summary"] == "Answered every question." and ann["started_at_utc"].startswith(
-        "2026-03-02T15:00:01"
-    )
+    assert (ann["Decision"], ann["Overall rating"], ann["Q1 rating"]) == ("Advance", "4", "4")
+    assert ann["Phone"] == "+12015550101" and ann["Review notes"] == "seeded note"
+    assert (anna["Attempts"], anna["Decision"]) == ("2", "On hold")
+    assert (bob["Duration (seconds)"], bob["Cost"], bob["Outcome"]) == ("250", "0.35", outcome_text(
+        Call.model_validate(db[CALLS].find_one({"_id": calls[5]}))))
+    assert bob["Outcome"].startswith("Completed")
+    assert bob["Summary"].startswith("'=")  # never a live formula in a spreadsheet
+    assert ann["Summary"] == "Answered every question." and ann["Started"] == "2 Mar 2026, 15:00 UTC"
+    # People read the sheet: no internal ids and no stored codes in any cell or heading.
+    flat = " ".join([*rows[0].keys(), *(v for r in rows for v in r.values())])
+    assert not any(call_id in flat for call_id in calls) and "completed" not in flat.split()
+    assert engineer_speak(flat) == []
+    # Times in the reader's zone.
+    paris = _csv(review_exports.export_job_csv(db, recruiter, j1, zone="Europe/Paris"))
+    assert paris[0]["Started"] == "2 Mar 2026, 16:00 CET"
 
     seen = _csv(review_exports.export_job_csv(db, viewer, j1))
-    assert "phone" not in seen[0] and "review_notes" not in seen[0]
-    assert [r["decision"] for r in seen] == ["advance", "hold", ""]
-    assert db[AUDIT_LOG].count_documents({"action": "job.export_csv"}) == 2
+    assert "Phone" not in seen[0] and "Review notes" not in seen[0]
+    assert [r["Decision"] for r in seen] == ["Advance", "On hold", ""]
+    assert db[AUDIT_LOG].count_documents({"action": "job.export_csv"}) == 3
     with pytest.raises(PermissionDenied):
         review_exports.export_job_csv(db, None, j1)
     with pytest.raises(review_filters.ReviewError):

@@ -10,12 +10,14 @@ from decimal import Decimal
 
 import pytest
 
+from core import labels
 from core.db import CALLS, ROLLUPS, utcnow
 from core.usage import costs, rollups, spend
 from core.usage import export as usage_export
 from core.usage import views as usage_views
 from tests.factories import insert_call
 from tests.support.usage_data import D1, D2, D3, DATASET, EXPECTED_DAY, EXPECTED_JOB_TOTAL, at, seed_dataset
+from tests.support.visible_text import engineer_speak
 
 
 def _rollup_counters(db) -> dict[str, dict[str, int]]:
@@ -159,6 +161,25 @@ def test_export_is_bounded(db):
     result = usage_export.export_csv(db, out, D1, D3, limit=3)
     assert result.rows == 3 and result.truncated
     assert len(out.getvalue().strip().splitlines()) == 4  # header + 3
+
+
+def test_the_pages_export_is_for_people_and_the_cli_keeps_the_codes(db):
+    seed_dataset(db, duplicate=False)
+    machine, people = io.StringIO(), io.StringIO()
+    usage_export.export_csv(db, machine, D1, D3)
+    usage_export.export_csv(db, people, D1, D3, for_people=usage_export.ForPeople(
+        "America/New_York", {"j1": "Forklift operator", "j2": "Line cook"}))
+    codes = list(csv.DictReader(io.StringIO(machine.getvalue())))
+    words = list(csv.DictReader(io.StringIO(people.getvalue())))
+    assert len(codes) == len(words) > 0
+    assert {r["Job"] for r in words} == {"Forklift operator", "Line cook"}
+    assert {r["Outcome"] for r in words} <= set(labels.labels(labels.Kind.CALL_STATUS).values())
+    assert all(r["Started"].endswith(("EST", "EDT")) for r in words)  # the reader's zone
+    assert {r["Test call"] for r in words} <= {"Yes", "No"}
+    # The same money either way; ids and codes stay in the tools' version only.
+    assert [r["Total cost"] for r in words] == [r["total_cost"] for r in codes]
+    text = people.getvalue()
+    assert engineer_speak(text) == [] and not any(r["call_id"] in text for r in codes)
 
 
 def test_budget_reads_this_months_rollups(db):

@@ -51,6 +51,8 @@ def test_pages_by_role_in_navigation_order() -> None:
     assert pages_for(Role.RECRUITER) == [p for p in PAGE_ROLES if p != "users"]
     assert pages_for(Role.VIEWER) == [p for p in PAGE_ROLES if p not in ("users", "launch_calls")]
     assert pages_for(Role.ADMIN)[0] == "home"
+    # One call's page is opened from links: every role may open it, no sidebar lists it.
+    assert all("call" in pages_for(r) and "call" not in auth.menu_for(r) for r in Role)
 
 
 def test_stored_user_becomes_the_app_user_without_the_hash() -> None:
