@@ -47,7 +47,7 @@ MARKDOWN_KINDS = ("title", "header", "subheader", "markdown", "caption", "info",
 
 
 # A link column's cell holds the address; the browser shows its display text ("Open call").
-_INTERNAL_LINK = re.compile(r"^[a-z_]+\?[a-z_]+=[0-9a-f]{32}$")
+INTERNAL_LINK = re.compile(r"^[a-z_]+\?[a-z_]+=[0-9a-f]{32}(-[a-z0-9]+)*$")  # retries: "<id>-2", "<id>-w"
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
 
@@ -81,5 +81,5 @@ def visible_strings(at: AppTest, *, exempt_columns: tuple[str, ...] = ()) -> lis
             continue
         found += [str(c) for c in frame.columns]
         found += [str(v) for v in frame.astype(str).to_numpy().ravel()
-                  if str(v) not in ("", "nan") and not _INTERNAL_LINK.match(str(v))]
+                  if str(v) not in ("", "nan") and not INTERNAL_LINK.match(str(v))]
     return found

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from core.agent import settings as agent_settings
 from core.calling import hours as calling_hours
 from core.db import utcnow
+from tests.support.apptest import INTERNAL_LINK  # a link cell holds an address, not what is shown
 from tests.support.visible_text import engineer_speak
 
 _ZONES = [
@@ -149,7 +149,6 @@ _GRID_CELLS = """async () => {
   return cells;
 }"""
 # A link column's cell is read out as its address; the grid draws its display text ("Open call").
-_INTERNAL_LINK = re.compile(r"^[a-z_]+\?[a-z_]+=[0-9a-f]{32}(?:-\d+)?$")  # a retry is "<id>-2"
 
 
 _MAIN_HEIGHT = "() => document.querySelector(\"[data-testid='stMain']\")?.scrollHeight ?? 0"
@@ -168,7 +167,7 @@ def settle(page, heading: str | None = None) -> None:
 
 def shown_text(page) -> str:
     """Everything the page shows in words: its text and the cells of its tables."""
-    cells = dict.fromkeys(c for c in page.evaluate(_GRID_CELLS) if not _INTERNAL_LINK.match(c.strip()))
+    cells = dict.fromkeys(c for c in page.evaluate(_GRID_CELLS) if not INTERNAL_LINK.match(c.strip()))
     return "\n".join([page.evaluate(_SHOWN_TEXT), *cells])
 
 
