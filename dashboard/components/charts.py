@@ -194,9 +194,8 @@ def budget_gauge(state: BudgetState, currency: str = "USD") -> go.Figure:
     warn = budget * float(BUDGET_WARNING_FRACTION)
     fig = go.Figure(
         go.Indicator(
-            mode="gauge+number",
+            mode="gauge",  # the figure is written below in the one money format (plotly's differs)
             value=spent,
-            number={"suffix": f" {currency}", "valueformat": ",.2f"},
             title={"text": f"Committed of {money_text(state.budget, currency)}"},
             gauge={
                 "axis": {"range": [0, top]},
@@ -210,6 +209,8 @@ def budget_gauge(state: BudgetState, currency: str = "USD") -> go.Figure:
             },
         )
     )
+    fig.add_annotation(text=money_text(state.committed, currency), x=0.5, y=0.08, xref="paper",
+                       yref="paper", showarrow=False, font={"size": 26})
     fig.update_layout(margin={"l": 30, "r": 30, "t": 60, "b": 10}, height=260)
     return fig
 

@@ -54,6 +54,7 @@ def test_budget_gauge_colour_follows_the_level():
         assert fig.data[0].gauge.threshold.value == 100
         assert fig.data[0].value == 85  # the committed figure: what new calls are checked against
         assert fig.data[0].title.text == "Committed of 100.00 USD"  # no month code, one money format
+        assert [a.text for a in fig.layout.annotations] == ["85.00 USD"]
 
 
 def test_pipeline_funnel_keeps_the_stage_order_and_leaves_out_empty_stages():
