@@ -206,7 +206,8 @@ def seed(db: Any, calls: int, per_call: int, events_per_call: int, *, batch: int
     _bulk(db[CALL_EVENTS], events, batch)
     target = db[CALLS].find_one({"status": "completed"}, {"_id": 1, "job_id": 1, "candidate_id": 1})
     name = crypto.decrypt(db[CANDIDATES].find_one({"_id": target["candidate_id"]})["name"])
-    prefix = name.split()[1][:3]  # three letters of the family name: the shortest search
+    first, family = name.lower().split()[:2]
+    prefix = f"{first} {family[:3]}"  # a first name and 3 letters of the family name
     return {"call_id": target["_id"], "job_id": target["job_id"], "prefix": prefix}
 
 
@@ -317,7 +318,8 @@ def _check(at: Any, kind: str) -> None:
     if at.exception:
         raise RuntimeError(f"{kind}: the page raised: {at.exception[0].message}")
     if kind == "filtered" and not any(c.value.startswith("Page 1 of") for c in at.caption):
-        raise RuntimeError("filtered: no result table")
+        said = "; ".join(w.value for w in at.warning)
+        raise RuntimeError(f"filtered: no result table ({said or 'no warning'})")
 
 
 def measure(kind: str, ids: dict[str, Any], runs: int) -> dict[str, float]:
