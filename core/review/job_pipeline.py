@@ -153,6 +153,54 @@ def job_stages(db: Database, user: User | None, job_id: str, *, zone: str = "UTC
     ) for e in entries]
 
 
+@dataclass(frozen=True)
+class JobStages:
+    """One job's candidates per stage, the first one awaiting review (the call to start at) and,
+    in words, only the candidates at the `listed` stages."""
+
+    candidates: int
+    counts: dict[Stage, int]
+    first_awaiting_call: str | None
+    listed: list[StageRow]
+
+
+def jobs_stages(db: Database, user: User | None, job_ids: list[str], listed: Iterable[Stage], *,
+                zone: str = "UTC") -> dict[str, JobStages]:
+    """`job_stages` for many jobs at once (two reads in all), counting every stage but putting
+    in words (decrypting names, reading clocks) only the candidates at the `listed` stages."""
+    require(user, Action.VIEW)
+    show = set(listed)
+    people = pipeline_store.jobs_candidates(db, job_ids)
+    calls = pipeline_store.jobs_stage_calls(db, job_ids)
+    out: dict[str, JobStages] = {}
+    for job_id in (str(j) for j in job_ids):
+        max_attempts = job_effective_config(db, job_id).retry_policy.max_attempts
+        by_candidate: dict[str, list[Call]] = defaultdict(list)
+        for call in calls.get(job_id, []):
+            by_candidate[call.candidate_id].append(call)
+        counts: dict[Stage, int] = {}
+        first: str | None = None
+        rows: list[StageRow] = []
+        for person in people.get(job_id, []):
+            theirs = by_candidate.get(person.id, [])
+            verdict = stage_of(person, theirs, job_id=job_id, max_attempts=max_attempts)
+            counts[verdict.stage] = counts.get(verdict.stage, 0) + 1
+            link = verdict.call or speaking_call(theirs)
+            if verdict.stage == Stage.AWAITING_REVIEW and first is None and link is not None:
+                first = link.id
+            if verdict.stage in show:
+                rows.append(_stage_row(person, verdict, link, job_id, zone))
+        out[job_id] = JobStages(sum(counts.values()), counts, first, rows)
+    return out
+
+
+def _stage_row(person: Candidate, verdict: Verdict, link: Call | None, job_id: str, zone: str) -> StageRow:
+    text = (_human_reason(person, job_id) if verdict.stage == Stage.ASKED_FOR_HUMAN
+            else stage_text(verdict, zone, _candidate_zone(person, verdict, readable(person.phone, ""))))
+    return StageRow(candidate_id=person.id, name=readable(person.name, "(name cannot be decrypted)"),
+                    stage=verdict.stage, stage_text=text, call_id=link.id if link else None)
+
+
 def _human_reason(person: Candidate, job_id: str) -> str:
     # What the candidate asked for, in their words as the agent reported them (stored encrypted).
     request = (person.human_requested or {}).get(job_id) or {}

@@ -51,3 +51,49 @@ def transcripts_of(db: Database, call_ids: Iterable[str]) -> dict[str, StoredTra
         for doc in db[TRANSCRIPTS].find({"_id": {"$in": ids[start:start + _BATCH]}}):
             found[str(doc["_id"])] = StoredTranscript.model_validate(doc)
     return found
+
+
+# -- Home's work queue: many jobs in one read each ---------------------------------------------
+
+# What the stage rule needs of a call (Home shows stages, no answers, summaries or questions).
+_STAGE_FIELDS = {
+    "candidate_id": 1, "job_id": 1, "status": 1, "attempt": 1, "retry_of": 1, "created_at": 1,
+    "next_attempt_at": 1, "hold_reason": 1, "calling_window.zone": 1, "review.decision": 1,
+}
+_STAGE_CANDIDATE_FIELDS = {"name": 1, "phone": 1, "timezone": 1, "do_not_call": 1, "human_requested": 1,
+                           "job_ids": 1, "created_at": 1}
+
+
+def jobs_candidates(db: Database, job_ids: list[str], *, per_job: int = MAX_CANDIDATES
+                    ) -> dict[str, list[Candidate]]:
+    """Each job's candidates (no test contacts), oldest first, at most `per_job` each, in one
+    read (a candidate of several of these jobs is listed under each)."""
+    wanted = {str(j) for j in job_ids}
+    out: dict[str, list[Candidate]] = {j: [] for j in wanted}
+    if not wanted:
+        return out
+    cursor = (db[CANDIDATES].find({"job_ids": {"$in": sorted(wanted)}, "test_contact": {"$ne": True}},
+                                  _STAGE_CANDIDATE_FIELDS)
+              .sort([("created_at", 1), ("_id", 1)]).limit(per_job * len(wanted)).batch_size(_BATCH))
+    for doc in cursor:
+        person = Candidate.model_validate(doc)
+        for job_id in wanted.intersection(person.job_ids):
+            if len(out[job_id]) < per_job:
+                out[job_id].append(person)
+    return out
+
+
+def jobs_stage_calls(db: Database, job_ids: list[str], *, per_job: int = MAX_CALLS) -> dict[str, list[Call]]:
+    """Each job's screening calls, newest first, at most `per_job` each, with only what the
+    stage rule reads, in one read (which stops after `per_job` × jobs calls)."""
+    wanted = sorted({str(j) for j in job_ids})
+    out: dict[str, list[Call]] = {j: [] for j in wanted}
+    if not wanted:
+        return out
+    cursor = (db[CALLS].find({"job_id": {"$in": wanted}, "test_call": {"$ne": True}}, _STAGE_FIELDS)
+              .sort([("created_at", -1), ("_id", -1)]).limit(per_job * len(wanted)).batch_size(_BATCH))
+    for doc in cursor:
+        calls = out.get(str(doc.get("job_id")))
+        if calls is not None and len(calls) < per_job:
+            calls.append(Call.model_validate(doc))
+    return out
