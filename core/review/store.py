@@ -152,6 +152,23 @@ def list_calls(
     return [Call.model_validate(d) for d in docs]
 
 
+def few_matching_ids(db: Database, filters: CallFilters, candidate_ids: list[str] | None, *, sort: str,
+                     cap: int) -> list[str] | None:
+    """Every matching call's id in the sort's order when at most `cap` match (one read of ids
+    only: it is the count and the order at once), else None."""
+    query = _calls_query(filters, candidate_ids)
+    docs = list(db[CALLS].find(query, {"_id": 1}).sort(SORT_SPECS[sort]).limit(cap + 1))
+    return None if len(docs) > cap else [str(d["_id"]) for d in docs]
+
+
+def calls_by_ids(db: Database, ids: list[str]) -> list[Call]:
+    """These calls as the list shows them, in the order given (read by id: no scan on any server)."""
+    if not ids:
+        return []
+    found = {d["_id"]: d for d in db[CALLS].find({"_id": {"$in": ids}}, _LIST_FIELDS)}
+    return [Call.model_validate(found[i]) for i in ids if i in found]
+
+
 # -- one call --------------------------------------------------------------------------------
 
 
