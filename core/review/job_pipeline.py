@@ -170,28 +170,36 @@ def jobs_stages(db: Database, user: User | None, job_ids: list[str], listed: Ite
     in words (decrypting names, reading clocks) only the candidates at the `listed` stages."""
     require(user, Action.VIEW)
     show = set(listed)
-    people = pipeline_store.jobs_candidates(db, job_ids)
-    calls = pipeline_store.jobs_stage_calls(db, job_ids)
+    ids = [str(j) for j in job_ids]
+    people = pipeline_store.jobs_candidates(db, ids)
     out: dict[str, JobStages] = {}
-    for job_id in (str(j) for j in job_ids):
-        max_attempts = job_effective_config(db, job_id).retry_policy.max_attempts
-        by_candidate: dict[str, list[Call]] = defaultdict(list)
-        for call in calls.get(job_id, []):
-            by_candidate[call.candidate_id].append(call)
-        counts: dict[Stage, int] = {}
-        first: str | None = None
-        rows: list[StageRow] = []
-        for person in people.get(job_id, []):
-            theirs = by_candidate.get(person.id, [])
-            verdict = stage_of(person, theirs, job_id=job_id, max_attempts=max_attempts)
-            counts[verdict.stage] = counts.get(verdict.stage, 0) + 1
-            link = verdict.call or speaking_call(theirs)
-            if verdict.stage == Stage.AWAITING_REVIEW and first is None and link is not None:
-                first = link.id
-            if verdict.stage in show:
-                rows.append(_stage_row(person, verdict, link, job_id, zone))
-        out[job_id] = JobStages(sum(counts.values()), counts, first, rows)
+    for job_id, calls in pipeline_store.jobs_stage_calls(db, ids):
+        out[job_id] = _job_stages(db, job_id, people.get(job_id, []), calls, show, zone)
+    for job_id in ids:  # jobs without calls
+        if job_id not in out:
+            out[job_id] = _job_stages(db, job_id, people.get(job_id, []), [], show, zone)
     return out
+
+
+def _job_stages(db: Database, job_id: str, people: list[Candidate], calls: list[Call], show: set[Stage],
+                zone: str) -> JobStages:
+    max_attempts = job_effective_config(db, job_id).retry_policy.max_attempts
+    by_candidate: dict[str, list[Call]] = defaultdict(list)
+    for call in calls:
+        by_candidate[call.candidate_id].append(call)
+    counts: dict[Stage, int] = {}
+    first: str | None = None
+    rows: list[StageRow] = []
+    for person in people:
+        theirs = by_candidate.get(person.id, [])
+        verdict = stage_of(person, theirs, job_id=job_id, max_attempts=max_attempts)
+        counts[verdict.stage] = counts.get(verdict.stage, 0) + 1
+        link = verdict.call or speaking_call(theirs)
+        if verdict.stage == Stage.AWAITING_REVIEW and first is None and link is not None:
+            first = link.id
+        if verdict.stage in show:
+            rows.append(_stage_row(person, verdict, link, job_id, zone))
+    return JobStages(sum(counts.values()), counts, first, rows)
 
 
 def _stage_row(person: Candidate, verdict: Verdict, link: Call | None, job_id: str, zone: str) -> StageRow:

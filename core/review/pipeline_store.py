@@ -3,7 +3,8 @@ calls that speak for them (each bounded; nothing here writes)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 
 from pymongo.database import Database
 
@@ -15,6 +16,7 @@ from core.review.models import StoredTranscript
 MAX_CANDIDATES = 5000  # candidates of one job in the pipeline (the largest candidate list)
 MAX_CALLS = 50_000  # calls of one job read for the pipeline (as for the job export)
 _BATCH = 1000
+_EPOCH = datetime.min.replace(tzinfo=UTC)
 # What the stage rule, the knockouts and the table need of a call: no prompt, no request body.
 _CALL_FIELDS = {
     "candidate_id": 1, "job_id": 1, "status": 1, "attempt": 1, "retry_of": 1, "batch_id": 1,
@@ -83,17 +85,23 @@ def jobs_candidates(db: Database, job_ids: list[str], *, per_job: int = MAX_CAND
     return out
 
 
-def jobs_stage_calls(db: Database, job_ids: list[str], *, per_job: int = MAX_CALLS) -> dict[str, list[Call]]:
+def jobs_stage_calls(db: Database, job_ids: list[str], *, per_job: int = MAX_CALLS
+                     ) -> Iterator[tuple[str, list[Call]]]:
     """Each job's screening calls, newest first, at most `per_job` each, with only what the
-    stage rule reads, in one read (which stops after `per_job` × jobs calls)."""
+    stage rule reads: one read for all the jobs, typed a job at a time.
+
+    The read is not sorted: the embedded server sorts by comparing whole documents (sorting
+    100k calls by job and time took it 6x as long as reading them), so each job's calls are
+    put in order here."""
     wanted = sorted({str(j) for j in job_ids})
-    out: dict[str, list[Call]] = {j: [] for j in wanted}
     if not wanted:
-        return out
-    cursor = (db[CALLS].find({"job_id": {"$in": wanted}, "test_call": {"$ne": True}}, _STAGE_FIELDS)
-              .sort([("created_at", -1), ("_id", -1)]).limit(per_job * len(wanted)).batch_size(_BATCH))
+        return
+    cursor = db[CALLS].find({"job_id": {"$in": wanted}, "test_call": {"$ne": True}},
+                            _STAGE_FIELDS).batch_size(_BATCH)
+    by_job: dict[str, list[dict]] = {j: [] for j in wanted}
     for doc in cursor:
-        calls = out.get(str(doc.get("job_id")))
-        if calls is not None and len(calls) < per_job:
-            calls.append(Call.model_validate(doc))
-    return out
+        by_job.setdefault(str(doc.get("job_id")), []).append(doc)
+    for job_id in wanted:
+        docs = by_job.pop(job_id)
+        docs.sort(key=lambda d: (d.get("created_at") or _EPOCH, str(d["_id"])), reverse=True)
+        yield job_id, [Call.model_validate(d) for d in docs[:per_job]]
