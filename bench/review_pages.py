@@ -420,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         ids = seed(db, args.calls, args.messages_per_call, args.events_per_call, batch=args.batch)
         seeded = time.perf_counter() - start
+        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
         print(
             f"seeded {args.calls:,} calls, {args.calls * args.messages_per_call:,} transcript messages, "
             f"{args.calls * args.events_per_call:,} events in {seeded:.1f} s "
@@ -438,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
         _report(results)
+        print(f"load average at the end: {os.getloadavg()[0]:.1f}")
         if args.profile:
             print("where the time goes (one more run of each shipped page):")
             for kind in ("list", "filtered", "detail", "home"):
