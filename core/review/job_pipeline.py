@@ -166,8 +166,9 @@ class JobStages:
 
 def jobs_stages(db: Database, user: User | None, job_ids: list[str], listed: Iterable[Stage], *,
                 zone: str = "UTC") -> dict[str, JobStages]:
-    """`job_stages` for many jobs at once (two reads in all), counting every stage but putting
-    in words (decrypting names, reading clocks) only the candidates at the `listed` stages."""
+    """`job_stages` for many jobs at once (one read of their candidates, one of their calls per
+    few jobs), counting every stage but putting in words (decrypting names, reading clocks)
+    only the candidates at the `listed` stages."""
     require(user, Action.VIEW)
     show = set(listed)
     ids = [str(j) for j in job_ids]

@@ -8,6 +8,7 @@ from datetime import timedelta
 from streamlit.testing.v1 import AppTest
 
 from core.db import utcnow
+from core.review import pipeline_store
 from core.review.job_pipeline import job_stages, jobs_stages
 from core.review.pipeline import Stage
 from core.review.work_queue import progress_sentence, work_queue
@@ -82,3 +83,20 @@ def test_the_queue_reads_all_jobs_at_once_and_agrees_with_each_job_alone(db) -> 
     assert [i.name for i in queue.running] == ["Cara Diaz"]
     assert sorted(i.name for i in queue.waiting) == ["Gus Hale", "Zoe Later"]
     assert queue.awaiting_review == 1  # Cara awaits review for the first job only
+
+
+def test_the_batched_call_read_gives_each_jobs_newest_calls_within_its_bound(db) -> None:
+    # Unsorted read, ordered here: each job's calls newest first, as the per-job sorted read
+    # gives them; when the bound fills up, the jobs are read one by one with the same answer.
+    seeded = seed_pipeline(db)
+    other = add_job(db, "Night picker")
+    person = factories.insert_candidate(db, name="Zoe Later", phone="+12015550199", job_ids=[other]).id
+    for hours in (3, 1, 2):
+        factories.insert_call(db, candidate_id=person, job_id=other, status="no_answer",
+                              created_at=utcnow() - timedelta(hours=hours))
+    jobs = [seeded["job"], other]
+    for per_job in (pipeline_store.MAX_CALLS, 2):  # 2: the bound fills up
+        got = {job_id: [c.id for c in calls]
+               for job_id, calls in pipeline_store.jobs_stage_calls(db, jobs, per_job=per_job)}
+        assert got == {j: [c.id for c in pipeline_store.job_calls(db, j, limit=per_job)] for j in jobs}
+    assert len(got[other]) == 2
