@@ -31,6 +31,19 @@ _TWILIO_STATUS: dict[str, CallStatus] = {
     "failed": CallStatus.FAILED,
     "canceled": CallStatus.CANCELED,
 }
+# Twilio numbers a call's status callbacks 0, 1, 2 … (a call has a handful): the event keys a
+# call's page looks up go this far.
+TWILIO_SEQUENCE_KEYS = 100
+
+
+def dedupe_keys_of(ultravox_call_id: str, twilio_call_sid: str) -> list[str]:
+    """Every dedupe key an event of the call with these provider ids can carry (the parsers
+    below make them), so that its events can be read on the unique dedupe key."""
+    return ([f"uv:{ultravox_call_id}:{event}" for event in sorted(ULTRAVOX_EVENTS)]
+            + [f"tw:{twilio_call_sid}:{seq}" for seq in range(TWILIO_SEQUENCE_KEYS)]
+            + [f"tw:{twilio_call_sid}:status:{status}" for status in _TWILIO_STATUS])
+
+
 # Final billing states; PENDING means "not yet" and is never stored over a final one.
 BILLING_PENDING = "BILLING_STATUS_PENDING"
 # Ultravox ids are UUIDs, Twilio CallSids "CA" + 32 hex; be a little lenient but never accept

@@ -12,6 +12,7 @@ from core.calling.outcome import outcome_text
 from core.db import Database, utcnow
 from core.documents.call import Call, Review
 from core.labels import yes_no
+from core.lifecycle.events import dedupe_keys_of
 from core.people import store as people_store
 from core.people.visibility import phone_for
 from core.review import store
@@ -158,7 +159,10 @@ def call_detail(db: Database, call_id: str, user: User | None = None) -> CallDet
     screening = not call.test_call  # a test call to a team member's own number is not reviewed
     job = people_store.job_summary(db, call.job_id)
     phone = readable(cand.phone if cand else None, "")
-    events = [event_entry(e) for e in store.call_events(db, call_id, _EVENT_LIMIT)]
+    # A call with both provider ids: its events are read on their keys (no scan anywhere).
+    keys = (dedupe_keys_of(call.ultravox_call_id, call.twilio_call_sid)
+            if call.ultravox_call_id and call.twilio_call_sid else None)
+    events = [event_entry(e) for e in store.call_events(db, call_id, _EVENT_LIMIT, keys)]
     transcript = store.get_transcript(db, call_id)
     messages = transcript_messages(transcript)
     amount, estimated = call_cost(call)

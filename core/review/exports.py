@@ -21,7 +21,7 @@ from core.review.answer_matching import screening_questions
 from core.review.detail import call_detail, readable
 from core.review.filters import ReviewError, call_cost, currency_of
 from core.review.job_pipeline import answers_of, stage_words
-from core.review.models import QuestionAnswer
+from core.review.models import CallDetail, QuestionAnswer
 from core.review.pipeline import call_rank, knockout_words, knockouts, value_words
 
 _EXPORT_CALL_LIMIT = 50_000  # calls of one job read for an export
@@ -179,6 +179,11 @@ def transcript_text(db: Database, user: User | None, call_id: str) -> str:
     detail = call_detail(db, call_id, user)
     if detail is None:
         raise ReviewError("That call does not exist.")
+    return detail_text(detail)
+
+
+def detail_text(detail: CallDetail) -> str:
+    """The transcript text of a call already read (the call page has it: no second read)."""
     started = detail.started_at
     lines = [
         f"Call {detail.id}",

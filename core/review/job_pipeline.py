@@ -153,6 +153,63 @@ def job_stages(db: Database, user: User | None, job_id: str, *, zone: str = "UTC
     ) for e in entries]
 
 
+@dataclass(frozen=True)
+class JobStages:
+    """One job's candidates per stage, the first one awaiting review (the call to start at) and,
+    in words, only the candidates at the `listed` stages."""
+
+    candidates: int
+    counts: dict[Stage, int]
+    first_awaiting_call: str | None
+    listed: list[StageRow]
+
+
+def jobs_stages(db: Database, user: User | None, job_ids: list[str], listed: Iterable[Stage], *,
+                zone: str = "UTC") -> dict[str, JobStages]:
+    """`job_stages` for many jobs at once (one read of their candidates, one of their calls per
+    few jobs), counting every stage but putting in words (decrypting names, reading clocks)
+    only the candidates at the `listed` stages."""
+    require(user, Action.VIEW)
+    show = set(listed)
+    ids = [str(j) for j in job_ids]
+    people = pipeline_store.jobs_candidates(db, ids)
+    out: dict[str, JobStages] = {}
+    for job_id, calls in pipeline_store.jobs_stage_calls(db, ids):
+        out[job_id] = _job_stages(db, job_id, people.get(job_id, []), calls, show, zone)
+    for job_id in ids:  # jobs without calls
+        if job_id not in out:
+            out[job_id] = _job_stages(db, job_id, people.get(job_id, []), [], show, zone)
+    return out
+
+
+def _job_stages(db: Database, job_id: str, people: list[Candidate], calls: list[Call], show: set[Stage],
+                zone: str) -> JobStages:
+    max_attempts = job_effective_config(db, job_id).retry_policy.max_attempts
+    by_candidate: dict[str, list[Call]] = defaultdict(list)
+    for call in calls:
+        by_candidate[call.candidate_id].append(call)
+    counts: dict[Stage, int] = {}
+    first: str | None = None
+    rows: list[StageRow] = []
+    for person in people:
+        theirs = by_candidate.get(person.id, [])
+        verdict = stage_of(person, theirs, job_id=job_id, max_attempts=max_attempts)
+        counts[verdict.stage] = counts.get(verdict.stage, 0) + 1
+        link = verdict.call or speaking_call(theirs)
+        if verdict.stage == Stage.AWAITING_REVIEW and first is None and link is not None:
+            first = link.id
+        if verdict.stage in show:
+            rows.append(_stage_row(person, verdict, link, job_id, zone))
+    return JobStages(sum(counts.values()), counts, first, rows)
+
+
+def _stage_row(person: Candidate, verdict: Verdict, link: Call | None, job_id: str, zone: str) -> StageRow:
+    text = (_human_reason(person, job_id) if verdict.stage == Stage.ASKED_FOR_HUMAN
+            else stage_text(verdict, zone, _candidate_zone(person, verdict, readable(person.phone, ""))))
+    return StageRow(candidate_id=person.id, name=readable(person.name, "(name cannot be decrypted)"),
+                    stage=verdict.stage, stage_text=text, call_id=link.id if link else None)
+
+
 def _human_reason(person: Candidate, job_id: str) -> str:
     # What the candidate asked for, in their words as the agent reported them (stored encrypted).
     request = (person.human_requested or {}).get(job_id) or {}

@@ -9,7 +9,7 @@ A separate read side, as in cosmicpython's views.py: it may read `candidates`, `
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo.database import Database
@@ -65,6 +65,7 @@ SORT_SPECS: dict[str, list[tuple[str, int]]] = {
 # A team member's test call to their own number is no screening: no list, count or export has it.
 _SCREENINGS: dict[str, Any] = {"test_call": {"$ne": True}}
 _DETAIL_EXCLUDED = {"request_body": 0}
+_EPOCH = datetime.min.replace(tzinfo=UTC)
 _CANDIDATE_CALL_EXCLUDED = {"request_body": 0, "rendered_prompt": 0, "config_snapshot": 0}
 _QUESTION_FIELDS = {
     "config_snapshot.config.screening_questions": 1,
@@ -152,6 +153,23 @@ def list_calls(
     return [Call.model_validate(d) for d in docs]
 
 
+def few_matching_ids(db: Database, filters: CallFilters, candidate_ids: list[str] | None, *, sort: str,
+                     cap: int) -> list[str] | None:
+    """Every matching call's id in the sort's order when at most `cap` match (one read of ids
+    only: it is the count and the order at once), else None."""
+    query = _calls_query(filters, candidate_ids)
+    docs = list(db[CALLS].find(query, {"_id": 1}).sort(SORT_SPECS[sort]).limit(cap + 1))
+    return None if len(docs) > cap else [str(d["_id"]) for d in docs]
+
+
+def calls_by_ids(db: Database, ids: list[str]) -> list[Call]:
+    """These calls as the list shows them, in the order given (read by id: no scan on any server)."""
+    if not ids:
+        return []
+    found = {d["_id"]: d for d in db[CALLS].find({"_id": {"$in": ids}}, _LIST_FIELDS)}
+    return [Call.model_validate(found[i]) for i in ids if i in found]
+
+
 # -- one call --------------------------------------------------------------------------------
 
 
@@ -160,18 +178,23 @@ def get_call(db: Database, call_id: str) -> Call | None:
     return Call.from_doc(db[CALLS].find_one({"_id": call_id}, _DETAIL_EXCLUDED))
 
 
-def call_events(db: Database, call_id: str, limit: int) -> list[Event]:
-    """The call's provider events in the order received, at most `limit`."""
+_EVENT_FIELDS = {"payload": 1, "provider": 1, "kind": 1, "occurred_at": 1, "received_at": 1, "source": 1}
+
+
+def call_events(db: Database, call_id: str, limit: int, dedupe_keys: list[str] | None = None) -> list[Event]:
+    """The call's provider events in the order received, at most `limit`.
+
+    `dedupe_keys`: every key the call's events can carry (core.lifecycle.events.dedupe_keys_of),
+    read on the unique dedupe index, which the embedded server uses too (it scans for call_id).
+    """
+    if dedupe_keys:
+        docs = [d for d in db[CALL_EVENTS].find({"dedupe_key": {"$in": dedupe_keys}},
+                                                {**_EVENT_FIELDS, "call_id": 1})
+                if d.get("call_id") == call_id]  # an event of the provider call linked elsewhere: not ours
+        docs.sort(key=lambda d: d.get("received_at") or _EPOCH)
+        return [Event.model_validate(d) for d in docs[:limit]]
     # Indexed (call_id, received_at) on MongoDB; bounded either way.
-    docs = (
-        db[CALL_EVENTS]
-        .find(
-            {"call_id": call_id},
-            {"payload": 1, "provider": 1, "kind": 1, "occurred_at": 1, "received_at": 1, "source": 1},
-        )
-        .sort("received_at", 1)
-        .limit(limit)
-    )
+    docs = db[CALL_EVENTS].find({"call_id": call_id}, _EVENT_FIELDS).sort("received_at", 1).limit(limit)
     return [Event.model_validate(d) for d in docs]
 
 

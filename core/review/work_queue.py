@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from core.auth import Action, User, require
 from core.db import Database
 from core.people import jobs
-from core.review.job_pipeline import StageRow, job_stages
+from core.review.job_pipeline import StageRow, jobs_stages
 from core.review.pipeline import Stage
 
 MAX_JOBS = 20  # Home reads the newest open jobs; the Pipeline page has every job
+_LISTED = (Stage.ASKED_FOR_HUMAN, Stage.CALLING, Stage.RETRY, Stage.SCHEDULED)  # Home names these
 _PROGRESS = (Stage.NOT_CALLED, Stage.AWAITING_REVIEW, Stage.ADVANCED, Stage.ON_HOLD, Stage.REJECTED)
 
 
@@ -68,21 +69,20 @@ def work_queue(db: Database, user: User | None, *, zone: str) -> WorkQueue:
     require(user, Action.VIEW)
     open_jobs = jobs.list_jobs(db, limit=MAX_JOBS + 1)
     queue = WorkQueue(more_jobs=len(open_jobs) > MAX_JOBS)
-    for job in open_jobs[:MAX_JOBS]:
-        rows = job_stages(db, user, job.id, zone=zone)
-        counts: dict[Stage, int] = {}
-        first: str | None = None  # the call to start reviewing at: a screened candidate's
-        for row in rows:
-            if row.stage == Stage.AWAITING_REVIEW and first is None:
-                first = row.call_id
-            counts[row.stage] = counts.get(row.stage, 0) + 1
+    shown = open_jobs[:MAX_JOBS]
+    # Two reads for all the jobs; only the candidates Home names are put in words.
+    stages = jobs_stages(db, user, [job.id for job in shown], _LISTED, zone=zone)
+    for job in shown:
+        got = stages[job.id]
+        for row in got.listed:
             if row.stage == Stage.ASKED_FOR_HUMAN:
                 queue.asked_for_person.append(_item(job.id, job.title, row))
             elif row.stage == Stage.CALLING:
                 queue.running.append(_item(job.id, job.title, row))
             elif row.stage in (Stage.RETRY, Stage.SCHEDULED):
                 queue.waiting.append(_item(job.id, job.title, row))
-        queue.jobs.append(JobProgress(job.id, job.title, len(rows), counts, first))
+        # the call to start reviewing at: the first screened candidate's
+        queue.jobs.append(JobProgress(job.id, job.title, got.candidates, got.counts, got.first_awaiting_call))
     return queue
 
 

@@ -207,7 +207,7 @@ def show(v: Viewer, call_id: str) -> None:
             st.info(_NO_TRANSCRIPT.get(detail.transcript_status, "No transcript was stored for this call."))
         st.download_button(
             "Download transcript (.txt)",
-            review_exports.transcript_text(v.db, v.user, call_id),
+            review_exports.detail_text(detail),  # the call as read above, not read again
             file_name=file_name("transcript", detail.candidate.name, detail.job.title,
                                 day=detail.started_at.date() if detail.started_at else None, ext="txt"),
             mime="text/plain",

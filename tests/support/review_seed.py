@@ -142,7 +142,7 @@ def provider_events(call: Call) -> list[Event]:
         ("ultravox", "call.billed", 200),
     ]
     out = []
-    for provider, kind, offset in kinds:
+    for seq, (provider, kind, offset) in enumerate(kinds):
         payload: dict[str, Any] = (
             {"CallSid": call.twilio_call_sid, "CallStatus": kind}
             if provider == "twilio"
@@ -150,11 +150,14 @@ def provider_events(call: Call) -> list[Event]:
         )
         out.append(
             factories.event(
-                dedupe_key=f"{provider}:{call.id}:{kind}",
+                # The keys the webhook parsers make (core.lifecycle.events): Twilio's sequence
+                # number, Ultravox's event name.
+                dedupe_key=(f"tw:{call.twilio_call_sid}:{seq}" if provider == "twilio"
+                            else f"uv:{call.ultravox_call_id}:{kind}"),
                 provider=provider,
                 kind=kind,
                 call_id=call.id,
-                provider_call_id="x",
+                provider_call_id=call.twilio_call_sid if provider == "twilio" else call.ultravox_call_id,
                 payload=payload,
                 occurred_at=None,
                 received_at=call.created_at + timedelta(seconds=offset),

@@ -347,3 +347,25 @@ def test_newest_first_through_time_windows_matches_a_full_sort(data, monkeypatch
     monkeypatch.setattr(review_store, "_newest_in_window", lambda *a: seen.append(a) or original(*a))
     assert call_list.list_calls(db, F(date_from=lo, date_to=hi), "newest", 1, 2) == plain
     assert [r.started_at.day for r in plain.data] == [9, 8] and seen
+
+
+def test_a_search_reads_ids_then_the_page_and_agrees_with_the_plain_way(data, monkeypatch):
+    # A name search reads the matching ids (the count and the order) and then one page by id;
+    # every sort and page must equal what the count + find of the store give, also with other
+    # filters, and past the cap it goes the plain way with the same answer.
+    db = data["db"]
+    ann, anna = data["cands"][:2]
+    for flt in (F(candidate="ann"), F(candidate="ann", job_id=data["jobs"][0], statuses=("completed",)),
+                F(candidate="ann", decision=review_filters.UNDECIDED)):
+        for sort in review_filters.SORT_LABELS:
+            for page in (1, 2, 3):
+                got = call_list.list_calls(db, flt, sort, page, 1)
+                plain = review_store.list_calls(db, flt, [ann, anna], sort=sort, skip=page - 1, size=1,
+                                                total=0)
+                assert ids_of(got.data) == [c.id for c in plain]
+                assert got.count == review_store.count_calls(db, flt, [ann, anna])
+    assert ids_of(call_list.list_calls(db, F(candidate="ann"), "oldest", 1, 4).data) == data["calls"][:4]
+    monkeypatch.setattr(call_list, "MAX_SEARCH_ROWS", 2)  # four calls match: more than the cap
+    assert review_store.few_matching_ids(db, F(candidate="ann"), [ann, anna], sort="newest", cap=2) is None
+    got = call_list.list_calls(db, F(candidate="ann"), "oldest", 1, 3)
+    assert got.count == 4 and ids_of(got.data) == data["calls"][:3]

@@ -3,12 +3,19 @@ person, calls running and waiting (times on both clocks), each job's progress in
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from streamlit.testing.v1 import AppTest
 
+from core.db import utcnow
+from core.review import pipeline_store
+from core.review.job_pipeline import job_stages, jobs_stages
 from core.review.pipeline import Stage
 from core.review.work_queue import progress_sentence, work_queue
+from tests import factories
 from tests.support.apptest import TIMEOUT, make_user, page_path, signed_in, texts
 from tests.support.pipeline_seed import seed_pipeline
+from tests.support.review_seed import add_job
 
 
 def test_the_queue_lists_what_needs_someone_and_when(db) -> None:
@@ -42,3 +49,54 @@ def test_home_shows_the_queue_with_links_and_no_ids(db) -> None:
     calls = next(df.value for df in at.dataframe if "What" in df.value.columns and
                  df.value["Candidate"].tolist() == ["Gus Hale"])
     assert calls.iloc[0]["Open"].startswith("call?call=")
+
+
+def test_the_queue_reads_all_jobs_at_once_and_agrees_with_each_job_alone(db) -> None:
+    # A second job sharing one candidate (with a live call for it there) and one of its own,
+    # waiting for a call-back: the batched read (one read of candidates, one of calls) must count
+    # and word every job exactly as the per-job pipeline does.
+    user = make_user(db, "recruiter")
+    first = seed_pipeline(db)
+    second = add_job(db, "Night picker")
+    both = first["ids"]["Cara Diaz"]
+    db["candidates"].update_one({"_id": both}, {"$addToSet": {"job_ids": second}})
+    factories.insert_call(db, candidate_id=both, job_id=second, status="in_progress",
+                          created_at=utcnow() - timedelta(minutes=2))
+    own = factories.insert_candidate(db, name="Zoe Later", phone="+12015550199", job_ids=[second]).id
+    factories.insert_call(db, candidate_id=own, job_id=second, status="queued", open_key=f"{own}:{second}",
+                          next_attempt_at=utcnow() + timedelta(hours=5))
+    listed = (Stage.ASKED_FOR_HUMAN, Stage.CALLING, Stage.RETRY, Stage.SCHEDULED)
+    batched = jobs_stages(db, user, [first["job"], second], listed, zone="Europe/Paris")
+    for job_id in (first["job"], second):
+        alone = job_stages(db, user, job_id, zone="Europe/Paris")
+        got = batched[job_id]
+        counts: dict[Stage, int] = {}
+        for row in alone:
+            counts[row.stage] = counts.get(row.stage, 0) + 1
+        assert got.counts == counts and got.candidates == len(alone)
+        assert got.listed == [row for row in alone if row.stage in listed]
+        awaiting = [row.call_id for row in alone if row.stage == Stage.AWAITING_REVIEW]
+        assert got.first_awaiting_call == (awaiting[0] if awaiting else None)
+    assert {r.name: r.stage for r in batched[second].listed} == {"Cara Diaz": Stage.CALLING,
+                                                                 "Zoe Later": Stage.SCHEDULED}
+    queue = work_queue(db, user, zone="Europe/Paris")
+    assert [i.name for i in queue.running] == ["Cara Diaz"]
+    assert sorted(i.name for i in queue.waiting) == ["Gus Hale", "Zoe Later"]
+    assert queue.awaiting_review == 1  # Cara awaits review for the first job only
+
+
+def test_the_batched_call_read_gives_each_jobs_newest_calls_within_its_bound(db) -> None:
+    # Unsorted read, ordered here: each job's calls newest first, as the per-job sorted read
+    # gives them; when the bound fills up, the jobs are read one by one with the same answer.
+    seeded = seed_pipeline(db)
+    other = add_job(db, "Night picker")
+    person = factories.insert_candidate(db, name="Zoe Later", phone="+12015550199", job_ids=[other]).id
+    for hours in (3, 1, 2):
+        factories.insert_call(db, candidate_id=person, job_id=other, status="no_answer",
+                              created_at=utcnow() - timedelta(hours=hours))
+    jobs = [seeded["job"], other]
+    for per_job in (pipeline_store.MAX_CALLS, 2):  # 2: the bound fills up
+        got = {job_id: [c.id for c in calls]
+               for job_id, calls in pipeline_store.jobs_stage_calls(db, jobs, per_job=per_job)}
+        assert got == {j: [c.id for c in pipeline_store.job_calls(db, j, limit=per_job)] for j in jobs}
+    assert len(got[other]) == 2
