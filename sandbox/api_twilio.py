@@ -11,7 +11,7 @@ from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from sandbox import api_common as common
 from sandbox import player
@@ -158,6 +158,18 @@ def fetch_twilio_call(account_sid: str, call_sid: str) -> Any:
         if tcall is None:
             return common.twilio_error(404, 20404, f"The requested resource {request.path} was not found")
         return jsonify(dict(tcall.data))
+
+
+@twilio.delete("/Calls/<call_sid>.json")
+def delete_twilio_call(account_sid: str, call_sid: str) -> Any:
+    common.record("twilio", "delete_call")
+    state = common.state()
+    with state.lock:
+        tcall = state.twilio_calls.pop(call_sid, None)
+        if tcall is None:
+            return common.twilio_error(404, 20404, f"The requested resource {request.path} was not found")
+        state.deleted_twilio_calls.add(call_sid)
+    return Response(status=204)
 
 
 @twilio.post("/Calls/<call_sid>.json")

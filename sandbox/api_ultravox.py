@@ -158,6 +158,21 @@ def get_recording(call_id: str) -> Any:
     return redirect(f"{common.base()}/_media/recordings/{call_id}.wav?token={token}", code=302)
 
 
+@ultravox.delete("/api/calls/<call_id>")
+def delete_call(call_id: str) -> Any:
+    # Removes the call with its messages and recording for good; later reads answer 404.
+    common.record("ultravox", "delete_call")
+    state = common.state()
+    with state.lock:
+        call = state.ultravox_calls.pop(call_id, None)
+        if call is None:
+            return jsonify(detail="Not found."), 404
+        call.hangup_requested.set()
+        state.recordings.pop(call_id, None)
+        state.deleted_ultravox_calls.add(call_id)
+    return Response(status=204)
+
+
 @ultravox.post("/api/calls/<call_id>/send_data_message")
 def send_data_message(call_id: str) -> Any:
     body = request.get_json(silent=True) or {}

@@ -114,6 +114,9 @@ class SandboxState:
         self.deliveries: list[dict[str, Any]] = []
         self.faults: list[Fault] = []
         self.recordings: dict[str, bytes] = {}
+        # Calls deleted through the API (ids), as the providers keep a tombstone of each.
+        self.deleted_ultravox_calls: set[str] = set()
+        self.deleted_twilio_calls: set[str] = set()
         self.stopping = threading.Event()
         self._seq = 0
 

@@ -17,6 +17,7 @@ from pydantic import (  # noqa: E402
 )
 
 from core.agent.questions import ScreeningQuestion, with_ids
+from core.people.places import ALL_PARTY_CONSENT_DEFAULT, normalize_place
 from core.timezones import UTC_NAME, valid_zone
 
 DEFAULT_MODEL = "ultravox-v0.7"  # Ultravox's default alias (reference §1.2)
@@ -260,6 +261,12 @@ class GlobalVoiceConfig(_Strict):
     # The organisation's calendar (global only): the days usage is counted under and the budget
     # month follow this zone (core.usage.period).
     organisation_zone: str = Field(UTC_NAME, min_length=1, max_length=64)
+    # Compliance (global only): the key phrases the agent's first two turns must contain for the
+    # AI and recording disclosure to count as said, and the places whose law asks every party of
+    # a call to agree to its recording (US states as "US-CA", countries as "DE").
+    disclosure_phrases: list[str] = Field(default_factory=lambda: ["AI", "recorded"], max_length=10)
+    all_party_consent_places: list[str] = Field(
+        default_factory=lambda: list(ALL_PARTY_CONSENT_DEFAULT), max_length=300)
 
     @field_validator("organisation_zone", mode="after")
     @classmethod
@@ -268,6 +275,22 @@ class GlobalVoiceConfig(_Strict):
             raise ValueError(f"“{value}” is not a time zone this system knows; pick one from the list "
                              "(for example Europe/London or America/New_York)")
         return value
+
+    @field_validator("disclosure_phrases", mode="after")
+    @classmethod
+    def _phrases(cls, value: list[str]) -> list[str]:
+        phrases = [" ".join(p.split()) for p in value]
+        if not all(phrases):
+            raise ValueError("A disclosure key phrase cannot be blank.")
+        if any(len(p) > 60 for p in phrases):
+            raise ValueError("Keep each disclosure key phrase under 60 characters.")
+        return list(dict.fromkeys(phrases))
+
+    @field_validator("all_party_consent_places", mode="after")
+    @classmethod
+    def _places(cls, value: list[str]) -> list[str]:
+        # normalize_place raises a ValueError saying what it accepts.
+        return list(dict.fromkeys(code for code in map(normalize_place, value) if code))
 
     @field_validator("screening_questions", mode="after")
     @classmethod
@@ -292,7 +315,7 @@ class GlobalVoiceConfig(_Strict):
 
 
 # Settings of the whole organisation that a job cannot override.
-GLOBAL_ONLY_FIELDS: tuple[str, ...] = ("organisation_zone",)
+GLOBAL_ONLY_FIELDS: tuple[str, ...] = ("organisation_zone", "disclosure_phrases", "all_party_consent_places")
 
 
 def _all_optional(model: type[BaseModel], name: str, doc: str) -> type[BaseModel]:

@@ -40,6 +40,8 @@ FIELD_LABELS: dict[str, str] = {
     "calls_per_second": "Calls per second",
     "monthly_budget": "Monthly budget (USD)",
     "organisation_zone": "Organisation time zone",
+    "disclosure_phrases": "Disclosure key phrases",
+    "all_party_consent_places": "Places where every party must agree to a recording",
 }
 _SUB_LABELS = {
     "text": "text", "guidance": "guidance", "mode": "who speaks first",

@@ -23,6 +23,9 @@ class Candidate(Document):
     phone_last4: str | None = None
     email: str | None = None
     timezone: str | None = None
+    # Where the candidate lives, for the laws that follow them: "US-CA" (a US state) or a country
+    # code ("GB"); None: read from the number when needed (core.people.places).
+    region: str | None = None
     consent: bool = False
     do_not_call: bool = False
     do_not_call_at: Instant = None

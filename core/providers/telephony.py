@@ -201,6 +201,18 @@ class TwilioGateway:
                                   breaker=self.breaker, policy=self.retry)
         return getattr(result, "status", None)
 
+    def delete_call(self, sid: str) -> bool:
+        """Delete a call's record at Twilio (it leaves the API and the console's logs); False
+        when it was already gone."""
+        try:
+            run_with_retries(lambda: self._attempt(lambda: self._client.calls(sid).delete()),
+                             provider=PROVIDER, breaker=self.breaker, policy=self.retry)
+        except ProviderError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
     def find_calls(self, to: str, *, since: datetime, limit: int = 20) -> list[TwilioCall]:
         """Calls from our number to `to` that started on or after `since`'s UTC day, and the
         ones still queued (a queued call has no start time, so the date filter misses it)."""

@@ -353,6 +353,17 @@ class UltravoxClient:
                 return None
             raise
 
+    def delete_call(self, call_id: str) -> bool:
+        """Delete a call at Ultravox: its messages, recording and summaries go for good (a
+        tombstone stays there). False when it was already gone (deleting twice is harmless)."""
+        try:
+            self._request("DELETE", f"/api/calls/{call_id}")
+        except ProviderError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
     def end_call(self, call_id: str, message: str = "Goodbye!") -> bool:
         """Hang up a live call; False when it was not active (not joined yet or already over)."""
         try:

@@ -18,6 +18,7 @@ from core.agent import questions as agent_questions
 from core.agent import validation as agent_validation
 from core.agent.models import EndBehavior, OpeningMode, VoiceLanguage, Weekday
 from core.errors import UserError
+from core.people import places
 from dashboard import ui
 from dashboard.components import hours_grid
 
@@ -30,6 +31,7 @@ SECTIONS: list[tuple[str, list[str]]] = [
     ("Consent and pacing", ["require_consent", "calling_hours", "retry_policy",
                             "max_concurrent_calls", "calls_per_second", "monthly_budget",
                             "organisation_zone"]),
+    ("Compliance", ["disclosure_phrases", "all_party_consent_places"]),
 ]
 _OPENING_LABELS = {
     OpeningMode.USER_FIRST.value: "The candidate speaks first (greeted if silent)",
@@ -121,6 +123,16 @@ def field_input(key: str, name: str, value: Any, *, disabled: bool = False,
                             help="The usage page counts each call under its day in this time zone, and "
                                  "the monthly budget runs from the 1st of the month here. Changing it "
                                  "recounts the usage figures, which takes a few seconds.")
+    if name == "disclosure_phrases":
+        text = st.text_input(label, ", ".join(value or []), key=k, disabled=disabled,
+                             help="Comma-separated. A call counts as disclosed when every phrase appears "
+                                  "in the agent's first two turns (capitals do not matter).")
+        return [p.strip() for p in text.split(",") if p.strip()]
+    if name == "all_party_consent_places":
+        opts = list(dict.fromkeys([*(f"US-{s}" for s in places.US_STATES), *(value or [])]))
+        return st.multiselect(label, opts, default=value or [], key=k, disabled=disabled,
+                              format_func=places.place_label, accept_new_options=True,
+                              help="US states, or a two-letter country code typed in (for example DE).")
     if name == "opening":
         return _opening(k, label, value, disabled)
     if name == "screening_questions":

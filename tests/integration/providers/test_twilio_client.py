@@ -143,3 +143,14 @@ def test_fetch_retries_5xx_and_timeouts(sandbox: SandboxHandle) -> None:
                          path_prefix="/2010-04-01/")
     assert gw.fetch_call(sid).sid == sid
     assert all(f.count == 0 for f in sandbox.state.faults)
+
+
+def test_delete_call_removes_the_record(sandbox: SandboxHandle) -> None:
+    gw = gateway(sandbox)
+    sid = gw.place_call("+12125550151", JOIN, time_limit_seconds=600)  # 51: busy
+    sandbox.wait_for(lambda: gw.fetch_call(sid).status == "busy", timeout=10)
+    assert gw.delete_call(sid) is True
+    with pytest.raises(ProviderError) as gone:
+        gw.fetch_call(sid)
+    assert gone.value.status == 404
+    assert gw.delete_call(sid) is False

@@ -251,3 +251,17 @@ def _calls_with(sandbox: SandboxHandle, screening_id: str) -> list[dict]:
     with sandbox.state.lock:
         return [dict(c.data) for c in sandbox.state.ultravox_calls.values()
                 if c.data["metadata"].get("screeningId") == screening_id]
+
+
+def test_delete_call_removes_messages_and_recording(sandbox: SandboxHandle) -> None:
+    uv = client(sandbox)
+    call_id = play_call(sandbox, uv)
+    sandbox.wait_for(lambda: uv.get_call(call_id).ended, timeout=15)
+    assert uv.get_recording(call_id) is not None
+    assert uv.delete_call(call_id) is True
+    assert uv.get_recording(call_id) is None
+    with pytest.raises(ProviderError) as gone:
+        uv.list_messages(call_id)
+    assert gone.value.status == 404
+    assert uv.delete_call(call_id) is False  # already gone: harmless
+    assert len(sandbox.received("ultravox", "delete_call")) == 2

@@ -70,6 +70,10 @@ FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "calls_per_second": st.floats(0.1, 50, allow_nan=False),
     "monthly_budget": st.decimals(0, 100_000, places=2, allow_nan=False, allow_infinity=False),
     "organisation_zone": st.sampled_from(["UTC", "America/New_York", "Europe/Paris", "Asia/Tokyo"]),
+    "disclosure_phrases": st.lists(st.sampled_from(["AI", "recorded", "assistant", "automated"]),
+                                   max_size=4),
+    "all_party_consent_places": st.lists(st.sampled_from(["US-CA", "California", "GB", "DE", "us-wa"]),
+                                         max_size=5),
 }
 
 
