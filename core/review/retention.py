@@ -59,6 +59,14 @@ def stage_days(job_cfg_days: int, global_days: int) -> int:
     return min(int(job_cfg_days), int(global_days))
 
 
+def job_retention_days(db: Database, job_id: str) -> tuple[int, int]:
+    """(recording days, transcript days) that apply to a job's calls once it closes."""
+    cfg = agent_settings.job_effective_config(db, job_id)
+    days = get_settings().retention_days
+    return (stage_days(cfg.recording_retention_days, days),
+            stage_days(cfg.transcript_retention_days, days))
+
+
 def _stage_mark(job: Job, now: datetime, days: int) -> dict:
     """What a purged call records: when, the stage its job was in, since when, and the days kept."""
     return {"at": now, "stage": "closed" if job.closed_at else "archived", "stage_at": job.stage_at,
