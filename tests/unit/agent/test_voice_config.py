@@ -69,6 +69,8 @@ FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "max_concurrent_calls": st.integers(1, 100),
     "calls_per_second": st.floats(0.1, 50, allow_nan=False),
     "monthly_budget": st.decimals(0, 100_000, places=2, allow_nan=False, allow_infinity=False),
+    "recording_retention_days": st.integers(0, 3650),
+    "transcript_retention_days": st.integers(0, 3650),
     "organisation_zone": st.sampled_from(["UTC", "America/New_York", "Europe/Paris", "Asia/Tokyo"]),
 }
 
@@ -181,6 +183,8 @@ def test_empty_prompt_message() -> None:
     ("max_duration_minutes", 0, "Maximum call length (minutes) must be at least 1"),
     ("max_duration_minutes", 61, "Maximum call length (minutes) must be at most 60"),
     ("max_concurrent_calls", 0, "Maximum concurrent calls must be at least 1"),
+    ("recording_retention_days", -1, "Keep recordings after the job closes (days) must be at least 0"),
+    ("transcript_retention_days", 3651, "Keep transcripts after the job closes (days) must be at most 3650"),
     ("calls_per_second", 0, "Calls per second must be more than 0"),
     ("monthly_budget", "-1", "Monthly budget (USD) must be at least 0"),
     ("monthly_budget", "1.234", "at most 2 decimals"),
