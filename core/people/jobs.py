@@ -125,9 +125,12 @@ def get_job(db: Database, job_id: str) -> Job | None:
     return store.get_job(db, job_id)
 
 
-def list_jobs(db: Database, *, include_archived: bool = False, limit: int = 500) -> list[Job]:
-    """Jobs, newest first (bounded: the picker shows at most `limit`)."""
-    return store.list_jobs(db, include_archived=include_archived, limit=limit)
+def list_jobs(db: Database, *, include_archived: bool = False, include_closed: bool = False,
+              limit: int = 500) -> list[Job]:
+    """Open jobs (and closed / archived ones when asked), newest first (bounded: the picker shows
+    at most `limit`)."""
+    return store.list_jobs(db, include_archived=include_archived, include_closed=include_closed,
+                           limit=limit)
 
 
 def label(job: Job) -> str:

@@ -66,9 +66,12 @@ def get_job(db: Database, job_id: str) -> Job | None:
     return Job.from_doc(db[JOBS].find_one({"_id": str(job_id)}))
 
 
-def list_jobs(db: Database, *, include_archived: bool = False, limit: int = 500) -> list[Job]:
-    """Jobs, newest first (bounded: the pickers show at most `limit`)."""
-    query = {} if include_archived else {"status": JobStatus.OPEN.value}
+def list_jobs(db: Database, *, include_archived: bool = False, include_closed: bool = False,
+              limit: int = 500) -> list[Job]:
+    """Jobs, newest first (bounded: the pickers show at most `limit`): open ones, and closed or
+    archived ones when asked for (archived includes closed)."""
+    stages = [JobStatus.OPEN.value, *([JobStatus.CLOSED.value] if include_closed else [])]
+    query = {} if include_archived else {"status": {"$in": stages}}
     return [Job.model_validate(d) for d in db[JOBS].find(query).sort("created_at", -1).limit(limit)]
 
 

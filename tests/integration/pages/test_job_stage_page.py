@@ -70,3 +70,17 @@ def test_an_admin_places_a_hold_and_every_role_sees_the_badge(db) -> None:
     assert not seen.exception
     assert "On legal hold since " in texts(seen) and "— Tribunal case 14" in texts(seen)
     assert not [e for e in seen.expander if e.label == "Legal hold"]
+
+
+def test_a_closed_jobs_settings_stay_open_for_its_retention_days(db) -> None:
+    rita = make_user(db, "recruiter", "rita")
+    job = jobs.create_job(db, rita, title="Cashier", company="Shop Co")
+    jobs.set_stage(db, rita, job.id, "closed")
+    at = signed_in(AppTest.from_file(page_path("job_settings"), default_timeout=TIMEOUT), rita)
+    at.query_params["job"] = job.id
+    at.run()
+    assert not at.exception
+    assert "points to no job" not in texts(at)
+    picker = at.selectbox(key="job_settings.job")
+    assert picker.value == job.id and "Cashier — Shop Co (closed)" in picker.options
+    assert "Keep recordings after the job closes (days)" in [n.label for n in at.number_input]
