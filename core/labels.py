@@ -88,7 +88,7 @@ _LABELS: dict[Kind, dict[str, str]] = {
         BatchStatus.CANCELED: "Cancelled",
         BatchStatus.DONE: "Finished",
     },
-    Kind.JOB_STATUS: {JobStatus.OPEN: "Open", JobStatus.ARCHIVED: "Archived"},
+    Kind.JOB_STATUS: {JobStatus.OPEN: "Open", JobStatus.CLOSED: "Closed", JobStatus.ARCHIVED: "Archived"},
     Kind.QUESTION_TYPE: {t: t.label for t in QuestionType},
     Kind.WEEKDAY: {
         Weekday.MON: "Monday", Weekday.TUE: "Tuesday", Weekday.WED: "Wednesday",

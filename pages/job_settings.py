@@ -21,7 +21,7 @@ db = ui.require_database()
 st.title("Job settings")
 st.caption("Each job uses the global settings unless it overrides a field here.")
 
-job_list = jobs.list_jobs(db)
+job_list = jobs.list_jobs(db, include_closed=True)  # a closed job's retention days stay editable
 if not job_list:
     st.info("There are no open jobs yet. Create one on the Jobs & candidates page.")
     st.stop()
@@ -29,7 +29,7 @@ titles = {j.id: jobs.label(j) for j in job_list}
 
 wanted = st.query_params.get("job")
 if wanted and wanted not in titles:
-    st.warning("The link points to no job that is open (it may be archived or mistyped); "
+    st.warning("The link points to no job that is open or closed (it may be archived or mistyped); "
                "pick one below.")
     wanted = None
 ids = list(titles)

@@ -9,7 +9,13 @@ from core import auth, labels, timezones
 from core.agent import settings as agent_settings
 from core.people import candidates, csv_import, jobs
 from dashboard import ui
-from dashboard.components import candidate_detail, do_not_call_controls, human_request_controls
+from dashboard.components import (
+    candidate_detail,
+    do_not_call_controls,
+    human_request_controls,
+    job_stage_controls,
+    legal_hold_controls,
+)
 from dashboard.safe_text import md
 
 user = ui.require_user("jobs_candidates")
@@ -34,7 +40,7 @@ if wanted:
 
 all_jobs = jobs.list_jobs(db, include_archived=True)
 job_label = {j.id: jobs.label(j) for j in all_jobs}
-open_jobs = [j.id for j in all_jobs if not j.archived]
+open_jobs = [j.id for j in all_jobs if j.takes_calls]
 
 # A pale background per result, so a long import report is read at a glance.
 _COLOURS = {"new": "#e8f5e9", "attach": "#e3f2fd", "no_consent": "#fff8e1", "duplicate": "#fff3e0",
@@ -48,6 +54,7 @@ zone_label = {**{z: z for z in zone_options}, _FROM_NUMBER: "From the phone numb
 with tab_jobs:
     st.dataframe([{"Title": j.title, "Company": j.company, "Owner": j.owner,
                    "Status": labels.label(labels.Kind.JOB_STATUS, j.status),
+                   "Legal hold": legal_hold_controls.badge_text(j.legal_hold, ui.viewer_zone(user)),
                    "Settings": ui.address("job_settings", job=j.id)} for j in all_jobs],
                  hide_index=True, width="stretch",
                  column_config={"Settings": ui.link_column("Settings", "Open job settings")})
@@ -85,21 +92,8 @@ with tab_jobs:
                     except (jobs.JobError, auth.PermissionDenied) as exc:
                         st.error(md(str(exc)))
 
-            archived = job.archived
-
-            @st.dialog("Archive or reopen the job")
-            def _confirm_archive() -> None:
-                verb = "Reopen" if archived else "Archive"
-                st.write(f"{verb} **{md(job.title)}**? "
-                         + ("" if archived else "No new calls will be placed for it."))
-                if st.button(f"Yes, {verb.lower()}", key="jobs_candidates.archive_yes"):
-                    jobs.set_archived(db, user, edit_id, not archived)
-                    ui.flash("jobs_candidates", (
-                        f"{md(job.title)}: {'reopened' if archived else 'archived'}."))
-                    st.rerun()
-
-            if st.button("Reopen job" if archived else "Archive job…", key="jobs_candidates.archive"):
-                _confirm_archive()
+            job_stage_controls.show(db, user, job, key="jobs_candidates.stage")
+            legal_hold_controls.show(db, user, "job", job.id, key="jobs_candidates.job_hold")
 
 with tab_cands:
     filter_labels = {"": "All jobs", **job_label}

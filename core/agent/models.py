@@ -258,6 +258,10 @@ class GlobalVoiceConfig(_Strict):
     max_concurrent_calls: int = Field(5, ge=1, le=100)
     calls_per_second: float = Field(1.0, gt=0, le=50)
     monthly_budget: Decimal = Field(Decimal("500.00"), ge=0, le=Decimal("1000000"), decimal_places=2)
+    # Data retention by job stage: days after the job was closed or archived before its calls'
+    # recordings / transcripts (and the answers' words) are deleted; RETENTION_DAYS caps both.
+    recording_retention_days: int = Field(30, ge=0, le=3650)
+    transcript_retention_days: int = Field(90, ge=0, le=3650)
     # The organisation's calendar (global only): the days usage is counted under and the budget
     # month follow this zone (core.usage.period).
     organisation_zone: str = Field(UTC_NAME, min_length=1, max_length=64)

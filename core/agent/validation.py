@@ -39,6 +39,8 @@ FIELD_LABELS: dict[str, str] = {
     "max_concurrent_calls": "Maximum concurrent calls",
     "calls_per_second": "Calls per second",
     "monthly_budget": "Monthly budget (USD)",
+    "recording_retention_days": "Keep recordings after the job closes (days)",
+    "transcript_retention_days": "Keep transcripts after the job closes (days)",
     "organisation_zone": "Organisation time zone",
     "disclosure_phrases": "Disclosure key phrases",
     "all_party_consent_places": "Places where every party must agree to a recording",

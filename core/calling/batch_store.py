@@ -51,6 +51,13 @@ def running_batches(db: Database, *, limit: int = _LIST_CAP) -> list[Batch]:
             db[BATCHES].find({"status": BatchStatus.RUNNING.value}).limit(limit)]
 
 
+def unfinished_of_job(db: Database, job_id: str, *, limit: int = _LIST_CAP) -> list[str]:
+    """Ids of the job's batches still running or paused."""
+    query = {"job_id": str(job_id),
+             "status": {"$in": [BatchStatus.RUNNING.value, BatchStatus.PAUSED.value]}}
+    return [d["_id"] for d in db[BATCHES].find(query, {"_id": 1}).limit(limit)]
+
+
 def move_status(db: Database, batch_id: str, new: BatchStatus, allowed_from: list[BatchStatus],
                 extra: dict[str, Any] | None = None) -> Batch | None:
     """Set a batch's status if it is in one of `allowed_from`; the batch after, or None."""

@@ -83,6 +83,8 @@ def _open_job(db: Database, job_id: str) -> tuple[Job, GlobalVoiceConfig]:
         raise BatchError("That job does not exist.")
     if job.archived:
         raise BatchError("The job is archived; no new calls are placed for it.")
+    if not job.takes_calls:
+        raise BatchError("The job is closed; no new calls are placed for it. Reopen it to call again.")
     return job, job_effective_config(db, job.id)
 
 

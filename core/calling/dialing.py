@@ -63,6 +63,9 @@ def _still_may_ring(db: Database, call: Call, candidate: Candidate | None) -> tu
     current = call_store.get_call(db, call.id)
     if current is None or current.status != CallStatus.DIALING:
         return "the call was ended before the phone was dialled", None
+    job = people_store.get_job(db, call.job_id)
+    if job is not None and not job.takes_calls:  # closed or archived meanwhile
+        return "the job was closed before the phone was dialled", None
     if call.test_call or candidate is None:
         return None
     hours = agent_settings.job_effective_config(db, call.job_id).calling_hours

@@ -82,8 +82,10 @@ def schedule_retries(db: Database, now: datetime, configs: dict[str, GlobalVoice
         retry_id = None
         # A single call has no batch to be running: only its call-back is queued (below).
         # A test call to a team member's own number is never called back by itself.
+        job = people_store.get_job(db, call.job_id)
         may_queue = ((batch in (RUNNING, PAUSED) or not (call.batch_id or call.test_call))
-                     and not (cand and cand.do_not_call))
+                     and not (cand and cand.do_not_call)
+                     and not (job and not job.takes_calls))  # a closed job places no new call
         first = call.first_call_id or call.id
         doc, kind = None, None
         if may_queue and call.status == CallStatus.CANCELED and call.requeue_at:

@@ -98,6 +98,12 @@ def queued_of_batch(db: Database, batch_id: str) -> list[str]:
                                              {"_id": 1})]
 
 
+def queued_of_job(db: Database, job_id: str, *, limit: int) -> list[str]:
+    """Ids of the job's calls still waiting in the queue (any batch, single calls too)."""
+    return [d["_id"] for d in db[CALLS].find({"job_id": str(job_id), "status": CallStatus.QUEUED.value},
+                                             {"_id": 1}).limit(limit)]
+
+
 def release_holds(db: Database, batch_id: str, now: datetime) -> int:
     """Let the batch's calls held for a person be tried again now; returns how many."""
     result = db[CALLS].update_many(

@@ -29,6 +29,9 @@ def refusal(candidate: Candidate, job: Job | None, config: GlobalVoiceConfig) ->
                              "for this job; no further AI call is placed for it.")
     if job is not None and job.archived:
         return LaunchRefused("job_archived", "The job is archived; no new calls are placed for it.")
+    if job is not None and not job.takes_calls:
+        return LaunchRefused("job_closed", "The job is closed; no new calls are placed for it. "
+                             "Reopen it to call again.")
     if config.require_consent and not candidate.consent:
         return LaunchRefused("no_consent", "The candidate has not consented to be called, and "
                              "the settings require consent.")

@@ -209,6 +209,10 @@ class Call(Document):
     twilio_hangup_at: Instant = None
     ultravox_hangup_at: Instant = None
     purged_at: Instant = None
+    # Retention by job stage (core.review.retention): what went when the job had been closed or
+    # archived long enough — {"at", "stage", "stage_at"} (the stage and when the job entered it).
+    recording_purge: dict[str, Any] | None = None
+    transcript_purge: dict[str, Any] | None = None
     # Review and money.
     review: Review | None = None
     costs: CallCosts | None = None

@@ -126,8 +126,9 @@ def preview_import(db: Database, job_id: str, file_bytes: bytes) -> ImportReport
     job = store.get_job(db, job_id)
     if job is None:
         raise ImportFileError("That job does not exist.")
-    if job.archived:
-        raise ImportFileError("That job is archived; reopen it before importing candidates.")
+    if not job.takes_calls:
+        stage = "archived" if job.archived else "closed"
+        raise ImportFileError(f"That job is {stage}; reopen it before importing candidates.")
     columns, ignored, width, raw_rows = _read_rows(_decode(file_bytes))
 
     parsed: list[ImportRow] = []

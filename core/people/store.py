@@ -39,11 +39,26 @@ def update_job(db: Database, job_id: str, fields: dict[str, Any]) -> None:
     db[JOBS].update_one({"_id": job_id}, {"$set": {**fields, "updated_at": utcnow()}})
 
 
-def set_job_status(db: Database, job_id: str, status: JobStatus) -> bool:
-    """Open or archive one job; False when there is no such job."""
-    result = db[JOBS].update_one({"_id": job_id},
-                                 {"$set": {"status": status.value, "updated_at": utcnow()}})
-    return result.matched_count == 1
+def set_job_status(db: Database, job_id: str, status: JobStatus, *, was: JobStatus | None = None,
+                   now: Any = None) -> bool:
+    """Move one job to a stage (only from `was`, when given); False when there is no such job or
+    it is no longer at `was`. Closing stamps `closed_at`, archiving `archived_at`; reopening
+    clears both (retention by job stage counts from them)."""
+    now = now or utcnow()
+    fields: dict[str, Any] = {"status": status.value, "updated_at": now}
+    unset: dict[str, str] = {}
+    if status == JobStatus.CLOSED:
+        fields["closed_at"] = now
+        unset["archived_at"] = ""
+    elif status == JobStatus.ARCHIVED:
+        fields["archived_at"] = now
+    else:
+        unset.update(closed_at="", archived_at="")
+    query: dict[str, Any] = {"_id": job_id}
+    if was is not None:
+        query["status"] = was.value
+    update: dict[str, Any] = {"$set": fields, **({"$unset": unset} if unset else {})}
+    return db[JOBS].update_one(query, update).matched_count == 1
 
 
 def get_job(db: Database, job_id: str) -> Job | None:
@@ -51,9 +66,12 @@ def get_job(db: Database, job_id: str) -> Job | None:
     return Job.from_doc(db[JOBS].find_one({"_id": str(job_id)}))
 
 
-def list_jobs(db: Database, *, include_archived: bool = False, limit: int = 500) -> list[Job]:
-    """Jobs, newest first (bounded: the pickers show at most `limit`)."""
-    query = {} if include_archived else {"status": JobStatus.OPEN.value}
+def list_jobs(db: Database, *, include_archived: bool = False, include_closed: bool = False,
+              limit: int = 500) -> list[Job]:
+    """Jobs, newest first (bounded: the pickers show at most `limit`): open ones, and closed or
+    archived ones when asked for (archived includes closed)."""
+    stages = [JobStatus.OPEN.value, *([JobStatus.CLOSED.value] if include_closed else [])]
+    query = {} if include_archived else {"status": {"$in": stages}}
     return [Job.model_validate(d) for d in db[JOBS].find(query).sort("created_at", -1).limit(limit)]
 
 
@@ -314,8 +332,43 @@ def candidate_contacts(db: Database, ids: list[str], batch: int) -> Iterator[Can
 
 
 def count_open_jobs(db: Database) -> int:
-    """How many jobs are not archived."""
-    return db[JOBS].count_documents({"status": {"$ne": JobStatus.ARCHIVED.value}})
+    """How many jobs are open (neither closed nor archived)."""
+    return db[JOBS].count_documents({"status": {"$nin": [JobStatus.ARCHIVED.value,
+                                                         JobStatus.CLOSED.value]}})
+
+
+def closed_jobs(db: Database, *, limit: int) -> list[Job]:
+    """Closed and archived jobs that have a stage date (what retention by job stage reads);
+    at most `limit`, oldest stage first."""
+    query = {"status": {"$in": [JobStatus.CLOSED.value, JobStatus.ARCHIVED.value]},
+             "$or": [{"closed_at": {"$type": "date"}}, {"archived_at": {"$type": "date"}}]}
+    docs = db[JOBS].find(query).sort("updated_at", 1).limit(limit)
+    return [Job.model_validate(d) for d in docs]
+
+
+# -- legal holds (core.people.holds) ---------------------------------------------------------
+
+_HOLD_LIMIT = 10_000  # holds are few; the purge's exclusion list never grows past this
+_HELD = {"legal_hold": {"$type": "object"}}
+
+
+def set_legal_hold(db: Database, collection: str, entity_id: str, hold: dict[str, Any] | None) -> bool:
+    """Place (a dict) or lift (None) the legal hold of one candidate or job; False: no such one."""
+    update = {"$set": {"legal_hold": hold, "updated_at": utcnow()}} if hold else {
+        "$unset": {"legal_hold": ""}, "$set": {"updated_at": utcnow()}}
+    return db[collection].update_one({"_id": entity_id}, update).matched_count == 1
+
+
+def held_ids(db: Database, collection: str) -> list[str]:
+    """Ids of the candidates or jobs (by collection) under a legal hold now."""
+    return [d["_id"] for d in db[collection].find(_HELD, {"_id": 1}).limit(_HOLD_LIMIT)]
+
+
+def legal_hold_of(db: Database, collection: str, entity_id: str) -> dict[str, Any] | None:
+    """The legal hold of one candidate or job, or None."""
+    doc = db[collection].find_one({"_id": entity_id}, {"legal_hold": 1})
+    hold = (doc or {}).get("legal_hold")
+    return hold if isinstance(hold, dict) else None
 
 
 def count_candidates(db: Database) -> int:

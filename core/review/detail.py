@@ -15,7 +15,7 @@ from core.labels import yes_no
 from core.lifecycle.events import dedupe_keys_of
 from core.people import store as people_store
 from core.people.visibility import phone_for
-from core.review import store
+from core.review import retention, store
 from core.review.answer_matching import screening_questions
 from core.review.answers import call_answers
 from core.review.filters import call_cost, currency_of, valid_call_id
@@ -210,4 +210,5 @@ def call_detail(db: Database, call_id: str, user: User | None = None) -> CallDet
         recording_enabled=call.snapshot_config.get("recording_enabled"),
         knockout_rules={q.id: bool(q.spec and q.spec.knockout and not q.spec.knockout.empty)
                         for q in screening_questions(call)},
+        transcript_note=retention.purge_note(call.transcript_purge, "Transcript"),
     )

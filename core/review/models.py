@@ -246,6 +246,7 @@ class CallDetail:
     knockout_rules: dict[str, bool] = field(default_factory=dict)  # question id → has a knockout rule
     candidate_zone: str = ""  # the zone the calling hours used for this call ("" not recorded)
     technical: list[Fact] = field(default_factory=list)  # ids for operators: admins only, else empty
+    transcript_note: str = ""  # why the transcript is gone when the job's retention deleted it
 
     @property
     def review_version(self) -> int:

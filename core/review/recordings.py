@@ -10,7 +10,7 @@ from core.db import Database, utcnow
 from core.providers.media import MAX_RECORDING_BYTES, MediaRefused
 from core.providers.resilience import ProviderError, ProviderUnavailable
 from core.providers.ultravox import get_ultravox
-from core.review import recording_store, store
+from core.review import recording_store, retention, store
 from core.review.filters import valid_call_id
 from core.review.models import RecordingFetch
 
@@ -53,6 +53,8 @@ def recording_bytes(
         return RecordingFetch(None, None, "No recording: recording was turned off for this call.")
     if not call.ultravox_call_id:
         return RecordingFetch(None, None, "No recording: the call never reached the voice agent.")
+    if call.recording_purge:
+        return RecordingFetch(None, None, retention.purge_note(call.recording_purge, "Recording", now))
     if call.recording_available is False:
         return RecordingFetch(None, None, "No recording is available for this call.")
     cached = _read_cached(db, call_id, now)

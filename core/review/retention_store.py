@@ -4,7 +4,10 @@ the personal text old audit entries carry."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import datetime
+from typing import Any
 
 from pymongo.database import Database
 
@@ -25,16 +28,31 @@ _EVENT_TEXT = ("payload.call.summary", "payload.call.shortSummary")
 REMOVED = "(removed by the retention purge)"
 
 
-def purge_calls_batch(db: Database, cutoff: datetime, now: datetime, limit: int) -> int:
+@dataclass(frozen=True)
+class Held:
+    """Candidates and jobs on legal hold (core.people.holds): no purge touches their calls."""
+
+    candidates: frozenset[str] = dc_field(default_factory=frozenset)
+    jobs: frozenset[str] = dc_field(default_factory=frozenset)
+
+
+def _not_held(query: dict[str, Any], held: Held | None) -> dict[str, Any]:
+    """The query, leaving out the calls of candidates and jobs on legal hold."""
+    if held is not None and held.candidates:
+        query["candidate_id"] = {"$nin": list(held.candidates)}
+    if held is not None and held.jobs:
+        query["job_id"] = {"$nin": list(held.jobs)}
+    return query
+
+
+def purge_calls_batch(db: Database, cutoff: datetime, now: datetime, limit: int,
+                      held: Held | None = None) -> int:
     """Purge the conversation content of up to `limit` calls that ended before `cutoff` and are
-    not purged yet — transcript, cached media, summaries (on the call and in its stored
-    webhooks), the texts rendered for it, and the personal text of its audit entries; returns
-    how many calls were purged."""
-    docs = list(
-        db[CALLS]
-        .find({"ended_at": {"$lt": cutoff}, "purged_at": {"$exists": False}}, {"_id": 1, "candidate_id": 1})
-        .limit(limit)
-    )
+    not purged yet (nor on legal hold) — transcript, cached media, summaries (on the call and in
+    its stored webhooks), the texts rendered for it, and the personal text of its audit entries;
+    returns how many calls were purged."""
+    query = _not_held({"ended_at": {"$lt": cutoff}, "purged_at": {"$exists": False}}, held)
+    docs = list(db[CALLS].find(query, {"_id": 1, "candidate_id": 1}).limit(limit))
     if not docs:
         return 0
     ids = [doc["_id"] for doc in docs]
@@ -56,18 +74,20 @@ def purge_calls_batch(db: Database, cutoff: datetime, now: datetime, limit: int)
     return len(ids)
 
 
-def _scrub_call_audit(db: Database, calls: list[dict], now: datetime) -> None:
-    """Drop the words of the calls' audit entries: review notes, and the candidate's spoken
-    opt-out quoted in the do-not-call entry (the facts — who, when, what — stay)."""
+def _scrub_call_audit(db: Database, calls: list[dict], now: datetime, *, notes: bool = True) -> None:
+    """Drop the words of the calls' audit entries: review notes (unless `notes` is False), and
+    the candidate's spoken opt-out quoted in the do-not-call entry (the facts — who, when,
+    what — stay)."""
     ids = [c["_id"] for c in calls]
-    for entry in db[AUDIT_LOG].find(
-        {"entity": "call", "entity_id": {"$in": ids}, "changes.notes": {"$exists": True}},
-        {"changes.notes": 1},
-    ).limit(len(ids) * 20):
-        db[AUDIT_LOG].update_one(
-            {"_id": entry["_id"]},
-            {"$set": {"changes.notes": {"old": REMOVED, "new": REMOVED}, "scrubbed_at": now}},
-        )
+    if notes:
+        for entry in db[AUDIT_LOG].find(
+            {"entity": "call", "entity_id": {"$in": ids}, "changes.notes": {"$exists": True}},
+            {"changes.notes": 1},
+        ).limit(len(ids) * 20):
+            db[AUDIT_LOG].update_one(
+                {"_id": entry["_id"]},
+                {"$set": {"changes.notes": {"old": REMOVED, "new": REMOVED}, "scrubbed_at": now}},
+            )
     candidates = sorted({c.get("candidate_id") for c in calls if c.get("candidate_id")})
     if not candidates:
         return
@@ -83,17 +103,21 @@ def _scrub_call_audit(db: Database, calls: list[dict], now: datetime) -> None:
         )
 
 
-def scrub_audit_batch(db: Database, cutoff: datetime, now: datetime, limit: int) -> int:
+def scrub_audit_batch(db: Database, cutoff: datetime, now: datetime, limit: int,
+                      held: Held | None = None) -> int:
     """Drop the personal text of up to `limit` candidate audit entries older than `cutoff`
-    (names and notes written before they were hidden, and free-text do-not-call reasons);
-    who did what to which candidate, and when, stays. Returns how many entries were scrubbed."""
-    query = {
+    (names and notes written before they were hidden, and free-text do-not-call reasons) —
+    never of a candidate on legal hold; who did what to which candidate, and when, stays.
+    Returns how many entries were scrubbed."""
+    query: dict[str, Any] = {
         "entity": "candidate",
         "at": {"$lt": cutoff},
         "scrubbed_at": {"$exists": False},
         "$or": [{"detail": {"$type": "string"}}, {"changes.name": {"$exists": True}},
                 {"changes.notes": {"$exists": True}}],
     }
+    if held is not None and held.candidates:
+        query["entity_id"] = {"$nin": list(held.candidates)}
     entries = list(db[AUDIT_LOG].find(query, {"_id": 1, "changes": 1, "detail": 1}).limit(limit))
     for entry in entries:
         update: dict = {"scrubbed_at": now}
@@ -106,6 +130,76 @@ def scrub_audit_batch(db: Database, cutoff: datetime, now: datetime, limit: int)
     return len(entries)
 
 
-def purge_expired_media(db: Database, now: datetime) -> int:
-    """Delete every media-cache entry past its expiry (recordings and voice previews alike)."""
-    return db[MEDIA_CACHE].delete_many({"expires_at": {"$lt": now}}).deleted_count
+def purge_expired_media(db: Database, now: datetime, held: Held | None = None) -> int:
+    """Delete every media-cache entry past its expiry (recordings and voice previews alike),
+    but the recordings of calls on legal hold."""
+    expired: dict[str, Any] = {"expires_at": {"$lt": now}}
+    if held is not None and (held.candidates or held.jobs):
+        # Bounded by the expired entries' calls (the cache holds a few hours of playbacks).
+        call_ids = [c for c in db[MEDIA_CACHE].distinct("call_id", expired) if c]
+        keep = [d["_id"] for d in db[CALLS].find(
+            {"_id": {"$in": call_ids}, "$or": [{"candidate_id": {"$in": list(held.candidates)}},
+                                               {"job_id": {"$in": list(held.jobs)}}]}, {"_id": 1})]
+        if keep:
+            expired["call_id"] = {"$nin": keep}
+    return db[MEDIA_CACHE].delete_many(expired).deleted_count
+
+
+# -- retention by job stage ------------------------------------------------------------------
+
+# The words of the conversation a stage purge removes from the call (typed answers' values,
+# the review, costs, status and outcome stay).
+_STAGE_TEXT = ("summary", "short_summary", "human_requested.reason")
+
+
+def _stage_query(job_id: str, mark_field: str, now: datetime, held: Held | None) -> dict[str, Any]:
+    """Ended calls of the job that neither purge has reached yet, candidates on hold left out."""
+    query = {"job_id": job_id, "ended_at": {"$lt": now}, "purged_at": {"$exists": False},
+             mark_field: {"$exists": False}}
+    if held is not None and held.candidates:
+        query["candidate_id"] = {"$nin": list(held.candidates)}
+    return query
+
+
+def purge_stage_recordings(db: Database, job_id: str, mark: dict[str, Any], now: datetime,
+                           limit: int, held: Held | None = None) -> int:
+    """Delete the recordings we hold of up to `limit` ended calls of one closed or archived job
+    (the cached media), mark each call with `mark`; returns how many calls."""
+    ids = [d["_id"] for d in db[CALLS].find(_stage_query(job_id, "recording_purge", now, held),
+                                            {"_id": 1}).limit(limit)]
+    if not ids:
+        return 0
+    db[MEDIA_CACHE].delete_many({"call_id": {"$in": ids}})
+    db[CALLS].update_many({"_id": {"$in": ids}},
+                          {"$set": {"recording_available": False, "recording_purge": mark}})
+    return len(ids)
+
+
+def purge_stage_transcripts(db: Database, job_id: str, mark: dict[str, Any], now: datetime,
+                            limit: int, held: Held | None = None) -> int:
+    """Delete the transcripts and the answers' words of up to `limit` ended calls of one closed
+    or archived job: the transcript, the summaries (on the call and in its webhooks), the tool
+    requests' bodies, the words of each recorded answer (its typed value stays) and the
+    candidate's spoken opt-out quoted in the audit log; returns how many calls."""
+    docs = list(db[CALLS].find(_stage_query(job_id, "transcript_purge", now, held),
+                               {"_id": 1, "candidate_id": 1, "agent_answers": 1}).limit(limit))
+    if not docs:
+        return 0
+    ids = [doc["_id"] for doc in docs]
+    db[TRANSCRIPTS].delete_many({"_id": {"$in": ids}})
+    db[CALL_EVENTS].update_many({"call_id": {"$in": ids}}, {"$unset": dict.fromkeys(_EVENT_TEXT, "")})
+    db[TOOL_REQUESTS].update_many({"call_id": {"$in": ids}}, {"$unset": {"body": ""}})
+    _scrub_call_audit(db, docs, now, notes=False)
+    for doc in docs:
+        answers = doc.get("agent_answers") or {}
+        words = {f"agent_answers.{qid}.answer": "" for qid in answers}
+        # Earlier (corrected) answers keep their value and time, not their words.
+        earlier = {f"agent_answers.{qid}.earlier": [{k: v for k, v in e.items() if k != "answer"}
+                                                    for e in (a or {}).get("earlier") or []]
+                   for qid, a in answers.items() if isinstance(a, dict)}
+        db[CALLS].update_one(
+            {"_id": doc["_id"]},
+            {"$set": {"transcript_status": "purged", "transcript_purge": mark, **earlier},
+             "$unset": {**dict.fromkeys(_STAGE_TEXT, ""), **words}},
+        )
+    return len(ids)

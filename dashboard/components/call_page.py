@@ -204,7 +204,8 @@ def show(v: Viewer, call_id: str) -> None:
             with st.container(height=420):
                 view.conversation(detail.transcript, show_tools=tools)
         else:
-            st.info(_NO_TRANSCRIPT.get(detail.transcript_status, "No transcript was stored for this call."))
+            st.info(md(detail.transcript_note) or _NO_TRANSCRIPT.get(
+                detail.transcript_status, "No transcript was stored for this call."))
         st.download_button(
             "Download transcript (.txt)",
             review_exports.detail_text(detail),  # the call as read above, not read again

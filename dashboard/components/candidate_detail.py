@@ -13,6 +13,7 @@ from core.db import Database
 from core.review import candidate_view
 from core.review.models import CandidateView
 from dashboard import ui
+from dashboard.components import legal_hold_controls
 from dashboard.safe_text import md
 
 
@@ -35,6 +36,7 @@ def show(db: Database, candidate_id: str, user: User, *, key: str) -> CandidateV
             ui.page_link(
                 "call", "The call where they asked", {"call": dnc.call_id}, icon=":material/forum:"
             )
+    legal_hold_controls.show(db, user, "candidate", candidate_id, key=f"{key}.hold")
     cols = st.columns(4)
     cols[0].metric("Phone", md(cand.phone or "—"))
     cols[1].metric("Consent", labels.yes_no(cand.consent))

@@ -32,6 +32,7 @@ SECTIONS: list[tuple[str, list[str]]] = [
                             "max_concurrent_calls", "calls_per_second", "monthly_budget",
                             "organisation_zone"]),
     ("Compliance", ["disclosure_phrases", "all_party_consent_places"]),
+    ("Data retention", ["recording_retention_days", "transcript_retention_days"]),
 ]
 _OPENING_LABELS = {
     OpeningMode.USER_FIRST.value: "The candidate speaks first (greeted if silent)",
@@ -109,6 +110,12 @@ def field_input(key: str, name: str, value: Any, *, disabled: bool = False,
     if name in ("max_duration_minutes", "max_concurrent_calls"):
         bounds = (1, 60) if name == "max_duration_minutes" else (1, 100)
         return int(st.number_input(label, *bounds, int(value), 1, key=k, disabled=disabled))
+    if name in ("recording_retention_days", "transcript_retention_days"):
+        what = "recordings" if name == "recording_retention_days" else "transcripts and the answers' words"
+        return int(st.number_input(label, 0, 3650, int(value), 1, key=k, disabled=disabled,
+                                   help=f"Days after the job is closed or archived before its calls' "
+                                        f"{what} are deleted. RETENTION_DAYS still applies when it is "
+                                        "shorter."))
     if name == "calls_per_second":
         return float(st.number_input(label, 0.1, 50.0, float(value), 0.1, key=k, disabled=disabled,
                                      help="Twilio accounts start at 1 call per second."))

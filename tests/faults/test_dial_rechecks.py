@@ -83,3 +83,19 @@ def test_a_call_ended_during_the_dial_is_not_dialled(stack, monkeypatch) -> None
     assert result.call.status.value == "failed"
     assert result.call.failure_reason == "ended by an operator"
     assert stack.dials() == []
+
+
+def test_a_job_closed_during_the_dial_stops_it_before_twilio(stack, monkeypatch) -> None:
+    from core.people import jobs
+
+    job = make_job(stack)
+    cand = _candidate(stack, job)
+    _at_point(monkeypatch, "after_ultravox_create",
+              lambda: jobs.set_stage(stack.db, stack.recruiter, job.id, "closed"))
+    result = sandbox_stack.launch(stack, cand.id)
+    call = result.call
+    assert call.status.value == "canceled"
+    assert call.failure_reason == "Not dialled: the job was closed before the phone was dialled"
+    assert stack.dials() == [] and call.ultravox_end and call.open_key is None
+    # Not queued again for later: the job takes no calls.
+    assert call.requeue_at is None

@@ -27,6 +27,7 @@ def test_a_consenting_candidate_for_an_open_job_may_be_called() -> None:
         (dict(do_not_call=True), "open", "do_not_call", "do-not-call"),
         (dict(consent=False), "open", "no_consent", "consent"),
         (dict(), "archived", "job_archived", "archived"),
+        (dict(), "closed", "job_closed", "job is closed"),
         # The do-not-call list comes first, whatever else is wrong.
         (dict(do_not_call=True, consent=False), "archived", "do_not_call", "do-not-call"),
     ],
