@@ -24,6 +24,7 @@ class Action(StrEnum):
     REVIEW_CALLS = "review_calls"
     VIEW = "view"
     LOAD_DEMO_DATA = "load_demo_data"
+    ERASE_CANDIDATES = "erase_candidates"  # erasure and access export of one candidate
 
 
 ALLOWED: dict[Action, frozenset[Role]] = {
@@ -35,6 +36,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.REVIEW_CALLS: frozenset({Role.ADMIN, Role.RECRUITER}),
     Action.VIEW: frozenset({Role.ADMIN, Role.RECRUITER, Role.VIEWER}),
     Action.LOAD_DEMO_DATA: frozenset({Role.ADMIN}),
+    Action.ERASE_CANDIDATES: frozenset({Role.ADMIN}),
 }
 
 # Pages (file stems in pages/) and the roles that see them in the navigation.

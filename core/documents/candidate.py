@@ -44,6 +44,7 @@ class Candidate(Document):
     # candidate list leaves it out, and its `phone_hash` is a placeholder, so no number lookup
     # (duplicates, imports, searches) ever finds it.
     test_contact: bool = False
+    legal_hold: dict[str, Any] | None = None  # {"reason", "by", "at"}: no purge, no erasure while set
     created_by: str | None = None
     created_at: Instant = None
     updated_at: Instant = None

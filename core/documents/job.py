@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from core.documents.base import Document, Instant
 
@@ -22,6 +23,7 @@ class Job(Document):
     description: str = ""
     owner: str = ""
     status: JobStatus = JobStatus.OPEN
+    legal_hold: dict[str, Any] | None = None  # {"reason", "by", "at"}: no purge, no erasure while set
     created_at: Instant = None
     updated_at: Instant = None
 
