@@ -9,7 +9,12 @@ from core import auth, labels, timezones
 from core.agent import settings as agent_settings
 from core.people import candidates, csv_import, jobs
 from dashboard import ui
-from dashboard.components import candidate_detail, do_not_call_controls, human_request_controls
+from dashboard.components import (
+    candidate_detail,
+    do_not_call_controls,
+    erasure_controls,
+    human_request_controls,
+)
 from dashboard.safe_text import md
 
 user = ui.require_user("jobs_candidates")
@@ -27,6 +32,8 @@ if wanted:
         if can_edit and shown is not None:
             do_not_call_controls.show(db, user, wanted, key="jobs_candidates.dnc")
             human_request_controls.show(db, user, wanted, key="jobs_candidates.human")
+        if shown is not None:
+            erasure_controls.show(db, user, wanted, key="jobs_candidates.privacy")
     if st.button("Back to the lists", key="jobs_candidates.back"):
         st.query_params.clear()
         st.rerun()
