@@ -19,7 +19,8 @@ VIEWER = User("vic", "Vic", Role.VIEWER)
     ("user", "allowed"),
     [
         (ADMIN, set(Action)),
-        (RECRUITER, set(Action) - {Action.MANAGE_USERS, Action.EDIT_GLOBAL_SETTINGS, Action.LOAD_DEMO_DATA}),
+        (RECRUITER, set(Action) - {Action.MANAGE_USERS, Action.EDIT_GLOBAL_SETTINGS, Action.LOAD_DEMO_DATA,
+                                   Action.ERASE_CANDIDATES}),
         (VIEWER, {Action.VIEW}),
     ],
 )
