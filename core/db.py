@@ -44,6 +44,8 @@ MEDIA_CACHE = "media_cache"  # recordings and voice previews fetched server-side
 BUDGETS = "budgets"  # one document per month: what the calls claimed in it have committed
 SESSIONS = "auth_sessions"  # log-in sessions, keyed by a hash of the cookie's token
 LOGIN_THROTTLE = "login_throttle"  # recent log-in failures and locks per (user, address)
+ERASURES = "erasures"  # one tombstone per erased candidate (core.privacy): no personal data
+DO_NOT_CALL_NUMBERS = "do_not_call_numbers"  # keyed hashes of erased do-not-call numbers
 TOOL_REQUESTS = "tool_requests"  # the agent's tool requests, _id = hash of (call, tool, body)
 
 _INDEXES: dict[str, list[IndexModel]] = {

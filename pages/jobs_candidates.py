@@ -12,6 +12,7 @@ from dashboard import ui
 from dashboard.components import (
     candidate_detail,
     do_not_call_controls,
+    erasure_controls,
     human_request_controls,
     job_stage_controls,
     legal_hold_controls,
@@ -33,6 +34,8 @@ if wanted:
         if can_edit and shown is not None:
             do_not_call_controls.show(db, user, wanted, key="jobs_candidates.dnc")
             human_request_controls.show(db, user, wanted, key="jobs_candidates.human")
+        if shown is not None:
+            erasure_controls.show(db, user, wanted, key="jobs_candidates.privacy")
     if st.button("Back to the lists", key="jobs_candidates.back"):
         st.query_params.clear()
         st.rerun()

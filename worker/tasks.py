@@ -10,6 +10,7 @@ from collections.abc import Callable
 from core.calling import dispatch, sweeper
 from core.db import Database
 from core.lifecycle import reconcile
+from core.privacy import provider_deletions
 from core.review import retention
 from core.usage import budget
 
@@ -19,4 +20,6 @@ TASKS: list[tuple[str, Callable[[Database], object], float]] = [
     ("reconcile", reconcile.run_once, 15.0),
     ("budget", budget.check_month, 300.0),
     ("purge", retention.purge_step, 60.0),
+    # Deletions at the providers an erasure could not finish at once (core.privacy).
+    ("erasure", provider_deletions.run_once, 60.0),
 ]

@@ -25,6 +25,7 @@ class Action(StrEnum):
     VIEW = "view"
     LOAD_DEMO_DATA = "load_demo_data"
     MANAGE_LEGAL_HOLDS = "manage_legal_holds"
+    ERASE_CANDIDATES = "erase_candidates"  # erasure and access export of one candidate
 
 
 ALLOWED: dict[Action, frozenset[Role]] = {
@@ -37,6 +38,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.VIEW: frozenset({Role.ADMIN, Role.RECRUITER, Role.VIEWER}),
     Action.LOAD_DEMO_DATA: frozenset({Role.ADMIN}),
     Action.MANAGE_LEGAL_HOLDS: frozenset({Role.ADMIN}),
+    Action.ERASE_CANDIDATES: frozenset({Role.ADMIN}),
 }
 
 # Pages (file stems in pages/) and the roles that see them in the navigation.

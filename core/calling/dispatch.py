@@ -17,6 +17,7 @@ from core.config import get_settings
 from core.db import Database, server_now, utcnow
 from core.documents.call import Call
 from core.documents.status import CallStatus
+from core.people import candidates as people_candidates
 from core.people import store as people_store
 from core.providers.resilience import ProviderError, ProviderUnavailable
 from core.providers.ultravox import get_ultravox
@@ -166,6 +167,8 @@ def run_once(db: Database, *, now: datetime | None = None, max_seconds: float | 
             call_store.cancel_queued(db, call.id, "the candidate was deleted")
             continue
         refused = refusals.refusal(cand, job, cfg)
+        if refused is None and people_candidates.candidate_listed(db, cand):
+            refused = refusals.LaunchRefused("do_not_call", people_candidates.ERASED_DO_NOT_CALL)
         if refused:
             call_store.cancel_queued(db, call.id, str(refused))
             stats["refused"] += 1

@@ -91,6 +91,8 @@ def checked_pair(db: Database, candidate_id: str, job_id: str | None, now: datet
     refused = refusal(candidate, job, config)
     if refused:
         raise refused
+    if candidates.candidate_listed(db, candidate):
+        raise LaunchRefused("do_not_call", candidates.ERASED_DO_NOT_CALL)
     return CheckedPair(candidate, job, config, window_check(candidate, config, now))
 
 

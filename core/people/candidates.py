@@ -94,6 +94,36 @@ def describe_zone(timezone: str, phone: str) -> str:
     return f"several zones from the number: {shown} (all must be inside calling hours)"
 
 
+# An erased candidate who had asked not to be called leaves only a keyed hash of their number
+# (core.privacy): every way a number comes in (add, edit, import, demo seed, test call) and every
+# dial consults it, so that person is never called again.
+ERASED_DO_NOT_CALL = ("This number is on the do-not-call list: the person it belonged to asked not "
+                      "to be called and their data was erased. It cannot be added or called.")
+
+
+def number_listed(db: Database, e164: str) -> bool:
+    """True when this number belongs to an erased candidate who asked not to be called."""
+    return bool(store.listed_do_not_call(db, crypto.phone_hashes(e164)))
+
+
+def candidate_listed(db: Database, cand: Candidate) -> bool:
+    """True when the candidate's number is on the erased do-not-call list (checked at launch and
+    at each dial, besides the candidate's own do-not-call state)."""
+    hashes = [cand.phone_hash] if cand.phone_hash else []
+    try:
+        phone = crypto.decrypt(cand.phone)
+    except crypto.CryptoError:
+        phone = None
+    if phone:
+        hashes += crypto.phone_hashes(phone)
+    return bool(store.listed_do_not_call(db, hashes))
+
+
+def _refuse_listed(db: Database, e164: str) -> None:
+    if number_listed(db, e164):
+        raise CandidateError(ERASED_DO_NOT_CALL)
+
+
 # -- storage helpers -------------------------------------------------------------------------
 
 
@@ -154,6 +184,7 @@ def add_candidate(db: Database, actor: User, *, name: str, phone: str, email: st
     """Add a candidate; a number already on file is refused with the existing candidate named."""
     require(actor, Action.MANAGE_JOBS)
     e164 = _clean_phone(phone)
+    _refuse_listed(db, e164)
     doc = new_document(name=_clean_name(name), phone=e164, email=_clean_email(email),
                        timezone=_clean_timezone(timezone), consent=_clean_consent(consent),
                        notes=_clean_notes(notes), job_ids=_check_jobs(db, job_ids), source="manual",
@@ -187,6 +218,7 @@ def update_candidate(db: Database, actor: User, candidate_id: str, **fields: Any
     if "phone" in fields:
         e164 = _clean_phone(fields["phone"])
         if e164 != current.phone:
+            _refuse_listed(db, e164)
             clash = store.find_by_phone_hash(db, crypto.phone_hashes(e164), other_than=old.id)
             if clash:
                 raise CandidateError("This number already belongs to candidate "
@@ -332,6 +364,7 @@ def upsert_demo_candidate(db: Database, *, name: str, phone: str, job_id: str,
                        consent=True, notes="demo candidate (sandbox outcome by number)", job_ids=[],
                        source="demo", actor="seed-demo")
     hashes = crypto.phone_hashes(_clean_phone(phone))
+    _refuse_listed(db, _clean_phone(phone))
     return CandidateProfile.of(store.upsert_by_phone(db, doc, job_id, hashes))
 
 
@@ -344,6 +377,7 @@ def own_number_contact(db: Database, actor: User, *, phone: str) -> CandidatePro
     """
     require(actor, Action.LAUNCH_CALLS)
     e164 = _clean_phone(phone)
+    _refuse_listed(db, e164)
     if store.find_by_phone_hash(db, crypto.phone_hashes(e164)) is not None:
         raise CandidateError("This number belongs to a candidate. A test call goes to your own "
                              "number only; to call a candidate, use Launch calls.")

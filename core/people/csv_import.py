@@ -14,6 +14,7 @@ from core.errors import UserError
 from core.people import store
 from core.people.candidates import (
     _MAX_NAME,
+    ERASED_DO_NOT_CALL,
     CandidateError,
     _clean_consent,
     _clean_email,
@@ -159,11 +160,14 @@ def preview_import(db: Database, job_id: str, file_bytes: bytes) -> ImportReport
     # Every hash a stored candidate may carry (the old derivation too, until `reencrypt`).
     variants = {r.line: crypto.phone_hashes(r.phone) for r in accepted}
     existing = store.by_phone_hashes(db, (h for hashes in variants.values() for h in hashes))
+    listed = store.listed_do_not_call(db, (h for hashes in variants.values() for h in hashes))
     seen: dict[str, int] = {}
     for row in accepted:
         h = variants[row.line][0]
         other = next((existing[v] for v in variants[row.line] if v in existing), None)
-        if h in seen:
+        if listed.intersection(variants[row.line]):
+            row.status, row.reason = "rejected", ERASED_DO_NOT_CALL
+        elif h in seen:
             row.status, row.reason = "duplicate", f"same number as line {seen[h]} of this file"
         elif other and str(job_id) in other.job_ids:
             row.status, row.existing_candidate_id = "duplicate", other.id

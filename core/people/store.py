@@ -15,7 +15,7 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from core.db import CANDIDATES, JOBS, insert_new, utcnow
+from core.db import CANDIDATES, DO_NOT_CALL_NUMBERS, JOBS, insert_new, utcnow
 from core.documents.candidate import Candidate
 from core.documents.job import Job, JobStatus
 
@@ -428,3 +428,26 @@ def rewrite_candidate(db: Database, candidate_id: str, *, expected: dict[str, An
     except DuplicateKeyError:
         return "duplicate"
     return "done" if result.modified_count == 1 else "changed"
+
+
+# -- the do-not-call numbers of erased candidates ------------------------------------------
+
+
+def keep_do_not_call_number(db: Database, phone_hash: str, *, lookup_kid: str, erasure_id: str) -> None:
+    """Remember that this number (its keyed hash) must never be called: its candidate, who had
+    asked not to be called, was erased (core.privacy). Writing it twice is harmless."""
+    db[DO_NOT_CALL_NUMBERS].update_one(
+        {"_id": phone_hash},
+        {"$setOnInsert": {"lookup_kid": lookup_kid, "erasure_id": erasure_id, "at": utcnow()}},
+        upsert=True,
+    )
+
+
+def listed_do_not_call(db: Database, phone_hashes: Iterable[str]) -> set[str]:
+    """Which of these number hashes belong to an erased candidate who asked not to be called."""
+    wanted = sorted({h for h in phone_hashes if h})
+    found: set[str] = set()
+    for start in range(0, len(wanted), _HASH_CHUNK):
+        chunk = wanted[start:start + _HASH_CHUNK]
+        found |= {d["_id"] for d in db[DO_NOT_CALL_NUMBERS].find({"_id": {"$in": chunk}}, {"_id": 1})}
+    return found

@@ -119,14 +119,40 @@ def scrub_audit_batch(db: Database, cutoff: datetime, now: datetime, limit: int,
     if held is not None and held.candidates:
         query["entity_id"] = {"$nin": list(held.candidates)}
     entries = list(db[AUDIT_LOG].find(query, {"_id": 1, "changes": 1, "detail": 1}).limit(limit))
+    _scrub_entries(db, entries, now, ("name", "notes"))
+    return len(entries)
+
+
+def _scrub_entries(db: Database, entries: list[dict], now: datetime, fields: tuple[str, ...],
+                   removed: str = REMOVED) -> None:
     for entry in entries:
         update: dict = {"scrubbed_at": now}
-        for field in ("name", "notes"):
+        for field in fields:
             if field in (entry.get("changes") or {}):
-                update[f"changes.{field}"] = {"old": REMOVED, "new": REMOVED}
+                update[f"changes.{field}"] = {"old": removed, "new": removed}
         if isinstance(entry.get("detail"), str):
-            update["detail"] = REMOVED
+            update["detail"] = removed
         db[AUDIT_LOG].update_one({"_id": entry["_id"]}, {"$set": update})
+
+
+# What an erasure takes out of the audit entries about the candidate: the personal text the
+# purge takes, and the last digits of the number an edit quotes ("…1234").
+_ERASED_FIELDS = ("name", "notes", "phone", "email")
+ERASED = "(removed: the candidate was erased)"
+
+
+def scrub_candidate_audit(db: Database, candidate_id: str, calls: list[dict], now: datetime,
+                          limit: int = 5000) -> int:
+    """For an erasure: the purge's scrub of the calls' audit entries (notes, the spoken opt-out),
+    then of every audit entry about the candidate whatever its age; returns how many of those
+    entries were scrubbed (who did what, and when, stays)."""
+    if calls:
+        _scrub_call_audit(db, calls, now)
+    query = {"entity": "candidate", "entity_id": candidate_id,
+             "$or": [{"detail": {"$type": "string"}},
+                     *({f"changes.{f}": {"$exists": True}} for f in _ERASED_FIELDS)]}
+    entries = list(db[AUDIT_LOG].find(query, {"_id": 1, "changes": 1, "detail": 1}).limit(limit))
+    _scrub_entries(db, entries, now, _ERASED_FIELDS, ERASED)
     return len(entries)
 
 

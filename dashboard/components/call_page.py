@@ -32,6 +32,7 @@ _NO_TRANSCRIPT = {
     "pending": "The transcript is not in yet: it is fetched from the voice provider after the call.",
     "unavailable": "The voice provider had no transcript for this call.",
     "purged": "The transcript was deleted under the data-retention policy.",
+    "erased": "The transcript was deleted when the candidate's data was erased.",
 }
 
 

@@ -10,6 +10,7 @@ import streamlit as st
 from core import labels, timezones
 from core.auth import User
 from core.db import Database
+from core.privacy import erasure
 from core.review import candidate_view
 from core.review.models import CandidateView
 from dashboard import ui
@@ -21,7 +22,16 @@ def show(db: Database, candidate_id: str, user: User, *, key: str) -> CandidateV
     """Render one candidate; returns the candidate view (None and a message when unknown)."""
     detail = candidate_view.candidate_detail(db, candidate_id, user)
     if detail is None:
-        st.warning("No candidate with that id.")
+        erased = erasure.erasure_state(db, candidate_id)
+        if erased is None:
+            st.warning("No candidate with that id.")
+        else:
+            when = timezones.readable(erased["erased_at"], ui.viewer_zone(user))
+            st.info(f"This candidate was erased on {when} by {md(erased['erased_by'])}: nothing about "
+                    "them is kept.")
+            if erased.get("state") == "pending_providers":
+                st.warning("Erasure pending at the providers: the calls are still being deleted at "
+                           "Ultravox or Twilio; the worker keeps retrying.")
         return None
     cand = detail.candidate
     st.subheader(md(cand.name))

@@ -20,7 +20,7 @@ VIEWER = User("vic", "Vic", Role.VIEWER)
     [
         (ADMIN, set(Action)),
         (RECRUITER, set(Action) - {Action.MANAGE_USERS, Action.EDIT_GLOBAL_SETTINGS, Action.LOAD_DEMO_DATA,
-                                   Action.MANAGE_LEGAL_HOLDS}),
+                                   Action.MANAGE_LEGAL_HOLDS, Action.ERASE_CANDIDATES}),
         (VIEWER, {Action.VIEW}),
     ],
 )
