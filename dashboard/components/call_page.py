@@ -32,6 +32,9 @@ _NO_TRANSCRIPT = {
     "pending": "The transcript is not in yet: it is fetched from the voice provider after the call.",
     "unavailable": "The voice provider had no transcript for this call.",
     "purged": "The transcript was deleted under the data-retention policy.",
+    "not_kept": "The transcript was not kept: there is no recording of this call (no consent to it), "
+                "and the settings keep no transcript without one. The answers the agent recorded are "
+                "kept.",
 }
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import timezones
+from core import labels, timezones
 from core.agent import effective as agent_effective
 from core.agent import hours_view
 from core.agent import prompts as agent_prompts
@@ -31,7 +31,8 @@ SECTIONS: list[tuple[str, list[str]]] = [
     ("Consent and pacing", ["require_consent", "calling_hours", "retry_policy",
                             "max_concurrent_calls", "calls_per_second", "monthly_budget",
                             "organisation_zone"]),
-    ("Compliance", ["disclosure_phrases", "all_party_consent_places"]),
+    ("Compliance", ["disclosure_phrases", "all_party_consent_places", "recording_consent_scope",
+                    "recording_consent_method", "transcript_without_recording"]),
 ]
 _OPENING_LABELS = {
     OpeningMode.USER_FIRST.value: "The candidate speaks first (greeted if silent)",
@@ -104,6 +105,15 @@ def field_input(key: str, name: str, value: Any, *, disabled: bool = False,
     if name in ("system_prompt", "recording_disclosure", "voicemail_message", "time_exceeded_message"):
         return st.text_area(label, value, key=k, disabled=disabled,
                             height=420 if name == "system_prompt" else 80)
+    if name in ("recording_consent_scope", "recording_consent_method"):
+        kind = labels.Kind.CONSENT_SCOPE if name == "recording_consent_scope" else labels.Kind.CONSENT_METHOD
+        opts = list(labels.labels(kind))
+        return st.radio(label, opts, index=opts.index(value) if value in opts else 0, key=k,
+                        disabled=disabled, format_func=lambda code: labels.label(kind, code),
+                        help="For candidates who have not agreed to the recording in advance.")
+    if name == "transcript_without_recording":
+        return st.toggle(label, bool(value), key=k, disabled=disabled,
+                         help="The answers the agent recorded are always kept.")
     if name in ("recording_enabled", "require_consent"):
         return st.toggle(label, bool(value), key=k, disabled=disabled)
     if name in ("max_duration_minutes", "max_concurrent_calls"):
