@@ -66,6 +66,7 @@ class ImportRow:
     email: str = ""
     timezone: str = ""
     consent: bool = False
+    recording_consent: bool = False
     notes: str = ""
 
 
