@@ -82,6 +82,8 @@ def decide(cfg: GlobalVoiceConfig, place: Place, *, in_advance: bool) -> Decisio
         needed, why = True, "the settings ask for consent everywhere"
     else:
         verdict = needs_all_party_consent(place, cfg.all_party_consent_places)
+        if verdict is False and _state_unknown(place, cfg.all_party_consent_places):
+            verdict = None  # "US" from a toll-free number: which state's law applies is unknown
         needed = verdict is not False  # None: an unknown place is not a permissive one
         if verdict is None:
             why = "the candidate's place is not known, so every party must agree"
@@ -95,6 +97,12 @@ def decide(cfg: GlobalVoiceConfig, place: Place, *, in_advance: bool) -> Decisio
         return Decision(True, "in_advance", place, why + "; the candidate agreed in advance", True)
     mode = "off" if cfg.recording_consent_method == ConsentMethod.RECORD_NOTHING else "ask"
     return Decision(True, mode, place, why, allowed)
+
+
+def _state_unknown(place: Place, listed: list[str]) -> bool:
+    # A country alone, when the list names some of its states, does not say which law applies.
+    return bool(place.code) and "-" not in str(place.code) and any(
+        p.upper().startswith(f"{place.code}-") for p in listed)
 
 
 def decide_for(cfg: GlobalVoiceConfig, candidate: Candidate | None, phone: str | None) -> Decision:
