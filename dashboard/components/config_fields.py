@@ -74,6 +74,14 @@ def _opening_label(mode: str) -> str:
     return _OPENING_LABELS[mode]
 
 
+def _scope_label(code: str) -> str:
+    return labels.label(labels.Kind.CONSENT_SCOPE, code)
+
+
+def _method_label(code: str) -> str:
+    return labels.label(labels.Kind.CONSENT_METHOD, code)
+
+
 def _options(current: str, choices: list[str]) -> list[str]:
     return list(dict.fromkeys([*choices, current])) if current else choices
 
@@ -106,10 +114,10 @@ def field_input(key: str, name: str, value: Any, *, disabled: bool = False,
         return st.text_area(label, value, key=k, disabled=disabled,
                             height=420 if name == "system_prompt" else 80)
     if name in ("recording_consent_scope", "recording_consent_method"):
-        kind = labels.Kind.CONSENT_SCOPE if name == "recording_consent_scope" else labels.Kind.CONSENT_METHOD
-        opts = list(labels.labels(kind))
+        scope = name == "recording_consent_scope"
+        opts = list(labels.labels(labels.Kind.CONSENT_SCOPE if scope else labels.Kind.CONSENT_METHOD))
         return st.radio(label, opts, index=opts.index(value) if value in opts else 0, key=k,
-                        disabled=disabled, format_func=lambda code: labels.label(kind, code),
+                        disabled=disabled, format_func=_scope_label if scope else _method_label,
                         help="For candidates who have not agreed to the recording in advance.")
     if name == "transcript_without_recording":
         return st.toggle(label, bool(value), key=k, disabled=disabled,
