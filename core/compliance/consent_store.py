@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from core.db import CALLS, Database, utcnow
+from core.db import CALL_EVENTS, CALLS, Database, utcnow
 
 _FIELD = "recording_consent"
+_EVENT_SUMMARIES = ("payload.call.summary", "payload.call.shortSummary")
 
 
 def record_decision(db: Database, call_id: str, decision: dict[str, Any]) -> None:
@@ -37,6 +38,9 @@ def mark_deleted(db: Database, call_id: str, at: datetime, note: str, *, clear_s
     """The Ultravox call (with its recording) is gone; without a kept transcript its summaries go too."""
     fields: dict[str, Any] = {f"{_FIELD}.deleted_at": at, f"{_FIELD}.delete_note": note, "updated_at": at}
     if clear_summary:
+        # The stored webhooks carry the same summaries; they go first, so a run cut short between
+        # the two writes is finished by the next follow-up (the call is not marked deleted yet).
+        db[CALL_EVENTS].update_many({"call_id": call_id}, {"$unset": dict.fromkeys(_EVENT_SUMMARIES, "")})
         fields.update(summary=None, short_summary=None)
     db[CALLS].update_one({"_id": call_id}, {"$set": fields})
 

@@ -13,7 +13,7 @@ from core.agent.questions import ScreeningQuestion
 from core.calling import launch
 from core.compliance.recording_consent import ASK_RULE
 from core.config import get_settings
-from core.db import AUDIT_LOG, CALLS, MEDIA_CACHE, TOOL_REQUESTS, TRANSCRIPTS, utcnow
+from core.db import AUDIT_LOG, CALL_EVENTS, CALLS, MEDIA_CACHE, TOOL_REQUESTS, TRANSCRIPTS, utcnow
 from core.lifecycle import followup
 from core.people import candidates
 from core.review import recording_links, recordings
@@ -110,6 +110,8 @@ def test_a_refusal_keeps_the_answers_only_and_deletes_the_call_at_ultravox(stack
     assert uv_id in stack.sandbox.state.deleted_ultravox_calls
     assert doc["recording_consent"]["deleted_at"] is not None
     assert doc.get("summary") is None and doc.get("short_summary") is None
+    events = list(stack.db[CALL_EVENTS].find({"call_id": call_id, "provider": "ultravox"}))
+    assert events and not any((e["payload"].get("call") or {}).get("summary") for e in events)
     assert len(doc["agent_answers"]) == 2
     # Idempotent: more follow-ups delete nothing more.
     followup.follow_up(stack.db, call_id, now=utcnow() + timedelta(hours=2))
@@ -133,6 +135,10 @@ def test_a_refusal_keeps_the_transcript_when_the_setting_allows(stack) -> None:
     words = [m.text for m in transcript_messages(review_store.get_transcript(stack.db, call_id))]
     assert any("don't want this call recorded" in w for w in words)
     assert len(_requests_for(stack, "delete_call", doc["ultravox_call_id"])) == 1
+    # With the transcript kept, its summaries stay too (on the call and in the stored webhooks).
+    assert doc["summary"]
+    events = list(stack.db[CALL_EVENTS].find({"call_id": call_id, "provider": "ultravox"}))
+    assert any((e["payload"].get("call") or {}).get("summary") for e in events)
     assert not recordings.recording_bytes(stack.db, call_id).available
     assert _requests_for(stack, "get_recording", doc["ultravox_call_id"]) == []
 
