@@ -48,7 +48,8 @@ def _place(stack: Stack, phone: str, *, advance: bool = False, **config):
     if advance:
         candidates.update_candidate(stack.db, stack.recruiter, cand.id, recording_consent=True)
     call = launch.launch_call(stack.db, stack.recruiter, cand.id).call
-    stack.sandbox.wait_for(lambda: _doc(stack, call.id).get("transcript_status") in ("stored", "not_kept"), 30)
+    stack.sandbox.wait_for(
+        lambda: _doc(stack, call.id).get("transcript_status") in ("stored", "not_kept"), 30)
     return call.id
 
 
