@@ -137,8 +137,11 @@ def report(db: Database, call: Call, granted: bool, now: datetime) -> tuple[str,
 # -- what is kept, and the deletion at Ultravox ------------------------------------------------
 
 
-def not_kept_message(consent: RecordingConsent) -> str:
-    """Where the player would be: why there is no recording, in words."""
+def not_kept_message(consent: RecordingConsent, *, joined: bool = True) -> str:
+    """Where the player would be: why there is no recording, in words (`joined`: the call reached
+    the agent; a call nobody answered was never asked anything)."""
+    if consent.outcome == "unanswered" and not joined:
+        return "No recording: nobody answered the call."
     words = label(Kind.RECORDING_CONSENT, consent.outcome)
     return f"{words} ({consent.why})." if consent.outcome == "off" and consent.why else f"{words}."
 

@@ -158,7 +158,7 @@ def _step(call: Call, providers: Providers, now: datetime, db: Database) -> list
     if uv_id and call.ultravox_ended and call.transcript_status not in ("stored", "unavailable", "not_kept"):
         try:
             messages = transcript_messages(providers.ultravox.list_messages(uv_id))
-            if recording_consent.keeps_transcript(call):
+            if recording_consent.keeps_transcript(call) or not messages:
                 store.store_transcript(db, call_id, messages)
             else:  # read for the opt-out and voicemail checks below, never stored
                 recording_consent.withhold_transcript(db, call, messages, now)

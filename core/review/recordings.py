@@ -52,7 +52,8 @@ def recording_bytes(
         return RecordingFetch(None, None, "The recording is available once the call has ended.")
     if recording_consent.no_recording(call):
         # Never fetched, never cached: consent was needed and the recording is not kept.
-        return RecordingFetch(None, None, recording_consent.not_kept_message(call.recording_consent))
+        return RecordingFetch(None, None, recording_consent.not_kept_message(
+            call.recording_consent, joined=call.joined_at is not None))  # type: ignore[arg-type]
     if call.snapshot_config.get("recording_enabled") is False:
         return RecordingFetch(None, None, "No recording: recording was turned off for this call.")
     if not call.ultravox_call_id:

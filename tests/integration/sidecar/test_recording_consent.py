@@ -244,3 +244,11 @@ def test_the_consent_tool_needs_the_calls_key_and_a_refusal_is_final(client, db)
     consent = db[CALLS].find_one({"_id": call.id})["recording_consent"]
     assert consent["asked"] is True and consent["granted"] is False
     assert db[AUDIT_LOG].count_documents({"action": "recording.consent_refused", "entity_id": call.id}) == 1
+
+
+def test_a_call_nobody_answered_says_so_and_its_agent_is_deleted(stack) -> None:
+    call_id = _place(stack, "+1 415 555 0150")  # California, no answer: nobody was ever asked
+    doc = _settle(stack, call_id)
+    assert doc["status"] == "no_answer" and doc["recording_consent"]["asked"] is False
+    assert recordings.recording_bytes(stack.db, call_id).message == "No recording: nobody answered the call."
+    assert len(_requests_for(stack, "delete_call", doc["ultravox_call_id"])) == 1

@@ -97,6 +97,12 @@ def test_the_page_words() -> None:
     assert off == "Recording off: consent not asked (every party must agree in Florida, US)."
 
 
+def test_a_call_nobody_answered_is_not_blamed_on_the_candidate() -> None:
+    unasked = RecordingConsent(needed=True, mode="ask")
+    assert rc.not_kept_message(unasked, joined=False) == "No recording: nobody answered the call."
+    assert "never answered the consent question" in rc.not_kept_message(unasked, joined=True)
+
+
 def test_a_call_placed_before_this_version_is_untouched() -> None:
     old = Call(id="k0", ultravox_call_id="uv0")
     assert not rc.no_recording(old) and rc.keeps_transcript(old) and not rc.deletion_due(old)
