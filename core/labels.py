@@ -12,7 +12,7 @@ import unicodedata
 from datetime import date
 from enum import StrEnum
 
-from core.agent.models import EndBehavior, OpeningMode, Weekday
+from core.agent.models import ConsentMethod, ConsentScope, EndBehavior, OpeningMode, Weekday
 from core.agent.questions import QuestionType
 from core.auth.roles import Role
 from core.documents.batch import BatchStatus
@@ -34,6 +34,9 @@ class Kind(StrEnum):
     JOB_STATUS = "job_status"
     QUESTION_TYPE = "question_type"
     WEEKDAY = "weekday"
+    CONSENT_SCOPE = "consent_scope"
+    CONSENT_METHOD = "consent_method"
+    RECORDING_CONSENT = "recording_consent"
 
 
 _LABELS: dict[Kind, dict[str, str]] = {
@@ -94,6 +97,23 @@ _LABELS: dict[Kind, dict[str, str]] = {
         Weekday.MON: "Monday", Weekday.TUE: "Tuesday", Weekday.WED: "Wednesday",
         Weekday.THU: "Thursday", Weekday.FRI: "Friday", Weekday.SAT: "Saturday",
         Weekday.SUN: "Sunday",
+    },
+    Kind.CONSENT_SCOPE: {
+        ConsentScope.ALL_PARTY_PLACES: "Only where every party must agree (the places listed above)",
+        ConsentScope.EVERYWHERE: "Everywhere",
+    },
+    Kind.CONSENT_METHOD: {
+        ConsentMethod.ASK: "The agent asks on the call, right after the disclosure",
+        ConsentMethod.RECORD_NOTHING: "Record nothing (the call is not recorded)",
+    },
+    # What became of a call's recording under the consent rules (core.compliance.recording_consent).
+    Kind.RECORDING_CONSENT: {
+        "not_needed": "Recorded: consent to the recording was not needed here",
+        "in_advance": "Recorded: the candidate agreed to the recording in advance",
+        "granted": "Recorded: the candidate agreed to the recording on the call",
+        "refused": "Recording refused by the candidate — not kept",
+        "unanswered": "Recording not kept: the candidate never answered the consent question",
+        "off": "Recording off: consent not asked",
     },
 }
 

@@ -157,6 +157,9 @@ with tab_cands:
                 ed_tz = st.selectbox("Time zone", ed_options, format_func=ed_labels.get, key=f"{k}_tz",
                                      index=ed_options.index(edit.timezone or _FROM_NUMBER))
                 ed_consent = st.checkbox("Consented", edit.consent, key=f"{k}_consent")
+                ed_recording = st.checkbox("Agreed in advance to the call being recorded",
+                                           edit.recording_consent, key=f"{k}_recording_consent",
+                                           help="Then no consent question is asked on the call.")
                 ed_jobs = st.multiselect("Jobs", list(job_label),
                                          default=[j for j in edit.job_ids if j in job_label],
                                          format_func=job_label.get, key=f"{k}_jobs")
@@ -165,6 +168,7 @@ with tab_cands:
                     try:
                         candidates.update_candidate(db, user, edit.id, name=ed_name, phone=ed_phone,
                                                     email=ed_email, timezone=ed_tz, consent=ed_consent,
+                                                    recording_consent=ed_recording,
                                                     job_ids=ed_jobs, notes=ed_notes)
                         ui.flash("jobs_candidates", "Candidate saved.")
                         st.rerun()
@@ -180,7 +184,9 @@ with tab_import:
         imp_job = st.selectbox("Import into job", open_jobs, format_func=job_label.get,
                                key="jobs_candidates.import_job")
         upload = st.file_uploader("CSV file (name, phone, email, timezone, consent, notes)",
-                                  type=["csv", "txt"], key="jobs_candidates.upload")
+                                  type=["csv", "txt"], key="jobs_candidates.upload",
+                                  help="Optional column recording_consent: yes when the candidate agreed "
+                                       "in advance to the call being recorded.")
         if upload is not None and st.button("Check file", key="jobs_candidates.check"):
             try:
                 st.session_state["jobs_candidates.report"] = csv_import.preview_import(

@@ -23,6 +23,8 @@ class Outcome(StrEnum):
     CORRECTS = "corrects_answer"
     ASKS_HUMAN = "asks_for_human"
     CALLBACK = "asks_for_callback"
+    REFUSES_RECORDING = "refuses_recording"
+    NO_DISCLOSURE = "agent_skips_disclosure"
 
 
 _SPECIAL = {
@@ -35,7 +37,11 @@ _SPECIAL = {
     56: Outcome.CORRECTS,
     57: Outcome.ASKS_HUMAN,
     58: Outcome.CALLBACK,
+    59: Outcome.REFUSES_RECORDING,
+    60: Outcome.NO_DISCLOSURE,
 }
+CONSENT_TOOL = "recordingConsent"
+_CONSENT_QUESTION = "Before we start, do you agree to this call being recorded?"
 
 
 def outcome_for(number: str) -> Outcome:
@@ -285,9 +291,12 @@ def _company(prompt: str) -> str | None:
     return match.group(1).strip() if match else None
 
 
-def greeting_line(prompt: str | None, first_speaker: dict[str, Any] | None) -> str:
+def greeting_line(prompt: str | None, first_speaker: dict[str, Any] | None, *, disclose: bool = True,
+                  ask_consent: bool = False) -> str:
     """The agent's first turn: the configured greeting (else one made from the prompt), the
-    recording disclosure the prompt asks for, and whether now is a good time."""
+    recording disclosure the prompt asks for (unless this agent skips it), then the question
+    about consent to the recording when the call offers the recordingConsent tool, else
+    whether now is a good time."""
     prompt = prompt or ""
     greeting = _opening_text(first_speaker)
     if not greeting:
@@ -296,15 +305,25 @@ def greeting_line(prompt: str | None, first_speaker: dict[str, Any] | None) -> s
         greeting = (f"Hi, this is an AI assistant calling for {company} about {about}." if company
                     else f"Hi, this is an automated assistant calling about {about}.")
     parts = [greeting]
-    disclosure = _disclosure(prompt)
+    disclosure = _disclosure(prompt) if disclose else ""
     if disclosure and disclosure not in greeting:
         parts.append(disclosure)
-    parts.append("Do you have a few minutes for some quick screening questions?")
+    parts.append(_CONSENT_QUESTION if ask_consent
+                 else "Do you have a few minutes for some quick screening questions?")
     return " ".join(parts)
 
 
 def _tool(name: str, **args: Any) -> Line:
     return Line("tool", name, args)
+
+
+def _consent_exchange(*, refuses: bool) -> list[Line]:
+    """The candidate's answer to the consent question and the agent's report (59 refuses)."""
+    if not refuses:
+        return [Line("user", "Yes, that's fine. Go ahead."), _tool(CONSENT_TOOL, granted=True)]
+    return [Line("user", "No, I don't want this call recorded. I can still answer your questions."),
+            _tool(CONSENT_TOOL, granted=False),
+            Line("agent", "Understood: this call will not be kept as a recording. Let's go on.")]
 
 
 def build_script(prompt: str | None, phone: str, outcome: Outcome, tools: frozenset[str] = frozenset(),
@@ -321,7 +340,10 @@ def build_script(prompt: str | None, phone: str, outcome: Outcome, tools: frozen
     questions = [q.text for q in typed]
     title = _job_title(prompt or "")
     about = f"the {title} position" if title else "your job application"
-    greeting = greeting_line(prompt, first_speaker)
+    # Number 60's agent skips the disclosure (and so never asks for consent to the recording).
+    skips = outcome == Outcome.NO_DISCLOSURE
+    asks_consent = CONSENT_TOOL in tools and not skips
+    greeting = greeting_line(prompt, first_speaker, disclose=not skips, ask_consent=asks_consent)
     # The candidate opens with "Hello?" only when the agent waits for them (user first).
     lines = [Line("user", "Hello?")] if _candidate_speaks_first(first_speaker) else []
 
@@ -366,8 +388,11 @@ def build_script(prompt: str | None, phone: str, outcome: Outcome, tools: frozen
                       "The candidate was busy and asked to be called back tomorrow at 3 pm; the "
                       "agent agreed and ended the call.", questions)
 
-    lines.append(Line("user", rng.choice(["Sure, go ahead.", "Yes, now is fine.",
-                                          "Okay, I have a few minutes."])))
+    agrees = rng.choice(["Sure, go ahead.", "Yes, now is fine.", "Okay, I have a few minutes."])
+    if asks_consent:
+        lines += _consent_exchange(refuses=outcome == Outcome.REFUSES_RECORDING)
+    else:
+        lines.append(Line("user", agrees))
     answers: list[tuple[str, str]] = []
     asked = typed[:1] if outcome == Outcome.DROPPED else typed
     recorded: list[tuple[PromptQuestion, str]] = []

@@ -232,6 +232,20 @@ class RetryPolicy(_Strict):
     retry_after_voicemail: bool = True
 
 
+class ConsentScope(StrEnum):
+    """Where the candidate is asked to agree to the recording (core.compliance.recording_consent)."""
+
+    ALL_PARTY_PLACES = "all_party_places"  # only where every party must agree (the listed places)
+    EVERYWHERE = "everywhere"
+
+
+class ConsentMethod(StrEnum):
+    """How consent to the recording is handled where it is needed."""
+
+    ASK = "ask"  # the agent asks after the disclosure and reports with recordingConsent
+    RECORD_NOTHING = "record_nothing"  # the call is created with recording off
+
+
 class GlobalVoiceConfig(_Strict):
     """The agent's settings for every job (a job may override any field)."""
 
@@ -271,6 +285,12 @@ class GlobalVoiceConfig(_Strict):
     disclosure_phrases: list[str] = Field(default_factory=lambda: ["AI", "recorded"], max_length=10)
     all_party_consent_places: list[str] = Field(
         default_factory=lambda: list(ALL_PARTY_CONSENT_DEFAULT), max_length=300)
+    # Recording consent (global only): where a candidate who has not agreed in advance must agree
+    # to the recording, how (asked on the call, or no recording at all), and whether the
+    # transcript is kept when they refuse (the answers recorded through tools always are).
+    recording_consent_scope: ConsentScope = ConsentScope.ALL_PARTY_PLACES
+    recording_consent_method: ConsentMethod = ConsentMethod.ASK
+    transcript_without_recording: bool = False
 
     @field_validator("organisation_zone", mode="after")
     @classmethod
@@ -319,7 +339,11 @@ class GlobalVoiceConfig(_Strict):
 
 
 # Settings of the whole organisation that a job cannot override.
-GLOBAL_ONLY_FIELDS: tuple[str, ...] = ("organisation_zone", "disclosure_phrases", "all_party_consent_places")
+# The recording-consent policy is a legal one of the organisation, like the places list: a job
+# must not be able to weaken it, so it is global only.
+GLOBAL_ONLY_FIELDS: tuple[str, ...] = ("organisation_zone", "disclosure_phrases", "all_party_consent_places",
+                                       "recording_consent_scope", "recording_consent_method",
+                                       "transcript_without_recording")
 
 
 def _all_optional(model: type[BaseModel], name: str, doc: str) -> type[BaseModel]:

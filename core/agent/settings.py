@@ -253,11 +253,14 @@ def restore_version(db: Database, actor: User, scope: str, version: int) -> Save
 
 def snapshot_for_call(
     db: Database, job_id: str, candidate_name: str, job_title: str, company_name: str | None,
-    candidate_zone: str | None = None,
+    candidate_zone: str | None = None, recording_off: bool = False,
 ) -> dict[str, Any]:
-    """The exact effective config and rendered texts for one call, to store on the call."""
+    """The exact effective config and rendered texts for one call, to store on the call
+    (`recording_off`: this call is not recorded whatever the settings say, for lack of consent)."""
     stored_global, stored_job = load_global(db), load_job(db, job_id)
     cfg = effective_config(stored_global.config, stored_job.overrides)
+    if recording_off:
+        cfg = cfg.model_copy(update={"recording_enabled": False})
     taken_at = utcnow()
     prompt = render_prompt(cfg, candidate_name=candidate_name, job_title=job_title,
                            company_name=company_name, candidate_zone=candidate_zone, now=taken_at)

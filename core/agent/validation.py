@@ -44,6 +44,9 @@ FIELD_LABELS: dict[str, str] = {
     "organisation_zone": "Organisation time zone",
     "disclosure_phrases": "Disclosure key phrases",
     "all_party_consent_places": "Places where every party must agree to a recording",
+    "recording_consent_scope": "Ask for consent to the recording",
+    "recording_consent_method": "How consent to the recording is handled",
+    "transcript_without_recording": "Keep the transcript when the recording is refused",
 }
 _SUB_LABELS = {
     "text": "text", "guidance": "guidance", "mode": "who speaks first",

@@ -18,6 +18,7 @@ from core.calling import gate
 from core.calling import hours as calling_hours
 from core.calling import store as call_store
 from core.calling.transitions import advance_status, mark_failed
+from core.compliance import consent_store, recording_consent
 from core.config import get_settings
 from core.db import Database, server_now
 from core.documents.call import Call
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 
 def build_request_body(snapshot: dict[str, Any], *, call_id: str, candidate_id: str,
                        job_id: str, ring_timeout: int, tool_base_url: str = "http://127.0.0.1:8001",
-                       tool_key: str = "") -> dict[str, Any]:
+                       tool_key: str = "", recording_consent: bool = False) -> dict[str, Any]:
     """The Ultravox create-call body (reference §1.2 and §3): no phone number; the only secret
     is the call's own tool key in `authTokens`, stripped before the body is stored."""
     body = dict(snapshot["ultravox"])
@@ -49,7 +50,8 @@ def build_request_body(snapshot: dict[str, Any], *, call_id: str, candidate_id: 
     body["joinTimeout"] = join_timeout_for(ring_timeout)
     questions = (snapshot.get("config") or {}).get("screening_questions") or []
     body["selectedTools"] = [*body.get("selectedTools", []), *tools.tool_definitions(
-        base_url=tool_base_url, call_id=call_id, key=tool_key, question_count=len(questions))]
+        base_url=tool_base_url, call_id=call_id, key=tool_key, question_count=len(questions),
+        recording_consent=recording_consent)]
     return body
 
 
@@ -88,15 +90,21 @@ def dial(db: Database, call: Call) -> Call:
         faults.point("before_ultravox_create")
         zone = (candidate.timezone if candidate else None) or (
             call.calling_window.zone if call.calling_window else None)
+        phone = crypto.decrypt(candidate.phone if candidate else None)
+        # Recording consent is fixed now: Ultravox's recording switch cannot change later.
+        consent = recording_consent.decide_for(agent_settings.job_effective_config(db, call.job_id),
+                                               candidate, phone)
         snapshot = agent_settings.snapshot_for_call(
             db, call.job_id, crypto.decrypt(candidate.name) if candidate else "", job.title if job else "",
-            job.company if job else None, candidate_zone=zone)
+            job.company if job else None, candidate_zone=zone, recording_off=consent.recording_off)
+        recording_consent.add_ask_rule(snapshot, consent)
         body = build_request_body(snapshot, call_id=call_id, candidate_id=call.candidate_id,
                                   job_id=call.job_id, ring_timeout=settings.ring_timeout_seconds,
                                   tool_base_url=settings.webhook_base_url,
-                                  tool_key=tools.call_key(settings.tool_secret, call_id))
+                                  tool_key=tools.call_key(settings.tool_secret, call_id),
+                                  recording_consent=consent.asks)
         config_snapshot = {k: v for k, v in snapshot.items() if k not in ("rendered_prompt", "ultravox")}
-        phone = crypto.decrypt(candidate.phone if candidate else None)
+        consent_store.record_decision(db, call_id, consent.record(snapshot["taken_at"]))
         call_store.record_request(db, call_id, config_snapshot=config_snapshot,
                                   rendered_prompt=snapshot["rendered_prompt"],
                                   request_body=tools.without_auth_tokens(body),

@@ -110,6 +110,45 @@ class AgentAnswer(Stored):
     earlier: list[dict[str, Any]] = Field(default_factory=list)
 
 
+class RecordingConsent(Stored):
+    """What was decided about recording consent when the call was placed, and what followed.
+
+    `mode`: "not_needed" | "in_advance" | "ask" (the agent asks; recordingConsent tool) | "off"
+    (created with recording off); `asked`/`granted`/`at`: the tool's report; `deleted_at`: the
+    Ultravox call (and its recording) deleted after the end; `transcript_kept`: False when the
+    transcript was not stored because the recording was refused.
+    """
+
+    needed: bool = False
+    mode: str = "not_needed"
+    place: str | None = None
+    place_source: str | None = None
+    why: str = ""
+    asked: bool = False
+    granted: bool | None = None
+    at: Instant = None
+    decided_at: Instant = None
+    deleted_at: Instant = None
+    delete_attempts: int = 0
+    delete_note: str | None = None
+    transcript_allowed: bool = True  # the setting "transcript without recording", at dial
+    transcript_kept: bool | None = None
+
+    @property
+    def keeps_recording(self) -> bool:
+        """True when the recording may be fetched and kept."""
+        if self.mode == "off":
+            return False
+        return self.mode != "ask" or self.granted is True
+
+    @property
+    def outcome(self) -> str:
+        """The code the call page shows in words (core.labels Kind.RECORDING_CONSENT)."""
+        if self.mode == "ask":
+            return {True: "granted", False: "refused"}.get(self.granted, "unanswered")  # type: ignore[arg-type]
+        return self.mode
+
+
 class Call(Document):
     """One call as stored."""
 
@@ -180,7 +219,8 @@ class Call(Document):
     provider_error_code: int | None = None  # Twilio's error code when it refused or failed the call
     summary: str | None = None
     short_summary: str | None = None
-    transcript_status: str | None = None  # "pending" | "stored" | "unavailable" | "purged"
+    # "pending" | "stored" | "unavailable" | "purged" | "not_kept" (recording refused, core.compliance)
+    transcript_status: str | None = None
     message_count: int | None = None
     billing_status: str | None = None
     billing_status_note: str | None = None
@@ -191,6 +231,7 @@ class Call(Document):
     price_status: str | None = None
     priced_at: Instant = None
     recording_available: bool | None = None
+    recording_consent: RecordingConsent | None = None  # None: placed before consent was decided
     opt_out: bool = False
     # What the agent recorded through its tools (core.screening), keyed by question id.
     agent_answers: dict[str, AgentAnswer] = Field(default_factory=dict)

@@ -26,7 +26,10 @@ class Candidate(Document):
     # Where the candidate lives, for the laws that follow them: "US-CA" (a US state) or a country
     # code ("GB"); None: read from the number when needed (core.people.places).
     region: str | None = None
-    consent: bool = False
+    consent: bool = False  # consent to be called
+    # Consent to the call being recorded, given in advance (an import column, a manual edit): no
+    # recording-consent question on the call (core.compliance.recording_consent).
+    recording_consent: bool = False
     do_not_call: bool = False
     do_not_call_at: Instant = None
     do_not_call_call_id: str | None = None

@@ -11,6 +11,7 @@ from typing import Any
 
 from core import crypto
 from core.calling.transitions import advance_status, sync_rollup
+from core.compliance import recording_consent
 from core.config import get_settings
 from core.db import Database, utcnow
 from core.documents.call import Call
@@ -124,10 +125,12 @@ def _missing(call: Call) -> list[str]:
     if call.status in OPEN_STATUSES:
         missing.append("status")
     if call.ultravox_call_id:
-        if call.transcript_status not in ("stored", "unavailable"):
+        if call.transcript_status not in ("stored", "unavailable", "not_kept"):
             missing.append("transcript")
         if not call.billing_status and call.billing_status_note != "unavailable":
             missing.append("billing")
+    if recording_consent.deletion_due(call):
+        missing.append("the deletion at Ultravox")  # retried until done (the recording is there)
     if call.twilio_call_sid and not call.telephony_price \
             and call.price_status not in ("unavailable", "none"):
         missing.append("price")
@@ -145,16 +148,20 @@ def _step(call: Call, providers: Providers, now: datetime, db: Database) -> list
     uv_id, sid = call.ultravox_call_id, call.twilio_call_sid
     started = _started(call)
     overdue = bool(started and now - started > max_duration(call) + OVERDUE_MARGIN)
-    if uv_id and (not call.ultravox_ended or not call.billing_status or not call.summary):
+    deleted = bool(call.recording_consent and call.recording_consent.deleted_at)
+    if uv_id and not deleted and (not call.ultravox_ended or not call.billing_status or not call.summary):
         try:
             poll_ultravox(db, call, providers.ultravox)
         except (ProviderUnavailable, ProviderError) as exc:
             notes.append(f"ultravox: {exc}")
         call = reload()
-    if uv_id and call.ultravox_ended and call.transcript_status not in ("stored", "unavailable"):
+    if uv_id and call.ultravox_ended and call.transcript_status not in ("stored", "unavailable", "not_kept"):
         try:
             messages = transcript_messages(providers.ultravox.list_messages(uv_id))
-            store.store_transcript(db, call_id, messages)
+            if recording_consent.keeps_transcript(call) or not messages:
+                store.store_transcript(db, call_id, messages)
+            else:  # read for the opt-out and voicemail checks below, never stored
+                recording_consent.withhold_transcript(db, call, messages, now)
             phrase = detect_opt_out(messages)
             if phrase:
                 mark_do_not_call(db, call, phrase)
@@ -164,6 +171,11 @@ def _step(call: Call, providers: Providers, now: datetime, db: Database) -> list
                 screening_store.mark_voicemail(db, call_id, crypto.encrypt(left or str(spoken or "")) or "")
         except (ProviderUnavailable, ProviderError) as exc:
             notes.append(f"transcript: {exc}")
+        call = reload()
+    if recording_consent.ready_to_delete(call):
+        failed = recording_consent.delete_at_ultravox(db, call, providers.ultravox, now)
+        if failed:
+            notes.append(failed)
         call = reload()
     if sid and call.status in OPEN_STATUSES:
         # The agent is done (or the call is overdue) but the phone line may still be up.

@@ -162,7 +162,7 @@ def record_agent_end(db: Database, call_id: str, *, fields: dict[str, Any], ende
     )
     # The transcript is fetched by the follow-up; never downgrade a stored one.
     db[CALLS].update_one(
-        {"_id": call_id, "transcript_status": {"$nin": ["stored", "unavailable"]}},
+        {"_id": call_id, "transcript_status": {"$nin": ["stored", "unavailable", "not_kept"]}},
         {"$set": {"transcript_status": "pending"}},
     )
 

@@ -128,7 +128,8 @@ def _refuse_listed(db: Database, e164: str) -> None:
 
 
 def new_document(*, name: str, phone: str, email: str, timezone: str, consent: bool, notes: str,
-                 job_ids: Iterable[str], source: str, actor: str) -> dict[str, Any]:
+                 job_ids: Iterable[str], source: str, actor: str,
+                 recording_consent: bool = False) -> dict[str, Any]:
     """A new candidate document from cleaned values (personal data encrypted when enabled)."""
     now = utcnow()
     return {
@@ -142,6 +143,7 @@ def new_document(*, name: str, phone: str, email: str, timezone: str, consent: b
         "email": crypto.encrypt(email) if email else "",
         "timezone": timezone,
         "consent": consent,
+        "recording_consent": recording_consent,
         "do_not_call": False,
         "job_ids": sorted(set(job_ids)),
         "notes": crypto.encrypt(notes) if notes else "",
@@ -236,6 +238,8 @@ def update_candidate(db: Database, actor: User, candidate_id: str, **fields: Any
         new["timezone"] = _clean_timezone(fields["timezone"])
     if "consent" in fields:
         new["consent"] = _clean_consent(fields["consent"])
+    if "recording_consent" in fields:
+        new["recording_consent"] = _clean_consent(fields["recording_consent"])
     if "notes" in fields:
         plain["notes"] = _clean_notes(fields["notes"])
         if plain["notes"] != current.notes:
@@ -243,7 +247,7 @@ def update_candidate(db: Database, actor: User, candidate_id: str, **fields: Any
     if "job_ids" in fields:
         new["job_ids"] = _check_jobs(db, fields["job_ids"])
     stored = old.model_dump()
-    for key in ("timezone", "consent", "job_ids"):
+    for key in ("timezone", "consent", "recording_consent", "job_ids"):
         if key in new and new[key] != stored.get(key):
             changed[key] = {"old": stored.get(key), "new": new[key]}
     for key in ("name", "notes"):

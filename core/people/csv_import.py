@@ -36,6 +36,8 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "email": ("email", "e_mail", "email_address"),
     "timezone": ("timezone", "time_zone", "tz"),
     "consent": ("consent", "consented", "consent_to_call"),
+    # Optional: consent to the recording given in advance (no question on the call).
+    "recording_consent": ("recording_consent", "consent_to_record", "consent_to_recording"),
     "notes": ("notes", "note", "comments"),
 }
 _REQUIRED = ("name", "phone")
@@ -88,7 +90,7 @@ def _header_map(header: list[str]) -> tuple[dict[str, int], list[str]]:
         shown = ", ".join(h.strip() for h in header if h.strip()) or "none"
         raise ImportFileError(
             f"Missing column(s): {', '.join(missing)}. Found: {shown}. Expected a header row "
-            "with name, phone and optionally email, timezone, consent, notes."
+            "with name, phone and optionally email, timezone, consent, recording_consent, notes."
         )
     return found, ignored
 
@@ -143,7 +145,8 @@ def preview_import(db: Database, job_id: str, file_bytes: bytes) -> ImportReport
         clean: dict[str, Any] = {}
         for field, cleaner in (("name", _clean_name), ("phone", _clean_phone),
                                ("email", _clean_email), ("timezone", _clean_timezone),
-                               ("consent", _clean_consent), ("notes", _clean_notes)):
+                               ("consent", _clean_consent), ("recording_consent", _clean_consent),
+                               ("notes", _clean_notes)):
             try:
                 clean[field] = cleaner(get.get(field, ""))
             except CandidateError as exc:
@@ -199,6 +202,7 @@ def commit_import(db: Database, actor: User, job_id: str, file_bytes: bytes) -> 
         else:
             new_docs.append(new_document(name=row.name, phone=row.phone, email=row.email,
                                          timezone=row.timezone, consent=row.consent, notes=row.notes,
+                                         recording_consent=row.recording_consent,
                                          job_ids=[str(job_id)], source="import",
                                          actor=actor.username))
     created = 0

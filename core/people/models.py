@@ -33,6 +33,7 @@ class CandidateProfile:
     do_not_call_reason: str | None = None
     created_at: datetime | None = None
     region: str | None = None  # "US-CA" or a country code, from the record (core.people.places)
+    recording_consent: bool = False  # agreed in advance to the call being recorded
     redacted: bool = False
 
     @classmethod
@@ -44,7 +45,7 @@ class CandidateProfile:
             consent=doc.consent, do_not_call=doc.do_not_call, job_ids=list(doc.job_ids),
             notes=crypto.decrypt(doc.notes) or "", source=doc.source, do_not_call_at=doc.do_not_call_at,
             do_not_call_call_id=doc.do_not_call_call_id, do_not_call_reason=doc.do_not_call_reason,
-            created_at=doc.created_at, region=doc.region,
+            created_at=doc.created_at, region=doc.region, recording_consent=doc.recording_consent,
         )
 
 
@@ -66,6 +67,7 @@ class ImportRow:
     email: str = ""
     timezone: str = ""
     consent: bool = False
+    recording_consent: bool = False
     notes: str = ""
 
 

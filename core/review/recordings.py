@@ -6,6 +6,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from core.compliance import recording_consent
 from core.db import Database, utcnow
 from core.providers.media import MAX_RECORDING_BYTES, MediaRefused
 from core.providers.resilience import ProviderError, ProviderUnavailable
@@ -49,6 +50,10 @@ def recording_bytes(
         return RecordingFetch(None, None, "That call does not exist.")
     if call.is_open:
         return RecordingFetch(None, None, "The recording is available once the call has ended.")
+    if recording_consent.no_recording(call):
+        # Never fetched, never cached: consent was needed and the recording is not kept.
+        return RecordingFetch(None, None, recording_consent.not_kept_message(
+            call.recording_consent, joined=call.joined_at is not None))  # type: ignore[arg-type]
     if call.snapshot_config.get("recording_enabled") is False:
         return RecordingFetch(None, None, "No recording: recording was turned off for this call.")
     if not call.ultravox_call_id:

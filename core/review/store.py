@@ -212,6 +212,8 @@ def call_for_recording(db: Database, call_id: str) -> Call | None:
             "ultravox_call_id": 1,
             "recording_available": 1,
             "recording_purge": 1,
+            "recording_consent": 1,
+            "joined_at": 1,
             "config_snapshot.config.recording_enabled": 1,
         },
     )

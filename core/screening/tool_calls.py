@@ -22,6 +22,7 @@ from core import audit, crypto
 from core.agent.questions import QuestionType, ValueProblem, lenient_questions, parse_value
 from core.agent.settings import job_effective_config
 from core.calling import hours as calling_hours
+from core.compliance import recording_consent
 from core.db import Database, utcnow
 from core.documents.call import AgentAnswer, Call
 from core.documents.status import TERMINAL_STATUSES
@@ -140,12 +141,27 @@ def _prepare(tool: str, body: dict[str, Any], call: Call | None) -> dict[str, An
         return {"number": number, "question_id": spec.id, "answer": answer or raw_value, "value": value}
     if tool == tools.REQUEST_CALLBACK:
         return {"when": _text(body, "when")}
+    if tool == tools.RECORDING_CONSENT:
+        return {"granted": _granted(body.get("granted"))}
     return {"reason": _text(body, "reason", required=False)}
+
+
+def _granted(value: Any) -> bool:
+    # A boolean as the schema asks; "yes"/"no" and "true"/"false" as a model may send them.
+    if isinstance(value, bool):
+        return value
+    words = {"true": True, "yes": True, "false": False, "no": False}
+    if isinstance(value, str) and value.strip().lower() in words:
+        return words[value.strip().lower()]
+    raise _Bad("'granted' must be true or false")
 
 
 def _apply(db: Database, tool: str, call: Call, args: dict[str, Any], now: datetime) -> tuple[str, ToolReply]:
     if tool == tools.RECORD_ANSWER:
         return _record_answer(db, call, args, now)
+    if tool == tools.RECORDING_CONSENT:
+        outcome, text = recording_consent.report(db, call, args["granted"], now)
+        return outcome, ToolReply(200, text)
     if tool == tools.OPT_OUT:
         mark_do_not_call(db, call, args["reason"] or "asked through the agent's tool")
         return "opted out", ToolReply(200, "Noted: they will not be called again. Apologise, say "

@@ -25,7 +25,8 @@ RECORD_ANSWER = "recordAnswer"
 OPT_OUT = "candidateOptOut"
 REQUEST_HUMAN = "requestHuman"
 REQUEST_CALLBACK = "requestCallback"
-TOOL_NAMES = (RECORD_ANSWER, OPT_OUT, REQUEST_HUMAN, REQUEST_CALLBACK)
+RECORDING_CONSENT = "recordingConsent"  # offered only when the agent must ask (core.compliance)
+TOOL_NAMES = (RECORD_ANSWER, OPT_OUT, REQUEST_HUMAN, REQUEST_CALLBACK, RECORDING_CONSENT)
 _REQUIREMENT = "toolKey"
 
 
@@ -65,10 +66,18 @@ def _tool(name: str, description: str, dynamic: list[dict[str, Any]], *, base_ur
     }
 
 
-def tool_definitions(*, base_url: str, call_id: str, key: str, question_count: int) -> list[dict[str, Any]]:
+def tool_definitions(*, base_url: str, call_id: str, key: str, question_count: int,
+                     recording_consent: bool = False) -> list[dict[str, Any]]:
     """The `selectedTools` entries of one call's tools (with its key in `authTokens`)."""
     common = {"base_url": base_url, "call_id": call_id, "key": key}
     tools = []
+    if recording_consent:
+        tools.append(_tool(
+            RECORDING_CONSENT, "Report whether the candidate agrees to this call being recorded, "
+                               "right after asking them (just after the disclosure).",
+            [_param("granted", "true if the candidate agrees to the recording, false if not or if "
+                               "the answer is unclear.", {"type": "boolean"})],
+            reaction="AGENT_REACTION_SPEAKS_ONCE", **common))
     if question_count:
         tools.append(_tool(
             RECORD_ANSWER,

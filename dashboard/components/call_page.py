@@ -33,6 +33,9 @@ _NO_TRANSCRIPT = {
     "unavailable": "The voice provider had no transcript for this call.",
     "purged": "The transcript was deleted under the data-retention policy.",
     "erased": "The transcript was deleted when the candidate's data was erased.",
+    "not_kept": "The transcript was not kept: there is no recording of this call (no consent to it), "
+                "and the settings keep no transcript without one. The answers the agent recorded are "
+                "kept.",
 }
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import timezones
+from core import labels, timezones
 from core.agent import effective as agent_effective
 from core.agent import hours_view
 from core.agent import prompts as agent_prompts
@@ -31,7 +31,8 @@ SECTIONS: list[tuple[str, list[str]]] = [
     ("Consent and pacing", ["require_consent", "calling_hours", "retry_policy",
                             "max_concurrent_calls", "calls_per_second", "monthly_budget",
                             "organisation_zone"]),
-    ("Compliance", ["disclosure_phrases", "all_party_consent_places"]),
+    ("Compliance", ["disclosure_phrases", "all_party_consent_places", "recording_consent_scope",
+                    "recording_consent_method", "transcript_without_recording"]),
     ("Data retention", ["recording_retention_days", "transcript_retention_days"]),
 ]
 _OPENING_LABELS = {
@@ -74,6 +75,14 @@ def _opening_label(mode: str) -> str:
     return _OPENING_LABELS[mode]
 
 
+def _scope_label(code: str) -> str:
+    return labels.label(labels.Kind.CONSENT_SCOPE, code)
+
+
+def _method_label(code: str) -> str:
+    return labels.label(labels.Kind.CONSENT_METHOD, code)
+
+
 def _options(current: str, choices: list[str]) -> list[str]:
     return list(dict.fromkeys([*choices, current])) if current else choices
 
@@ -105,6 +114,15 @@ def field_input(key: str, name: str, value: Any, *, disabled: bool = False,
     if name in ("system_prompt", "recording_disclosure", "voicemail_message", "time_exceeded_message"):
         return st.text_area(label, value, key=k, disabled=disabled,
                             height=420 if name == "system_prompt" else 80)
+    if name in ("recording_consent_scope", "recording_consent_method"):
+        scope = name == "recording_consent_scope"
+        opts = list(labels.labels(labels.Kind.CONSENT_SCOPE if scope else labels.Kind.CONSENT_METHOD))
+        return st.radio(label, opts, index=opts.index(value) if value in opts else 0, key=k,
+                        disabled=disabled, format_func=_scope_label if scope else _method_label,
+                        help="For candidates who have not agreed to the recording in advance.")
+    if name == "transcript_without_recording":
+        return st.toggle(label, bool(value), key=k, disabled=disabled,
+                         help="The answers the agent recorded are always kept.")
     if name in ("recording_enabled", "require_consent"):
         return st.toggle(label, bool(value), key=k, disabled=disabled)
     if name in ("max_duration_minutes", "max_concurrent_calls"):

@@ -21,6 +21,8 @@ from core.agent.models import (
     JOB_FIELDS,
     CallingHours,
     CallOpening,
+    ConsentMethod,
+    ConsentScope,
     EndBehavior,
     GlobalVoiceConfig,
     InactivityMessage,
@@ -76,6 +78,9 @@ FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
                                    max_size=4),
     "all_party_consent_places": st.lists(st.sampled_from(["US-CA", "California", "GB", "DE", "us-wa"]),
                                          max_size=5),
+    "recording_consent_scope": st.sampled_from(list(ConsentScope)),
+    "recording_consent_method": st.sampled_from(list(ConsentMethod)),
+    "transcript_without_recording": st.booleans(),
 }
 
 

@@ -26,7 +26,14 @@ def test_the_body_carries_the_tools_with_the_calls_key_and_the_stored_copy_does_
     selected = body["selectedTools"]
     assert selected[0] == {"toolName": "hangUp"}
     defs = {t["temporaryTool"]["modelToolName"]: t for t in selected[1:]}
-    assert set(defs) == set(tools.TOOL_NAMES)
+    # The consent tool only when the agent must ask (core.compliance.recording_consent).
+    assert set(defs) == set(tools.TOOL_NAMES) - {tools.RECORDING_CONSENT}
+    asking = build_request_body(snapshot, call_id="c1", candidate_id="cand1", job_id="job1", ring_timeout=5,
+                                tool_key=key, recording_consent=True)
+    consent = next(t for t in asking["selectedTools"][1:]
+                   if t["temporaryTool"]["modelToolName"] == tools.RECORDING_CONSENT)
+    assert consent["authTokens"] == {"toolKey": key}
+    assert consent["temporaryTool"]["dynamicParameters"][0]["name"] == "granted"
     record = defs["recordAnswer"]
     assert record["authTokens"] == {"toolKey": key} and key != "k" * 40
     temp = record["temporaryTool"]

@@ -126,3 +126,33 @@ def test_open_questions_get_answers_that_fit_them() -> None:
         for seed in range(8):
             said = _answer(question, random.Random(seed))
             assert any(w in said for w in words), (question, said)
+
+
+_DISCLOSED = TYPED_PROMPT + ('\nThen, before anything else, say this: '
+                              '"This call is recorded by an AI assistant."')
+
+
+def test_59_refuses_consent_to_the_recording_and_the_questions_go_on() -> None:
+    assert outcome_for("+14155550159") == Outcome.REFUSES_RECORDING
+    tools = TOOLS | {"recordingConsent"}
+    script = build_script(_DISCLOSED, "+14155550159", Outcome.REFUSES_RECORDING, tools)
+    consent = [line.args for line in script.lines if line.role == "tool" and line.text == "recordingConsent"]
+    assert consent == [{"granted": False}]
+    assert "recorded by an AI assistant. Before we start, do you agree to this call being recorded?" in (
+        script.lines[0].text)  # right after the disclosure
+    assert sum(1 for line in script.lines if line.text == "recordAnswer") == 4
+    # Any other number agrees; without the tool nobody is asked.
+    agrees = build_script(_DISCLOSED, "+14155550103", Outcome.ANSWERED, tools)
+    assert [line.args for line in agrees.lines if line.text == "recordingConsent"] == [{"granted": True}]
+    unasked = build_script(_DISCLOSED, "+14155550159", Outcome.REFUSES_RECORDING, TOOLS)
+    assert not any("being recorded" in line.text for line in unasked.lines)
+
+
+def test_60s_agent_skips_the_disclosure() -> None:
+    assert outcome_for("+14155550160") == Outcome.NO_DISCLOSURE
+    script = build_script(_DISCLOSED, "+14155550160", Outcome.NO_DISCLOSURE, TOOLS | {"recordingConsent"})
+    agent = [line.text for line in script.lines if line.role == "agent"]
+    assert "recorded" not in " ".join(agent[:2])
+    assert not any(line.text == "recordingConsent" for line in script.lines)
+    said = build_script(_DISCLOSED, "+14155550161", Outcome.ANSWERED, TOOLS)
+    assert "This call is recorded by an AI assistant." in said.lines[0].text
