@@ -34,6 +34,8 @@ class Kind(StrEnum):
     JOB_STATUS = "job_status"
     QUESTION_TYPE = "question_type"
     WEEKDAY = "weekday"
+    CONSENT_SOURCE = "consent_source"
+    ZONE_SOURCE = "zone_source"
 
 
 _LABELS: dict[Kind, dict[str, str]] = {
@@ -94,6 +96,15 @@ _LABELS: dict[Kind, dict[str, str]] = {
         Weekday.MON: "Monday", Weekday.TUE: "Tuesday", Weekday.WED: "Wednesday",
         Weekday.THU: "Thursday", Weekday.FRI: "Friday", Weekday.SAT: "Saturday",
         Weekday.SUN: "Sunday",
+    },
+    # How a candidate's consent was captured (core.people.candidates.consent_basis).
+    Kind.CONSENT_SOURCE: {
+        "import": "CSV import column", "cli": "command-line import", "manual": "entered by hand",
+        "demo": "sandbox demo data", "test": "a team member's own number",
+    },
+    # Where a call's time zone or place came from (core.calling.hours, core.people.places).
+    Kind.ZONE_SOURCE: {
+        "candidate": "the candidate record", "number": "the phone number", "unknown": "unknown",
     },
 }
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from core import crypto
 from core.calling.transitions import advance_status, sync_rollup
+from core.compliance import record as compliance_record
 from core.config import get_settings
 from core.db import Database, utcnow
 from core.documents.call import Call
@@ -154,7 +155,8 @@ def _step(call: Call, providers: Providers, now: datetime, db: Database) -> list
     if uv_id and call.ultravox_ended and call.transcript_status not in ("stored", "unavailable"):
         try:
             messages = transcript_messages(providers.ultravox.list_messages(uv_id))
-            store.store_transcript(db, call_id, messages)
+            store.store_transcript(db, call_id, messages,
+                                   {"disclosure": compliance_record.after_call(call, messages, now)})
             phrase = detect_opt_out(messages)
             if phrase:
                 mark_do_not_call(db, call, phrase)

@@ -33,6 +33,9 @@ class CandidateProfile:
     do_not_call_reason: str | None = None
     created_at: datetime | None = None
     region: str | None = None  # "US-CA" or a country code, from the record (core.people.places)
+    consent_source: str | None = None  # how consent was captured (None: not recorded)
+    consent_at: datetime | None = None
+    consent_by: str | None = None
     redacted: bool = False
 
     @classmethod
@@ -44,7 +47,8 @@ class CandidateProfile:
             consent=doc.consent, do_not_call=doc.do_not_call, job_ids=list(doc.job_ids),
             notes=crypto.decrypt(doc.notes) or "", source=doc.source, do_not_call_at=doc.do_not_call_at,
             do_not_call_call_id=doc.do_not_call_call_id, do_not_call_reason=doc.do_not_call_reason,
-            created_at=doc.created_at, region=doc.region,
+            created_at=doc.created_at, region=doc.region, consent_source=doc.consent_source,
+            consent_at=doc.consent_at, consent_by=doc.consent_by,
         )
 
 
@@ -67,6 +71,7 @@ class ImportRow:
     timezone: str = ""
     consent: bool = False
     notes: str = ""
+    region: str | None = None  # "US-CA" or a country code (core.people.places)
 
 
 @dataclass
