@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from core import audit, crypto
+from core import audit, crypto, labels, timezones
 from core.auth import Action, PermissionDenied, Role, User, require
 from core.db import Database, new_id, utcnow
 from core.documents.candidate import Candidate
@@ -381,6 +381,18 @@ def own_number_contact(db: Database, actor: User, *, phone: str) -> CandidatePro
     doc.update(_id=contact_id, test_contact=True, name_tokens=[],
                phone_hash=f"test-contact:{contact_id}")  # a placeholder no lookup produces
     return CandidateProfile.of(store.upsert_test_contact(db, doc))
+
+
+def consent_words(candidate: CandidateProfile) -> str:
+    """How the candidate's consent was captured, in words ("not recorded" for older records)."""
+    if not candidate.consent_source:
+        return "How consent was captured: not recorded."
+    source = candidate.consent_source
+    withdrawn = source.startswith("withdrawn (")
+    how = labels.label(labels.Kind.CONSENT_SOURCE, source[len("withdrawn ("):-1] if withdrawn else source)
+    when = f", {timezones.readable(candidate.consent_at, timezones.UTC_NAME)}" if candidate.consent_at else ""
+    by = f", by {candidate.consent_by}" if candidate.consent_by else ""
+    return f"{'Consent withdrawn' if withdrawn else 'Consent captured'}: {how}{when}{by}."
 
 
 def label(candidate: CandidateProfile) -> str:
