@@ -17,8 +17,8 @@ _FIELDS: dict[str, Any] = {
     "test_call": 1, "compliance": 1, "disclosure": 1, "transcript_status": 1, "opt_out": 1,
     "human_requested.at": 1, "callback.at": 1, "voicemail_left": 1,
 }
-# A call that reached the dial step: the record is written there.
-_DIALLED = {"config_snapshot.taken_at": {"$ne": None}}
+# A call that was claimed for dialling (older calls too: they show "not recorded").
+_DIALLED = {"dialed_at": {"$ne": None}}
 
 
 def job_calls(db: Database, job_id: str, *, limit: int, batch: int) -> Iterator[Call]:
