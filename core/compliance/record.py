@@ -71,9 +71,12 @@ def _pattern(phrase: str) -> re.Pattern[str]:
 
 def check_disclosure(messages: list[dict[str, Any]], phrases: list[str]) -> dict[str, Any]:
     """Did every key phrase appear in the agent's first two turns (case-insensitive)? With the
-    second the turn that completed it started at; `found` is None when there were no phrases."""
+    second the turn that completed it started at. `found` is None when there is nothing to judge:
+    no phrases set, or the agent never spoke (a call nobody answered is not a missed disclosure)."""
     wanted = [p.strip() for p in phrases if p and p.strip()]
     turns = [m for m in messages if m.get("role") == "agent" and str(m.get("text") or "").strip()]
+    if not turns:
+        return {"phrases": wanted, "found": None, "missing": [], "at_seconds": None}
     missing = list(wanted)
     at: float | None = None
     for turn in turns[:FIRST_TURNS]:

@@ -134,7 +134,8 @@ def _disclosure(src: ComplianceSource) -> tuple[str, str, str | None]:
             return "no transcript was checked", "", None
         return "not checked yet (after the transcript arrives)", "", None
     if check.found is None:
-        return "no key phrases were set", "", None
+        silent = "the agent did not speak on this call"
+        return (silent if check.phrases else "no key phrases were set"), "", None
     if check.found:
         return "yes: " + ", ".join(f"“{p}”" for p in check.phrases), _clock(check.at_seconds), None
     missing = ", ".join(check.missing)

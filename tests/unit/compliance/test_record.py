@@ -54,6 +54,10 @@ def test_phrases_are_whole_words_in_any_case_and_spacing() -> None:
 
 def test_no_phrases_set_is_no_verdict_and_the_candidate_words_never_count() -> None:
     assert check_disclosure([agent("Hello", 0.0)], [])["found"] is None
+    # A call on which the agent never spoke (nobody joined) is no missed disclosure.
+    assert check_disclosure([user("Hello?", 0.0)], ["AI"])["found"] is None
+    assert check_disclosure([], ["AI"]) == {"phrases": ["AI"], "found": None, "missing": [],
+                                            "at_seconds": None}
     got = check_disclosure([user("Is this AI? Is it recorded?", 0.0), agent("Hello", 1.0)], ["AI"])
     assert got["found"] is False
 
