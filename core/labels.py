@@ -104,7 +104,7 @@ _LABELS: dict[Kind, dict[str, str]] = {
     },
     # Where a call's time zone or place came from (core.calling.hours, core.people.places).
     Kind.ZONE_SOURCE: {
-        "candidate": "the candidate record", "number": "the phone number", "unknown": "unknown",
+        "candidate": "the candidate record", "number": "the phone number", "unknown": "nowhere (unknown)",
     },
 }
 
