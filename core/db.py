@@ -82,6 +82,8 @@ _INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("status", ASCENDING), ("created_at", DESCENDING)], name="status_created"),
         IndexModel([("review.decision", ASCENDING), ("created_at", DESCENDING)], name="decision_created"),
         IndexModel([("budget.month", ASCENDING)], sparse=True, name="budget_month"),
+        # Home's count of calls whose disclosure was not found (core.compliance.store).
+        IndexModel([("disclosure.found", ASCENDING), ("dialed_at", DESCENDING)], name="disclosure_dialed"),
         # The few test calls, counted to take them off the calls count.
         IndexModel([("test_call", ASCENDING)], sparse=True, name="test_call"),
     ],

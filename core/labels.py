@@ -37,6 +37,9 @@ class Kind(StrEnum):
     CONSENT_SCOPE = "consent_scope"
     CONSENT_METHOD = "consent_method"
     RECORDING_CONSENT = "recording_consent"
+    },
+    CONSENT_SOURCE = "consent_source"
+    ZONE_SOURCE = "zone_source"
 
 
 _LABELS: dict[Kind, dict[str, str]] = {
@@ -114,6 +117,15 @@ _LABELS: dict[Kind, dict[str, str]] = {
         "refused": "Recording refused by the candidate — not kept",
         "unanswered": "Recording not kept: the candidate never answered the consent question",
         "off": "Recording off: consent not asked",
+    },
+    # How a candidate's consent was captured (core.people.candidates.consent_basis).
+    Kind.CONSENT_SOURCE: {
+        "import": "CSV import column", "cli": "command-line import", "manual": "entered by hand",
+        "demo": "sandbox demo data", "test": "a team member's own number",
+    },
+    # Where a call's time zone or place came from (core.calling.hours, core.people.places).
+    Kind.ZONE_SOURCE: {
+        "candidate": "the candidate record", "number": "the phone number", "unknown": "nowhere (unknown)",
     },
 }
 

@@ -4,6 +4,7 @@ import streamlit as st
 
 from core import auth, health, labels
 from core.agent import settings as agent_settings
+from core.compliance import reports as compliance_reports
 from core.people import demo
 from core.review import overview, work_queue
 from core.usage import budget
@@ -48,6 +49,21 @@ def _people_table(items: list[work_queue.Item], key: str, *, link: str) -> None:
                        "What": st.column_config.TextColumn(width="large")},
     )
 
+
+flags = compliance_reports.disclosure_flags(db, user, zone=zone)
+if flags.count:
+    st.subheader("Disclosure not found")
+    st.warning(f"{flags.count}{' or more' if flags.more else ''} call(s) of the last "
+               f"{compliance_reports.FLAG_DAYS} days: the agent's first two turns did not contain "
+               "every disclosure key phrase.", icon=":material/gpp_maybe:")
+    st.dataframe(
+        [{"Candidate": f.candidate, "Job": f.job, "Dialled": f.started, "Missing": f.missing,
+          "Open": ui.call_link(f.call_id)} for f in flags.calls],
+        hide_index=True, width="stretch", key="home.disclosure",
+        column_config={"Open": ui.link_column("Open", "Open call")},
+    )
+else:
+    st.caption(f"Disclosure: every checked call of the last {compliance_reports.FLAG_DAYS} days said it.")
 
 if queue.awaiting_review:
     st.subheader("Awaiting review")

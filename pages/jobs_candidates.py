@@ -130,6 +130,9 @@ with tab_cands:
                                 key="jobs_candidates.a_tz",
                                 help="Calling hours apply in this zone. Left as is, it is read from the "
                                 "number (a number spanning several zones must fit all of them).")
+            a_region = st.text_input("State or country", key="jobs_candidates.a_region",
+                                     help="A US state (CA, California) or a two-letter country code. "
+                                     "Left empty, it is read from the number.")
             a_consent = st.checkbox("Consented to be called", key="jobs_candidates.a_consent")
             a_jobs = st.multiselect("Jobs", open_jobs, format_func=job_label.get,
                                     key="jobs_candidates.a_jobs")
@@ -138,7 +141,7 @@ with tab_cands:
                 try:
                     new = candidates.add_candidate(db, user, name=a_name, phone=a_phone, email=a_email,
                                                    timezone=a_tz, consent=a_consent, notes=a_notes,
-                                                   job_ids=a_jobs)
+                                                   job_ids=a_jobs, region=a_region)
                 except (candidates.CandidateError, auth.PermissionDenied) as exc:
                     st.error(md(str(exc)))
                 else:
@@ -156,7 +159,10 @@ with tab_cands:
                 ed_labels = {**zone_label, **{z: z for z in ed_options if z not in zone_label}}
                 ed_tz = st.selectbox("Time zone", ed_options, format_func=ed_labels.get, key=f"{k}_tz",
                                      index=ed_options.index(edit.timezone or _FROM_NUMBER))
-                ed_consent = st.checkbox("Consented", edit.consent, key=f"{k}_consent")
+                ed_region = st.text_input("State or country", edit.region or "", key=f"{k}_region",
+                                          help="Left empty, it is read from the number.")
+                ed_consent = st.checkbox("Consented", edit.consent, key=f"{k}_consent",
+                                         help=candidates.consent_words(edit))
                 ed_recording = st.checkbox("Agreed in advance to the call being recorded",
                                            edit.recording_consent, key=f"{k}_recording_consent",
                                            help="Then no consent question is asked on the call.")
@@ -168,7 +174,7 @@ with tab_cands:
                     try:
                         candidates.update_candidate(db, user, edit.id, name=ed_name, phone=ed_phone,
                                                     email=ed_email, timezone=ed_tz, consent=ed_consent,
-                                                    recording_consent=ed_recording,
+                                                    recording_consent=ed_recording, region=ed_region,
                                                     job_ids=ed_jobs, notes=ed_notes)
                         ui.flash("jobs_candidates", "Candidate saved.")
                         st.rerun()
@@ -183,7 +189,7 @@ with tab_import:
     else:
         imp_job = st.selectbox("Import into job", open_jobs, format_func=job_label.get,
                                key="jobs_candidates.import_job")
-        upload = st.file_uploader("CSV file (name, phone, email, timezone, consent, notes)",
+        upload = st.file_uploader("CSV file (name, phone, email, timezone, state, consent, notes)",
                                   type=["csv", "txt"], key="jobs_candidates.upload",
                                   help="Optional column recording_consent: yes when the candidate agreed "
                                        "in advance to the call being recorded.")

@@ -8,6 +8,7 @@ import streamlit as st
 
 from core import auth
 from core.calling import batches
+from core.compliance import reports as compliance_reports
 from core.labels import file_name
 from core.people import jobs
 from core.people.visibility import sees_personal_data
@@ -95,6 +96,14 @@ d1.download_button(
     mime="text/csv",
     key="pipeline.csv",
     help=exports.csv_scope(user),
+)
+d1.download_button(
+    "Download compliance CSV",
+    data=lambda: compliance_reports.compliance_csv(ui.database(), user, job_id, zone=zone),
+    file_name=file_name(view.job.title, "compliance", day=date.today(), ext="csv"),
+    mime="text/csv",
+    key="pipeline.compliance_csv",
+    help="One row per call: the time zone, window, consent, place, disclosure and retries that applied.",
 )
 
 not_called = [r.candidate_id for r in view.rows if r.stage == Stage.NOT_CALLED]

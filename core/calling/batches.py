@@ -204,7 +204,7 @@ def cancel_batch(db: Database, actor: User, batch_id: str) -> Batch:
 def release_holds(db: Database, actor: User, batch_id: str) -> int:
     """Let held calls of a batch be tried again (after a person fixed the time zone or budget)."""
     require(actor, Action.LAUNCH_CALLS)
-    released = queue_store.release_holds(db, batch_id, utcnow())
+    released = queue_store.release_holds(db, batch_id, utcnow(), by=actor.username)
     audit.record(db, actor=actor.username, action="batch.release_holds", entity="batch",
                  entity_id=str(batch_id), detail=f"{released} calls released")
     return released

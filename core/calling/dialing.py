@@ -19,6 +19,7 @@ from core.calling import hours as calling_hours
 from core.calling import store as call_store
 from core.calling.transitions import advance_status, mark_failed
 from core.compliance import consent_store, recording_consent
+from core.compliance.record import record_at_dial
 from core.config import get_settings
 from core.db import Database, server_now
 from core.documents.call import Call
@@ -108,7 +109,9 @@ def dial(db: Database, call: Call) -> Call:
         call_store.record_request(db, call_id, config_snapshot=config_snapshot,
                                   rendered_prompt=snapshot["rendered_prompt"],
                                   request_body=tools.without_auth_tokens(body),
-                                  destination_country=region_of(phone))
+                                  destination_country=region_of(phone),
+                                  compliance=record_at_dial(call, candidate, phone, snapshot["config"],
+                                                            snapshot["taken_at"]))
         created = get_ultravox().create_call(body)
         ultravox_id = created.call_id
         # Only while still dialing: a call failed meanwhile (stale recovery) is not resumed.

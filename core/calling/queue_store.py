@@ -104,12 +104,12 @@ def queued_of_job(db: Database, job_id: str, *, limit: int) -> list[str]:
                                              {"_id": 1}).limit(limit)]
 
 
-def release_holds(db: Database, batch_id: str, now: datetime) -> int:
-    """Let the batch's calls held for a person be tried again now; returns how many."""
+def release_holds(db: Database, batch_id: str, now: datetime, by: str | None = None) -> int:
+    """Let the batch's calls held for a person be tried again now (`by` released them); returns how many."""
     result = db[CALLS].update_many(
         {"batch_id": str(batch_id), "status": CallStatus.QUEUED.value,
          "hold_reason": {"$nin": [None, ""]}},
-        {"$set": {"next_attempt_at": now, "hold_reason": None, "updated_at": now}},
+        {"$set": {"next_attempt_at": now, "hold_reason": None, "released_by": by, "updated_at": now}},
     )
     return result.modified_count
 

@@ -228,12 +228,17 @@ def move_status_many(db: Database, moves: list[PhaseMove]) -> None:
 
 
 def record_request(db: Database, call_id: str, *, config_snapshot: dict[str, Any], rendered_prompt: str,
-                   request_body: dict[str, Any], destination_country: str | None) -> None:
-    """Keep what the call is placed with: the settings snapshot, prompt and request (no secrets)."""
-    db[CALLS].update_one({"_id": call_id}, {"$set": {
+                   request_body: dict[str, Any], destination_country: str | None,
+                   compliance: dict[str, Any] | None = None) -> None:
+    """Keep what the call is placed with: the settings snapshot, prompt and request (no secrets),
+    and its compliance record (core.compliance), in one write."""
+    fields: dict[str, Any] = {
         "config_snapshot": config_snapshot, "rendered_prompt": rendered_prompt,
         "request_body": request_body, "destination_country": destination_country,
-        "updated_at": utcnow()}})
+        "updated_at": utcnow()}
+    if compliance is not None:
+        fields["compliance"] = compliance
+    db[CALLS].update_one({"_id": call_id}, {"$set": fields})
 
 
 def attach_ultravox_id(db: Database, call_id: str, ultravox_id: str) -> bool:

@@ -19,7 +19,7 @@ _CLI_USER = OPERATOR  # admin permissions and visibility (core.cli.registry)
 
 
 def _import_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", help="CSV with name, phone and optionally email, timezone, consent, notes")
+    p.add_argument("file", help="CSV with name, phone and optionally email, timezone, state, consent, notes")
     p.add_argument("--job", required=True, help="job id")
     p.add_argument("--dry-run", action="store_true", help="only show the report, save nothing")
 
@@ -37,7 +37,7 @@ def import_candidates(args: argparse.Namespace) -> dict[str, Any]:
             report = csv_import.preview_import(db, args.job, data)
             created = attached = 0
         else:
-            result = csv_import.commit_import(db, _CLI_USER, args.job, data)
+            result = csv_import.commit_import(db, _CLI_USER, args.job, data, via="cli")
             report, created, attached = result.report, result.created, result.attached
     except csv_import.ImportFileError as exc:
         raise CliError(str(exc)) from None

@@ -27,10 +27,11 @@ def record_answer(db: Database, call_id: str, granted: bool, at: datetime) -> bo
     return result.modified_count == 1
 
 
-def mark_transcript_not_kept(db: Database, call_id: str, message_count: int, at: datetime) -> None:
-    """The transcript was read (for opt-out and voicemail detection) but not stored."""
+def mark_transcript_not_kept(db: Database, call_id: str, message_count: int, at: datetime,
+                             facts: dict[str, Any] | None = None) -> None:
+    """The transcript was read (for opt-out, voicemail and disclosure checks) but not stored."""
     db[CALLS].update_one({"_id": call_id}, {"$set": {
-        "transcript_status": "not_kept", "message_count": message_count,
+        **(facts or {}), "transcript_status": "not_kept", "message_count": message_count,
         f"{_FIELD}.transcript_kept": False, "updated_at": at}})
 
 

@@ -171,9 +171,11 @@ def ready_to_delete(call: Call) -> bool:
             and bool(call.billing_status or call.billing_status_note == "unavailable"))
 
 
-def withhold_transcript(db: Database, call: Call, messages: list[dict[str, Any]], now: datetime) -> None:
-    """Note the transcript as not kept (its words are never written to the database)."""
-    consent_store.mark_transcript_not_kept(db, call.id, len(messages), now)
+def withhold_transcript(db: Database, call: Call, messages: list[dict[str, Any]], now: datetime,
+                        facts: dict[str, Any] | None = None) -> None:
+    """Note the transcript as not kept (its words are never written to the database), with the
+    `facts` drawn from it (the disclosure check) in the same update."""
+    consent_store.mark_transcript_not_kept(db, call.id, len(messages), now, facts)
 
 
 def delete_at_ultravox(db: Database, call: Call, ultravox: Any, now: datetime) -> str | None:

@@ -39,6 +39,45 @@ class CallingWindow(Stored):
     checked_at: Instant = None
 
 
+class ComplianceRecord(Stored):
+    """What applied when the call was dialled (core.compliance), kept so later edits of the
+    candidate or the settings never rewrite it. None on a call: dialled before it existed."""
+
+    recorded_at: Instant = None
+    zone: str | None = None
+    zones: list[str] = Field(default_factory=list)
+    zone_source: str | None = None  # "candidate" | "number" | "unknown"
+    local_time: str | None = None  # the candidate's clock at dial (ISO, minutes)
+    window: str | None = None  # the calling hours in words
+    window_verdict: str | None = None
+    released_by: str | None = None  # who released the held call
+    scheduled_by: str | None = None  # who asked for it to be placed when the window opened
+    consent: bool | None = None
+    consent_source: str | None = None
+    consent_at: Instant = None
+    consent_by: str | None = None
+    place: str | None = None  # "US-CA", "GB"; None: unknown
+    place_source: str | None = None  # "candidate" | "number" | "unknown"
+    all_party_consent: bool | None = None  # None: unknown place
+    recording: bool | None = None
+    attempt: int | None = None
+    max_attempts: int | None = None
+    spacing_minutes: int | None = None
+    retry_after_voicemail: bool | None = None
+
+
+class DisclosureCheck(Stored):
+    """The after-call check, stored with the transcript (which retention may purge later): did
+    the agent's first two turns hold every key phrase, and when things happened (seconds)."""
+
+    phrases: list[str] = Field(default_factory=list)
+    found: bool | None = None
+    missing: list[str] = Field(default_factory=list)
+    at_seconds: float | None = None  # start of the turn that completed the disclosure
+    moments: dict[str, float] = Field(default_factory=dict)  # "opt_out", "human", "callback", "voicemail"
+    checked_at: Instant = None
+
+
 class Review(Stored):
     """A reviewer's decision, ratings (per question and overall, 1–5) and notes."""
 
@@ -161,6 +200,7 @@ class Call(Document):
     retry_of: str | None = None
     # A single call someone asked to place when the calling window opens (their username).
     scheduled_by: str | None = None
+    released_by: str | None = None  # who released it when it was held for a person
     # A follow-up attempt the worker queued: why it waits ("retry" | "callback" | "window"), the
     # retry policy's attempts when it was queued, and the candidate's zone at the last attempt.
     wait_kind: str | None = None
@@ -254,6 +294,9 @@ class Call(Document):
     # archived long enough — {"at", "stage", "stage_at"} (the stage and when the job entered it).
     recording_purge: dict[str, Any] | None = None
     transcript_purge: dict[str, Any] | None = None
+    # Compliance (core.compliance): the record at dial, the disclosure check after the call.
+    compliance: ComplianceRecord | None = None
+    disclosure: DisclosureCheck | None = None
     # Review and money.
     review: Review | None = None
     costs: CallCosts | None = None

@@ -30,6 +30,11 @@ class Candidate(Document):
     # Consent to the call being recorded, given in advance (an import column, a manual edit): no
     # recording-consent question on the call (core.compliance.recording_consent).
     recording_consent: bool = False
+    # How consent was captured while it is given ("import" | "cli" | "manual" | "demo" | "test"),
+    # when and by whom; after a withdrawal, how and when it was withdrawn. None: not recorded.
+    consent_source: str | None = None
+    consent_at: Instant = None
+    consent_by: str | None = None
     do_not_call: bool = False
     do_not_call_at: Instant = None
     do_not_call_call_id: str | None = None

@@ -11,6 +11,7 @@ from typing import Any
 
 from core import crypto
 from core.calling.transitions import advance_status, sync_rollup
+from core.compliance import record as compliance_record
 from core.compliance import recording_consent
 from core.config import get_settings
 from core.db import Database, utcnow
@@ -158,10 +159,12 @@ def _step(call: Call, providers: Providers, now: datetime, db: Database) -> list
     if uv_id and call.ultravox_ended and call.transcript_status not in ("stored", "unavailable", "not_kept"):
         try:
             messages = transcript_messages(providers.ultravox.list_messages(uv_id))
+            # The disclosure verdict is kept whether or not the transcript may be.
+            facts = {"disclosure": compliance_record.after_call(call, messages, now)}
             if recording_consent.keeps_transcript(call) or not messages:
-                store.store_transcript(db, call_id, messages)
-            else:  # read for the opt-out and voicemail checks below, never stored
-                recording_consent.withhold_transcript(db, call, messages, now)
+                store.store_transcript(db, call_id, messages, facts)
+            else:  # read for the opt-out, voicemail and disclosure checks, never stored
+                recording_consent.withhold_transcript(db, call, messages, now, facts)
             phrase = detect_opt_out(messages)
             if phrase:
                 mark_do_not_call(db, call, phrase)

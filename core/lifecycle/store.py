@@ -180,15 +180,17 @@ def get_call(db: Database, call_id: str) -> Call | None:
 # -- transcripts ---------------------------------------------------------------------------
 
 
-def store_transcript(db: Database, call_id: str, messages: list[dict[str, Any]]) -> None:
-    """Write the call's transcript document (replacing any earlier fetch) and its count."""
+def store_transcript(db: Database, call_id: str, messages: list[dict[str, Any]],
+                     facts: dict[str, Any] | None = None) -> None:
+    """Write the call's transcript document (replacing any earlier fetch) and its count, with
+    `facts` drawn from it (the disclosure check) in the same call update."""
     now = utcnow()
     messages = crypto.encrypt_messages(messages)  # the words at rest (speaker and timing stay)
     db[TRANSCRIPTS].replace_one(
         {"_id": call_id}, {"_id": call_id, "messages": messages, "fetched_at": now}, upsert=True
     )
     db[CALLS].update_one({"_id": call_id}, {"$set": {
-        "transcript_status": "stored", "message_count": len(messages), "updated_at": now,
+        **(facts or {}), "transcript_status": "stored", "message_count": len(messages), "updated_at": now,
     }})
 
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from core import audit, crypto
+from core import audit, crypto, labels, timezones
 from core.auth import Action, PermissionDenied, Role, User, require
 from core.db import Database, new_id, utcnow
 from core.documents.candidate import Candidate
@@ -15,6 +15,7 @@ from core.errors import UserError
 from core.people import store
 from core.people.models import CandidateProfile
 from core.people.phones import PhoneNumberError, normalize_phone, valid_zone, zones_for
+from core.people.places import PlaceError, normalize_place
 from core.people.visibility import visible_all
 
 _MAX_NAME = 200
@@ -74,6 +75,19 @@ def _clean_notes(value: Any) -> str:
     return notes
 
 
+def _clean_region(value: Any) -> str | None:
+    try:
+        return normalize_place(str(value or ""))
+    except PlaceError as exc:
+        raise CandidateError(str(exc)) from None
+
+
+def consent_basis(consent: bool, source: str, by: str, now: Any) -> dict[str, Any]:
+    """How, when and by whom consent was captured (or withdrawn: then the source says so)."""
+    return {"consent_source": source if consent else f"withdrawn ({source})",
+            "consent_at": now, "consent_by": by}
+
+
 def _clean_phone(value: Any) -> str:
     try:
         return normalize_phone(str(value or ""))
@@ -128,10 +142,12 @@ def _refuse_listed(db: Database, e164: str) -> None:
 
 
 def new_document(*, name: str, phone: str, email: str, timezone: str, consent: bool, notes: str,
-                 job_ids: Iterable[str], source: str, actor: str,
-                 recording_consent: bool = False) -> dict[str, Any]:
-    """A new candidate document from cleaned values (personal data encrypted when enabled)."""
+                 job_ids: Iterable[str], source: str, actor: str, region: str | None = None,
+                 consent_source: str | None = None, recording_consent: bool = False) -> dict[str, Any]:
+    """A new candidate document from cleaned values (personal data encrypted when enabled);
+    given consent records how it was captured (`consent_source`, else `source`), when and by whom."""
     now = utcnow()
+    basis = consent_basis(True, consent_source or source, actor, now) if consent else {}
     return {
         "_id": new_id(),
         "name": crypto.encrypt(name),
@@ -144,6 +160,8 @@ def new_document(*, name: str, phone: str, email: str, timezone: str, consent: b
         "timezone": timezone,
         "consent": consent,
         "recording_consent": recording_consent,
+        **basis,
+        "region": region,
         "do_not_call": False,
         "job_ids": sorted(set(job_ids)),
         "notes": crypto.encrypt(notes) if notes else "",
@@ -182,15 +200,15 @@ def find_by_phone(db: Database, phone: str) -> CandidateProfile | None:
 
 def add_candidate(db: Database, actor: User, *, name: str, phone: str, email: str = "",
                   timezone: str = "", consent: bool = False, notes: str = "",
-                  job_ids: Iterable[str] = ()) -> CandidateProfile:
+                  job_ids: Iterable[str] = (), region: str = "", via: str = "manual") -> CandidateProfile:
     """Add a candidate; a number already on file is refused with the existing candidate named."""
     require(actor, Action.MANAGE_JOBS)
     e164 = _clean_phone(phone)
     _refuse_listed(db, e164)
     doc = new_document(name=_clean_name(name), phone=e164, email=_clean_email(email),
                        timezone=_clean_timezone(timezone), consent=_clean_consent(consent),
-                       notes=_clean_notes(notes), job_ids=_check_jobs(db, job_ids), source="manual",
-                       actor=actor.username)
+                       notes=_clean_notes(notes), job_ids=_check_jobs(db, job_ids), source=via,
+                       actor=actor.username, region=_clean_region(region))
     existing = store.find_by_phone_hash(db, crypto.phone_hashes(e164))
     if existing:
         raise CandidateError(f"This number already belongs to candidate {crypto.decrypt(existing.name)} "
@@ -203,8 +221,10 @@ def add_candidate(db: Database, actor: User, *, name: str, phone: str, email: st
     return CandidateProfile.of(Candidate.model_validate(doc))
 
 
-def update_candidate(db: Database, actor: User, candidate_id: str, **fields: Any) -> CandidateProfile:
-    """Edit name, phone, email, time zone, consent, notes or jobs of a candidate."""
+def update_candidate(db: Database, actor: User, candidate_id: str, *, via: str = "manual",
+                     **fields: Any) -> CandidateProfile:
+    """Edit name, phone, email, time zone, place, consent, notes or jobs of a candidate; a
+    change of consent records how (`via`), when and by whom."""
     require(actor, Action.MANAGE_JOBS)
     old = store.get_candidate(db, candidate_id)
     if old is None:
@@ -238,8 +258,12 @@ def update_candidate(db: Database, actor: User, candidate_id: str, **fields: Any
         new["timezone"] = _clean_timezone(fields["timezone"])
     if "consent" in fields:
         new["consent"] = _clean_consent(fields["consent"])
+        if new["consent"] != old.consent:
+            new.update(consent_basis(new["consent"], via, actor.username, utcnow()))
     if "recording_consent" in fields:
         new["recording_consent"] = _clean_consent(fields["recording_consent"])
+    if "region" in fields:
+        new["region"] = _clean_region(fields["region"])
     if "notes" in fields:
         plain["notes"] = _clean_notes(fields["notes"])
         if plain["notes"] != current.notes:
@@ -247,7 +271,7 @@ def update_candidate(db: Database, actor: User, candidate_id: str, **fields: Any
     if "job_ids" in fields:
         new["job_ids"] = _check_jobs(db, fields["job_ids"])
     stored = old.model_dump()
-    for key in ("timezone", "consent", "recording_consent", "job_ids"):
+    for key in ("timezone", "region", "consent", "recording_consent", "job_ids"):
         if key in new and new[key] != stored.get(key):
             changed[key] = {"old": stored.get(key), "new": new[key]}
     for key in ("name", "notes"):
@@ -394,6 +418,18 @@ def own_number_contact(db: Database, actor: User, *, phone: str) -> CandidatePro
     doc.update(_id=contact_id, test_contact=True, name_tokens=[],
                phone_hash=f"test-contact:{contact_id}")  # a placeholder no lookup produces
     return CandidateProfile.of(store.upsert_test_contact(db, doc))
+
+
+def consent_words(candidate: CandidateProfile) -> str:
+    """How the candidate's consent was captured, in words ("not recorded" for older records)."""
+    if not candidate.consent_source:
+        return "How consent was captured: not recorded."
+    source = candidate.consent_source
+    withdrawn = source.startswith("withdrawn (")
+    how = labels.label(labels.Kind.CONSENT_SOURCE, source[len("withdrawn ("):-1] if withdrawn else source)
+    when = f", {timezones.readable(candidate.consent_at, timezones.UTC_NAME)}" if candidate.consent_at else ""
+    by = f", by {candidate.consent_by}" if candidate.consent_by else ""
+    return f"{'Consent withdrawn' if withdrawn else 'Consent captured'}: {how}{when}{by}."
 
 
 def label(candidate: CandidateProfile) -> str:

@@ -21,6 +21,7 @@ from core.people.candidates import (
     _clean_name,
     _clean_notes,
     _clean_phone,
+    _clean_region,
     _clean_timezone,
     describe_zone,
     new_document,
@@ -36,6 +37,8 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "email": ("email", "e_mail", "email_address"),
     "timezone": ("timezone", "time_zone", "tz"),
     "consent": ("consent", "consented", "consent_to_call"),
+    # Where the candidate lives (a US state or a country), for the laws that follow them.
+    "region": ("state", "region", "country", "province"),
     # Optional: consent to the recording given in advance (no question on the call).
     "recording_consent": ("recording_consent", "consent_to_record", "consent_to_recording"),
     "notes": ("notes", "note", "comments"),
@@ -90,7 +93,7 @@ def _header_map(header: list[str]) -> tuple[dict[str, int], list[str]]:
         shown = ", ".join(h.strip() for h in header if h.strip()) or "none"
         raise ImportFileError(
             f"Missing column(s): {', '.join(missing)}. Found: {shown}. Expected a header row "
-            "with name, phone and optionally email, timezone, consent, recording_consent, notes."
+            "with name, phone and optionally email, timezone, state, consent, recording_consent, notes."
         )
     return found, ignored
 
@@ -145,7 +148,8 @@ def preview_import(db: Database, job_id: str, file_bytes: bytes) -> ImportReport
         clean: dict[str, Any] = {}
         for field, cleaner in (("name", _clean_name), ("phone", _clean_phone),
                                ("email", _clean_email), ("timezone", _clean_timezone),
-                               ("consent", _clean_consent), ("recording_consent", _clean_consent),
+                               ("region", _clean_region), ("consent", _clean_consent),
+                               ("recording_consent", _clean_consent),
                                ("notes", _clean_notes)):
             try:
                 clean[field] = cleaner(get.get(field, ""))
@@ -188,8 +192,10 @@ def preview_import(db: Database, job_id: str, file_bytes: bytes) -> ImportReport
                         ignored_columns=ignored, rows=parsed)
 
 
-def commit_import(db: Database, actor: User, job_id: str, file_bytes: bytes) -> ImportResult:
-    """Save the accepted rows of a CSV (checked again, so the preview cannot go stale)."""
+def commit_import(db: Database, actor: User, job_id: str, file_bytes: bytes, *,
+                  via: str = "import") -> ImportResult:
+    """Save the accepted rows of a CSV (checked again, so the preview cannot go stale); `via`
+    names how consent was captured ("import" from the dashboard, "cli" from the command line)."""
     require(actor, Action.MANAGE_JOBS)
     report = preview_import(db, job_id, file_bytes)
     new_docs = []
@@ -204,7 +210,7 @@ def commit_import(db: Database, actor: User, job_id: str, file_bytes: bytes) -> 
                                          timezone=row.timezone, consent=row.consent, notes=row.notes,
                                          recording_consent=row.recording_consent,
                                          job_ids=[str(job_id)], source="import",
-                                         actor=actor.username))
+                                         actor=actor.username, region=row.region, consent_source=via))
     created = 0
     taken: set[str] = set()
     for start in range(0, len(new_docs), 1000):

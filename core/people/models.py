@@ -34,6 +34,9 @@ class CandidateProfile:
     created_at: datetime | None = None
     region: str | None = None  # "US-CA" or a country code, from the record (core.people.places)
     recording_consent: bool = False  # agreed in advance to the call being recorded
+    consent_source: str | None = None  # how consent was captured (None: not recorded)
+    consent_at: datetime | None = None
+    consent_by: str | None = None
     redacted: bool = False
 
     @classmethod
@@ -46,6 +49,7 @@ class CandidateProfile:
             notes=crypto.decrypt(doc.notes) or "", source=doc.source, do_not_call_at=doc.do_not_call_at,
             do_not_call_call_id=doc.do_not_call_call_id, do_not_call_reason=doc.do_not_call_reason,
             created_at=doc.created_at, region=doc.region, recording_consent=doc.recording_consent,
+            consent_source=doc.consent_source, consent_at=doc.consent_at, consent_by=doc.consent_by,
         )
 
 
@@ -69,6 +73,7 @@ class ImportRow:
     consent: bool = False
     recording_consent: bool = False
     notes: str = ""
+    region: str | None = None  # "US-CA" or a country code (core.people.places)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from core import crypto, timezones
 from core.agent.validation import FIELD_LABELS
 from core.auth import Action, User, can
 from core.calling.outcome import outcome_text
+from core.compliance.view import ComplianceSource
 from core.db import Database, utcnow
 from core.documents.call import Call, Review
 from core.labels import yes_no
@@ -207,6 +208,7 @@ def call_detail(db: Database, call_id: str, user: User | None = None) -> CallDet
         review=public_review(call.review, reviewer),
         can_review=reviewer and screening,
         technical=technical_facts(call) if can(user, Action.MANAGE_USERS) else [],
+        compliance=ComplianceSource.of(call),
         recording_enabled=call.snapshot_config.get("recording_enabled"),
         knockout_rules={q.id: bool(q.spec and q.spec.knockout and not q.spec.knockout.empty)
                         for q in screening_questions(call)},

@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from core.compliance.view import ComplianceSource
 from core.documents.base import Document, Instant, Stored
 from core.documents.call import CallCosts
 from core.people.models import CandidateProfile
@@ -247,6 +248,7 @@ class CallDetail:
     candidate_zone: str = ""  # the zone the calling hours used for this call ("" not recorded)
     technical: list[Fact] = field(default_factory=list)  # ids for operators: admins only, else empty
     transcript_note: str = ""  # why the transcript is gone when the job's retention deleted it
+    compliance: ComplianceSource | None = None  # the compliance record (core.compliance.view)
 
     @property
     def review_version(self) -> int:

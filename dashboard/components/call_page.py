@@ -20,7 +20,7 @@ from core.review import recording_links, recordings
 from core.review import scorecard as review_scorecard
 from core.review.models import CallDetail
 from dashboard import ui
-from dashboard.components import call_review, scorecard
+from dashboard.components import call_review, compliance, scorecard
 from dashboard.components import review_ui as view
 from dashboard.safe_text import md
 
@@ -185,6 +185,7 @@ def show(v: Viewer, call_id: str) -> None:
         st.fragment(run_every=LIVE_SECONDS)(_live_detail)(v, call_id)
         return
     call_review.header(detail, v.zone, key="transcripts")
+    compliance.flag(detail, v.zone)
     if detail.status == "queued":  # waiting for its time: nothing to hear or review yet
         st.info(md(detail.outcome), icon=":material/schedule:")
         call_review.technical_details(detail, key="transcripts")
@@ -231,6 +232,7 @@ def show(v: Viewer, call_id: str) -> None:
     else:
         st.info("Your role can read reviews but not change them.")
 
+    compliance.section(detail, v.zone, key="transcripts")
     call_review.call_settings(detail, key="transcripts")
     call_review.calling_window(detail, key="transcripts")
     call_review.technical_details(detail, key="transcripts")

@@ -236,6 +236,9 @@ def test_do_not_call_consent_unknown_zone_and_budget_are_never_dialled(stack):
     assert batches.release_holds(stack.db, stack.recruiter, batch.id) == 2
     dispatch.run_once(stack.db)
     assert list(dial_counts(stack)) == ["+12125550111"]
+    # The dialled call's compliance record names who released it.
+    released = stack.db[CALLS].find_one({"_id": calls_by[ok.id]["_id"]})
+    assert released["compliance"]["released_by"] == "rec1"
     batches.cancel_batch(stack.db, stack.recruiter, batch.id)
     assert stack.db[CALLS].find_one({"candidate_id": satellite.id})["status"] == "canceled"
 

@@ -61,7 +61,8 @@ def test_funnel_rows_links_and_filters(db):
     at.toggle(key="pipeline.passed").set_value(False).run()
     at.text_input(key="pipeline.search").input("hale").run()
     assert [r["Candidate"] for r in table(at)] == ["Gus Hale"]
-    assert [b.label for b in at.get("download_button")] == ["Download pipeline CSV"]
+    assert [b.label for b in at.get("download_button")] == ["Download pipeline CSV",
+                                                           "Download compliance CSV"]
 
 
 def test_a_viewer_sees_no_phone_and_no_launch(db):
