@@ -37,7 +37,6 @@ class Kind(StrEnum):
     CONSENT_SCOPE = "consent_scope"
     CONSENT_METHOD = "consent_method"
     RECORDING_CONSENT = "recording_consent"
-    },
     CONSENT_SOURCE = "consent_source"
     ZONE_SOURCE = "zone_source"
 
