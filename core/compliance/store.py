@@ -15,7 +15,7 @@ CALLS = "calls"
 _FIELDS: dict[str, Any] = {
     "candidate_id": 1, "job_id": 1, "status": 1, "attempt": 1, "created_at": 1, "dialed_at": 1,
     "test_call": 1, "compliance": 1, "disclosure": 1, "transcript_status": 1, "opt_out": 1,
-    "human_requested.at": 1, "callback.at": 1, "voicemail_left": 1,
+    "human_requested.at": 1, "callback.at": 1, "voicemail_left": 1, "recording_consent": 1,
 }
 # A call that was claimed for dialling (older calls too: they show "not recorded").
 _DIALLED = {"dialed_at": {"$ne": None}}

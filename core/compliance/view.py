@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from core import labels
-from core.documents.call import Call, ComplianceRecord, DisclosureCheck
+from core.documents.call import Call, ComplianceRecord, DisclosureCheck, RecordingConsent
 from core.people.places import place_label
 from core.timezones import place_name, readable, valid_zone
 
@@ -15,7 +15,7 @@ NOT_RECORDED = "not recorded"
 # The facts in order: the call page's rows and the CSV's columns after who and when.
 FIELDS: tuple[str, ...] = (
     "Candidate's local time", "Time zone", "Zone from", "Window", "Released by", "Consent",
-    "Consent captured", "Place", "All-party consent", "Recording", "Disclosure said",
+    "Consent captured", "Place", "All-party consent", "Recording", "Recording consent", "Disclosure said",
     "Disclosure at", "Opt-out at", "Human requested at", "Callback requested", "Voicemail", "Attempt",
     "Retry policy",
 )
@@ -34,6 +34,7 @@ class ComplianceSource:
     callback: bool = False
     voicemail_left: bool = False
     test_call: bool = False
+    recording_consent: RecordingConsent | None = None
 
     @classmethod
     def of(cls, call: Call) -> ComplianceSource:
@@ -41,7 +42,8 @@ class ComplianceSource:
         return cls(record=call.compliance, disclosure=call.disclosure, started_at=call.started_at,
                    transcript_status=call.transcript_status, opt_out=call.opt_out,
                    human_requested=bool(call.human_requested), callback=bool(call.callback),
-                   voicemail_left=bool(call.voicemail_left), test_call=call.test_call)
+                   voicemail_left=bool(call.voicemail_left), test_call=call.test_call,
+                   recording_consent=call.recording_consent)
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,13 @@ def _retry_policy(record: ComplianceRecord) -> str:
     return words
 
 
+def _recording_consent(src: ComplianceSource) -> str:
+    consent = src.recording_consent
+    if consent is None:
+        return NOT_RECORDED
+    return labels.label(labels.Kind.RECORDING_CONSENT, consent.outcome)
+
+
 def _disclosure(src: ComplianceSource) -> tuple[str, str, str | None]:
     """(Disclosure said, Disclosure at, the warning)."""
     check = src.disclosure
@@ -170,6 +179,7 @@ def compliance_view(src: ComplianceSource, zone: str) -> ComplianceView:
         "Place": _place(record),
         "All-party consent": _all_party(record),
         "Recording": NOT_RECORDED if record.recording is None else "on" if record.recording else "off",
+        "Recording consent": _recording_consent(src),
         "Disclosure said": said,
         "Disclosure at": said_at,
         "Opt-out at": _moment(src, "opt_out", src.opt_out),

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from core import auth
 from core.calling import launch
 from core.compliance import reports
+from core.compliance.view import FIELDS
 from core.db import CALLS
 from core.documents.call import Call
 from core.people import candidates, csv_import
@@ -75,6 +76,8 @@ def test_a_call_keeps_its_record_and_the_disclosure_said(stack) -> None:
     assert "Compliance" in [s.value for s in at.subheader]
     assert facts["Place"] == "California, US" and facts["All-party consent"] == "required"
     assert facts["Recording"] == "on" and facts["Consent"] == "given"
+    # California asks every party to agree: the agent asked, and the sandbox candidate agreed.
+    assert facts["Recording consent"] == "Recorded: the candidate agreed to the recording on the call"
     assert facts["Consent captured"].startswith("entered by hand, ") and facts["Consent captured"].endswith(
         "by rec1")
     assert facts["Disclosure said"] == "yes: “AI”, “recorded”"
@@ -127,6 +130,25 @@ def test_a_call_without_a_phrase_is_flagged_counted_and_exported(stack) -> None:
     assert row["Window"].startswith("Mon") and row["Time zone"] == "America/New_York"
     assert row["Zone from"] == "the phone number" and row["Retry policy"].startswith("up to 3 attempts")
     assert row["Started (UTC)"] and row["All-party consent"] == "not required"
+    assert row["Recording consent"] == "Recorded: consent to the recording was not needed here"
+
+
+def test_an_agent_that_skips_the_disclosure_is_flagged_and_a_refusal_is_on_the_record(stack) -> None:
+    job = make_job(stack)
+    skipper = candidates.add_candidate(stack.db, stack.recruiter, name="Sam Quiet", phone="+1 212 555 0160",
+                                       consent=True, job_ids=[job.id])
+    refuser = candidates.add_candidate(stack.db, stack.recruiter, name="Rae Private",
+                                       phone="+1 415 555 0159", consent=True, job_ids=[job.id])
+    skipped = _finished(stack, skipper.id)
+    assert skipped.disclosure.found is False and "recorded" in skipped.disclosure.missing
+    refused = _finished(stack, refuser.id)
+    assert refused.compliance.place == "US-CA" and refused.compliance.all_party_consent is True
+    rows = {r["Candidate"]: r for r in csv.DictReader(io.StringIO(
+        reports.compliance_csv(stack.db, stack.recruiter, job.id, zone="UTC").decode("utf-8-sig")))}
+    assert rows["Sam Quiet"]["Disclosure said"].startswith("no: missing ")
+    assert rows["Rae Private"]["Recording consent"] == "Recording refused by the candidate — not kept"
+    at = _page(stack.recruiter, skipped.id)
+    assert "The agent's first two turns did not contain: " in texts(at).replace("\u2060", "")
 
 
 def test_a_call_from_before_the_record_says_not_recorded(db) -> None:
@@ -139,7 +161,7 @@ def test_a_call_from_before_the_record_says_not_recorded(db) -> None:
     assert "placed before compliance records were kept" in texts(at)
     facts = _facts(at)
     assert facts.pop("Dialled") == "2 Mar 2026, 15:00 UTC"
-    assert set(facts.values()) == {"not recorded"} and len(facts) == 18
+    assert set(facts.values()) == {"not recorded"} and len(facts) == len(FIELDS)
     sheet = reports.compliance_csv(db, admin, job, zone="UTC").decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(sheet)))
     assert [r["Disclosure said"] for r in rows] == ["not recorded"]
