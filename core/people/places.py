@@ -25,6 +25,8 @@ US_STATES: dict[str, str] = {
     "PR": "Puerto Rico",
 }
 _STATE_BY_NAME = {name.lower(): code for code, name in US_STATES.items()}
+# How the number geocoder and people also write the capital.
+_STATE_BY_NAME.update({"washington d.c.": "DC", "washington dc": "DC", "washington, d.c.": "DC"})
 
 # US states whose recording laws ask every party to agree (the default of the editable setting).
 ALL_PARTY_CONSENT_DEFAULT: tuple[str, ...] = (

@@ -18,7 +18,7 @@ from core.calling import store as call_store
 from core.calling.refusals import LaunchRefused
 from core.db import utcnow
 from core.lifecycle import reconcile
-from core.people import candidates, csv_import
+from core.people import candidates, csv_import, holds
 from core.privacy import access_export, erasure, provider_deletions
 from core.review import decisions, recordings
 from tests.support.live_calls import wait
@@ -119,16 +119,17 @@ def test_erasure_leaves_no_trace_and_keeps_do_not_call(stack, tmp_path, artifact
         with pytest.raises(erasure.ErasureRefused, match=words):
             erasure.erase_candidate(db, stack.admin, cand.id,
                                     **{"reason": REASON, "confirmed": True, **kwargs})
-    hold = {"reason": "litigation", "by": "admin1", "at": utcnow()}
-    for collection, key in (("candidates", cand.id), ("jobs", job.id)):
-        db[collection].update_one({"_id": key}, {"$set": {"legal_hold": hold}})
+    # The hold is placed and lifted as an admin does it (core.people.holds), audited both ways.
+    for kind, key in (("candidate", cand.id), ("job", job.id)):
+        holds.place_hold(db, stack.admin, kind, key, "litigation, case 7")
         snapshot = _dump(db)
         with pytest.raises(erasure.ErasureRefused, match="legal hold"):
             erasure.erase_candidate(db, stack.admin, cand.id, reason=REASON, confirmed=True, typed_name=NAME)
         assert _dump(db) == snapshot
-        db[collection].update_one({"_id": key}, {"$set": {"legal_hold": None}})
-    assert {k: v for k, v in _dump(db).items() if k != "jobs" and k != "candidates"} == {
-        k: v for k, v in before.items() if k != "jobs" and k != "candidates"}
+        holds.lift_hold(db, stack.admin, kind, key, "case 7 settled")
+    unchanged = {"jobs", "candidates", "audit_log"}  # the holds came and went, audited
+    assert {k: v for k, v in _dump(db).items() if k not in unchanged} == {
+        k: v for k, v in before.items() if k not in unchanged}
 
     done = erasure.erase_candidate(db, stack.admin, cand.id, reason=REASON, confirmed=True,
                                    typed_name=f"  {NAME.upper()} ")

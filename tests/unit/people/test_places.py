@@ -34,6 +34,7 @@ def test_unknown_places_are_refused(typed: str) -> None:
     ("+12125550100", "US-NY"),  # "New York, NY"
     ("+13105550101", "US-CA"),  # "California"
     ("+16175550100", "US-MA"),
+    ("+12025550124", "US-DC"),  # "Washington D.C.", not a country alone
     ("+442079460958", "GB"),
     ("not a number", None),
     (None, None),
