@@ -6,6 +6,7 @@ two digits pick the simulated outcome; in live mode they would be real dial atte
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from core.auth import Action, User, require
@@ -14,6 +15,8 @@ from core.db import Database, DatabaseError
 from core.documents.candidate import Candidate
 from core.errors import UserError
 from core.people import candidates, jobs
+
+log = logging.getLogger(__name__)
 
 DEMO_JOB_ID = "demo-sandbox-outcomes"
 # Sandbox outcome by the last two digits of +1 212 555-01XX (the sandbox's scripted numbers).
@@ -56,9 +59,14 @@ def seed_demo(db: Database, actor: User | None) -> DemoSeed:
         except DatabaseError:  # a concurrent seed created it first (duplicate id): carry on
             if jobs.get_job(db, DEMO_JOB_ID) is None:
                 raise
-    seeded = [
-        (candidates.upsert_demo_candidate(db, name=name, phone=f"+1212555 01{xx}", job_id=DEMO_JOB_ID,
-                                          timezone="America/New_York"), outcome)
-        for xx, outcome, name in DEMO_OUTCOMES
-    ]
+    seeded = []
+    for xx, outcome, name in DEMO_OUTCOMES:
+        phone = f"+1212555 01{xx}"
+        if candidates.number_listed(db, candidates.normalize_phone(phone)):
+            # An erased demo candidate who asked not to be called stays out: the rest still seed.
+            log.warning("demo candidate for the %s outcome left out: its number is on the do-not-call "
+                        "list of erased candidates", outcome)
+            continue
+        seeded.append((candidates.upsert_demo_candidate(db, name=name, phone=phone, job_id=DEMO_JOB_ID,
+                                                        timezone="America/New_York"), outcome))
     return DemoSeed(job_id=DEMO_JOB_ID, candidates=seeded)

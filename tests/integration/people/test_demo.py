@@ -45,3 +45,17 @@ def test_the_home_button_is_for_admins_and_loads_the_demo(db) -> None:
     assert not at.exception
     assert [m.value for m in at.metric if m.label == "Open jobs"] == ["1"]
     assert db[CANDIDATES].count_documents({}) == len(demo.DEMO_OUTCOMES)
+
+
+def test_an_erased_demo_candidate_who_said_stop_stays_out_and_the_rest_seed(db) -> None:
+    from core.people import candidates
+    from core.privacy import erasure
+
+    admin = make_user(db, "admin", "boss")
+    opt_out = next(c for c, outcome in demo.seed_demo(db, admin).candidates if outcome == "opt_out")
+    candidates.set_do_not_call(db, admin, opt_out.id, True, reason="asked by email")
+    erasure.erase_candidate(db, admin, opt_out.id, reason="Erasure request 12", confirmed=True)
+    again = demo.seed_demo(db, admin)
+    assert "opt_out" not in [outcome for _, outcome in again.candidates]
+    assert len(again.candidates) == len(demo.DEMO_OUTCOMES) - 1
+    assert candidates.find_by_phone(db, "+12125550155") is None
