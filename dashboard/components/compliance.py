@@ -33,5 +33,6 @@ def section(detail: CallDetail, zone: str, *, key: str) -> None:
     src = detail.compliance
     theirs = src.record.zones[0] if src.record and len(src.record.zones) == 1 else None
     rows = [("Dialled", timezones.readable_for_both(src.started_at, zone, theirs)), *view.facts]
+    # Tall enough for every fact: a record read with a scroll bar hides half of it.
     st.dataframe([{"Fact": label, "Value": value or "—"} for label, value in rows],
-                 hide_index=True, width="stretch", key=f"{key}.compliance")
+                 hide_index=True, width="stretch", key=f"{key}.compliance", height=35 * (len(rows) + 1) + 3)
