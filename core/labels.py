@@ -157,6 +157,11 @@ def yes_no(value: bool | None, *, unknown: str = "—") -> str:
     return "Yes" if value else "No"
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """A count with its noun in the right number: "1 call", "3 calls" (never "call(s)")."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 
 

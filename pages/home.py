@@ -53,7 +53,8 @@ def _people_table(items: list[work_queue.Item], key: str, *, link: str) -> None:
 flags = compliance_reports.disclosure_flags(db, user, zone=zone)
 if flags.count:
     st.subheader("Disclosure not found")
-    st.warning(f"{flags.count}{' or more' if flags.more else ''} call(s) of the last "
+    many = labels.counted(flags.count, "call") if not flags.more else f"{flags.count} or more calls"
+    st.warning(f"{many} of the last "
                f"{compliance_reports.FLAG_DAYS} days: the agent's first two turns did not contain "
                "every disclosure key phrase.", icon=":material/gpp_maybe:")
     st.dataframe(

@@ -14,6 +14,7 @@ from core.auth import Action, User, require
 from core.db import Database, new_id, utcnow
 from core.documents.status import OPEN_STATUSES
 from core.errors import UserError
+from core.labels import counted
 from core.people import store as people_store
 from core.privacy import privacy_store, provider_deletions
 from core.review import retention_store
@@ -86,8 +87,8 @@ def check_erasable(db: Database, cand: dict[str, Any], calls: list[dict[str, Any
     if open_calls:
         queued = sum(1 for c in open_calls if c.get("status") == "queued")
         live = len(open_calls) - queued
-        parts = ([f"{queued} queued call(s) — cancel them first"] if queued else []) + (
-            [f"{live} call(s) in progress — wait until they end"] if live else [])
+        parts = ([f"{counted(queued, 'queued call')} — cancel them first"] if queued else []) + (
+            [f"{counted(live, 'call')} in progress — wait until they end"] if live else [])
         raise ErasureRefused("The candidate has " + " and ".join(parts) + "; then erase again.")
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from core import audit
 from core.db import Database, utcnow
+from core.labels import counted
 from core.privacy import privacy_store
 from core.providers.resilience import ProviderError, ProviderUnavailable
 from core.providers.telephony import get_twilio
@@ -75,7 +76,7 @@ def run_for(db: Database, erasure_id: str, *, now: datetime | None = None, limit
         pause = min(_FIRST_PAUSE * (2 ** min(attempts - 1, 10)), _MAX_PAUSE) if error else timedelta(0)
         fields.update(providers_next_at=now + pause, provider_error=error)
     privacy_store.update_erasure(db, erasure_id, fields, unset=("lease_until",))
-    words = (f"{done} provider deletion(s) done, {left} still pending"
+    words = (f"{counted(done, 'provider deletion')} done, {left} still pending"
              + (f"; {error}, retried later" if error else ""))
     audit.record(db, actor=actor, action="erasure.batch", entity="erasure", entity_id=erasure_id,
                  detail=words)

@@ -1,4 +1,4 @@
-"""Home as a work queue: per open job, who awaits review, who asked for a person, which calls
+"""Home as a work queue: per open or closed job, who awaits review, who asked for a person, which calls
 are running or waiting (with their times), and how far the job has come."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from core.people import jobs
 from core.review.job_pipeline import StageRow, jobs_stages
 from core.review.pipeline import Stage
 
-MAX_JOBS = 20  # Home reads the newest open jobs; the Pipeline page has every job
+MAX_JOBS = 20  # Home reads the newest open or closed jobs; the Pipeline page has every job
 _LISTED = (Stage.ASKED_FOR_HUMAN, Stage.CALLING, Stage.RETRY, Stage.SCHEDULED)  # Home names these
 _PROGRESS = (Stage.NOT_CALLED, Stage.AWAITING_REVIEW, Stage.ADVANCED, Stage.ON_HOLD, Stage.REJECTED)
 
@@ -67,22 +67,24 @@ def _item(job_id: str, title: str, row: StageRow) -> Item:
 def work_queue(db: Database, user: User | None, *, zone: str) -> WorkQueue:
     """The work queue for Home; times in `zone` with the candidate's clock beside them."""
     require(user, Action.VIEW)
-    open_jobs = jobs.list_jobs(db, limit=MAX_JOBS + 1)
+    # Closed jobs stay: their screened candidates still await a decision (archived ones do not).
+    open_jobs = jobs.list_jobs(db, include_closed=True, limit=MAX_JOBS + 1)
     queue = WorkQueue(more_jobs=len(open_jobs) > MAX_JOBS)
     shown = open_jobs[:MAX_JOBS]
     # Two reads for all the jobs; only the candidates Home names are put in words.
     stages = jobs_stages(db, user, [job.id for job in shown], _LISTED, zone=zone)
     for job in shown:
         got = stages[job.id]
+        title = job.title + (" (closed)" if job.closed else "")
         for row in got.listed:
             if row.stage == Stage.ASKED_FOR_HUMAN:
-                queue.asked_for_person.append(_item(job.id, job.title, row))
+                queue.asked_for_person.append(_item(job.id, title, row))
             elif row.stage == Stage.CALLING:
-                queue.running.append(_item(job.id, job.title, row))
+                queue.running.append(_item(job.id, title, row))
             elif row.stage in (Stage.RETRY, Stage.SCHEDULED):
-                queue.waiting.append(_item(job.id, job.title, row))
+                queue.waiting.append(_item(job.id, title, row))
         # the call to start reviewing at: the first screened candidate's
-        queue.jobs.append(JobProgress(job.id, job.title, got.candidates, got.counts, got.first_awaiting_call))
+        queue.jobs.append(JobProgress(job.id, title, got.candidates, got.counts, got.first_awaiting_call))
     return queue
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import auth
+from core import auth, labels
 from core.auth import User
 from core.db import Database
 from core.people import candidates
@@ -32,8 +32,9 @@ def _download(db: Database, user: User, candidate_id: str, *, key: str) -> None:
             return
         st.download_button("Save the ZIP", made.content, file_name=made.file_name, mime="application/zip",
                            key=f"{key}.save", on_click="ignore", type="primary")
-        st.caption(f"{made.calls} call(s) and {made.recordings} recording(s). The file holds personal "
-                   "data: keep it safe and delete it once it has been sent.")
+        held = f"{labels.counted(made.calls, 'call')} and {labels.counted(made.recordings, 'recording')}"
+        st.caption(f"{held}. The file holds personal data: keep it safe and delete it once it has been "
+                   "sent.")
 
 
 def _erase_panel(db: Database, user: User, candidate_id: str, *, key: str) -> None:

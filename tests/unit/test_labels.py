@@ -61,3 +61,12 @@ def test_download_names_come_from_what_they_hold() -> None:
     assert file_name("Zoë", "transcript", ext="txt") == "zoe-transcript.txt"
     assert file_name("!!!", ext="csv") == "export.csv"  # nothing usable: still a name
     assert not engineer_speak(file_name("../../etc/passwd", ext="txt").replace("-", " "))
+
+
+def test_counts_take_their_noun_in_the_right_number() -> None:
+    from core.labels import counted
+
+    assert counted(1, "call") == "1 call"
+    assert counted(0, "recording") == "0 recordings"
+    assert counted(3, "queued call") == "3 queued calls"
+    assert counted(2, "entry", "entries") == "2 entries"

@@ -116,7 +116,7 @@ def test_a_call_without_a_phrase_is_flagged_counted_and_exported(stack) -> None:
     home = signed_in(AppTest.from_file(page_path("home"), default_timeout=TIMEOUT), stack.recruiter).run()
     assert not home.exception
     assert "Disclosure not found" in [s.value for s in home.subheader]
-    assert any(w.value.startswith("1 call(s) of the last 30 days") for w in home.warning)
+    assert any(w.value.startswith("1 call of the last 30 days") for w in home.warning)
     table = next(df for df in home.dataframe if "Missing" in df.value.columns)
     assert table.value.to_dict("records")[0]["Open"].endswith(call.id)
 

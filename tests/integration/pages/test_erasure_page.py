@@ -67,5 +67,5 @@ def test_an_admin_prepares_the_download(db) -> None:
     at.button(key=f"{_KEY}.export.prepare").click()
     at.run()
     assert not at.exception
-    assert "1 call(s) and 0 recording(s)" in texts(at)
+    assert "1 call and 0 recordings" in texts(at)
     assert db["audit_log"].find_one({"action": "candidate.export", "entity_id": cand.id})

@@ -100,3 +100,17 @@ def test_the_batched_call_read_gives_each_jobs_newest_calls_within_its_bound(db)
                for job_id, calls in pipeline_store.jobs_stage_calls(db, jobs, per_job=per_job)}
         assert got == {j: [c.id for c in pipeline_store.job_calls(db, j, limit=per_job)] for j in jobs}
     assert len(got[other]) == 2
+
+
+def test_a_closed_job_stays_on_the_queue_until_it_is_archived(db) -> None:
+    from core.people import jobs
+
+    seeded = seed_pipeline(db)
+    admin = make_user(db, "admin")
+    jobs.set_stage(db, admin, seeded["job"], "closed")
+    queue = work_queue(db, make_user(db, "recruiter"), zone="Europe/Paris")
+    job = next(j for j in queue.jobs if j.job_id == seeded["job"])
+    assert job.awaiting == 1 and job.first_awaiting_call == seeded["calls"]["Cara Diaz"]
+    assert job.title.endswith(" (closed)")
+    jobs.set_stage(db, admin, seeded["job"], "archived")
+    assert seeded["job"] not in [j.job_id for j in work_queue(db, admin, zone="UTC").jobs]
