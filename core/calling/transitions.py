@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,17 @@ def sync_rollup(db: Database, call_id: str) -> None:
         # Counters are derived data: the worker's rollup safety net (sync_stale) catches up.
         log.exception("rollup sync of call %s failed", call_id)
     budget.settle_call(db, call_id)  # the sweeper's budget check repairs a crash in between
+
+
+def sync_rollups(db: Database, call_ids: Sequence[str]) -> None:
+    """`sync_rollup` for a batch of calls, with a few database commands for all of them."""
+    try:
+        rollups.sync_calls(db, call_ids)
+    except DatabaseError:
+        raise
+    except Exception:
+        log.exception("rollup sync of a batch of %d calls failed", len(call_ids))
+    budget.settle_calls(db, call_ids)
 
 
 def advance_status(db: Database, call_id: str, new: CallStatus, *, fields: dict[str, Any] | None = None,

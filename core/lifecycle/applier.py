@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.calling.transitions import sync_rollup
+from core.calling.transitions import sync_rollups
 from core.db import Database, DatabaseError
 from core.documents.event import Event
 from core.lifecycle import ingest, store
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 _BATCH = 200  # events applied before their one "applied" write
 _QUEUE_LIMIT = 5000  # beyond this the worker's reconcile applies what the sidecar could not
 _RETRY_PAUSE = 1.0  # after a database error, before the batch is tried once more
+_SETTLE_GATHER = 0.25  # seconds the settler gathers ended calls before settling them together
 
 
 @dataclass(frozen=True)
@@ -129,13 +130,22 @@ class Applier:
 
     def _run_settle(self) -> None:
         while True:
-            call_id = self._settle.get()
+            batch = [self._settle.get()]
+            # Endings come in bursts: gathering them a moment settles a burst with a few commands
+            # (rollups.sync_calls) instead of seven per call, each a commit on the durable store.
+            deadline = time.monotonic() + _SETTLE_GATHER
+            while len(batch) < _BATCH:
+                try:
+                    batch.append(self._settle.get(timeout=max(0.0, deadline - time.monotonic())))
+                except queue.Empty:
+                    break
             try:
-                sync_rollup(self._db, call_id)
-            except DatabaseError as exc:  # an outage: one line, the worker's passes settle it
-                log.warning("settling call %s: database error (%s); the worker's rollup pass will",
-                            call_id, type(exc).__name__)
-            except Exception:  # noqa: BLE001 - the worker's rollup and budget passes settle it
-                log.exception("settling call %s failed; the worker's rollup pass will", call_id)
+                sync_rollups(self._db, batch)
+            except DatabaseError as exc:  # an outage: one line, the worker's passes settle them
+                log.warning("settling %d ended calls: database error (%s); the worker's rollup pass "
+                            "will", len(batch), type(exc).__name__)
+            except Exception:  # noqa: BLE001 - the worker's rollup and budget passes settle them
+                log.exception("settling %d ended calls failed; the worker's rollup pass will", len(batch))
             finally:
-                self._settle.task_done()
+                for _ in batch:
+                    self._settle.task_done()

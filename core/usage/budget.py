@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -24,7 +25,8 @@ from decimal import Decimal
 from core import faults
 from core.agent.models import GlobalVoiceConfig
 from core.config import get_settings
-from core.db import Database, field_key, server_now
+from core.db import Database, field_key, new_id, server_now
+from core.documents.call import Call, CallBudget
 from core.documents.status import TERMINAL_STATUSES, CallStatus
 from core.providers.telephony import TIME_LIMIT_SLACK_SECONDS
 from core.usage import budget_store, costs, spend
@@ -178,10 +180,7 @@ def settle_call(db: Database, call_id: str) -> bool:
         if call is None or call.budget is None:
             return False
         held = call.budget
-        if call.status.value in _SETTLED and call.costs is not None:
-            target = call.costs.total_micros
-        else:
-            target = held.micros
+        target = _target(call, held)
         if target == held.counted_micros:
             return False
         if budget_store.set_counted(db, call_id, old=held.counted, new=target):
@@ -189,6 +188,34 @@ def settle_call(db: Database, call_id: str) -> bool:
             budget_store.add(db, held.month, held.job_id, target - held.counted_micros)
             return True
     return False
+
+
+def settle_calls(db: Database, call_ids: Sequence[str]) -> int:
+    """`settle_call` for many calls: one read, one command of compare-and-sets and one of month
+    changes for the batch; returns how many calls' counts changed."""
+    targets: list[tuple[str, int | None, int]] = []
+    holds: dict[str, tuple[str, str, int]] = {}
+    for call in budget_store.budget_calls(db, list(dict.fromkeys(call_ids))):
+        if call.budget is None:
+            continue
+        held = call.budget
+        target = _target(call, held)
+        if target != held.counted_micros:
+            targets.append((call.id, held.counted, target))
+            holds[call.id] = (held.month, held.job_id, target - held.counted_micros)
+    changed = budget_store.set_counted_many(db, targets, token=new_id())
+    if changed:
+        faults.point("after_budget_release")
+        budget_store.add_many(db, [holds[call_id] for call_id in changed])
+    # One that changed meanwhile is settled on its own, at what it should count now.
+    return len(changed) + sum(settle_call(db, call_id) for call_id, _, _ in targets if call_id not in changed)
+
+
+def _target(call: Call, held: CallBudget) -> int:
+    """What the month should count for the call now: its cost once ended, else its reservation."""
+    if call.status.value in _SETTLED and call.costs is not None:
+        return call.costs.total_micros
+    return held.micros
 
 
 def check_month(db: Database, *, now: datetime | None = None, owner: str | None = None,

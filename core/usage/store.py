@@ -10,6 +10,7 @@ A rebuild holds a lock in `app_state` while it recounts; syncs wait for it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -94,6 +95,66 @@ def clear_inc_pending(db: Database, call_id: str, seq: int) -> None:
     """Mark the increment of sync `seq` as landed (unless a later sync has moved on)."""
     db[CALLS].update_one({"_id": call_id, "rollup.seq": seq},
                          {"$unset": {"rollup.inc_pending": "", "rollup.pending": ""}})
+
+
+# -- the same gate for many calls at once (the sidecar's settler, the worker's stale pass) ----
+# One command per step for a whole batch instead of one per call: on a store that commits
+# before it answers, every command is a commit, and a burst of endings is hundreds of them.
+
+
+@dataclass(frozen=True)
+class RollupClaim:
+    """One call's gate move in a batch: what `claim_rollup_sync` takes, for many calls."""
+
+    call_id: str
+    seq: int
+    applied: Mapping[str, int]
+    day: str | None
+    costs: Mapping[str, Any]
+    pending: Mapping[str, Any] | None
+
+
+def rollup_sources(db: Database, call_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The calls as the rollup computation reads them, by id (missing ones left out)."""
+    # `_id` with `$in` is answered from the unique `_id` index, also by the embedded server.
+    return {d["_id"]: d for d in db[CALLS].find({"_id": {"$in": list(call_ids)}}, _PROJECTION)}
+
+
+def claim_rollup_syncs(db: Database, claims: Sequence[RollupClaim], *, now: datetime,
+                       token: str) -> set[str]:
+    """The gate of `claim_rollup_sync` for many calls in one command; the ids whose gate moved.
+
+    Each claim is still its own conditional update (a call synced meanwhile is not moved).
+    When some did not move, the calls are read back: ours carry `token` at the new seq.
+    """
+    if not claims:
+        return set()
+    writes = []
+    for c in claims:
+        fields: dict[str, Any] = {"rollup.applied": c.applied, "rollup.seq": c.seq + 1,
+                                  "rollup.synced_at": now, "rollup.day": c.day,
+                                  "rollup.inc_pending": True, "rollup.by": token, "costs": c.costs}
+        update: dict[str, Any] = {"$set": fields}
+        if c.pending:
+            fields["rollup.pending"] = dict(c.pending)
+        else:
+            update["$unset"] = {"rollup.pending": ""}
+        writes.append(UpdateOne({"_id": c.call_id, "rollup.seq": c.seq or None}, update))
+    result = db[CALLS].bulk_write(writes, ordered=False)
+    if result.modified_count == len(claims):
+        return {c.call_id for c in claims}
+    wanted = {c.call_id: c.seq + 1 for c in claims}
+    moved = db[CALLS].find({"_id": {"$in": list(wanted)}}, {"rollup.seq": 1, "rollup.by": 1})
+    return {d["_id"] for d in moved
+            if (d.get("rollup") or {}).get("by") == token and d["rollup"].get("seq") == wanted[d["_id"]]}
+
+
+def clear_inc_pending_many(db: Database, landed: Sequence[tuple[str, int]]) -> None:
+    """`clear_inc_pending` for many (call id, seq) pairs in one command."""
+    if landed:
+        db[CALLS].bulk_write([UpdateOne({"_id": call_id, "rollup.seq": seq},
+                                        {"$unset": {"rollup.inc_pending": "", "rollup.pending": ""}})
+                              for call_id, seq in landed], ordered=False)
 
 
 def stale_call_ids(db: Database, *, since: datetime, terminal: Sequence[str], limit: int,
@@ -196,6 +257,53 @@ def inc_counters(db: Database, day: str, job_id: Any, delta: Mapping[str, int], 
             update["$set"][key] = {"s": mark[1], "t": now}
         writes.append(UpdateOne(query, update))
     db[ROLLUPS].bulk_write(writes, ordered=True)
+
+
+@dataclass(frozen=True)
+class CounterIncrement:
+    """One call's sync increment in a batch: its day, job, counter changes and mark."""
+
+    day: str
+    job_id: Any
+    delta: Mapping[str, int]
+    mark: tuple[str, int]
+
+
+def inc_counters_many(db: Database, increments: Sequence[CounterIncrement], *, now: datetime) -> bool:
+    """Add many calls' increments, summed per rollup document, in one command; True if all landed.
+
+    A document's summed update carries every call's mark and is conditional on none of them
+    having landed yet, so it lands whole or not at all. False means some document refused (one
+    of those increments had landed before, e.g. a crash being finished): the caller then adds
+    the increments one by one with `inc_counters`, whose marks skip what has landed.
+    """
+    sums: dict[str, dict[str, Any]] = {}
+    for item in increments:
+        inc = {f"c.{k}": v for k, v in item.delta.items() if v}
+        if not inc:
+            continue
+        day_id, job_doc_id = rollup_ids(item.day, item.job_id)
+        base = {"day": item.day, "month": item.day[:7]}
+        for doc_id, insert in ((day_id, {**base, "scope": "day", "job_id": None}),
+                               (job_doc_id, {**base, "scope": "job", "job_id": item.job_id or ""})):
+            doc = sums.setdefault(doc_id, {"insert": insert, "inc": Counter(), "marks": []})
+            doc["inc"].update(inc)
+            doc["marks"].append(item.mark)
+    if not sums:
+        return True
+    writes: list[Any] = [UpdateOne({"_id": doc_id}, {"$setOnInsert": doc["insert"]}, upsert=True)
+                         for doc_id, doc in sums.items()]
+    for doc_id, doc in sums.items():
+        query: dict[str, Any] = {"_id": doc_id}
+        sets: dict[str, Any] = {"updated_at": now}
+        for call_id, seq in doc["marks"]:
+            key = f"m.{field_key(call_id)}"
+            query[f"{key}.s"] = {"$not": {"$gte": seq}}
+            sets[key] = {"s": seq, "t": now}
+        writes.append(UpdateOne(query, {"$inc": dict(doc["inc"]), "$set": sets}))
+    result = db[ROLLUPS].bulk_write(writes, ordered=True)
+    # Each $setOnInsert either matched or inserted; the rest matched only where they landed.
+    return result.matched_count + result.upserted_count - len(sums) == len(sums)
 
 
 def prune_marks(db: Database, *, older_than: datetime, limit: int = 200) -> int:
