@@ -15,6 +15,7 @@ from core.db import Database, new_id, utcnow
 from core.documents.status import OPEN_STATUSES
 from core.errors import UserError
 from core.labels import counted
+from core.people import holds
 from core.people import store as people_store
 from core.privacy import privacy_store, provider_deletions
 from core.review import retention_store
@@ -75,12 +76,14 @@ def _check_reason(reason: str, cand: dict[str, Any]) -> str:
 def check_erasable(db: Database, cand: dict[str, Any], calls: list[dict[str, Any]]) -> None:
     """Refuse (ErasureRefused) while the candidate or one of their jobs is on legal hold, or while
     one of their calls is queued or live."""
-    if isinstance(cand.get("legal_hold"), dict):
+    if holds.is_held(db, candidate_id=cand["_id"]):
         raise ErasureRefused("The candidate is on legal hold: nothing about them can be erased until "
                              "an admin lifts the hold.")
-    held = privacy_store.jobs_on_hold(db, [*cand.get("job_ids", []), *(c.get("job_id") for c in calls)])
+    job_ids = {*cand.get("job_ids", []), *(c.get("job_id") for c in calls)}
+    held = [job_id for job_id in sorted(j for j in job_ids if j) if holds.is_held(db, job_id=job_id)]
     if held:
-        titles = ", ".join(str(j.get("title") or "untitled job") for j in held)
+        names = privacy_store.job_titles(db, held)
+        titles = ", ".join(names.get(job_id) or "untitled job" for job_id in held)
         raise ErasureRefused(f"A job of this candidate is on legal hold ({titles}): nothing about them "
                              "can be erased until an admin lifts the hold.")
     open_calls = [c for c in calls if c.get("status") in {s.value for s in OPEN_STATUSES}]

@@ -55,14 +55,6 @@ def calls_of(db: Database, candidate_id: str) -> list[dict[str, Any]]:
     return list(db[CALLS].find({"candidate_id": str(candidate_id)}).sort("created_at", 1).limit(_CALLS_CAP))
 
 
-def jobs_on_hold(db: Database, job_ids: list[str]) -> list[dict[str, Any]]:
-    """The jobs among these that are under a legal hold (id and title)."""
-    if not job_ids:
-        return []
-    query = {"_id": {"$in": sorted(set(job_ids))}, "legal_hold": {"$type": "object"}}
-    return list(db[JOBS].find(query, {"title": 1}).limit(len(job_ids)))
-
-
 def job_titles(db: Database, job_ids: list[str]) -> dict[str, str]:
     """Job titles by id."""
     ids = sorted(set(job_ids))
