@@ -187,12 +187,12 @@ def process(db: Database, event: ParsedEvent, *, source: str = "webhook") -> Sto
 
 
 def apply_stored(db: Database, event: Event, *, count_attempt: bool = True,
-                 adopt: bool | None = None) -> bool:
+                 adopt: bool | None = None, settle: Callable[[str], None] | None = None) -> bool:
     """Apply a stored event to its call; False if applying failed. The caller marks it applied
     (`store.mark_applied`, or one write for a batch).
 
     `adopt`: first give the call the event's provider id if it has none (None: whenever the
-    event was linked by the id the webhook named).
+    event was linked by the id the webhook named). `settle`: as in `apply_event`.
     """
     if count_attempt:  # bounded retries: a poison event is not re-applied forever
         store.count_apply_attempt(db, event.id)
@@ -202,7 +202,7 @@ def apply_stored(db: Database, event: Event, *, count_attempt: bool = True,
         if adopt and event.call_id:
             store.adopt_provider_id(db, event.call_id, _provider_field(event.provider),
                                     event.provider_call_id)
-        apply_event(db, event)
+        apply_event(db, event, settle=settle)
     except DatabaseError:
         raise
     except Exception:
@@ -217,14 +217,18 @@ def _event_time(event: Event) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def apply_event(db: Database, event: Event) -> None:
-    """Apply one stored event to its call (idempotent: re-applying changes nothing)."""
+def apply_event(db: Database, event: Event, *, settle: Callable[[str], None] | None = None) -> None:
+    """Apply one stored event to its call (idempotent: re-applying changes nothing).
+
+    `settle(call_id)` brings the call's usage counters and budget in line afterwards (e.g. queued
+    for the sidecar's settler, which settles a burst together); without it, that is done here.
+    """
     if event.call_id is None:
         return
     if event.provider == TWILIO:
         _apply_twilio(db, event.call_id, event)
     else:
-        _apply_ultravox(db, event.call_id, event)
+        _apply_ultravox(db, event.call_id, event, settle or partial(sync_rollup, db))
 
 
 def _twilio_move(call_id: str, event: Event) -> PhaseMove | None:
@@ -282,7 +286,7 @@ def apply_many(db: Database, received: list[tuple[Event, bool]],
         if event.call_id is None:
             continue
         if event.provider != TWILIO:
-            if apply_stored(db, event, count_attempt=False, adopt=False):
+            if apply_stored(db, event, count_attempt=False, adopt=False, settle=settle):
                 applied.append(event)
             continue
         move = _twilio_move(event.call_id, event)
@@ -295,7 +299,7 @@ def apply_many(db: Database, received: list[tuple[Event, bool]],
     return applied + moved_events
 
 
-def _apply_ultravox(db: Database, call_id: str, event: Event) -> None:
+def _apply_ultravox(db: Database, call_id: str, event: Event, settle: Callable[[str], None]) -> None:
     call = event.payload["call"]
     now = utcnow()
     if event.kind == "call.joined":
@@ -311,14 +315,16 @@ def _apply_ultravox(db: Database, call_id: str, event: Event) -> None:
             if call.get(src):
                 fields[dst] = call[src]
         store.record_agent_end(db, call_id, fields=fields, ended_at=at)
-        sync_rollup(db, call_id)  # end reasons and agent-side duration feed the usage charts
-    elif event.kind == "call.billed":
-        apply_billing(db, call_id, call.get("billingStatus"), call.get("billedDuration"))
+        settle(call_id)  # end reasons and agent-side duration feed the usage charts
+    elif event.kind == "call.billed" and apply_billing(db, call_id, call.get("billingStatus"),
+                                                         call.get("billedDuration")):
+        settle(call_id)
 
 
 def apply_billing(db: Database, call_id: str, billing_status: str | None,
                   billed_duration: str | None) -> bool:
-    """Store Ultravox billing once it is final (a PENDING status is not stored)."""
+    """Store Ultravox billing once it is final (a PENDING status is not stored); True if stored
+    (the caller then settles the call's usage counters and budget)."""
     if not billing_status or billing_status == BILLING_PENDING:
         return False
     fields: dict[str, Any] = {"billing_status": billing_status, "billed_at": utcnow(), "updated_at": utcnow()}
@@ -326,7 +332,6 @@ def apply_billing(db: Database, call_id: str, billing_status: str | None,
     if seconds is not None:
         fields["billed_duration_seconds"] = seconds
     store.set_call_facts(db, call_id, fields)
-    sync_rollup(db, call_id)
     return True
 
 

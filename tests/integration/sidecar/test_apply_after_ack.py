@@ -11,13 +11,15 @@ from __future__ import annotations
 import time
 
 import pytest
+from pymongo import MongoClient, monitoring
 from twilio.request_validator import RequestValidator
 
 from core.config import get_settings
-from core.db import CALL_EVENTS, CALLS, new_id
+from core.db import CALL_EVENTS, CALLS, ROLLUPS, new_id
 from core.lifecycle import ingest
 from sidecar.app import create_app
 from tests.factories import insert_call, insert_launched_call
+from tests.support.webhooks import deliver, full_sequence
 
 PATH = "/webhooks/twilio/status"
 
@@ -129,3 +131,41 @@ def test_a_named_call_with_another_callsid_is_never_moved(app, db) -> None:
     assert db[CALLS].find_one({"_id": owner.id})["status"] == "ringing"
     assert db[CALLS].find_one({"_id": other.id})["status"] == "dialing"
     assert db[CALL_EVENTS].find_one({"_id": answer.json["event"]})["call_id"] == owner.id
+
+
+def test_a_burst_of_whole_calls_is_settled_together_and_counted_once(db, test_env) -> None:
+    """Twilio's and Ultravox's endings of many calls reach the settler, which settles them in
+    batches: far fewer gate writes than one per ending, and every call counted once."""
+    gates: list[str] = []
+
+    class Gates(monitoring.CommandListener):
+        def started(self, event):
+            updates = event.command.get("updates") or []
+            if event.command_name == "update" and any("rollup.seq" in u["q"] for u in updates):
+                gates.append(event.command_name)
+
+        def succeeded(self, event):
+            pass
+
+        def failed(self, event):
+            pass
+
+    listened = MongoClient(test_env["MONGODB_URI"], event_listeners=[Gates()], tz_aware=True)
+    try:
+        app = create_app(listened[db.name], followup_in_background=False, apply_after_ack=True)
+        client = app.test_client()
+        calls = [insert_launched_call(db) for _ in range(8)]
+        for call in calls:
+            for item in full_sequence(call):
+                assert deliver(client, item).status_code == 200
+        assert app.extensions["applier"].drain(20)
+    finally:
+        listened.close()
+    endings = 3 * len(calls)  # Twilio's completed, Ultravox's ended and billed: each settles
+    for call in calls:
+        doc = db[CALLS].find_one({"_id": call.id})
+        assert doc["status"] == "completed" and doc["billing_status"] == "BILLING_STATUS_BILLED"
+        assert "inc_pending" not in doc["rollup"]
+    day = {k: v for k, v in db[ROLLUPS].find_one({"scope": "day"})["c"].items() if v}
+    assert day["calls"] == len(calls) and day["out_completed"] == len(calls)
+    assert 0 < len(gates) < endings, gates
