@@ -30,7 +30,22 @@ log = logging.getLogger(__name__)
 _BATCH = 200  # events applied before their one "applied" write
 _QUEUE_LIMIT = 5000  # beyond this the worker's reconcile applies what the sidecar could not
 _RETRY_PAUSE = 1.0  # after a database error, before the batch is tried once more
+# Webhooks and endings come in bursts: gathering a moment applies (settles) a burst with a few
+# commands instead of a few per event (seven per ended call), each a commit on the durable store.
+_APPLY_GATHER = 0.1  # seconds the applier gathers received events (applied well within ~2 s)
 _SETTLE_GATHER = 0.25  # seconds the settler gathers ended calls before settling them together
+
+
+def _gather(source: queue.Queue, seconds: float) -> list:
+    """The next item (waiting for it), then whatever else arrives within `seconds`, up to _BATCH."""
+    batch = [source.get()]
+    deadline = time.monotonic() + seconds
+    while len(batch) < _BATCH:
+        try:
+            batch.append(source.get(timeout=max(0.0, deadline - time.monotonic())))
+        except queue.Empty:
+            break
+    return batch
 
 
 @dataclass(frozen=True)
@@ -93,12 +108,7 @@ class Applier:
 
     def _run(self) -> None:
         while True:
-            batch = [self._queue.get()]
-            while len(batch) < _BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            batch = _gather(self._queue, _APPLY_GATHER)
             try:
                 self._apply_batch(batch)
             except Exception:  # noqa: BLE001 - the thread must live; reconcile applies the rest
@@ -130,15 +140,7 @@ class Applier:
 
     def _run_settle(self) -> None:
         while True:
-            batch = [self._settle.get()]
-            # Endings come in bursts: gathering them a moment settles a burst with a few commands
-            # (rollups.sync_calls) instead of seven per call, each a commit on the durable store.
-            deadline = time.monotonic() + _SETTLE_GATHER
-            while len(batch) < _BATCH:
-                try:
-                    batch.append(self._settle.get(timeout=max(0.0, deadline - time.monotonic())))
-                except queue.Empty:
-                    break
+            batch = _gather(self._settle, _SETTLE_GATHER)
             try:
                 sync_rollups(self._db, batch)
             except DatabaseError as exc:  # an outage: one line, the worker's passes settle them
