@@ -46,6 +46,7 @@ from twilio.request_validator import RequestValidator  # noqa: E402
 
 from core import db as dbmod  # noqa: E402
 from core.config import get_settings  # noqa: E402
+from core.usage import budget_store, period  # noqa: E402
 from tools.embedded_db import launcher as embedded_db  # noqa: E402
 
 STATUSES = ["initiated", "ringing", "in-progress", "completed"]
@@ -53,6 +54,7 @@ PATH = "/webhooks/twilio/status"
 GOAL_TEXTBOOK = 1.5
 GOAL_RAW = 0.35
 _WARM_CALLS = 16
+_RESERVED = 974_000  # a 15-minute US call's maximum cost, in micro-dollars
 
 
 @dataclass
@@ -125,10 +127,15 @@ def _wait_ready(port: int, process: subprocess.Popen) -> None:
 def _seed_calls(db, count: int) -> list[tuple[str, str]]:
     now = dbmod.utcnow()
     calls = [(uuid.uuid4().hex, "CA" + uuid.uuid4().hex) for _ in range(count)]
+    # Each holds its budget reservation, as every dialled call does: ending gives back the rest.
+    month = period.month_key(now, "UTC")
+    held = {"month": month, "job_id": "bench-job", "micros": _RESERVED, "counted": _RESERVED}
+    budget_store.open_month(db, month)
+    budget_store.add(db, month, "bench-job", _RESERVED * count)
     db[dbmod.CALLS].insert_many([
         {"_id": call_id, "status": "dialing", "twilio_call_sid": sid, "job_id": "bench-job",
          "candidate_id": f"cand-{call_id}", "open_key": f"bench:{call_id}", "created_at": now,
-         "updated_at": now, "dialed_at": now}
+         "updated_at": now, "dialed_at": now, "budget": held}
         for call_id, sid in calls
     ])
     return calls
@@ -228,7 +235,7 @@ def _run_receiver(kind: str, server: embedded_db.EmbeddedDb, db_name: str, calls
         note = ""
         if sidecar:
             # Acknowledged means stored; applied follows just after, then the ended calls'
-            # usage counters (the rollup sync) are settled.
+            # usage counters (the rollup sync) and budget shares are settled.
             applied_after = settled_after = None
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and settled_after is None:
@@ -238,11 +245,13 @@ def _run_receiver(kind: str, server: embedded_db.EmbeddedDb, db_name: str, calls
                     if pending == 0 and done == calls_n:
                         applied_after = time.perf_counter() - last_ack
                 if applied_after is not None and db[dbmod.CALLS].count_documents(
-                        {"status": "completed", "rollup.seq": None}) == 0:
+                        {"status": "completed", "$or": [{"rollup.seq": None},
+                                                        {"budget.counted": _RESERVED}]}) == 0:
                     settled_after = time.perf_counter() - last_ack
                 time.sleep(0.1)
             applied = collection.count_documents({"_id": {"$in": acked}, "applied": True})
-            settled = db[dbmod.CALLS].count_documents({"status": "completed", "rollup.seq": {"$ne": None}})
+            settled = db[dbmod.CALLS].count_documents({"status": "completed", "rollup.seq": {"$ne": None},
+                                                        "budget.counted": {"$ne": _RESERVED}})
             note = (f"applied {applied}/{len(acked)} within {_secs(applied_after)} of the last ack, "
                     f"ended calls settled {settled - _WARM_CALLS}/{calls_n} within {_secs(settled_after)}")
         cpu = (_cpu_seconds(pids) - cpu0) * 1000 / max(1, len(acked))
