@@ -380,7 +380,8 @@ class Settings(BaseSettings):
                 except ValueError:
                     raise ValueError(
                         f"{part.strip()!r} is not an IP address or CIDR range; set TRUSTED_PROXY to "
-                        "the proxy's address(es), e.g. TRUSTED_PROXY=127.0.0.1 or 10.0.0.0/24"
+                        "the proxy's address, or several separated by commas, "
+                        "e.g. TRUSTED_PROXY=127.0.0.1 or 10.0.0.0/24"
                     ) from None
         return value
 

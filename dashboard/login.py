@@ -23,7 +23,7 @@ import streamlit as st
 # every call, which we do not need (the server reads cookies from st.context.cookies).
 from extra_streamlit_components.CookieManager import _component_func as _cookie_component
 
-from core import auth
+from core import auth, labels
 from core.db import Database
 from dashboard import ui
 
@@ -140,8 +140,9 @@ def _login_column(db: Database, cookie_key: str) -> auth.User | None:
         if result.locked_until is not None:
             minutes = max(1, round((result.locked_until - datetime.now(UTC)).total_seconds() / 60))
             st.error(
-                f"Too many failed log-ins: this account is locked here for about {minutes} more "
-                "minute(s). Wait, or ask an operator to run `python -m core.manage unlock-user NAME`."
+                "Too many failed log-ins: this account is locked here for about "
+                f"{labels.counted(minutes, 'more minute')}. Wait, or ask an operator to run "
+                "`python -m core.manage unlock-user NAME`."
             )
         else:
             st.error("Username or password is incorrect, or the account is disabled.")

@@ -219,13 +219,13 @@ with tab_import:
                                         "Why / note": st.column_config.TextColumn(width="large")})
             problems = [r for r in report.rows if r.reason]
             if problems:
-                with st.expander(f"Why {len(problems)} row(s) cannot be saved, in full"):
+                with st.expander(f"Why {labels.counted(len(problems), 'row')} cannot be saved, in full"):
                     for r in problems:
                         st.text(f"Line {r.line}: {r.reason}")
 
             @st.dialog("Save the accepted candidates")
             def _confirm_import() -> None:
-                st.write(f"Save {report.accepted} candidate(s) into "
+                st.write(f"Save {labels.counted(report.accepted, 'candidate')} into "
                          f"**{md(job_label.get(imp_job))}**? Rejected and duplicate rows are skipped.")
                 if st.button("Yes, save", type="primary", key="jobs_candidates.import_yes"):
                     try:
@@ -237,6 +237,7 @@ with tab_import:
                     except (csv_import.ImportFileError, auth.PermissionDenied) as exc:
                         st.error(md(str(exc)))
 
-            if st.button(f"Save {report.accepted} candidates…", disabled=not report.accepted,
+            save_label = f"Save {labels.counted(report.accepted, 'candidate')}…"
+            if st.button(save_label, disabled=not report.accepted,
                          type="primary", key="jobs_candidates.save"):
                 _confirm_import()

@@ -101,14 +101,15 @@ if mode == "Selected candidates":
 
 @st.dialog("Queue a batch of calls")
 def _confirm_batch() -> None:
-    count = "all candidates not yet screened" if chosen is None else f"{len(chosen)} candidate(s)"
+    count = "all candidates not yet screened" if chosen is None else labels.counted(len(chosen), "candidate")
     st.write(f"Queue calls to {count} for **{md(job_label[job_id])}**? The worker dials them within "
              "calling hours, the rate limits and the budget.")
     if st.button("Yes, queue them", type="primary", key="launch_calls.batch_yes"):
         try:
             batch = batches.create_batch(db, user, job_id, chosen)
             st.session_state["launch_calls.batch_id"] = batch.id
-            ui.flash("launch_calls", f"{batch.queued} call(s) queued, {batch.skipped_count} skipped.")
+            queued = labels.counted(batch.queued, "call")
+            ui.flash("launch_calls", f"{queued} queued, {batch.skipped_count} skipped.")
             st.rerun()
         except (batches.BatchError, auth.PermissionDenied) as exc:
             st.error(md(str(exc)))
@@ -154,13 +155,14 @@ if recent_batches:
             for col, (label, value) in zip(cols, shown.items(), strict=True):
                 col.metric(label, value)
         if p.held:
-            st.info(f"{p.held} call(s) held for a person:")
+            st.info(f"{labels.counted(p.held, 'call')} held for a person:")
             st.dataframe([{"Candidate": person_label.get(c.candidate_id, "—"), "Reason": c.hold_reason,
                            "Call": ui.call_link(c.id)}
                           for c in batches.held_calls(db, batch_id)], hide_index=True,
                          column_config={"Call": ui.CALL_LINK_COLUMN})
             if st.button("Release held calls", key="launch_calls.release"):
-                st.toast(f"{batches.release_holds(db, user, batch_id)} call(s) released.")
+                released = batches.release_holds(db, user, batch_id)
+                st.toast(f"{labels.counted(released, 'call')} released.")
         b1, b2, b3 = st.columns(3)
         try:
             if batch.status == BatchStatus.RUNNING and b1.button("Pause", key="launch_calls.pause"):

@@ -9,7 +9,7 @@ import streamlit as st
 from core import auth
 from core.calling import batches
 from core.compliance import reports as compliance_reports
-from core.labels import file_name
+from core.labels import counted, file_name
 from core.people import jobs
 from core.people.visibility import sees_personal_data
 from core.review import agreement, exports
@@ -116,7 +116,7 @@ def _confirm_launch() -> None:
     except (batches.BatchError, auth.PermissionDenied) as exc:
         st.error(md(str(exc)))
         return
-    st.write(f"**{plan.to_call}** of {len(not_called)} candidate(s) not yet called for "
+    st.write(f"**{plan.to_call}** of {counted(len(not_called), 'candidate')} not yet called for "
              f"**{md(job_label[job_id])}** will be queued; **{sum(plan.skipped.values())}** skipped.")
     for reason, n in plan.skipped.items():
         st.write(f"- {n} skipped: {md(reason)}")
@@ -128,7 +128,7 @@ def _confirm_launch() -> None:
     if st.button("Yes, queue them", type="primary", disabled=not plan.to_call, key="pipeline.launch_yes"):
         try:
             batch = batches.create_batch(db, user, job_id, not_called)
-            ui.flash("pipeline", f"{batch.queued} call(s) queued, {batch.skipped_count} skipped.")
+            ui.flash("pipeline", f"{counted(batch.queued, 'call')} queued, {batch.skipped_count} skipped.")
             st.rerun()
         except (batches.BatchError, auth.PermissionDenied) as exc:
             st.error(md(str(exc)))

@@ -65,8 +65,9 @@ def _finish(state: SandboxState, record: dict[str, Any], outcome: str) -> None:
         record["outcome"] = outcome
         record["delivered"] = outcome == "delivered"
     if outcome == "failed":
-        log.warning("%s webhook %s not delivered after %d attempt(s), last: %s",
-                    record["kind"], record["event"], record["attempts"], record["status"])
+        tries = record["attempts"]
+        log.warning("%s webhook %s not delivered after %d %s, last: %s", record["kind"], record["event"],
+                    tries, "attempt" if tries == 1 else "attempts", record["status"])
 
 
 def deliver_ultravox(state: SandboxState, url: str, event: str, make_request: MakeRequest) -> None:

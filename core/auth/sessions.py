@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from core import audit
+from core import audit, labels
 from core.auth import store
 from core.auth.models import SessionRecord
 from core.auth.permissions import User
@@ -99,5 +99,5 @@ def log_out(db: Database, username: str) -> None:
     ended = end_sessions(db, username)
     audit.record(
         db, actor=username, action="user.logout", entity="user", entity_id=username,
-        detail=f"{ended} session(s) ended",
+        detail=f"{labels.counted(ended, 'session')} ended",
     )

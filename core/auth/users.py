@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from core import audit
+from core import audit, labels
 from core.auth import sessions, store
 from core.auth.login import check_attempt
 from core.auth.models import UserRecord
@@ -263,7 +263,8 @@ def unlock_user(db: Database, username: str, *, actor: User, now: datetime | Non
     locks = sum(1 for r in removed if r.locked_until is not None and r.locked_until > now)
     audit.record(
         db, actor=actor.username, action="user.unlock", entity="user", entity_id=name,
-        detail=f"{locks} lock(s) lifted, {len(removed)} failure record(s) removed",
+        detail=f"{labels.counted(locks, 'lock')} lifted, "
+               f"{labels.counted(len(removed), 'failure record')} removed",
     )
     return locks
 

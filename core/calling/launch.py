@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
-from core import audit
+from core import audit, labels
 from core.agent import settings as agent_settings
 from core.agent.models import GlobalVoiceConfig
 from core.auth import Action, User, require
@@ -50,8 +50,9 @@ def resolve_job(db: Database, candidate: Candidate, job_id: str | None) -> Job:
     jobs = candidate.job_ids
     if job_id is None:
         if len(jobs) != 1:
-            raise LaunchRefused("job_required", "The candidate applies to "
-                                f"{len(jobs) or 'no'} job(s); say which job this call is for.")
+            applies = labels.counted(len(jobs), "job") if jobs else "no job"
+            raise LaunchRefused("job_required", f"The candidate applies to {applies}; "
+                                "say which job this call is for.")
         job_id = jobs[0]
     job = people_store.get_job(db, job_id)
     if job is None:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from core import labels
 from core.auth import PermissionDenied
 from core.calling.launch import launch_call
 from core.calling.reasons import clean_reason
@@ -57,7 +58,7 @@ def import_candidates(args: argparse.Namespace) -> dict[str, Any]:
         # Saved what was good, but the operator must see a failure exit for the bad rows.
         if not args.json:
             print("\n".join(lines))
-        raise CliError(f"{report.rejected} row(s) rejected; {summary}")
+        raise CliError(f"{labels.counted(report.rejected, 'row')} rejected; {summary}")
     if not args.json:
         out["_text"] = "\n".join([*lines, summary])
     return out

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from core import crypto
+from core import crypto, labels
 from core.cli.registry import CliError, command, database
 from core.review import reencrypt, retention
 
@@ -63,5 +63,5 @@ def reencrypt_command(args: argparse.Namespace) -> dict[str, Any]:
     result["_text"] = (f"re-encrypted {report.candidates} candidates, {report.calls} calls, "
                        f"{report.events} events, {report.transcripts} transcripts, "
                        f"{report.answers} answers, {report.tool_requests} tool requests in "
-                       f"{report.batches} batch(es): {state}")
+                       f"{labels.counted(report.batches, 'batch', 'batches')}: {state}")
     return result

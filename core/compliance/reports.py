@@ -8,7 +8,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from core import audit, crypto, timezones
+from core import audit, crypto, labels, timezones
 from core.auth import Action, User, require
 from core.compliance import store
 from core.compliance.view import FIELDS, ComplianceSource, compliance_view
@@ -66,7 +66,7 @@ def compliance_csv(db: Database, user: User | None, job_id: str, *, zone: str = 
         writer.writerow(row)
     audit.record(db, actor=actor.username, action="job.export_compliance_csv", entity="job",
                  entity_id=job.id,
-                 detail=f"{len(calls)} call(s), {'with' if with_phone else 'without'} phone")
+                 detail=f"{labels.counted(len(calls), 'call')}, {'with' if with_phone else 'without'} phone")
     return buffer.getvalue().encode("utf-8-sig")
 
 

@@ -7,7 +7,7 @@ import io
 import re
 from typing import Any
 
-from core import audit, crypto
+from core import audit, crypto, labels
 from core.auth import Action, User, require
 from core.db import Database
 from core.errors import UserError
@@ -92,7 +92,8 @@ def _header_map(header: list[str]) -> tuple[dict[str, int], list[str]]:
     if missing:
         shown = ", ".join(h.strip() for h in header if h.strip()) or "none"
         raise ImportFileError(
-            f"Missing column(s): {', '.join(missing)}. Found: {shown}. Expected a header row "
+            f"Missing {'column' if len(missing) == 1 else 'columns'}: {', '.join(missing)}. Found: {shown}. "
+            "Expected a header row "
             "with name, phone and optionally email, timezone, state, consent, recording_consent, notes."
         )
     return found, ignored
@@ -245,10 +246,11 @@ def row_result(row: ImportRow, *, require_consent: bool) -> tuple[str, str]:
 
 def import_summary(result: ImportResult, job_title: str, *, require_consent: bool) -> str:
     """The closing message of a saved import: what was added to the job, and who cannot be called."""
-    added = f"Added to {job_title}: {result.created} new candidate(s) and {result.attached} already on file."
+    added = (f"Added to {job_title}: {labels.counted(result.created, 'new candidate')} and "
+             f"{result.attached} already on file.")
     skipped = result.rejected + result.duplicate
     if skipped:
-        added += f" {skipped} row(s) skipped (rejected or duplicate)."
+        added += f" {labels.counted(skipped, 'row')} skipped (rejected or duplicate)."
     silent = [r.name for r in result.report.rows
               if r.status == "accepted" and require_consent and not r.consent]
     if silent:

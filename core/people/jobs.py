@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core import audit
+from core import audit, labels
 from core.auth import Action, User, require
 from core.calling import batch_store, queue_store
 from core.calling import store as call_store
@@ -97,7 +97,7 @@ def set_stage(db: Database, actor: User, job_id: str, stage: JobStatus | str) ->
     canceled = 0 if new == JobStatus.OPEN else _cancel_queued(db, job_id, actor, _STAGE_WORDS[new])
     audit.record(db, actor=actor.username, action=f"job.{new.value}", entity="job", entity_id=job_id,
                  changes={"status": {"old": old.status.value, "new": new.value}},
-                 detail=f"{canceled} queued call(s) canceled" if canceled else None)
+                 detail=f"{labels.counted(canceled, 'queued call')} canceled" if canceled else None)
     return StageChange(store.get_job(db, job_id) or old, canceled)
 
 

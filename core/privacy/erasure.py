@@ -153,8 +153,10 @@ def _finish(db: Database, actor: User, tomb: dict[str, Any], calls: list[dict[st
                               "providers_next_at": now, "provider_attempts": 0}
     privacy_store.update_erasure(db, tomb["_id"], fields)
     audit.record(db, actor=actor.username, action="candidate.erase", entity="erasure", entity_id=tomb["_id"],
-                 detail=f"candidate {cand['_id']}: {removed['calls']} call(s), {removed['events']} "
-                        f"event(s), {removed['audit_entries']} audit entr(ies) cleared; reason: {reason}")
+                 detail=f"candidate {cand['_id']}: {counted(removed['calls'], 'call')}, "
+                        f"{counted(removed['events'], 'event')}, "
+                        f"{counted(removed['audit_entries'], 'audit entry', 'audit entries')} cleared; "
+                        f"reason: {reason}")
     if state == "pending_providers":
         provider_deletions.run_for(db, tomb["_id"], now=now, actor=actor.username)
     return ErasureResult(tomb["_id"], privacy_store.get_erasure(db, tomb["_id"]) or tomb)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from core import audit
+from core import audit, labels
 from core.auth import Action, User, require
 from core.db import Database, utcnow
 from core.documents.call import Review
@@ -63,7 +63,8 @@ def review_from_input(
                 raise ReviewError(f"Unknown question {key!r}.") from None
             if not 1 <= number <= len(question_ids):
                 raise ReviewError(
-                    f"This call has {len(question_ids)} screening question(s); there is no question {number}."
+                    f"This call has {labels.counted(len(question_ids), 'screening question')}; "
+                    f"there is no question {number}."
                 )
             qid = question_ids[number - 1]
         rated = _rating(value, f"question {number}")

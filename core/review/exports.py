@@ -105,7 +105,8 @@ def export_job_csv(db: Database, user: User | None, job_id: str, *, zone: str = 
         action="job.export_csv",
         entity="job",
         entity_id=job.id,
-        detail=f"{len(rows)} candidate(s), {'with' if reviewer else 'without'} phone and notes",
+        detail=f"{labels.counted(len(rows), 'candidate')}, "
+               f"{'with' if reviewer else 'without'} phone and notes",
     )
     return buffer.getvalue().encode("utf-8-sig")
 

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from core import audit
+from core import audit, labels
 from core.agent import settings as agent_settings
 from core.config import get_settings
 from core.db import Database, utcnow
@@ -112,8 +112,9 @@ def _record_stage_purge(db: Database, counts: StageCounts, global_days: int) -> 
     audit.record(db, actor="system", action="retention.stage_purge", entity="retention",
                  changes={"recordings": {"old": None, "new": counts.recordings},
                           "transcripts": {"old": None, "new": counts.transcripts}},
-                 detail=f"calls of closed or archived jobs: {counts.recordings} recording(s) and "
-                        f"{counts.transcripts} transcript(s) deleted (RETENTION_DAYS {global_days})")
+                 detail=f"calls of closed or archived jobs: {labels.counted(counts.recordings, 'recording')} "
+                        f"and {labels.counted(counts.transcripts, 'transcript')} deleted "
+                        f"(RETENTION_DAYS {global_days})")
 
 
 def purge_expired(db: Database, now: datetime | None = None, retention_days: int | None = None,
@@ -145,11 +146,12 @@ def purge_expired(db: Database, now: datetime | None = None, retention_days: int
         _record_stage_purge(db, stage, days)
     parts = []
     if purged or scrubbed or media:
-        parts.append(f"purged {purged} call(s) past {days} days, {media} expired media item(s), "
-                     f"{scrubbed} audit entr{'y' if scrubbed == 1 else 'ies'} cleared of personal text")
+        parts.append(f"purged {labels.counted(purged, 'call')} past {days} days, "
+                     f"{labels.counted(media, 'expired media item')}, "
+                     f"{labels.counted(scrubbed, 'audit entry', 'audit entries')} cleared of personal text")
     if stage.recordings or stage.transcripts:
-        parts.append(f"job stage: {stage.recordings} recording(s) and {stage.transcripts} "
-                     "transcript(s) deleted")
+        parts.append(f"job stage: {labels.counted(stage.recordings, 'recording')} and "
+                     f"{labels.counted(stage.transcripts, 'transcript')} deleted")
     if not parts:
         return ""
     rest = "; more next time" if more or stage.more else ""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import auth, timezones
+from core import auth, labels, timezones
 from core.auth import User
 from core.db import Database
 from core.documents.job import Job, JobStatus
@@ -82,7 +82,7 @@ def _confirm(db: Database, user: User, job: Job, target: JobStatus, days: tuple[
             except (jobs.JobError, auth.PermissionDenied) as exc:
                 st.error(md(str(exc)))
                 return
-            canceled = (f" {change.canceled_calls} queued call(s) cancelled."
+            canceled = (f" {labels.counted(change.canceled_calls, 'queued call')} cancelled."
                         if change.canceled_calls else "")
             ui.flash(page, f"{md(job.title)}: {_DONE[target]}.{canceled}")
             st.rerun()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import startup
+from core import labels, startup
 from core.config import Settings
 from core.db import Database
 
@@ -27,7 +27,7 @@ def show_mode(cfg: Settings) -> None:
     )
     missing = startup.not_ready_for_live(cfg)
     if missing:
-        with st.expander(f"Not ready for live: {len(missing)} setting(s) to do"):
+        with st.expander(f"Not ready for live: {labels.counted(len(missing), 'setting')} to do"):
             st.text("\n".join(f"• {item}" for item in missing))
 
 

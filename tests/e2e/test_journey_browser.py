@@ -190,7 +190,7 @@ def test_hiring_journey_from_settings_to_export(stack, new_page, people, shots, 
     settle(page)
     shots(page, "06-import-report")
     save_csv_import(page, 3)
-    page.get_by_text("3 new candidate(s) and 0 already on file. 1 row(s) skipped").wait_for()
+    page.get_by_text("3 new candidates and 0 already on file. 1 row skipped").wait_for()
     settle(page)
     shots(page, "07-import-saved")
     assert stack.db[CANDIDATES].count_documents({"job_ids": job.id}) == 3

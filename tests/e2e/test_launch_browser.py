@@ -59,7 +59,7 @@ def test_import_csv_launch_batch_and_watch_it_finish(stack, page, artifacts_dir,
     page.get_by_text("5 rows: 4 accepted, 0 duplicate, 1 rejected.").wait_for()
     assert stack.db[CANDIDATES].count_documents({"job_ids": job.id}) == 0
     save_csv_import(page, 4)
-    page.get_by_text("4 new candidate(s) and 0 already on file. 1 row(s) skipped").wait_for()
+    page.get_by_text("4 new candidates and 0 already on file. 1 row skipped").wait_for()
     cand_ids = {c["_id"] for c in stack.db[CANDIDATES].find({"job_ids": job.id}, {"_id": 1})}
     assert len(cand_ids) == 4
 

@@ -63,7 +63,7 @@ def test_pipeline_funnel_and_a_row_opens_its_call(stack, page, artifacts_dir):
     page.get_by_role("button", name="Call everyone not yet called (1)…").click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("not yet called for").wait_for()
-    assert "1 of 1 candidate(s) not yet called" in dialog.inner_text()
+    assert "1 of 1 candidate not yet called" in dialog.inner_text()
     dialog.get_by_role("button", name="Yes, queue them").click()
-    page.get_by_text("1 call(s) queued, 0 skipped.").wait_for()
+    page.get_by_text("1 call queued, 0 skipped.").wait_for()
     assert stack.db[CALLS].count_documents({"candidate_id": seeded["ids"]["Dan Evans"]}) == 1

@@ -49,7 +49,7 @@ def test_a_hostile_candidate_file_stays_inert_in_the_browser_and_in_the_export(
         page.get_by_text("2 rows: 2 accepted, 0 duplicate, 0 rejected.").wait_for()
         page.get_by_role("button", name="Save 2 candidates…").click()
         page.get_by_role("dialog").get_by_role("button", name="Yes, save").click()
-        page.get_by_text("2 new candidate(s) and 0 already on file.").wait_for()
+        page.get_by_text("2 new candidates and 0 already on file.").wait_for()
 
         stored = {c["_id"] for c in stack.db[CANDIDATES].find({"job_ids": job.id}, {"_id": 1})}
         assert len(stored) == 2

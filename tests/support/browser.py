@@ -9,6 +9,7 @@ import pytest
 from core.agent import settings as agent_settings
 from core.calling import hours as calling_hours
 from core.db import utcnow
+from core.labels import counted
 from tests.support.apptest import INTERNAL_LINK  # a link cell holds an address, not what is shown
 from tests.support.visible_text import engineer_speak
 
@@ -81,9 +82,9 @@ def create_job(page, base_url: str, title: str, company: str) -> None:
 
 def save_csv_import(page, accepted: int) -> None:
     """After `check_csv_import`: save the accepted rows and confirm in the dialog."""
-    page.get_by_role("button", name=f"Save {accepted} candidates…").click()
+    page.get_by_role("button", name=f"Save {counted(accepted, 'candidate')}…").click()
     dialog = page.get_by_role("dialog")
-    dialog.get_by_text(f"Save {accepted} candidate(s) into").wait_for()
+    dialog.get_by_text(f"Save {counted(accepted, 'candidate')} into").wait_for()
     dialog.get_by_role("button", name="Yes, save").click()
 
 
@@ -95,7 +96,7 @@ def queue_batch(page, job_title: str, company: str, count: int) -> None:
     dialog = page.get_by_role("dialog")
     dialog.get_by_text(f"all candidates not yet screened for {job_title} — {company}?").wait_for()
     dialog.get_by_role("button", name="Yes, queue them").click()
-    page.get_by_text(f"{count} call(s) queued, 0 skipped.").wait_for()
+    page.get_by_text(f"{counted(count, 'call')} queued, 0 skipped.").wait_for()
 
 
 def settings_row(page, label: str):

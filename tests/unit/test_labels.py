@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import re
+from pathlib import Path
+
 import pytest
 
 from core.agent.models import EndBehavior, OpeningMode
@@ -70,3 +74,41 @@ def test_counts_take_their_noun_in_the_right_number() -> None:
     assert counted(0, "recording") == "0 recordings"
     assert counted(3, "queued call") == "3 queued calls"
     assert counted(2, "entry", "entries") == "2 entries"
+
+
+_PLURAL_IN_BRACKETS = re.compile(r"[A-Za-z]+\((?:s|es|ies)\)")
+_SCANNED = ("core", "dashboard", "pages", "sidecar", "worker", "sandbox", "tools")
+
+
+def bracket_plurals(source: str) -> list[tuple[int, str]]:
+    """(line, text) of every string in `source` that says "call(s)", "batch(es)" or "entr(ies)";
+    docstrings, comments and the patterns given to `re` are left out."""
+    tree = ast.parse(source)
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)):
+            skipped.add(id(body[0].value))
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "re"):
+            skipped.update(id(n) for arg in node.args for n in ast.walk(arg))
+    return [(node.lineno, match.group()) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skipped
+            for match in _PLURAL_IN_BRACKETS.finditer(node.value)]
+
+
+def test_the_bracket_plural_finder_finds_messages_and_leaves_docs_and_patterns_alone() -> None:
+    source = ('"""Counts calls(s) in the docstring."""\nimport re\n'
+              'def f(n):\n    """The widget(s) of one setting."""\n    # a comment: row(s)\n'
+              '    re.compile(r"call(s)?")\n    log("%(s)s Silence (s)")\n'
+              '    return f"{n} call(s), " "{n} audit entr(ies)" + f"{n} batch(es)"\n')
+    assert bracket_plurals(source) == [(8, "call(s)"), (8, "entr(ies)"), (8, "batch(es)")]
+
+
+def test_no_message_counts_with_a_bracketed_plural() -> None:
+    root = Path(__file__).resolve().parents[2]
+    found = [f"{path.relative_to(root)}:{line} {text}"
+             for package in _SCANNED for path in sorted((root / package).rglob("*.py"))
+             for line, text in bracket_plurals(path.read_text(encoding="utf-8"))]
+    assert found == [], "say it with core.labels.counted(n, noun) instead: " + ", ".join(found)

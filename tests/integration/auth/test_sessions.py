@@ -79,7 +79,7 @@ def test_log_out_ends_every_session_of_the_user_only(db, admin, rita):
     assert _user(db, first) is None and _user(db, second) is None
     assert _user(db, theirs) is not None
     entry = db[AUDIT_LOG].find_one({"action": "user.logout"})
-    assert entry["actor"] == "rita" and "2 session(s)" in entry["detail"]
+    assert entry["actor"] == "rita" and "2 sessions" in entry["detail"]
 
 
 @pytest.mark.parametrize(

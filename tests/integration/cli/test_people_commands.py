@@ -34,7 +34,7 @@ def test_cli_import_exits_non_zero_on_rejected_rows_and_seed_demo_is_idempotent(
     bad.write_text(BAD_ROWS)
     run = _cli(test_env, "import-candidates", str(bad), "--job", job.id)
     assert run.returncode == 1
-    assert "9 row(s) rejected" in run.stderr and "line 3: rejected" in run.stdout
+    assert "9 rows rejected" in run.stderr and "line 3: rejected" in run.stdout
     good = tmp_path / "good.csv"
     good.write_text("name,phone\nNew Person,+1 415 555 0120\n")
     run = _cli(test_env, "--json", "import-candidates", str(good), "--job", job.id)

@@ -81,7 +81,7 @@ def test_launch_for_everyone_not_yet_called_says_how_many_first(db):
     launch = next(b for b in at.button if b.label.startswith("Call everyone not yet called"))
     assert launch.label == "Call everyone not yet called (1)…"
     launch.click().run()
-    assert "**1** of 1 candidate(s) not yet called" in texts(at)
+    assert "**1** of 1 candidate not yet called" in texts(at)
     # The dialog only shows the plan; nothing is queued until it is confirmed (the confirmation
     # reruns the dialog as a fragment, which AppTest does not replay: the browser test and the
     # core test of create_batch cover the queueing).

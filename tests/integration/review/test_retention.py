@@ -37,10 +37,10 @@ def test_the_workers_purge_stops_after_its_time_and_the_next_tick_goes_on(db):
     db[CALLS].insert_many([{"_id": f"c{i}", "status": "completed", "ended_at": now - timedelta(days=40),
                             "summary": "s"} for i in range(1200)])
     first = retention.purge_expired(db, now=now, retention_days=30, max_seconds=0)
-    assert "purged 500 call(s)" in first and first.endswith("more next time")
+    assert "purged 500 calls" in first and first.endswith("more next time")
     assert db[CALLS].count_documents({"purged_at": {"$exists": True}}) == 500
     rest = retention.purge_expired(db, now=now, retention_days=30)
-    assert "purged 700 call(s)" in rest and "more next time" not in rest
+    assert "purged 700 calls" in rest and "more next time" not in rest
     assert db[CALLS].count_documents({"purged_at": {"$exists": False}}) == 0
 
 

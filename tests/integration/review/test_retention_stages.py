@@ -71,7 +71,7 @@ def test_recordings_then_transcripts_go_after_their_days_and_the_review_stays(db
     # Defaults: recordings 30 days, transcripts 90 days after the close.
     assert retention.purge_expired(db, now=closed.closed_at + 29 * DAY) == ""
     summary = retention.purge_expired(db, now=closed.closed_at + 31 * DAY)
-    assert summary == "job stage: 1 recording(s) and 0 transcript(s) deleted"
+    assert summary == "job stage: 1 recording and 0 transcripts deleted"
     doc = db[CALLS].find_one({"_id": call.id})
     assert doc["recording_available"] is False and doc["recording_purge"]["days"] == 30
     assert db[MEDIA_CACHE].count_documents({"call_id": call.id}) == 0
@@ -83,7 +83,7 @@ def test_recordings_then_transcripts_go_after_their_days_and_the_review_stays(db
     assert entry["changes"]["recordings"]["new"] == 1 and entry["changes"]["transcripts"]["new"] == 0
 
     summary = retention.purge_expired(db, now=closed.closed_at + 91 * DAY)
-    assert summary == "job stage: 0 recording(s) and 1 transcript(s) deleted"
+    assert summary == "job stage: 0 recordings and 1 transcript deleted"
     doc = db[CALLS].find_one({"_id": call.id})
     assert db[TRANSCRIPTS].count_documents({"_id": call.id}) == 0
     assert doc["transcript_status"] == "purged" and "summary" not in doc and "short_summary" not in doc
@@ -112,7 +112,7 @@ def test_a_jobs_own_days_override_the_global_ones(db, recruiter):
                                    {"recording_retention_days": 2, "transcript_retention_days": 3})
     short, default = seed_call(db, job.id), seed_call(db, other.id, "cand-2")
     assert retention.purge_expired(db, now=closed.closed_at + 4 * DAY) == (
-        "job stage: 1 recording(s) and 1 transcript(s) deleted")
+        "job stage: 1 recording and 1 transcript deleted")
     assert db[CALLS].find_one({"_id": short.id})["transcript_status"] == "purged"
     assert db[CALLS].find_one({"_id": default.id})["transcript_status"] == "stored"
 

@@ -10,6 +10,7 @@ import pytest
 from core.agent import defaults as agent_defaults
 from core.agent.models import CallingHours, TimeWindow, Weekday
 from core.calling import refusals
+from core.calling.launch import resolve_job
 from tests.factories import candidate, job
 
 CONFIG = agent_defaults.default_global_config()
@@ -58,3 +59,12 @@ def test_outside_the_calling_hours_the_verdict_says_when_the_window_opens() -> N
     assert window.zones == ["America/New_York"]
     inside = refusals.window_check(candidate(phone="+12125550105"), CONFIG, NOW)
     assert inside.allowed and inside.zone_source == "number"
+
+
+@pytest.mark.parametrize(("job_ids", "words"),
+                         [([], "applies to no job;"), (["j1", "j2"], "applies to 2 jobs;")])
+def test_a_candidate_without_one_job_is_asked_which_in_plain_words(job_ids: list[str], words: str) -> None:
+    # Refused before anything is read, so no database is needed.
+    with pytest.raises(refusals.LaunchRefused) as info:
+        resolve_job(None, candidate(job_ids=job_ids), None)  # type: ignore[arg-type]
+    assert info.value.code == "job_required" and words in str(info.value)

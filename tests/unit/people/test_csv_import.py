@@ -16,7 +16,8 @@ def _read(data: bytes):
     (b"   \n\n", "empty"),
     (b"name,phone\n", "no candidate rows"),
     (b"full name;mobile\n", "no candidate rows"),
-    (b"first,last,cell\nA,B,+12125550100\n", "Missing column(s): name, phone"),
+    (b"first,last,cell\nA,B,+12125550100\n", "Missing columns: name, phone"),
+    (b"name,cell\nA,+12125550100\n", "Missing column: phone. Found: name, cell."),
     (b"name,phone,Phone\nA,1,2\n", "appears twice"),
     ("name,phone\nJos\u00e9,+12125550100\n".encode("latin-1"), "not UTF-8"),
     ("name,phone\nA,+12125550100\n".encode("utf-16"), "UTF-16"),
@@ -60,6 +61,6 @@ def test_each_row_says_what_happens_to_it_and_the_summary_names_who_cannot_be_ca
                           rows=rows)
     done = ImportResult(job_id="j", created=2, attached=1, rejected=1, duplicate=1, total=5, report=report)
     assert import_summary(done, "Nurse — Acme", require_consent=True) == (
-        "Added to Nurse — Acme: 2 new candidate(s) and 1 already on file. 2 row(s) skipped (rejected or "
+        "Added to Nurse — Acme: 2 new candidates and 1 already on file. 2 rows skipped (rejected or "
         "duplicate). 1 will never be called while consent is required: Cy.")
     assert "never be called" not in import_summary(done, "Nurse", require_consent=False)
