@@ -11,6 +11,7 @@ from core import db as dbmod
 from core import startup
 from core.db import Database, DatabaseError, GroupInsert
 from core.lifecycle.applier import Applier
+from core.lifecycle.followup_queue import FollowupQueue
 from core.lifecycle.store import events_collection
 from sidecar.recordings import recordings_bp
 from sidecar.routes import after_apply, health_bp, twilio_bp, ultravox_bp
@@ -54,6 +55,8 @@ def create_app(database: Database | None = None, *, followup_in_background: bool
     app.config["DB"] = database if database is not None else dbmod.get_db()
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["FOLLOWUP_IN_BACKGROUND"] = followup_in_background
+    # Its threads start on first use, after gunicorn forked.
+    app.extensions["followup_queue"] = FollowupQueue(app.config["DB"])
     if apply_after_ack if apply_after_ack is not None else database is None:
         # Both start no thread and open no connection here (safe before gunicorn forks).
         app.extensions["event_insert"] = GroupInsert(events_collection(app.config["DB"]))

@@ -6,7 +6,6 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 
@@ -14,14 +13,14 @@ from core import db as dbmod
 from core.db import Database, GroupInsert
 from core.documents.event import Event
 from core.documents.status import TERMINAL_STATUSES
-from core.lifecycle import events, followup, ingest
+from core.lifecycle import events, ingest
 from core.lifecycle.applier import Applier
+from core.lifecycle.followup_queue import FollowupQueue, delay_after
 from sidecar.signatures import require_signature, twilio_check, ultravox_check
 
 log = logging.getLogger(__name__)
 
 _EVENT_NAME = re.compile(r"^[a-z][a-z_.]{0,63}$")
-_FOLLOWUP_QUEUE_LIMIT = 200  # beyond this, reconcile (worker) picks the work up instead
 
 health_bp = Blueprint("health", __name__)
 ultravox_bp = Blueprint("ultravox", __name__, url_prefix="/webhooks")
@@ -40,30 +39,12 @@ def _accepted(result: ingest.StoreResult):
     return jsonify(body), 200
 
 
-def _schedule_followup(app: Flask, call_id: str) -> None:
-    """Run the call's follow-up (transcript, price...) off the request thread, if enabled."""
+def _schedule_followup(app: Flask, call_id: str, event: Event) -> None:
+    """Queue the follow-up (transcript, price...) of the call this event ended, if enabled."""
     if not app.config.get("FOLLOWUP_IN_BACKGROUND", True):
         return
-    executor: ThreadPoolExecutor | None = app.extensions.get("followup_executor")
-    if executor is None:
-        # Created on first use, i.e. after gunicorn forked (threads do not survive a fork).
-        executor = app.extensions.setdefault(
-            "followup_executor", ThreadPoolExecutor(max_workers=2, thread_name_prefix="followup")
-        )
-    if executor._work_queue.qsize() > _FOLLOWUP_QUEUE_LIMIT:
-        return  # the call keeps needs_followup: the worker's reconcile does it
-    database = app.config["DB"]
-
-    def run() -> None:
-        try:
-            followup.follow_up(database, call_id)
-        except dbmod.DatabaseError as exc:  # an outage, not a bug: one line, no traceback
-            log.warning("background follow-up of call %s: database error (%s); reconcile will retry",
-                        call_id, type(exc).__name__)
-        except Exception:  # noqa: BLE001 - the flag stays set, reconcile retries
-            log.exception("background follow-up of call %s failed; reconcile will retry", call_id)
-
-    executor.submit(run)
+    queue: FollowupQueue = app.extensions["followup_queue"]
+    queue.schedule(call_id, delay_after(event))
 
 
 def _ends_call(event: Event) -> bool:
@@ -78,7 +59,7 @@ def after_apply(app: Flask) -> Callable[[Event], None]:
 
     def hook(event: Event) -> None:
         if event.call_id and _ends_call(event):
-            _schedule_followup(app, event.call_id)
+            _schedule_followup(app, event.call_id, event)
 
     return hook
 
@@ -90,7 +71,7 @@ def _ingest(parsed: events.ParsedEvent):
     if applier is None:
         result = ingest.process(_db(), parsed)
         if result.call_id and result.event is not None and _ends_call(result.event):
-            _schedule_followup(app, result.call_id)
+            _schedule_followup(app, result.call_id, result.event)
         return _accepted(result)
     group: GroupInsert = app.extensions["event_insert"]
     # The answer waits for this event's own insert (grouped with concurrent ones) and nothing

@@ -63,9 +63,8 @@ def _uv_event(db: Database, kind: str, uv_call: Any) -> None:
     ingest.process(db, parsed, source="poll")
 
 
-def poll_ultravox(db: Database, call: Call, ultravox: Any) -> Any:
-    """Read the Ultravox call and record what webhooks would have told us (ended, billed)."""
-    uv = ultravox.get_call(call.ultravox_call_id)
+def record_ultravox(db: Database, call: Call, uv: Any) -> None:
+    """Record what webhooks would have told us (ended, billed) from a read of the Ultravox call."""
     if getattr(uv, "joined", None):
         _uv_event(db, "call.joined", uv)
     if getattr(uv, "ended", None):
@@ -77,12 +76,10 @@ def poll_ultravox(db: Database, call: Call, ultravox: Any) -> Any:
             store.set_call_facts(db, call.id, fields)
     if uv.billing_status and uv.billing_status != events.BILLING_PENDING:
         _uv_event(db, "call.billed", uv)
-    return uv
 
 
-def poll_twilio(db: Database, call: Call, telephony: Any) -> Any:
-    """Read the Twilio call: record its status as an event and its price when known."""
-    tw = telephony.fetch_call(call.twilio_call_sid)
+def record_twilio(db: Database, call: Call, tw: Any) -> None:
+    """Record a read of the Twilio call: its status as an event and its price when known."""
     if tw.status:
         form = {"CallSid": call.twilio_call_sid or "", "CallStatus": tw.status}
         if tw.duration is not None:
@@ -99,7 +96,6 @@ def poll_twilio(db: Database, call: Call, telephony: Any) -> Any:
             "price_status": "actual", "priced_at": utcnow(), "updated_at": utcnow(),
         })
         sync_rollup(db, call.id)
-    return tw
 
 
 # -- follow-up ----------------------------------------------------------------------------
@@ -138,12 +134,16 @@ def _missing(call: Call) -> list[str]:
     return missing
 
 
-def _step(call: Call, providers: Providers, now: datetime, db: Database) -> list[str]:
-    """One pass over what the call still lacks; returns the notes of what failed."""
+def _step(call: Call, providers: Providers, now: datetime, db: Database) -> tuple[list[str], Call]:
+    """One pass over what the call still lacks; returns the notes of what failed and the call
+    as read after our last write (a provider read that failed wrote nothing: no re-read)."""
     notes: list[str] = []
     call_id = call.id
+    stale = False  # we wrote since `call` was read
 
     def reload() -> Call:
+        nonlocal stale
+        stale = False
         return store.get_call(db, call_id) or call
 
     uv_id, sid = call.ultravox_call_id, call.twilio_call_sid
@@ -152,13 +152,19 @@ def _step(call: Call, providers: Providers, now: datetime, db: Database) -> list
     deleted = bool(call.recording_consent and call.recording_consent.deleted_at)
     if uv_id and not deleted and (not call.ultravox_ended or not call.billing_status or not call.summary):
         try:
-            poll_ultravox(db, call, providers.ultravox)
+            uv = providers.ultravox.get_call(uv_id)
         except (ProviderUnavailable, ProviderError) as exc:
             notes.append(f"ultravox: {exc}")
-        call = reload()
+        else:
+            record_ultravox(db, call, uv)
+            call = reload()
     if uv_id and call.ultravox_ended and call.transcript_status not in ("stored", "unavailable", "not_kept"):
         try:
-            messages = transcript_messages(providers.ultravox.list_messages(uv_id))
+            read = providers.ultravox.list_messages(uv_id)
+        except (ProviderUnavailable, ProviderError) as exc:
+            notes.append(f"transcript: {exc}")
+        else:
+            messages = transcript_messages(read)
             # The disclosure verdict is kept whether or not the transcript may be.
             facts = {"disclosure": compliance_record.after_call(call, messages, now)}
             if recording_consent.keeps_transcript(call) or not messages:
@@ -172,9 +178,7 @@ def _step(call: Call, providers: Providers, now: datetime, db: Database) -> list
             if left is not None:
                 spoken = (call.config_snapshot.get("spoken") or {}).get("voicemail_message")
                 screening_store.mark_voicemail(db, call_id, crypto.encrypt(left or str(spoken or "")) or "")
-        except (ProviderUnavailable, ProviderError) as exc:
-            notes.append(f"transcript: {exc}")
-        call = reload()
+            call = reload()
     if recording_consent.ready_to_delete(call):
         failed = recording_consent.delete_at_ultravox(db, call, providers.ultravox, now)
         if failed:
@@ -186,21 +190,25 @@ def _step(call: Call, providers: Providers, now: datetime, db: Database) -> list
             try:
                 providers.telephony.end_call(sid)
                 store.set_call_facts(db, call_id, {"twilio_hangup_at": now})
+                stale = True
             except (ProviderUnavailable, ProviderError) as exc:
                 notes.append(f"twilio hang-up: {exc}")
         if uv_id and overdue and not call.ultravox_ended and not call.ultravox_hangup_at:
             try:
                 providers.ultravox.end_call(uv_id)
                 store.set_call_facts(db, call_id, {"ultravox_hangup_at": now})
+                stale = True
             except (ProviderUnavailable, ProviderError) as exc:
                 notes.append(f"ultravox hang-up: {exc}")
     wants_price = not call.telephony_price and call.price_status not in ("none", "unavailable")
     if sid and (call.status in OPEN_STATUSES or wants_price):
         try:
-            poll_twilio(db, call, providers.telephony)
+            tw = providers.telephony.fetch_call(sid)
         except (ProviderUnavailable, ProviderError) as exc:
             notes.append(f"twilio: {exc}")
-        call = reload()
+        else:
+            record_twilio(db, call, tw)
+            call = reload()
     # A live launch stores the CallSid (or fails the call) well within the dispatcher's stale
     # limit; past it, the launching worker is gone.
     grace = timedelta(seconds=get_settings().dispatch_stale_seconds)
@@ -212,7 +220,8 @@ def _step(call: Call, providers: Providers, now: datetime, db: Database) -> list
         # failed here; the sweeper's lookup of Twilio's calls settles it.
         advance_status(db, call_id, CallStatus.FAILED,
                        fields={"failure_reason": "the phone call was never placed"})
-    return notes
+        stale = True
+    return notes, reload() if stale else call
 
 
 def _give_up(db: Database, call: Call, missing: list[str], now: datetime) -> list[str]:
@@ -248,20 +257,23 @@ def follow_up(db: Database, call_id: str, *, providers: Providers | None = None,
     notes: list[str] = []
     missing: list[str] = []
     for _ in range(3):
-        seq = call.followup_seq or 0
-        notes = _step(call, providers, now, db)
-        call = store.get_call(db, call_id) or call
+        seq = call.followup_seq
+        notes, call = _step(call, providers, now, db)
         missing = _give_up(db, call, _missing(call), now)
         if not missing:
             store.finish_followup(db, call_id)
             return "complete"
-        if (call.followup_seq or 0) == seq:
-            break
-        # A webhook landed while we worked (e.g. call.ended after the Twilio end): go again.
-    delay = min(15 * 2 ** call.followup_attempts, 600)
-    if not store.postpone_followup(db, call_id, seen_seq=call.followup_seq,
-                                   next_at=now + timedelta(seconds=delay)):
-        # New information arrived after our last read: due again right away.
+        if call.followup_seq == seq:
+            delay = min(15 * 2 ** call.followup_attempts, 600)
+            # Guarded by the counter as we last read it: it fails when new information (e.g.
+            # call.ended after the Twilio end) arrived since; then we read it and go again.
+            if store.postpone_followup(db, call_id, seen_seq=call.followup_seq,
+                                       next_at=now + timedelta(seconds=delay)):
+                break
+            call = store.get_call(db, call_id) or call
+        # A webhook landed while we worked: go again (we still hold the lease).
+    else:
+        # Still moving after three passes: due again right away (the worker's reconcile).
         store.drop_followup_lease(db, call_id)
     if notes:
         log.info("follow-up of call %s waiting (%s)", call_id, "; ".join(notes)[:300])
