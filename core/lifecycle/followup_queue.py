@@ -25,7 +25,9 @@ from core.lifecycle import events, followup
 log = logging.getLogger(__name__)
 
 _WORKERS = 2  # follow-ups wait on the providers; two keep the request path's CPU share
-_LIMIT = 200  # pending calls; beyond this the worker's reconcile picks the work up instead
+# Pending calls (an id and a time each, so cheap to hold): a burst of a few hundred endings inside
+# the Twilio delay fits; beyond this the worker's reconcile picks the work up instead.
+_LIMIT = 2000
 _BATCH = 20  # due calls one thread takes at a time
 _IDLE_WAIT = 1.0  # seconds a thread sleeps at most before looking again
 
