@@ -14,7 +14,6 @@ import time
 from decimal import Decimal
 
 import pytest
-from pymongo import MongoClient, monitoring
 
 from core.db import CALLS
 from core.lifecycle import followup
@@ -23,6 +22,7 @@ from core.providers.resilience import ProviderError, ProviderUnavailable
 from core.providers.telephony import TwilioCall
 from sidecar.app import create_app
 from tests.factories import event, insert_launched_call
+from tests.support.commands import listened
 from tests.support.webhooks import deliver, full_sequence
 
 
@@ -166,32 +166,16 @@ def test_a_full_queue_leaves_the_call_to_the_reconcile(db, caplog) -> None:
     assert followup.run_due(db, providers=providers) == (2, 0)  # the worker's safety net
 
 
-class _Commands(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.names.append(event.command_name)
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
 @pytest.fixture
 def counted(db, test_env):
-    listener = _Commands()
-    client = MongoClient(test_env["MONGODB_URI"], tz_aware=True, event_listeners=[listener])
-    yield client[db.name], listener
-    client.close()
+    with listened(test_env["MONGODB_URI"], db.name) as pair:
+        yield pair
 
 
 def test_a_follow_up_that_learns_nothing_reads_the_call_once(counted) -> None:
     database, commands = counted
     call = _ended_call(database)
-    commands.names.clear()
+    commands.clear()
     result = followup.follow_up(database, call.id, providers=followup.Providers(_Ultravox(), _Unknown()))
     assert result == "waiting for price"
     # The lease returns the call; nothing was written before the postpone, so no re-read.

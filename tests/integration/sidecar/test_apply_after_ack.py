@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from pymongo import MongoClient, monitoring
 from twilio.request_validator import RequestValidator
 
 from core.config import get_settings
@@ -19,6 +18,7 @@ from core.db import CALL_EVENTS, CALLS, ROLLUPS, new_id
 from core.lifecycle import ingest
 from sidecar.app import create_app
 from tests.factories import insert_call, insert_launched_call
+from tests.support.commands import listened
 from tests.support.webhooks import deliver, full_sequence
 
 PATH = "/webhooks/twilio/status"
@@ -136,31 +136,16 @@ def test_a_named_call_with_another_callsid_is_never_moved(app, db) -> None:
 def test_a_burst_of_whole_calls_is_settled_together_and_counted_once(db, test_env) -> None:
     """Twilio's and Ultravox's endings of many calls reach the settler, which settles them in
     batches: far fewer gate writes than one per ending, and every call counted once."""
-    gates: list[str] = []
-
-    class Gates(monitoring.CommandListener):
-        def started(self, event):
-            updates = event.command.get("updates") or []
-            if event.command_name == "update" and any("rollup.seq" in u["q"] for u in updates):
-                gates.append(event.command_name)
-
-        def succeeded(self, event):
-            pass
-
-        def failed(self, event):
-            pass
-
-    listened = MongoClient(test_env["MONGODB_URI"], event_listeners=[Gates()], tz_aware=True)
-    try:
-        app = create_app(listened[db.name], followup_in_background=False, apply_after_ack=True)
+    with listened(test_env["MONGODB_URI"], db.name) as (database, commands):
+        app = create_app(database, followup_in_background=False, apply_after_ack=True)
         client = app.test_client()
         calls = [insert_launched_call(db) for _ in range(8)]
         for call in calls:
             for item in full_sequence(call):
                 assert deliver(client, item).status_code == 200
         assert app.extensions["applier"].drain(20)
-    finally:
-        listened.close()
+    gates = [body for name, body in commands.started_commands
+             if name == "update" and any("rollup.seq" in u["q"] for u in body.get("updates") or [])]
     endings = 3 * len(calls)  # Twilio's completed, Ultravox's ended and billed: each settles
     for call in calls:
         doc = db[CALLS].find_one({"_id": call.id})

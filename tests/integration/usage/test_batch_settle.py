@@ -16,13 +16,12 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from pymongo import monitoring
-
 from core.calling.transitions import sync_rollups
 from core.db import CALLS, ROLLUPS, utcnow
 from core.usage import budget, budget_store, rollups
 from tests.faults.test_usage_counts import _counted, _ended_call, _expected, _job_counted, _settle
 from tests.integration.usage.test_budget import ONE_CALL, claimed_call, month_doc, reserve
+from tests.support.commands import listened
 from tests.support.usage_data import DATASET, EXPECTED_DAY, seed_dataset
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -92,25 +91,9 @@ def test_an_increment_that_already_landed_on_a_rollup_is_not_added_again(db, tes
 
 def test_a_batch_is_settled_with_a_few_commands(db, test_env):
     ids = [_ended_call(db, job_id=f"j{i % 4}").id for i in range(40)]
-    writes: list[str] = []
-
-    class Writes(monitoring.CommandListener):
-        def started(self, event):
-            if event.command_name in ("update", "insert", "findAndModify", "delete"):
-                writes.append(event.command_name)
-
-        def succeeded(self, event):
-            pass
-
-        def failed(self, event):
-            pass
-
-    from pymongo import MongoClient
-    listened = MongoClient(test_env["MONGODB_URI"], event_listeners=[Writes()], tz_aware=True)
-    try:
-        sync_rollups(listened[db.name], ids)
-    finally:
-        listened.close()
+    with listened(test_env["MONGODB_URI"], db.name) as (database, commands):
+        sync_rollups(database, ids)
+    writes = [n for n in commands.names if n in ("update", "insert", "findAndModify", "delete")]
     assert _counted(db)["calls"] == 40
     # Gates, increments (summed per rollup document) and clears: three write commands for all
     # 40 (the calls hold no budget, so there is nothing to settle there); one at a time was 120.
