@@ -90,7 +90,7 @@ def send_twilio_status(state: SandboxState, tcall: TwilioCall, event: str,
 def watch_unjoined(state: SandboxState, call: UltravoxCall) -> None:
     """End the call `unjoined` if nobody joins within its joinTimeout."""
     timeout = _seconds(call.data.get("joinTimeout")) or 30.0
-    if call.joined_event.wait(timeout / state.config.speed) or state.stopping.is_set():
+    if call.joined_event.wait(_join_window(state, timeout)) or state.stopping.is_set():
         return
     with state.lock:
         if call.data.get("joined") or call.data.get("ended"):
@@ -103,6 +103,18 @@ def watch_unjoined(state: SandboxState, call: UltravoxCall) -> None:
             call.data.update(billedDuration="0s",
                              billingStatus="BILLING_STATUS_FREE_ZERO_EFFECTIVE_DURATION")
         send_ultravox_webhook(state, "call.billed", call)
+
+
+# The sandbox compresses the providers' time by its speed, but not the caller's own work between
+# creating the Ultravox call and placing the Twilio call (database commits, a CLI start-up). On a
+# busy machine that work alone outlasted a 50 s join window at 200x (0.25 s) and the call ended
+# unjoined, which the real 45 s of slack never allows; so the window never drops below this.
+_MIN_JOIN_WINDOW_REAL_SECONDS = 2.0
+
+
+def _join_window(state: SandboxState, timeout: float) -> float:
+    """Real seconds to wait for a join: `timeout` simulated, at least the floor above (or all of it)."""
+    return max(timeout / state.config.speed, min(timeout, _MIN_JOIN_WINDOW_REAL_SECONDS))
 
 
 def _seconds(duration: Any) -> float | None:
