@@ -31,11 +31,17 @@ def _reencrypt_args(p: argparse.ArgumentParser) -> None:
                    help="stop after this many batches (run again to continue)")
 
 
+def _rewritten(report: reencrypt.ReencryptReport) -> str:
+    """"1 candidate, 3 calls, …": what a run has rewritten so far, in words."""
+    return ", ".join(labels.counted(n, noun) for n, noun in (
+        (report.candidates, "candidate"), (report.calls, "call"), (report.events, "event"),
+        (report.transcripts, "transcript"), (report.answers, "answer"),
+        (report.tool_requests, "tool request")))
+
+
 def _progress(report: reencrypt.ReencryptReport) -> None:
     # Progress goes to stderr so that --json output stays one object.
-    print(f"batch {report.batches}: {report.candidates} candidates, {report.calls} calls, "
-          f"{report.events} events, {report.transcripts} transcripts, {report.answers} answers, "
-          f"{report.tool_requests} tool requests so far", file=sys.stderr)
+    print(f"batch {report.batches}: {_rewritten(report)} so far", file=sys.stderr)
 
 
 @command("reencrypt", "re-encrypt personal data with DATA_ENCRYPTION_KEY and recompute lookup hashes",
@@ -51,17 +57,13 @@ def reencrypt_command(args: argparse.Namespace) -> dict[str, Any]:
     result = report.as_dict()
     result["encryption"] = "on" if crypto.encryption_enabled() else "off (hashes only)"
     if report.failed:
-        counts = ", ".join(f"{n} {k}" for k, n in result["failed"].items())
-        raise CliError(f"re-encrypted {report.candidates} candidates, {report.calls} calls, "
-                       f"{report.events} events, {report.transcripts} transcripts, {report.answers} answers, "
-                       f"{report.tool_requests} tool requests; could not rewrite "
+        counts = ", ".join(f"{labels.counted(n, 'document')} in {k}" for k, n in result["failed"].items())
+        raise CliError(f"re-encrypted {_rewritten(report)}; could not rewrite "
                        f"{counts} (ids: {result['failed_ids']}): add the key that wrote them to "
                        "DATA_ENCRYPTION_OLD_KEYS, or merge candidates that share a number, and run again")
     state = "done" if report.complete else "stopped at --max-batches; run again to continue"
     if getattr(args, "json", False):
         return result
-    result["_text"] = (f"re-encrypted {report.candidates} candidates, {report.calls} calls, "
-                       f"{report.events} events, {report.transcripts} transcripts, "
-                       f"{report.answers} answers, {report.tool_requests} tool requests in "
+    result["_text"] = (f"re-encrypted {_rewritten(report)} in "
                        f"{labels.counted(report.batches, 'batch', 'batches')}: {state}")
     return result

@@ -290,6 +290,7 @@ class Call(Document):
     twilio_hangup_at: Instant = None
     ultravox_hangup_at: Instant = None
     purged_at: Instant = None
+    erased_at: Instant = None  # the candidate was erased (core.privacy.erasure)
     # Retention by job stage (core.review.retention): what went when the job had been closed or
     # archived long enough — {"at", "stage", "stage_at"} (the stage and when the job entered it).
     recording_purge: dict[str, Any] | None = None

@@ -258,7 +258,13 @@ def follow_up(db: Database, call_id: str, *, providers: Providers | None = None,
     missing: list[str] = []
     for _ in range(3):
         seq = call.followup_seq
-        notes, call = _step(call, providers, now, db)
+        if not call.erased_at:
+            notes, call = _step(call, providers, now, db)
+        if call.erased_at:
+            # The candidate was erased (before this follow-up, or while it read the providers):
+            # what it fetched goes again, and with it the follow-up itself.
+            ingest.scrub_erased(db, [call_id])
+            return "erased"
         missing = _give_up(db, call, _missing(call), now)
         if not missing:
             store.finish_followup(db, call_id)
@@ -291,7 +297,7 @@ def run_due(db: Database, *, limit: int = 20, budget_seconds: float = 20.0,
             break
         providers = providers or default_providers()
         result = follow_up(db, call_id, providers=providers, now=now)
-        if result == "complete":
+        if result in ("complete", "erased"):
             done += 1
         elif result:
             waiting += 1

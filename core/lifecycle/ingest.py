@@ -24,6 +24,7 @@ from core.lifecycle.events import (
     twilio_status,
 )
 from core.lifecycle.signatures import parse_timestamp
+from core.privacy import privacy_store
 
 log = logging.getLogger(__name__)
 
@@ -90,13 +91,24 @@ def link_call(db: Database, provider: str, provider_call_id: str, hint_call_id: 
     return store.call_id_by_provider_id(db, key, provider_call_id), False
 
 
-def confirm_links(db: Database, received: list[tuple[Event, bool]]) -> list[Event]:
+@dataclass
+class Links:
+    """The events still linked after `confirm_links`, and which of their calls are erased."""
+
+    events: list[Event]
+    # Calls whose candidate was erased: a late event is applied like any other (the money and
+    # counts still settle), then `scrub_erased` takes out what it brought (summary, payload).
+    erased: list[str]
+
+
+def confirm_links(db: Database, received: list[tuple[Event, bool]]) -> Links:
     """Confirm the links of events stored under the call id their webhook named (flagged True):
     one read for the batch; a call without the provider id adopts it. An event whose named call
     is missing or belongs to another provider call is linked by the provider id instead, or
     becomes an orphan (reconcile retries it). Returns the events still linked, to apply."""
     checks = [e for e, check in received if check and e.call_id]
     known = store.provider_ids_of(db, list({e.call_id for e in checks if e.call_id}))
+    erased = [call_id for call_id, doc in known.items() if doc.get("erased_at")]
     linked: list[Event] = []
     for event, check in received:
         if not check or event.call_id is None:
@@ -105,7 +117,8 @@ def confirm_links(db: Database, received: list[tuple[Event, bool]]) -> list[Even
         key = _provider_field(event.provider)
         doc = known.get(event.call_id)
         current = doc.get(key) if doc is not None else None
-        if doc is not None and current == event.provider_call_id:
+        if doc is not None and (current == event.provider_call_id or doc.get("erased_at")):
+            # An erased call has lost its provider ids on purpose: it adopts none again.
             linked.append(event)
             continue
         if doc is not None and current is None and store.adopt_provider_id(
@@ -120,7 +133,13 @@ def confirm_links(db: Database, received: list[tuple[Event, bool]]) -> list[Even
             store.link_event(db, event.id, owner)
             event = event.model_copy(update={"call_id": owner})
         linked.append(event)
-    return linked
+    return Links(linked, erased)
+
+
+def scrub_erased(db: Database, call_ids: list[str]) -> None:
+    """Erase again what events just brought to calls whose candidate was erased."""
+    if call_ids:
+        privacy_store.scrub_erased(db, call_ids)
 
 
 def store_event(db: Database, event: ParsedEvent, *, source: str = "webhook",
@@ -180,9 +199,14 @@ def process(db: Database, event: ParsedEvent, *, source: str = "webhook") -> Sto
     result = receive(db, event, source=source)
     if result.applied or result.call_id is None or result.event is None:
         return result
-    result.applied = apply_stored(db, result.event, count_attempt=not result.new, adopt=result.adopt)
+    # Confirmed like a batch (one read by `_id`), which also tells whether the call is erased.
+    links = confirm_links(db, [(result.event, True)])
+    if not links.events:
+        return result
+    result.applied = apply_stored(db, links.events[0], count_attempt=not result.new, adopt=False)
     if result.applied:
         store.mark_applied(db, result.event_id)
+    scrub_erased(db, links.erased)
     return result
 
 
@@ -282,7 +306,8 @@ def apply_many(db: Database, received: list[tuple[Event, bool]],
     applied: list[Event] = []
     moves: list[PhaseMove] = []
     moved_events: list[Event] = []
-    for event in confirm_links(db, [(e, check) for e, check in received if not e.applied]):
+    links = confirm_links(db, [(e, check) for e, check in received if not e.applied])
+    for event in links.events:
         if event.call_id is None:
             continue
         if event.provider != TWILIO:
@@ -296,6 +321,7 @@ def apply_many(db: Database, received: list[tuple[Event, bool]],
     move_status_many(db, moves)
     for call_id in dict.fromkeys(m.call_id for m in moves if m.status in TERMINAL_STATUSES):
         (settle or partial(sync_rollup, db))(call_id)
+    scrub_erased(db, links.erased)
     return applied + moved_events
 
 
@@ -348,14 +374,17 @@ def apply_pending(db: Database, *, limit: int = 100, orphan_limit: int = 50,
     done = pending = 0
     linked = store.unapplied_linked_events(db, max_attempts=max_attempts, limit=limit)
     # An event stored under the id its webhook named may never have been confirmed (the
-    # sidecar stopped right after answering): confirm first, then apply.
-    for event in confirm_links(db, [(e, e.call_hint is not None and e.call_hint == e.call_id)
-                                    for e in linked]):
+    # sidecar stopped right after answering): confirm first (every one: the read also says
+    # which calls are erased), then apply.
+    links = confirm_links(db, [(e, True) for e in linked])
+    for event in links.events:
         if apply_stored(db, event, adopt=False):
             store.mark_applied(db, event.id)
             done += 1
         else:
             pending += 1
+    scrub_erased(db, links.erased)
+    claimed_calls: list[str] = []
     for event in store.due_orphan_events(db, received_since=now - orphan_max_age, now=now,
                                          limit=orphan_limit):
         hint = event.call_hint or ((event.payload.get("call") or {}).get("metadata", {})
@@ -368,11 +397,15 @@ def apply_pending(db: Database, *, limit: int = 100, orphan_limit: int = 50,
         claimed = store.claim_orphan(db, event.id, call_id)
         if claimed is None:  # another process linked it meanwhile
             continue
+        claimed_calls.append(call_id)
         if apply_stored(db, claimed, adopt=False):
             store.mark_applied(db, claimed.id)
             done += 1
         else:
             pending += 1
+    # An orphan named an erased call by its metadata (it adopted the provider id to link):
+    # erase again what it brought, the provider id included.
+    scrub_erased(db, claimed_calls)
     return done, pending
 
 

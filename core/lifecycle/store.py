@@ -39,11 +39,12 @@ def provider_id_of(db: Database, call_id: str, field: str) -> tuple[bool, str | 
 
 
 def provider_ids_of(db: Database, call_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """The provider ids of these calls (one read by `_id`), keyed by call id; missing calls
-    are absent."""
+    """The provider ids of these calls and whether they are erased (one read by `_id`), keyed
+    by call id; missing calls are absent."""
     if not call_ids:
         return {}
-    docs = db[CALLS].find({"_id": {"$in": call_ids}}, {"ultravox_call_id": 1, "twilio_call_sid": 1})
+    docs = db[CALLS].find({"_id": {"$in": call_ids}},
+                          {"ultravox_call_id": 1, "twilio_call_sid": 1, "erased_at": 1})
     return {d["_id"]: d for d in docs}
 
 

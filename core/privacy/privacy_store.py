@@ -22,6 +22,7 @@ from core.db import (
     MEDIA_CACHE,
     TOOL_REQUESTS,
     TRANSCRIPTS,
+    utcnow,
 )
 
 _CALLS_CAP = 5000  # more calls than any one candidate gets; bounds every read below
@@ -93,10 +94,12 @@ def tool_requests_of(db: Database, call_ids: list[str]) -> list[dict[str, Any]]:
 # -- the erasure's writes ----------------------------------------------------------------------
 
 
-def erase_calls(db: Database, calls: list[dict[str, Any]], now: datetime) -> dict[str, int]:
+def erase_calls(db: Database, calls: list[dict[str, Any]], now: datetime,
+                erased_at: datetime | None = None) -> dict[str, int]:
     """Take the candidate's content out of these calls and of everything stored about them:
     transcripts, cached recordings, tool requests and the payloads of their webhook events (the
-    events stay, without payload, so a late duplicate is still recognised); returns counts."""
+    events stay, without payload, so a late duplicate is still recognised); returns counts.
+    `erased_at`: when the candidate was erased, if before `now` (a second pass)."""
     ids = [c["_id"] for c in calls]
     if not ids:
         return {"calls": 0, "transcripts": 0, "events": 0, "tool_requests": 0, "media_items": 0}
@@ -111,7 +114,7 @@ def erase_calls(db: Database, calls: list[dict[str, Any]], now: datetime) -> dic
         ).matched_count,
     }
     for call in calls:
-        marks = {"erased_at": now, "transcript_status": "erased", "recording_available": False,
+        marks = {"erased_at": erased_at or now, "transcript_status": "erased", "recording_available": False,
                  "purged_at": now}
         drop = {k: "" for k in call if k not in _CALL_KEEPS and k not in marks}
         update: dict[str, Any] = {"$set": marks}
@@ -120,6 +123,17 @@ def erase_calls(db: Database, calls: list[dict[str, Any]], now: datetime) -> dic
         db[CALLS].update_one({"_id": call["_id"]}, update)
     counts["calls"] = len(ids)
     return counts
+
+
+def scrub_erased(db: Database, call_ids: list[str]) -> list[str]:
+    """Erase again what reached these calls after their erasure (a webhook that came late, a
+    follow-up already under way); returns the ids of those that are erased (others untouched)."""
+    if not call_ids:
+        return []
+    erased = [d for d in db[CALLS].find({"_id": {"$in": list(call_ids)}}) if d.get("erased_at")]
+    for call in erased:
+        erase_calls(db, [call], utcnow(), erased_at=call["erased_at"])
+    return [d["_id"] for d in erased]
 
 
 def scrub_batches(db: Database, candidate_id: str) -> int:

@@ -76,6 +76,14 @@ def test_counts_take_their_noun_in_the_right_number() -> None:
     assert counted(2, "entry", "entries") == "2 entries"
 
 
+def test_the_reencrypt_report_counts_in_words() -> None:
+    from core.cli.ops import _rewritten
+    from core.review.reencrypt import ReencryptReport
+
+    report = ReencryptReport(candidates=1, calls=3, transcripts=1, answers=2, tool_requests=1)
+    assert _rewritten(report) == "1 candidate, 3 calls, 0 events, 1 transcript, 2 answers, 1 tool request"
+
+
 _PLURAL_IN_BRACKETS = re.compile(r"[A-Za-z]+\((?:s|es|ies)\)")
 _SCANNED = ("core", "dashboard", "pages", "sidecar", "worker", "sandbox", "tools")
 
