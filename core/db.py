@@ -78,6 +78,9 @@ _INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="status_next"),
         IndexModel([("created_at", DESCENDING)], name="created"),
         IndexModel([("needs_followup", ASCENDING)], sparse=True, name="needs_followup"),
+        # Refused recordings whose deletion at Ultravox keeps failing (Home's alert).
+        IndexModel([("recording_consent.delete_attempts", ASCENDING)], sparse=True,
+                   name="consent_delete_attempts"),
         # Review-page filters on real MongoDB (the embedded server scans regardless).
         IndexModel([("status", ASCENDING), ("created_at", DESCENDING)], name="status_created"),
         IndexModel([("review.decision", ASCENDING), ("created_at", DESCENDING)], name="decision_created"),

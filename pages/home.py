@@ -66,6 +66,20 @@ if flags.count:
 else:
     st.caption(f"Disclosure: every checked call of the last {compliance_reports.FLAG_DAYS} days said it.")
 
+stuck = compliance_reports.stuck_recording_deletions(db, user, zone=zone)
+if stuck.count:
+    st.subheader("Refused recordings still at Ultravox")
+    many = labels.counted(stuck.count, "call") if not stuck.more else f"{stuck.count} or more calls"
+    st.error(f"{many}: the candidate refused the recording, but Ultravox has not deleted it yet. "
+             "It is retried automatically; if this lasts, check Ultravox's status and the API key.",
+             icon=":material/delete_forever:")
+    st.dataframe(
+        [{"Candidate": s.candidate, "Job": s.job, "Call ended": s.ended, "Tries": s.tries,
+          "Last problem": s.problem, "Open": ui.call_link(s.call_id)} for s in stuck.calls],
+        hide_index=True, width="stretch", key="home.stuck_deletions",
+        column_config={"Open": ui.link_column("Open", "Open call")},
+    )
+
 if queue.awaiting_review:
     st.subheader("Awaiting review")
     for job in (j for j in queue.jobs if j.awaiting):

@@ -178,13 +178,24 @@ def withhold_transcript(db: Database, call: Call, messages: list[dict[str, Any]]
     consent_store.mark_transcript_not_kept(db, call.id, len(messages), now, facts)
 
 
+# A refused recording whose deletion has failed this many times is shown on Home (about two
+# minutes of the follow-up's retries: a passing outage clears itself before anyone is alarmed).
+ALERT_AFTER_TRIES = 3
+
+
 def delete_at_ultravox(db: Database, call: Call, ultravox: Any, now: datetime) -> str | None:
     """Delete the call at Ultravox (its recording with it); idempotent: "already gone" counts as
     done. Returns a note when it failed (the follow-up tries again)."""
     try:
         gone_now = ultravox.delete_call(call.ultravox_call_id)
     except (ProviderUnavailable, ProviderError) as exc:
-        consent_store.note_delete_failure(db, call.id, f"{type(exc).__name__}", now)
+        words = (f"Ultravox refused the deletion (HTTP {exc.status})" if isinstance(exc, ProviderError)
+                 else "Ultravox could not be reached")
+        consent_store.note_delete_failure(db, call.id, words, now)
+        tries = call.recording_consent.delete_attempts + 1  # type: ignore[union-attr]
+        if tries >= ALERT_AFTER_TRIES:  # Home shows it from now on; the operator's log says it too
+            log.warning("call %s: the refused recording is still at Ultravox after %d tries (%s)",
+                        call.id, tries, words)
         return f"ultravox delete: {exc}"
     note = "deleted at Ultravox" if gone_now else "already gone at Ultravox"
     consent_store.mark_deleted(db, call.id, now, note, clear_summary=not keeps_transcript(call))

@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 
 from core import audit, crypto, labels, timezones
 from core.auth import Action, User, require
-from core.compliance import store
+from core.compliance import recording_consent, store
 from core.compliance.view import FIELDS, ComplianceSource, compliance_view
 from core.db import Database, utcnow
+from core.documents.call import Call
 from core.errors import UserError
 from core.people import store as people_store
 from core.people.visibility import phone_for, sees_personal_data
@@ -39,6 +40,15 @@ def _name(value: str | None) -> str:
         return crypto.decrypt(value) or "(deleted candidate)"
     except crypto.CryptoError:
         return "(name cannot be decrypted)"
+
+
+def _who(db: Database, calls: list[Call]) -> dict[str, tuple[str, str]]:
+    """(candidate's name, job title) of each call, by call id: two reads for all of them."""
+    people = {p.id: p for p in people_store.candidate_contacts(
+        db, sorted({c.candidate_id for c in calls}), _BATCH)}
+    jobs = people_store.jobs_by_id(db, {c.job_id for c in calls})
+    return {c.id: (_name(people[c.candidate_id].name if c.candidate_id in people else None),
+                   jobs[c.job_id].title if c.job_id in jobs else "(deleted job)") for c in calls}
 
 
 def compliance_csv(db: Database, user: User | None, job_id: str, *, zone: str = timezones.UTC_NAME) -> bytes:
@@ -97,12 +107,47 @@ def disclosure_flags(db: Database, user: User | None, *, zone: str,
     require(user, Action.VIEW)
     since = (now or utcnow()) - timedelta(days=FLAG_DAYS)
     count, newest = store.disclosure_missing(db, since, count_cap=_FLAG_COUNT_CAP, limit=FLAG_LIST)
-    people = {p.id: p for p in people_store.candidate_contacts(
-        db, sorted({c.candidate_id for c in newest}), _BATCH)}
-    jobs = people_store.jobs_by_id(db, {c.job_id for c in newest})
+    who = _who(db, newest)
     calls = [FlaggedCall(
-        call_id=c.id, candidate=_name(people[c.candidate_id].name if c.candidate_id in people else None),
-        job=jobs[c.job_id].title if c.job_id in jobs else "(deleted job)",
+        call_id=c.id, candidate=who[c.id][0], job=who[c.id][1],
         started=timezones.readable(c.started_at, zone),
         missing=", ".join(c.disclosure.missing) if c.disclosure else "") for c in newest]
     return DisclosureFlags(count=count, more=count >= _FLAG_COUNT_CAP, calls=calls)
+
+
+@dataclass(frozen=True)
+class StuckDeletion:
+    """A refused recording still at Ultravox, as Home names it."""
+
+    call_id: str
+    candidate: str
+    job: str
+    ended: str
+    tries: int
+    problem: str
+
+
+@dataclass(frozen=True)
+class StuckDeletions:
+    """How many refused recordings Ultravox has not deleted after several tries (`more`: the
+    count hit its cap), and the FLAG_LIST that have waited longest."""
+
+    count: int
+    more: bool
+    calls: list[StuckDeletion] = field(default_factory=list)
+
+
+def stuck_recording_deletions(db: Database, user: User | None, *, zone: str) -> StuckDeletions:
+    """Home's alert: candidates refused the recording, yet it is still stored at Ultravox because
+    its deletion keeps failing (the follow-up goes on retrying)."""
+    require(user, Action.VIEW)
+    count, oldest = store.failing_deletions(db, recording_consent.ALERT_AFTER_TRIES,
+                                            count_cap=_FLAG_COUNT_CAP, limit=FLAG_LIST)
+    who = _who(db, oldest)
+    calls = [StuckDeletion(
+        call_id=c.id, candidate=who[c.id][0], job=who[c.id][1],
+        ended=timezones.readable(c.ended_at or c.created_at, zone),
+        tries=c.recording_consent.delete_attempts if c.recording_consent else 0,
+        problem=(c.recording_consent.delete_note if c.recording_consent else None) or "no answer")
+        for c in oldest]
+    return StuckDeletions(count=count, more=count >= _FLAG_COUNT_CAP, calls=calls)

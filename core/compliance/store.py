@@ -38,3 +38,14 @@ def disclosure_missing(db: Database, since: datetime, *, count_cap: int,
     newest = [Call.model_validate(d) for d in
               db[CALLS].find(query, _FIELDS).sort("dialed_at", -1).limit(limit)]
     return count, newest
+
+
+def failing_deletions(db: Database, min_tries: int, *, count_cap: int, limit: int) -> tuple[int, list[Call]]:
+    """Refused recordings not yet deleted at Ultravox after `min_tries` failed attempts: how many
+    (counted up to `count_cap`) and the `limit` that failed longest."""
+    query = {"recording_consent.delete_attempts": {"$gte": min_tries},
+             "recording_consent.deleted_at": None}
+    count = db[CALLS].count_documents(query, limit=count_cap)
+    oldest = [Call.model_validate(d) for d in db[CALLS].find(query, {**_FIELDS, "ended_at": 1})
+              .sort("ended_at", 1).limit(limit)]
+    return count, oldest

@@ -7,11 +7,13 @@ from datetime import timedelta
 
 import pytest
 import requests
+from streamlit.testing.v1 import AppTest
 
 from core.agent.models import ConsentMethod, ConsentScope
 from core.agent.questions import ScreeningQuestion
 from core.calling import launch
-from core.compliance.recording_consent import ASK_RULE
+from core.compliance import reports
+from core.compliance.recording_consent import ALERT_AFTER_TRIES, ASK_RULE
 from core.config import get_settings
 from core.db import AUDIT_LOG, CALL_EVENTS, CALLS, MEDIA_CACHE, TOOL_REQUESTS, TRANSCRIPTS, utcnow
 from core.lifecycle import followup
@@ -23,6 +25,7 @@ from core.screening.tools import TOOL_HEADER, call_key
 from sidecar.app import create_app
 from tests.factories import insert_launched_call
 from tests.support import sandbox_stack
+from tests.support.apptest import TIMEOUT, page_path, signed_in
 from tests.support.sandbox_stack import Stack, make_job
 
 stack = sandbox_stack.stack
@@ -252,3 +255,41 @@ def test_a_call_nobody_answered_says_so_and_its_agent_is_deleted(stack) -> None:
     assert doc["status"] == "no_answer" and doc["recording_consent"]["asked"] is False
     assert recordings.recording_bytes(stack.db, call_id).message == "No recording: nobody answered the call."
     assert len(_requests_for(stack, "delete_call", doc["ultravox_call_id"])) == 1
+
+
+def test_a_deletion_that_keeps_failing_is_on_home_until_ultravox_deletes(stack, caplog, monkeypatch) -> None:
+    monkeypatch.setenv("PROVIDER_RETRY_ATTEMPTS", "1")  # each follow-up tries once: a quicker test
+    get_settings.cache_clear()
+    stack.sandbox.inject_fault(status=503, count=10_000, path_prefix="/api/calls/", method="DELETE")
+    call_id = _place(stack, "+1 415 555 0159")  # 59 refuses the recording
+
+    def tried_enough() -> bool:
+        doc = _doc(stack, call_id)
+        if (doc.get("recording_consent") or {}).get("delete_attempts", 0) >= ALERT_AFTER_TRIES:
+            return True
+        if doc.get("followup_lease_until") is None:  # the worker's turn once it is due again
+            due = max(doc.get("followup_next_at") or utcnow(), utcnow()) + timedelta(seconds=1)
+            followup.follow_up(stack.db, call_id, now=due)
+        return False
+
+    stack.sandbox.wait_for(tried_enough, 60)
+    stuck = reports.stuck_recording_deletions(stack.db, stack.recruiter, zone="UTC")
+    assert stuck.count == 1 and [s.call_id for s in stuck.calls] == [call_id]
+    shown = stuck.calls[0]
+    assert (shown.candidate, shown.tries, shown.problem) == ("Rita Record", ALERT_AFTER_TRIES,
+                                                             "Ultravox could not be reached")
+    assert "the refused recording is still at Ultravox after 3 tries" in caplog.text
+    home = signed_in(AppTest.from_file(page_path("home"), default_timeout=TIMEOUT), stack.recruiter).run()
+    assert not home.exception
+    assert "Refused recordings still at Ultravox" in [s.value for s in home.subheader]
+    assert any(e.value.startswith("1 call: the candidate refused the recording") for e in home.error)
+    table = next(df for df in home.dataframe if "Last problem" in df.value.columns)
+    assert table.value.to_dict("records")[0]["Open"].endswith(call_id)
+
+    # Ultravox is back: the next follow-up deletes it and the alert goes.
+    stack.sandbox.clear_faults()
+    doc = _settle(stack, call_id)
+    assert doc["recording_consent"]["deleted_at"] is not None
+    assert reports.stuck_recording_deletions(stack.db, stack.recruiter, zone="UTC").count == 0
+    home = signed_in(AppTest.from_file(page_path("home"), default_timeout=TIMEOUT), stack.recruiter).run()
+    assert "Refused recordings still at Ultravox" not in [s.value for s in home.subheader]
