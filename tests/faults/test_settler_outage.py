@@ -10,7 +10,6 @@ settling the next calls without a restart.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -28,6 +27,7 @@ from core.usage import budget, budget_store, period, rollups
 from sidecar.app import create_app
 from tests.faults.test_usage_counts import _counted, _expected
 from tests.integration.usage.test_budget import claimed_call, reserve
+from tests.support.live_calls import wait
 from tools.embedded_db import launcher as embedded_db
 
 pytestmark = pytest.mark.slow  # two JVM starts: 5-10 s on the shared 2-core machine
@@ -56,15 +56,6 @@ def _post_completed(client, call_id: str, sid: str) -> int:
     url = get_settings().webhook_base_url + PATH + query
     signature = RequestValidator(get_settings().twilio_token).compute_signature(url, form)
     return client.post(PATH + query, data=form, headers={"X-Twilio-Signature": signature}).status_code
-
-
-def _until(check, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def _settled(db, call_id: str) -> bool:
@@ -98,10 +89,10 @@ def test_a_database_killed_while_the_settler_holds_a_batch_loses_and_doubles_not
         assert _post_completed(web, call_id, "CA" + call_id.ljust(32, "0")) == 200
     # Applied and marked so (the endings were handed to the settler just before the marks),
     # while the settler is still gathering: kill -9.
-    assert _until(lambda: db[CALL_EVENTS].count_documents({"applied": True}) == CALLS_N, 5)
+    assert wait(lambda: db[CALL_EVENTS].count_documents({"applied": True}) == CALLS_N, 5)
     server["servers"][-1].kill()
     # The settler's batch meets the dead database (its one log line); only then does it return.
-    assert _until(lambda: "ended calls: database error" in caplog.text, 15), caplog.text
+    assert wait(lambda: "ended calls: database error" in caplog.text, 15), caplog.text
     _start(server)
 
     # Nothing of the batch landed, and nothing acknowledged was lost: every event is there. The
@@ -117,7 +108,7 @@ def test_a_database_killed_while_the_settler_holds_a_batch_loses_and_doubles_not
 
     # The sidecar carries on by itself: the next ended call is applied and settled.
     assert _post_completed(web, later, "CA" + later.ljust(32, "0")) == 200
-    assert _until(lambda: _settled(db, later), 10)
+    assert wait(lambda: _settled(db, later), 10)
     assert _counted(db)["calls"] == 1
 
     # The worker's passes settle the dropped batch, each call once, and the budget with it.
