@@ -50,10 +50,15 @@ def _people_table(items: list[work_queue.Item], key: str, *, link: str) -> None:
     )
 
 
+def _calls(count: int, more: bool) -> str:
+    """"3 calls", or "1000 or more calls" when the count stopped at its cap."""
+    return f"{count} or more calls" if more else labels.counted(count, "call")
+
+
 flags = compliance_reports.disclosure_flags(db, user, zone=zone)
 if flags.count:
     st.subheader("Disclosure not found")
-    many = labels.counted(flags.count, "call") if not flags.more else f"{flags.count} or more calls"
+    many = _calls(flags.count, flags.more)
     st.warning(f"{many} of the last "
                f"{compliance_reports.FLAG_DAYS} days: the agent's first two turns did not contain "
                "every disclosure key phrase.", icon=":material/gpp_maybe:")
@@ -69,7 +74,7 @@ else:
 stuck = compliance_reports.stuck_recording_deletions(db, user, zone=zone)
 if stuck.count:
     st.subheader("Refused recordings still at Ultravox")
-    many = labels.counted(stuck.count, "call") if not stuck.more else f"{stuck.count} or more calls"
+    many = _calls(stuck.count, stuck.more)
     st.error(f"{many}: the candidate refused the recording, but Ultravox has not deleted it yet. "
              "It is retried automatically; if this lasts, check Ultravox's status and the API key.",
              icon=":material/delete_forever:")

@@ -20,6 +20,7 @@ from core.documents.status import OPEN_STATUSES, TERMINAL_STATUSES, CallStatus
 from core.lifecycle import events, ingest, store
 from core.lifecycle.opt_out import detect_opt_out, mark_do_not_call
 from core.lifecycle.transcripts import transcript_messages
+from core.privacy import privacy_store
 from core.providers.resilience import ProviderError, ProviderUnavailable
 from core.providers.telephony import get_twilio
 from core.providers.ultravox import get_ultravox
@@ -263,7 +264,7 @@ def follow_up(db: Database, call_id: str, *, providers: Providers | None = None,
         if call.erased_at:
             # The candidate was erased (before this follow-up, or while it read the providers):
             # what it fetched goes again, and with it the follow-up itself.
-            ingest.scrub_erased(db, [call_id])
+            privacy_store.scrub_erased(db, [call_id])
             return "erased"
         missing = _give_up(db, call, _missing(call), now)
         if not missing:

@@ -97,7 +97,7 @@ class Links:
 
     events: list[Event]
     # Calls whose candidate was erased: a late event is applied like any other (the money and
-    # counts still settle), then `scrub_erased` takes out what it brought (summary, payload).
+    # counts still settle), then `privacy_store.scrub_erased` takes out what it brought (summary, payload).
     erased: list[str]
 
 
@@ -134,12 +134,6 @@ def confirm_links(db: Database, received: list[tuple[Event, bool]]) -> Links:
             event = event.model_copy(update={"call_id": owner})
         linked.append(event)
     return Links(linked, erased)
-
-
-def scrub_erased(db: Database, call_ids: list[str]) -> None:
-    """Erase again what events just brought to calls whose candidate was erased."""
-    if call_ids:
-        privacy_store.scrub_erased(db, call_ids)
 
 
 def store_event(db: Database, event: ParsedEvent, *, source: str = "webhook",
@@ -196,17 +190,18 @@ def receive(db: Database, event: ParsedEvent, *, source: str = "webhook",
 
 def process(db: Database, event: ParsedEvent, *, source: str = "webhook") -> StoreResult:
     """Store the event once and apply it; database errors propagate (the caller answers 503)."""
-    result = receive(db, event, source=source)
+    # Stored under the call its (signed) event names without a read; the confirmation is the one
+    # read by `_id`, which also tells whether the call is erased.
+    result = receive(db, event, source=source, trust_hint=True)
     if result.applied or result.call_id is None or result.event is None:
         return result
-    # Confirmed like a batch (one read by `_id`), which also tells whether the call is erased.
     links = confirm_links(db, [(result.event, True)])
     if not links.events:
         return result
     result.applied = apply_stored(db, links.events[0], count_attempt=not result.new, adopt=False)
     if result.applied:
         store.mark_applied(db, result.event_id)
-    scrub_erased(db, links.erased)
+    privacy_store.scrub_erased(db, links.erased)
     return result
 
 
@@ -321,7 +316,7 @@ def apply_many(db: Database, received: list[tuple[Event, bool]],
     move_status_many(db, moves)
     for call_id in dict.fromkeys(m.call_id for m in moves if m.status in TERMINAL_STATUSES):
         (settle or partial(sync_rollup, db))(call_id)
-    scrub_erased(db, links.erased)
+    privacy_store.scrub_erased(db, links.erased)
     return applied + moved_events
 
 
@@ -383,7 +378,7 @@ def apply_pending(db: Database, *, limit: int = 100, orphan_limit: int = 50,
             done += 1
         else:
             pending += 1
-    scrub_erased(db, links.erased)
+    privacy_store.scrub_erased(db, links.erased)
     claimed_calls: list[str] = []
     for event in store.due_orphan_events(db, received_since=now - orphan_max_age, now=now,
                                          limit=orphan_limit):
@@ -405,7 +400,7 @@ def apply_pending(db: Database, *, limit: int = 100, orphan_limit: int = 50,
             pending += 1
     # An orphan named an erased call by its metadata (it adopted the provider id to link):
     # erase again what it brought, the provider id included.
-    scrub_erased(db, claimed_calls)
+    privacy_store.scrub_erased(db, claimed_calls)
     return done, pending
 
 
