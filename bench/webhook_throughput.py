@@ -141,6 +141,28 @@ def _seed_calls(db, count: int) -> list[tuple[str, str]]:
     return calls
 
 
+def _seed_history(db, count: int) -> None:
+    """`count` calls that ended earlier, each with its four applied events (both receivers get
+    them): a database that has been in use, where a query that scans pays for every past call."""
+    if count <= 0:
+        return
+    ended = dbmod.utcnow()
+    payload = {"CallStatus": "completed", "CallDuration": "30", "Direction": "outbound-api"}
+    for start in range(0, count, 2000):
+        ids = [uuid.uuid4().hex for _ in range(min(2000, count - start))]
+        db[dbmod.CALLS].insert_many([
+            {"_id": call_id, "status": "completed", "twilio_call_sid": "CA" + call_id,
+             "job_id": "bench-job", "candidate_id": f"cand-{call_id}", "created_at": ended,
+             "updated_at": ended, "dialed_at": ended, "ended_at": ended, "duration_seconds": 30,
+             "followup_done_at": ended, "rollup": {"seq": 1, "synced_at": ended}}
+            for call_id in ids])
+        events = [{"_id": uuid.uuid4().hex, "dedupe_key": f"history:{call_id}:{s}", "call_id": call_id,
+                   "provider": "twilio", "kind": s, "payload": payload, "applied": True,
+                   "received_at": ended} for call_id in ids for s in STATUSES]
+        db[dbmod.CALL_EVENTS].insert_many(events)
+        db["textbook_events"].insert_many(events)
+
+
 def _deliver(port: int, calls: list[tuple[str, str]],
              threads: int) -> tuple[list[float], list[str], float, float]:
     """Post every call's callbacks; returns (latencies, acked event ids, seconds, last ack time)."""
@@ -199,11 +221,7 @@ def _deliver(port: int, calls: list[tuple[str, str]],
 
 
 def _lost(collection, ids: list[str]) -> int:
-    found = 0
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        found += collection.count_documents({"_id": {"$in": chunk}})
-    return len(ids) - found
+    return len(ids) - _count(collection, ids, lambda d: True)
 
 
 def _run_receiver(kind: str, server: embedded_db.EmbeddedDb, db_name: str, calls_n: int,
@@ -218,8 +236,10 @@ def _run_receiver(kind: str, server: embedded_db.EmbeddedDb, db_name: str, calls
     dbmod.get_client.cache_clear()
     db = dbmod.get_db()
     dbmod.ensure_indexes(db)
+    _seed_history(db, args.history)
     warm = _seed_calls(db, _WARM_CALLS)
     calls = _seed_calls(db, calls_n)
+    ours = [call_id for call_id, _ in warm + calls]
     sidecar = kind == "sidecar"
     app = "sidecar.app:create_app()" if sidecar else "bench.textbook_receiver:create_app()"
     process = _gunicorn(app, port, env, args.workers, args.threads, sidecar, log)
@@ -228,7 +248,7 @@ def _run_receiver(kind: str, server: embedded_db.EmbeddedDb, db_name: str, calls
         # Warm-up (not timed, not counted): the workers' lazy imports and the JVM's hot paths.
         _deliver(port, warm, args.client_threads)
         # The warm-up's applies and follow-ups finish before the clock starts.
-        _until_followed_up(db, _WARM_CALLS, 10)
+        _until_followed_up(db, ours, _WARM_CALLS, 10)
         pids = [process.pid, *_children(process.pid)]
         cpu0, db_cpu0 = _cpu_seconds(pids), _cpu_seconds([server.process.pid])
         latencies, acked, seconds, last_ack = _deliver(port, calls, args.client_threads)
@@ -241,22 +261,18 @@ def _run_receiver(kind: str, server: embedded_db.EmbeddedDb, db_name: str, calls
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and settled_after is None:
                 if applied_after is None:
-                    pending = collection.count_documents({"applied": False})
-                    done = db[dbmod.CALLS].count_documents({"status": "completed"}) - _WARM_CALLS
-                    if pending == 0 and done == calls_n:
+                    pending = _count(collection, acked, lambda d: not d.get("applied"))
+                    if pending == 0 and _count(db[dbmod.CALLS], ours, _completed) == len(ours):
                         applied_after = time.perf_counter() - last_ack
-                if applied_after is not None and db[dbmod.CALLS].count_documents(
-                        {"status": "completed", "$or": [{"rollup.seq": None},
-                                                        {"budget.counted": _RESERVED}]}) == 0:
+                if applied_after is not None and _count(db[dbmod.CALLS], ours, _settled) == len(ours):
                     settled_after = time.perf_counter() - last_ack
                 time.sleep(0.1)
             # Then each ended call's follow-up (its first provider poll) ran in the sidecar.
-            waited = _until_followed_up(db, _WARM_CALLS + calls_n, 30)
+            waited = _until_followed_up(db, ours, _WARM_CALLS + calls_n, 30)
             followed_after = None if waited is None else time.perf_counter() - last_ack
-            followed = _followed_up(db) - _WARM_CALLS
-            applied = collection.count_documents({"_id": {"$in": acked}, "applied": True})
-            settled = db[dbmod.CALLS].count_documents({"status": "completed", "rollup.seq": {"$ne": None},
-                                                        "budget.counted": {"$ne": _RESERVED}})
+            followed = _count(db[dbmod.CALLS], ours, _was_followed_up) - _WARM_CALLS
+            applied = _count(collection, acked, lambda d: bool(d.get("applied")))
+            settled = _count(db[dbmod.CALLS], ours, _settled)
             note = (f"applied {applied}/{len(acked)} within {_secs(applied_after)} of the last ack, "
                     f"ended calls settled {settled - _WARM_CALLS}/{calls_n} within {_secs(settled_after)}, "
                     f"followed up {followed}/{calls_n} within {_secs(followed_after, 30)}")
@@ -272,17 +288,35 @@ def _run_receiver(kind: str, server: embedded_db.EmbeddedDb, db_name: str, calls
         dbmod.get_client.cache_clear()
 
 
-def _followed_up(db) -> int:
+def _count(collection, ids: list[str], test) -> int:
+    """How many of these documents pass `test`: read by `_id` (an index on the embedded server
+    too), so watching the run does not scan the history and load the server being measured."""
+    found = 0
+    for start in range(0, len(ids), 500):
+        found += sum(1 for d in collection.find({"_id": {"$in": ids[start:start + 500]}}) if test(d))
+    return found
+
+
+def _completed(doc) -> bool:
+    return doc.get("status") == "completed"
+
+
+def _settled(doc) -> bool:
+    return (_completed(doc) and (doc.get("rollup") or {}).get("seq") is not None
+            and (doc.get("budget") or {}).get("counted") != _RESERVED)
+
+
+def _was_followed_up(doc) -> bool:
     # The bench's calls are unknown to the sandbox: their first follow-up postpones (attempts 1).
-    return db[dbmod.CALLS].count_documents({"$or": [{"followup_attempts": {"$gte": 1}},
-                                                    {"followup_done_at": {"$ne": None}}]})
+    return (doc.get("followup_attempts") or 0) >= 1 or doc.get("followup_done_at") is not None
 
 
-def _until_followed_up(db, count: int, seconds: float) -> float | None:
-    """Seconds until `count` calls were followed up at least once, None if not within `seconds`."""
+def _until_followed_up(db, ids: list[str], count: int, seconds: float) -> float | None:
+    """Seconds until `count` of these calls were followed up at least once, None if not within
+    `seconds`."""
     started = time.perf_counter()
     while time.perf_counter() - started < seconds:
-        if _followed_up(db) >= count:
+        if _count(db[dbmod.CALLS], ids, _was_followed_up) >= count:
             return time.perf_counter() - started
         time.sleep(0.1)
     return None
@@ -334,6 +368,8 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", default=["durable", "memory"],
                         choices=["durable", "memory"])
     parser.add_argument("--rounds", type=int, default=1, help="sidecar/textbook/raw repeated")
+    parser.add_argument("--history", type=int, default=0,
+                        help="ended calls (with their events) already in each receiver's database")
     args = parser.parse_args()
     settings = get_settings()
     args.workers = args.workers or settings.webhook_workers
@@ -360,7 +396,7 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; gunicorn "
           f"{args.workers} workers x {args.threads} threads for both receivers; "
           f"{calls_n * len(STATUSES)} callbacks ({calls_n} calls x 4) from "
-          f"{args.client_threads} client threads")
+          f"{args.client_threads} client threads; {args.history} earlier calls in each database")
     try:
         with tempfile.TemporaryDirectory() as tmp:
             log = Path(tmp) / "receivers.log"

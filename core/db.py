@@ -119,6 +119,16 @@ _INDEXES: dict[str, list[IndexModel]] = {
     ],
 }
 
+# Only on the embedded stand-in, which answers a query from a unique index whose keys are
+# exactly the query's fields and otherwise scans the collection: these let the writes that
+# compare one field besides `_id` (status moves, the rollup gate, the follow-up's lease and
+# postpone, the budget's count) find
+# their call by index. MongoDB finds them by the `_id` index alone, so they are not declared there.
+_EMBEDDED_COMPARE_AND_SET: dict[str, list[IndexModel]] = {
+    CALLS: [IndexModel([("_id", ASCENDING), (field, ASCENDING)], unique=True, name=f"id_{field}")
+            for field in ("status", "rollup.seq", "followup_seq", "followup_lease_seq", "budget.counted")],
+}
+
 
 @functools.lru_cache(maxsize=1)
 def get_client() -> MongoClient:
@@ -150,6 +160,9 @@ def ensure_indexes(db: Database) -> None:
     _migrate_provider_ids(db)
     for name, indexes in _INDEXES.items():
         db[name].create_indexes(indexes)
+    if server_facts(db)["embedded_stand_in"]:
+        for name, indexes in _EMBEDDED_COMPARE_AND_SET.items():
+            db[name].create_indexes(indexes)
 
 
 def _migrate_provider_ids(db: Database) -> None:

@@ -8,6 +8,7 @@ atomic and forward-only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +20,13 @@ from pymongo.errors import DuplicateKeyError
 from core.calling.reasons import clean_reason
 from core.db import CALLS, insert_new, new_id, utcnow
 from core.documents.call import Call
-from core.documents.status import OPEN_VALUES, TERMINAL_STATUSES, CallStatus, statuses_before
+from core.documents.status import (
+    OPEN_VALUES,
+    TERMINAL_STATUSES,
+    CallStatus,
+    can_advance,
+    statuses_before,
+)
 
 _LIST_LIMIT = 500
 
@@ -208,20 +215,38 @@ class PhaseMove:
     facts: dict[str, Any]
 
 
-def move_status_many(db: Database, moves: list[PhaseMove]) -> None:
-    """Apply many status callbacks in one ordered command: each is its move (only if forward)
+def move_status_many(db: Database, moves: list[PhaseMove], read: Mapping[str, str] | None = None) -> None:
+    """Apply many status callbacks in ordered commands: each is its move (only if forward)
     followed by its order-free facts ($min times, final facts), which change nothing when the
-    move carried them. The same as `move_status` then `record_phase` for each, in order."""
-    writes: list[UpdateOne] = []
+    move carried them. The same as `move_status` then `record_phase` for each, in order.
+
+    `read`: the status of some of these calls as read just before. Their moves are
+    compare-and-sets on the status they follow (an index answers `{_id, status}` on the embedded
+    server, which scans the calls for a `$in` condition). A move that is not forward from the
+    read status is not forward from any later one, so it is left out. Should another writer have
+    moved one of these calls meanwhile, their moves run again as forward-only conditional
+    updates: a move that already happened matches nothing then.
+    """
+    current = dict(read or {})
+    compared: list[UpdateOne] = []  # calls whose status was read: each write must match
+    conditional: list[UpdateOne] = []
     for m in moves:
         query, update = _move(m.call_id, m.status, m.fields, m.event_id, m.at, m.earliest)
-        writes.append(UpdateOne(query, update))
         phase: dict[str, Any] = {"$min": m.earliest}
         if m.facts:
             phase["$set"] = m.facts
-        writes.append(UpdateOne({"_id": m.call_id}, phase))
-    if writes:
-        db[CALLS].bulk_write(writes, ordered=True)
+        was = current.get(m.call_id)
+        if was is None:
+            conditional += [UpdateOne(query, update), UpdateOne({"_id": m.call_id}, phase)]
+            continue
+        if can_advance(was, m.status):
+            compared.append(UpdateOne({"_id": m.call_id, "status": was}, update))
+            current[m.call_id] = m.status.value
+        compared.append(UpdateOne({"_id": m.call_id}, phase))
+    if compared and db[CALLS].bulk_write(compared, ordered=True).matched_count < len(compared):
+        move_status_many(db, [m for m in moves if m.call_id in current])
+    if conditional:
+        db[CALLS].bulk_write(conditional, ordered=True)
 
 
 # -- the dial ------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from core.review.detail import readable
 from core.usage import costs as costs_mod
 
 # Fields of the call document that are internal bookkeeping, not for operators.
-_INTERNAL = ("open_key", "followup_lease_until", "followup_seq", "request_body",
+_INTERNAL = ("open_key", "followup_lease_until", "followup_lease_seq", "followup_seq", "request_body",
              "rendered_prompt", "agent_answers")  # the agent's answers print as "answers"
 
 

@@ -283,6 +283,7 @@ class Call(Document):
     needs_followup: bool = False
     followup_next_at: Instant = None
     followup_lease_until: Instant = None
+    followup_lease_seq: int | None = None  # moved by every lease: its compare-and-set
     followup_seq: int | None = None
     followup_attempts: int = 0
     followup_done_at: Instant = None

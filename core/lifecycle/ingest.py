@@ -99,6 +99,8 @@ class Links:
     # Calls whose candidate was erased: a late event is applied like any other (the money and
     # counts still settle), then `privacy_store.scrub_erased` takes out what it brought (summary, payload).
     erased: list[str]
+    # The status of each call read, for the status moves' compare-and-set (`move_status_many`).
+    statuses: dict[str, str]
 
 
 def confirm_links(db: Database, received: list[tuple[Event, bool]]) -> Links:
@@ -133,7 +135,8 @@ def confirm_links(db: Database, received: list[tuple[Event, bool]]) -> Links:
             store.link_event(db, event.id, owner)
             event = event.model_copy(update={"call_id": owner})
         linked.append(event)
-    return Links(linked, erased)
+    statuses = {call_id: doc["status"] for call_id, doc in known.items() if doc.get("status")}
+    return Links(linked, erased, statuses)
 
 
 def store_event(db: Database, event: ParsedEvent, *, source: str = "webhook",
@@ -302,10 +305,12 @@ def apply_many(db: Database, received: list[tuple[Event, bool]],
     moves: list[PhaseMove] = []
     moved_events: list[Event] = []
     links = confirm_links(db, [(e, check) for e, check in received if not e.applied])
+    read = dict(links.statuses)
     for event in links.events:
         if event.call_id is None:
             continue
         if event.provider != TWILIO:
+            read.pop(event.call_id, None)  # its apply may move the status after the read
             if apply_stored(db, event, count_attempt=False, adopt=False, settle=settle):
                 applied.append(event)
             continue
@@ -313,7 +318,7 @@ def apply_many(db: Database, received: list[tuple[Event, bool]],
         if move is not None:
             moves.append(move)
         moved_events.append(event)
-    move_status_many(db, moves)
+    move_status_many(db, moves, read)
     for call_id in dict.fromkeys(m.call_id for m in moves if m.status in TERMINAL_STATUSES):
         (settle or partial(sync_rollup, db))(call_id)
     privacy_store.scrub_erased(db, links.erased)

@@ -39,12 +39,12 @@ def provider_id_of(db: Database, call_id: str, field: str) -> tuple[bool, str | 
 
 
 def provider_ids_of(db: Database, call_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """The provider ids of these calls and whether they are erased (one read by `_id`), keyed
-    by call id; missing calls are absent."""
+    """The provider ids of these calls, their status and whether they are erased (one read by
+    `_id`), keyed by call id; missing calls are absent."""
     if not call_ids:
         return {}
     docs = db[CALLS].find({"_id": {"$in": call_ids}},
-                          {"ultravox_call_id": 1, "twilio_call_sid": 1, "erased_at": 1})
+                          {"ultravox_call_id": 1, "twilio_call_sid": 1, "erased_at": 1, "status": 1})
     return {d["_id"]: d for d in docs}
 
 
@@ -208,13 +208,31 @@ def _due(now: datetime) -> list[dict[str, Any]]:
             {"$or": [{"followup_lease_until": None}, {"followup_lease_until": {"$lte": now}}]}]
 
 
+def _is_due(doc: dict[str, Any], now: datetime) -> bool:
+    """`_due` for a document read (the lease's check)."""
+    return (bool(doc.get("needs_followup"))
+            and all(doc.get(field) is None or doc[field] <= now
+                    for field in ("followup_next_at", "followup_lease_until")))
+
+
 def claim_followup(db: Database, call_id: str, now: datetime, lease_until: datetime) -> Call | None:
-    """Lease a call whose follow-up is due (and not leased); None when it is not ours to do."""
-    return Call.from_doc(db[CALLS].find_one_and_update(
-        {"_id": call_id, "needs_followup": True, "$and": _due(now)},
-        {"$set": {"followup_lease_until": lease_until}},
-        return_document=ReturnDocument.AFTER,
-    ))
+    """Lease a call whose follow-up is due (and not leased); None when it is not ours to do.
+
+    The call is read by `_id`, checked, and leased by a compare-and-set on its lease counter:
+    every lease moves the counter, so if anyone leased the call since the read, this one fails
+    (one field besides `_id`, which the embedded server answers from an index, core.db; a
+    condition on the due times would make it scan every call).
+    """
+    doc = db[CALLS].find_one({"_id": call_id})
+    if doc is None or not _is_due(doc, now):
+        return None
+    seq = doc.get("followup_lease_seq")
+    leased = db[CALLS].update_one({"_id": call_id, "followup_lease_seq": seq},
+                                  {"$set": {"followup_lease_until": lease_until},
+                                   "$inc": {"followup_lease_seq": 1}})
+    if leased.modified_count != 1:
+        return None
+    return Call.from_doc({**doc, "followup_lease_until": lease_until, "followup_lease_seq": (seq or 0) + 1})
 
 
 def due_followups(db: Database, now: datetime, *, limit: int) -> list[str]:

@@ -99,12 +99,16 @@ def budget_call(db: Database, call_id: str) -> Call | None:
 
 
 def set_counted(db: Database, call_id: str, *, old: int | None, new: int) -> bool:
-    """Compare-and-set what the month counts for a call; True if this process changed it."""
-    was = ({"$or": [{"budget.counted": old}, {"budget.counted": None}]}
-           if old is None else {"budget.counted": old})
-    result = db[CALLS].update_one({"_id": call_id, "budget": {"$ne": None}, **was},
-                                  {"$set": {"budget.counted": new}})
+    """Compare-and-set what the month counts for a call whose reservation the caller read (a
+    call's `budget` is never removed); True if this process changed it."""
+    result = db[CALLS].update_one(_counted_was(call_id, old), {"$set": {"budget.counted": new}})
     return result.modified_count == 1
+
+
+def _counted_was(call_id: str, old: int | None) -> dict[str, Any]:
+    # Only `_id` and the one compared field: the embedded server answers that from an index
+    # (core.db); None also matches a reservation never counted yet (no `counted` field).
+    return {"_id": call_id, "budget.counted": old}
 
 
 def budget_calls(db: Database, call_ids: Sequence[str]) -> list[Call]:
@@ -126,9 +130,7 @@ def set_counted_many(db: Database, changes: Sequence[tuple[str, int | None, int]
         return set()
     writes = []
     for call_id, old, new in changes:
-        was = ({"$or": [{"budget.counted": old}, {"budget.counted": None}]}
-               if old is None else {"budget.counted": old})
-        writes.append(UpdateOne({"_id": call_id, "budget": {"$ne": None}, **was},
+        writes.append(UpdateOne(_counted_was(call_id, old),
                                 {"$set": {"budget.counted": new, "budget.settled_by": token}}))
     result = db[CALLS].bulk_write(writes, ordered=False)
     if result.modified_count == len(changes):

@@ -11,6 +11,7 @@ import pytest
 from core.db import AUDIT_LOG, CALLS, CANDIDATES, TRANSCRIPTS, utcnow
 from core.documents.call import Call
 from core.lifecycle import followup, reconcile
+from core.lifecycle import store as lifecycle_store
 from core.providers.resilience import ProviderUnavailable
 from core.providers.telephony import TwilioCall
 from core.providers.ultravox import Call as UltravoxCall
@@ -228,3 +229,34 @@ def test_only_one_follow_up_runs_at_a_time(db, providers) -> None:
     gate.set()
     first.join(10)
     assert results == ["complete"] and len(fetches) == 1
+
+
+def test_calls_leased_from_many_threads_at_once_are_each_leased_once(db) -> None:
+    """The lease is a read then a compare-and-set on the call's lease counter: whoever read the
+    call before another leased it loses, so each due call goes to exactly one claimant."""
+    due = [insert_launched_call(db, status="completed").id for _ in range(25)]
+    db[CALLS].update_many({"_id": {"$in": due}}, {"$set": {"needs_followup": True}})
+    not_due = insert_launched_call(db, status="completed").id
+    db[CALLS].update_one({"_id": not_due}, {"$set": {"needs_followup": True,
+                                                     "followup_next_at": utcnow() + timedelta(minutes=5)}})
+    won: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(8)
+
+    def claim_all() -> None:
+        start.wait()
+        for call_id in [*due, not_due]:
+            now = utcnow()
+            call = lifecycle_store.claim_followup(db, call_id, now, now + timedelta(minutes=5))
+            if call is not None:
+                assert call.followup_lease_until is not None
+                with lock:
+                    won.append(call.id)
+
+    threads = [threading.Thread(target=claim_all) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(won) == sorted(due)  # each due call once; the one not due by nobody
+    assert {d["followup_lease_seq"] for d in db[CALLS].find({"_id": {"$in": due}})} == {1}

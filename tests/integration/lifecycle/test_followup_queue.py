@@ -178,8 +178,9 @@ def test_a_follow_up_that_learns_nothing_reads_the_call_once(counted) -> None:
     commands.clear()
     result = followup.follow_up(database, call.id, providers=followup.Providers(_Ultravox(), _Unknown()))
     assert result == "waiting for price"
-    # The lease returns the call; nothing was written before the postpone, so no re-read.
-    assert commands.names == ["findAndModify", "update"]
+    # The lease reads the call (by `_id`) and takes it with a compare-and-set; nothing was
+    # written before the postpone, so no re-read.
+    assert commands.names == ["find", "update", "update"]
     doc = database[CALLS].find_one({"_id": call.id})
     assert doc["needs_followup"] and doc["followup_attempts"] == 1 and "followup_lease_until" not in doc
 
