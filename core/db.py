@@ -122,8 +122,8 @@ _INDEXES: dict[str, list[IndexModel]] = {
 # Only on the embedded stand-in, which answers a query from a unique index whose keys are
 # exactly the query's fields and otherwise scans the collection: these let the writes that
 # compare one field besides `_id` (status moves, the rollup gate, the follow-up's lease and
-# postpone, the budget's count) find
-# their call by index. MongoDB finds them by the `_id` index alone, so they are not declared there.
+# postpone, the budget's count) find their call by index. MongoDB finds them by its `_id`
+# index alone, so they are not declared there.
 _EMBEDDED_COMPARE_AND_SET: dict[str, list[IndexModel]] = {
     CALLS: [IndexModel([("_id", ASCENDING), (field, ASCENDING)], unique=True, name=f"id_{field}")
             for field in ("status", "rollup.seq", "followup_seq", "followup_lease_seq", "budget.counted")],
