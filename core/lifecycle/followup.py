@@ -166,8 +166,13 @@ def _step(call: Call, providers: Providers, now: datetime, db: Database) -> tupl
             notes.append(f"transcript: {exc}")
         else:
             messages = transcript_messages(read)
-            # The disclosure verdict is kept whether or not the transcript may be.
+            # The disclosure verdict is kept whether or not the transcript may be; it and the
+            # voicemail go in the transcript's own write, so whoever sees one sees the others.
             facts = {"disclosure": compliance_record.after_call(call, messages, now)}
+            left = left_voicemail(messages)
+            if left is not None:
+                spoken = (call.config_snapshot.get("spoken") or {}).get("voicemail_message")
+                facts.update(screening_store.voicemail_facts(crypto.encrypt(left or str(spoken or "")) or ""))
             if recording_consent.keeps_transcript(call) or not messages:
                 store.store_transcript(db, call_id, messages, facts)
             else:  # read for the opt-out, voicemail and disclosure checks, never stored
@@ -175,10 +180,6 @@ def _step(call: Call, providers: Providers, now: datetime, db: Database) -> tupl
             phrase = detect_opt_out(messages)
             if phrase:
                 mark_do_not_call(db, call, phrase)
-            left = left_voicemail(messages)
-            if left is not None:
-                spoken = (call.config_snapshot.get("spoken") or {}).get("voicemail_message")
-                screening_store.mark_voicemail(db, call_id, crypto.encrypt(left or str(spoken or "")) or "")
             call = reload()
     if recording_consent.ready_to_delete(call):
         failed = recording_consent.delete_at_ultravox(db, call, providers.ultravox, now)

@@ -80,7 +80,7 @@ def set_callback(db: Database, call_id: str, callback: dict[str, Any]) -> None:
     db[CALLS].update_one({"_id": call_id}, {"$set": {"callback": callback, "updated_at": utcnow()}})
 
 
-def mark_voicemail(db: Database, call_id: str, text: str) -> None:
-    """The agent left a voicemail message (found in the messages after the call ended)."""
-    db[CALLS].update_one({"_id": call_id},
-                         {"$set": {"voicemail_left": True, "voicemail_text": text, "updated_at": utcnow()}})
+def voicemail_facts(text: str) -> dict[str, Any]:
+    """The fields saying the agent left a voicemail message (`text` encrypted), found in the
+    messages after the call ended; the follow-up writes them with the transcript."""
+    return {"voicemail_left": True, "voicemail_text": text}

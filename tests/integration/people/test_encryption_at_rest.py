@@ -164,7 +164,8 @@ def _tool_records(db, call_id: str, candidate_id: str, job_id: str) -> str:
     reason = crypto.encrypt("hard of hearing, please email")
     screening_store.set_human_requested(db, call_id, reason, utcnow())
     assert people_store.mark_human_requested(db, candidate_id, job_id, call_id=call_id, reason=reason)
-    screening_store.mark_voicemail(db, call_id, crypto.encrypt("Please call us back, Ann."))
+    left = screening_store.voicemail_facts(crypto.encrypt("Please call us back, Ann."))
+    db[CALLS].update_one({"_id": call_id}, {"$set": left})
     request_id = new_id()
     assert screening_store.insert_request(db, {"_id": request_id, "call_id": call_id, "tool": "recordAnswer",
                                                "received_at": utcnow(),
